@@ -1,1 +1,10 @@
-//! placeholder
+//! The Kubernetes cluster model of kubesim: API objects, the object store, the scheduler, the
+//! controllers and the kubelet, and scenario loading. It runs on the `sim-core` engine.
+//!
+//! Entry points: [`scenario::load`] reads a scenario file, [`run::run`] runs it, and
+//! [`summary::Summary`] holds the headline figures.
+
+pub mod api;
+pub mod controllers;
+pub mod events;
+pub mod store;

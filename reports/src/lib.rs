@@ -1,1 +1,12 @@
-//! placeholder
+//! Turns the records of a kubesim run into things people read: a summary table for the
+//! terminal, `summary.json`, the event log (JSON lines and a `kubectl get events`-style text),
+//! and the `explain` answer. Files are written atomically: a run interrupted while writing
+//! leaves every earlier file whole and never a half-written one.
+
+pub mod explain;
+pub mod output;
+pub mod table;
+
+pub use explain::{ExplainReport, explain_report};
+pub use output::{write_atomic, write_run_outputs};
+pub use table::summary_table;

@@ -1,0 +1,25 @@
+//! Compact internal forms of the Kubernetes objects kubesim models.
+//!
+//! Manifests are parsed into `k8s-openapi` types (see `scenario`), then converted into these
+//! types, which are built for the scheduler's hot path: resources as integers in upstream's
+//! units, labels as sorted vectors, dense typed ids.
+
+pub mod ids;
+pub mod labels;
+pub mod node;
+pub mod pod;
+pub mod quantity;
+pub mod resources;
+pub mod taints;
+pub mod workloads;
+
+pub use ids::{NodeId, PodId, WorkloadId};
+pub use labels::{LabelSelector, Labels, Operator, Requirement};
+pub use node::Node;
+pub use pod::{NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm};
+pub use quantity::{Quantity, QuantityError};
+pub use resources::{ResourceList, ResourceName};
+pub use taints::{Taint, TaintEffect, Toleration, TolerationOperator};
+pub use workloads::{Deployment, OwnerKind, OwnerRef, PodTemplate, ReplicaSet};
+pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
+pub use taints::tolerations_tolerate;

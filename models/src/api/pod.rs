@@ -1,0 +1,106 @@
+//! Pods as the scheduler and controllers see them.
+
+use super::{Labels, OwnerRef, Requirement, ResourceList, Toleration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl PodPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodPhase::Pending => "Pending",
+            PodPhase::Running => "Running",
+            PodPhase::Succeeded => "Succeeded",
+            PodPhase::Failed => "Failed",
+        }
+    }
+}
+
+/// One term of a node selector: all expressions and fields must match. Upstream: an empty
+/// term (no expressions and no fields) matches no node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSelectorTerm {
+    pub match_expressions: Vec<Requirement>,
+    /// Requirements on node fields; upstream supports only `metadata.name`.
+    pub match_fields: Vec<Requirement>,
+}
+
+/// Terms are ORed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSelector {
+    pub terms: Vec<NodeSelectorTerm>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreferredSchedulingTerm {
+    pub weight: i32,
+    pub preference: NodeSelectorTerm,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeAffinity {
+    /// `requiredDuringSchedulingIgnoredDuringExecution`.
+    pub required: Option<NodeSelector>,
+    /// `preferredDuringSchedulingIgnoredDuringExecution`.
+    pub preferred: Vec<PreferredSchedulingTerm>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pod {
+    pub name: String,
+    pub namespace: String,
+    pub labels: Labels,
+    /// The pod's effective request, as upstream `resource.PodRequests` computes it: the sum of
+    /// the containers, at least the largest init container, plus overhead. Counts one pod.
+    pub requests: ResourceList,
+    /// CPU (millicores) and memory (bytes) requests where every container without a request
+    /// counts 100m / 200Mi (upstream `schedutil.GetNonzeroRequests`); used only for scoring.
+    pub non_zero_cpu_milli: i64,
+    pub non_zero_memory: i64,
+    /// `spec.nodeSelector`, as Equals requirements.
+    pub node_selector: Vec<Requirement>,
+    pub node_affinity: Option<NodeAffinity>,
+    pub tolerations: Vec<Toleration>,
+    /// `spec.nodeName`: the pod is bound from the start (or must go to this node).
+    pub node_name: Option<String>,
+    pub priority: i32,
+    pub scheduler_name: String,
+    pub owner: Option<OwnerRef>,
+    /// Container images, for ImageLocality.
+    pub images: Vec<String>,
+}
+
+pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
+
+impl Default for Pod {
+    fn default() -> Self {
+        Pod {
+            name: String::new(),
+            namespace: "default".to_string(),
+            labels: Labels::new(),
+            requests: ResourceList { pods: 1, ..Default::default() },
+            non_zero_cpu_milli: 0,
+            non_zero_memory: 0,
+            node_selector: Vec::new(),
+            node_affinity: None,
+            tolerations: Vec::new(),
+            node_name: None,
+            priority: 0,
+            scheduler_name: DEFAULT_SCHEDULER_NAME.to_string(),
+            owner: None,
+            images: Vec::new(),
+        }
+    }
+}
+
+impl Pod {
+    /// `namespace/name`, the key users see in events.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}

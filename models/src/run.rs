@@ -1,0 +1,161 @@
+//! Building a run from a scenario and running it: the library entry point the CLI, the tests
+//! and the benches share.
+
+use std::collections::BTreeMap;
+
+use sim_core::{Digest, Divergence, RunLimits, SimDuration, SimTime, Simulation, StopReason};
+
+use crate::cluster::{Cluster, Event, Timing};
+use crate::scenario::{Diagnostic, Scenario};
+use crate::scheduler::{Registry, Scheduler, parse_config};
+use crate::store::Store;
+use crate::summary::{Summary, SummaryInput, summarize};
+
+/// Options a user sets per run, on top of the scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Overrides the scenario's duration.
+    pub until: Option<SimDuration>,
+    /// Bounds the number of events (a runaway scenario stops instead of running forever).
+    pub max_events: Option<u64>,
+    /// Record every scheduling attempt of this pod for `explain`.
+    pub explain_pod: Option<String>,
+}
+
+impl RunOptions {
+    pub fn seed(&self, scenario: &Scenario) -> u64 {
+        self.seed.unwrap_or(scenario.seed)
+    }
+
+    pub fn duration(&self, scenario: &Scenario) -> SimDuration {
+        self.until.unwrap_or(scenario.duration)
+    }
+
+    pub fn limits(&self, scenario: &Scenario) -> RunLimits {
+        let limits = RunLimits::until(SimTime::ZERO.saturating_add(self.duration(scenario)));
+        match self.max_events {
+            Some(n) => limits.with_max_events(n),
+            None => limits,
+        }
+    }
+}
+
+/// Builds the scheduler a scenario asks for, locating configuration errors in its source.
+pub fn build_scheduler(scenario: &Scenario, registry: &Registry) -> Result<Scheduler, Diagnostic> {
+    let locate = |path: &str, message: String| match &scenario.scheduler_config_origin {
+        Some(origin) => origin.locate(path, message),
+        None => Diagnostic { file: scenario.file.clone(), line: 1, column: 1, message },
+    };
+    let config = match &scenario.scheduler_config {
+        Some(value) => Some(parse_config(value).map_err(|e| locate(&e.path, e.message))?),
+        None => None,
+    };
+    Scheduler::new(config.as_ref(), registry).map_err(|e| locate(&e.path, e.message))
+}
+
+/// A ready-to-run simulation of `scenario`: nodes in the store, workloads submitted at t = 0.
+pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> Result<Simulation<Cluster>, Diagnostic> {
+    let scheduler = build_scheduler(scenario, registry)?;
+    let mut store = Store::new();
+    for node in &scenario.nodes {
+        store.add_node(node.clone());
+    }
+    let timing = Timing { pod_startup: scenario.pod_startup, ..Timing::default() };
+    let mut cluster = Cluster::new(store, scheduler, timing);
+    cluster.explain_pod.clone_from(&options.explain_pod);
+    let mut sim = Simulation::new(cluster, options.seed(scenario));
+    sim.with_context(|cluster, ctx| {
+        for pod in &scenario.pods {
+            cluster.create_pod(ctx, pod.clone());
+        }
+        for rs in &scenario.replica_sets {
+            cluster.add_replica_set(ctx, rs.clone());
+        }
+        for d in &scenario.deployments {
+            cluster.add_deployment(ctx, d.clone());
+        }
+    });
+    Ok(sim)
+}
+
+/// A finished run: the simulation (for explain and reports), why it stopped, and its summary.
+pub struct RunOutcome {
+    pub simulation: Simulation<Cluster>,
+    pub stop: StopReason,
+    pub summary: Summary,
+}
+
+/// Runs `scenario` to its end, calling `progress(now, end)` between chunks of simulated time
+/// so a terminal can show a bar. The chunks do not change the result: a run continued in
+/// chunks processes the same events as one run.
+pub fn run(
+    scenario: &Scenario,
+    registry: &Registry,
+    options: &RunOptions,
+    mut progress: impl FnMut(SimTime, SimTime),
+) -> Result<RunOutcome, Diagnostic> {
+    let mut sim = build(scenario, registry, options)?;
+    let limits = options.limits(scenario);
+    let end = limits.until;
+    let chunks = 100u64;
+    let step = (end.as_nanos() / chunks).max(1);
+    let mut stop = StopReason::QueueEmpty;
+    let mut next = SimTime::ZERO;
+    while next < end {
+        next = SimTime::from_nanos(next.as_nanos().saturating_add(step)).min(end);
+        let remaining = limits.max_events.saturating_sub(sim.events_processed());
+        stop = sim.run(RunLimits::until(next).with_max_events(remaining));
+        progress(sim.now(), end);
+        if stop != StopReason::EndTime {
+            break;
+        }
+    }
+    if stop == StopReason::QueueEmpty {
+        // Nothing more will happen: the cluster is at rest until the scenario's end.
+        stop = sim.run(limits);
+    }
+    let summary = summary_of(scenario, &sim, &stop, options);
+    Ok(RunOutcome { simulation: sim, stop, summary })
+}
+
+pub fn summary_of(scenario: &Scenario, sim: &Simulation<Cluster>, stop: &StopReason, options: &RunOptions) -> Summary {
+    let cost_per_hour: BTreeMap<String, f64> = scenario
+        .pools
+        .iter()
+        .filter_map(|p| p.cost_per_hour.map(|c| (p.name.clone(), c)))
+        .collect();
+    summarize(
+        sim.world(),
+        SummaryInput {
+            scenario: &scenario.name,
+            seed: options.seed(scenario),
+            elapsed: sim.now().since(SimTime::ZERO),
+            stop,
+            digest: sim.digest().to_string(),
+            events_processed: sim.events_processed(),
+            cost_per_hour: &cost_per_hour,
+            ignored_objects: scenario.ignored.iter().map(|o| o.to_string()).collect(),
+            warnings: scenario.warnings.clone(),
+        },
+    )
+}
+
+/// Runs the scenario twice and compares the runs event by event.
+pub fn check_determinism(
+    scenario: &Scenario,
+    registry: &Registry,
+    options: &RunOptions,
+) -> Result<Result<(Digest, u64), Divergence>, Diagnostic> {
+    // Build once up front so configuration errors surface as diagnostics, not inside `make`.
+    build(scenario, registry, options)?;
+    let limits = options.limits(scenario);
+    Ok(sim_core::check_determinism(
+        || build(scenario, registry, options).expect("the scenario built a moment ago"),
+        limits,
+    ))
+}
+
+/// Keep `Event` reachable for users writing their own drivers.
+pub type ClusterEvent = Event;

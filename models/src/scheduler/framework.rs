@@ -1,0 +1,187 @@
+//! The scheduling framework: extension points, `Status` codes and the `Plugin` trait, named as
+//! in kube-scheduler (`pkg/scheduler/framework/interface.go`).
+//!
+//! One deliberate difference from upstream: there is no `CycleState` map. Upstream plugins are
+//! shared by goroutines and so keep per-cycle data in a concurrent map; kubesim schedules on one
+//! thread, so a plugin keeps what its PreFilter/PreScore computed in its own fields (`&mut self`)
+//! and reads it back in Filter/Score (`&self`). Same semantics, no map lookups per node.
+
+use std::fmt;
+
+use crate::api::{NodeId, Pod};
+use crate::store::{NodeInfo, Store};
+
+/// The scheduler's view of the cluster during a cycle (upstream `framework.Snapshot`).
+pub type Snapshot = Store;
+
+/// Upstream `framework.MaxNodeScore`.
+pub const MAX_NODE_SCORE: i64 = 100;
+/// Upstream `framework.MinNodeScore`.
+pub const MIN_NODE_SCORE: i64 = 0;
+
+/// Upstream `framework.Code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Code {
+    Success,
+    Error,
+    Unschedulable,
+    UnschedulableAndUnresolvable,
+    Wait,
+    Skip,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Success => "Success",
+            Code::Error => "Error",
+            Code::Unschedulable => "Unschedulable",
+            Code::UnschedulableAndUnresolvable => "UnschedulableAndUnresolvable",
+            Code::Wait => "Wait",
+            Code::Skip => "Skip",
+        }
+    }
+}
+
+/// Upstream `framework.Status`: a code, reasons a person can read, and the plugin that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub code: Code,
+    pub reasons: Vec<String>,
+    pub plugin: String,
+}
+
+impl Status {
+    pub fn success() -> Status {
+        Status { code: Code::Success, reasons: Vec::new(), plugin: String::new() }
+    }
+
+    pub fn skip() -> Status {
+        Status { code: Code::Skip, reasons: Vec::new(), plugin: String::new() }
+    }
+
+    pub fn new(code: Code, reason: impl Into<String>) -> Status {
+        Status { code, reasons: vec![reason.into()], plugin: String::new() }
+    }
+
+    pub fn unschedulable(reason: impl Into<String>) -> Status {
+        Status::new(Code::Unschedulable, reason)
+    }
+
+    pub fn unresolvable(reason: impl Into<String>) -> Status {
+        Status::new(Code::UnschedulableAndUnresolvable, reason)
+    }
+
+    pub fn error(reason: impl Into<String>) -> Status {
+        Status::new(Code::Error, reason)
+    }
+
+    pub fn with_reasons(code: Code, reasons: Vec<String>) -> Status {
+        Status { code, reasons, plugin: String::new() }
+    }
+
+    pub fn with_plugin(mut self, plugin: &str) -> Status {
+        plugin.clone_into(&mut self.plugin);
+        self
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.code == Code::Success
+    }
+
+    pub fn is_skip(&self) -> bool {
+        self.code == Code::Skip
+    }
+
+    /// Upstream `Status.IsRejected`: Unschedulable, UnschedulableAndUnresolvable or Pending.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reasons.is_empty() {
+            f.write_str(self.code.as_str())
+        } else {
+            f.write_str(&self.reasons.join(", "))
+        }
+    }
+}
+
+/// Upstream `framework.NodeScore`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeScore {
+    pub node: NodeId,
+    pub score: i64,
+}
+
+/// Which extension points a plugin implements (a small bit set).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtensionPoints(u16);
+
+impl ExtensionPoints {
+    pub const QUEUE_SORT: Self = Self(1);
+    pub const PRE_FILTER: Self = Self(1 << 1);
+    pub const FILTER: Self = Self(1 << 2);
+    pub const POST_FILTER: Self = Self(1 << 3);
+    pub const PRE_SCORE: Self = Self(1 << 4);
+    pub const SCORE: Self = Self(1 << 5);
+    pub const RESERVE: Self = Self(1 << 6);
+    pub const PERMIT: Self = Self(1 << 7);
+    pub const PRE_BIND: Self = Self(1 << 8);
+    pub const BIND: Self = Self(1 << 9);
+    pub const POST_BIND: Self = Self(1 << 10);
+
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for ExtensionPoints {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        self.union(rhs)
+    }
+}
+
+/// A scheduler plugin. Implement the extension points you need and declare them in
+/// `extension_points`; the defaults do nothing and succeed.
+///
+/// Call order in one scheduling cycle for a pod: `pre_filter` (once), `filter` (per node, until
+/// enough feasible nodes are found), `pre_score` (once, with the feasible nodes), `score` (per
+/// feasible node), `normalize_scores` (once), then the framework multiplies by the plugin's
+/// weight and sums. A `Skip` from `pre_filter` / `pre_score` skips this plugin's `filter` /
+/// `score` for this cycle, as upstream.
+pub trait Plugin {
+    /// The name used in KubeSchedulerConfiguration (`NodeResourcesFit`, `TaintToleration`, …).
+    fn name(&self) -> &str;
+
+    fn extension_points(&self) -> ExtensionPoints;
+
+    fn pre_filter(&mut self, _pod: &Pod, _snapshot: &Snapshot) -> Status {
+        Status::success()
+    }
+
+    fn filter(&self, _pod: &Pod, _node: &NodeInfo, _snapshot: &Snapshot) -> Status {
+        Status::success()
+    }
+
+    fn pre_score(&mut self, _pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
+        Status::success()
+    }
+
+    /// A raw score for one feasible node. Upstream returns `(int64, *Status)`.
+    fn score(&self, _pod: &Pod, _node: &NodeInfo, _snapshot: &Snapshot) -> Result<i64, Status> {
+        Ok(0)
+    }
+
+    /// Upstream `ScoreExtensions.NormalizeScore`: maps raw scores into `[0, MAX_NODE_SCORE]`.
+    fn normalize_scores(&self, _pod: &Pod, _scores: &mut [NodeScore]) -> Status {
+        Status::success()
+    }
+}

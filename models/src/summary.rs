@@ -1,0 +1,214 @@
+//! The headline figures of a run, computed from the store after the run. `reports` renders them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::{SimDuration, StopReason};
+
+use crate::api::PodPhase;
+use crate::cluster::Cluster;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    /// Hex digest of every processed event: same scenario + seed ⇒ same digest.
+    pub digest: String,
+    pub simulated: String,
+    pub simulated_seconds: f64,
+    pub stop_reason: String,
+    pub events_processed: u64,
+    pub pods: PodCounts,
+    /// Time from creation to binding of the pods that were scheduled (seconds).
+    pub pending_seconds: Percentiles,
+    pub pools: Vec<PoolUsage>,
+    pub scheduler: SchedulerStats,
+    pub ignored_objects: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodCounts {
+    pub total: u64,
+    pub scheduled: u64,
+    pub running: u64,
+    pub pending: u64,
+    pub deleted: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `values` (sorted here).
+    pub fn of(mut values: Vec<f64>) -> Percentiles {
+        if values.is_empty() {
+            return Percentiles::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let n = values.len();
+            // Nearest rank: the smallest value with at least p% of the values at or below it.
+            let idx = ((p / 100.0) * n as f64).ceil() as usize;
+            values[idx.clamp(1, n) - 1]
+        };
+        Percentiles {
+            count: values.len() as u64,
+            p50: rank(50.0),
+            p90: rank(90.0),
+            p99: rank(99.0),
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceUsage {
+    pub resource: String,
+    pub requested: i64,
+    pub allocatable: i64,
+    /// requested / allocatable, 0..1.
+    pub utilization: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolUsage {
+    pub pool: String,
+    pub nodes: u64,
+    pub pods: u64,
+    pub resources: Vec<ResourceUsage>,
+    pub node_hours: f64,
+    pub cost: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulerStats {
+    pub attempts: u64,
+    pub failed_attempts: u64,
+    /// Plugins of the configured profiles that kubesim does not model yet (skipped).
+    pub unmodelled_plugins: Vec<String>,
+}
+
+/// What the summary needs to know about the scenario besides the cluster.
+pub struct SummaryInput<'a> {
+    pub scenario: &'a str,
+    pub seed: u64,
+    pub elapsed: SimDuration,
+    pub stop: &'a StopReason,
+    pub digest: String,
+    pub events_processed: u64,
+    pub cost_per_hour: &'a BTreeMap<String, f64>,
+    pub ignored_objects: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+pub const MANIFEST_POOL: &str = "(nodes from manifests)";
+
+pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
+    let store = &cluster.store;
+    let mut pods = PodCounts::default();
+    let mut pending_times = Vec::new();
+    for p in &store.pods {
+        pods.total += 1;
+        if !p.is_active() {
+            pods.deleted += 1;
+            continue;
+        }
+        match (p.node, p.phase) {
+            (None, _) => pods.pending += 1,
+            (Some(_), PodPhase::Running) => {
+                pods.scheduled += 1;
+                pods.running += 1;
+            }
+            (Some(_), _) => pods.scheduled += 1,
+        }
+        if let Some(at) = p.scheduled_at {
+            pending_times.push(at.since(p.created_at).as_secs_f64());
+        }
+    }
+
+    let hours = input.elapsed.as_secs_f64() / 3600.0;
+    let mut pools: BTreeMap<String, (u64, u64, BTreeMap<String, (i64, i64)>)> = BTreeMap::new();
+    for n in store.live_nodes() {
+        let pool = n.node.pool.clone().unwrap_or_else(|| MANIFEST_POOL.to_string());
+        let entry = pools.entry(pool).or_default();
+        entry.0 += 1;
+        entry.1 += n.pods.len() as u64;
+        let mut add = |name: &str, req: i64, alloc: i64| {
+            let e = entry.2.entry(name.to_string()).or_default();
+            e.0 += req;
+            e.1 += alloc;
+        };
+        add("cpu", n.requested.cpu_milli, n.node.allocatable.cpu_milli);
+        add("memory", n.requested.memory, n.node.allocatable.memory);
+        add("pods", n.pods.len() as i64, n.node.allocatable.pods);
+        for (name, alloc) in &n.node.allocatable.extended {
+            add(name, n.requested.extended_amount(name), *alloc);
+        }
+    }
+    let pools = pools
+        .into_iter()
+        .map(|(pool, (nodes, pod_count, res))| {
+            let node_hours = nodes as f64 * hours;
+            PoolUsage {
+                cost: input.cost_per_hour.get(&pool).map(|c| c * node_hours),
+                resources: res
+                    .into_iter()
+                    .map(|(resource, (requested, allocatable))| ResourceUsage {
+                        utilization: if allocatable > 0 { requested as f64 / allocatable as f64 } else { 0.0 },
+                        resource,
+                        requested,
+                        allocatable,
+                    })
+                    .collect(),
+                pool,
+                nodes,
+                pods: pod_count,
+                node_hours,
+            }
+        })
+        .collect();
+
+    Summary {
+        scenario: input.scenario.to_string(),
+        seed: input.seed,
+        digest: input.digest,
+        simulated: input.elapsed.to_string(),
+        simulated_seconds: input.elapsed.as_secs_f64(),
+        stop_reason: input.stop.to_string(),
+        events_processed: input.events_processed,
+        pods,
+        pending_seconds: Percentiles::of(pending_times),
+        pools,
+        scheduler: SchedulerStats {
+            attempts: cluster.counters.scheduling_attempts,
+            failed_attempts: cluster.counters.failed_scheduling,
+            unmodelled_plugins: cluster.scheduler.unmodelled_plugins(),
+        },
+        ignored_objects: input.ignored_objects,
+        warnings: input.warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        // 1..=10: p50 is the 5th value, p90 the 9th, p99 the 10th (ceil(9.9) = 10).
+        let p = Percentiles::of((1..=10).map(f64::from).collect());
+        assert_eq!((p.p50, p.p90, p.p99, p.max, p.count), (5.0, 9.0, 10.0, 10.0, 10));
+    }
+}

@@ -1,0 +1,149 @@
+//! The answer to `kubesim explain`: why a pod went where it went, or why it is pending, in the
+//! scheduler's own terms — every node's filter verdict and, for feasible nodes, each score
+//! plugin's raw score, normalised score, weight and the weighted total.
+
+use std::fmt::Write;
+
+use models::cluster::ExplainedAttempt;
+use models::store::Store;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainReport {
+    pub pod: String,
+    pub attempt_at: String,
+    /// How many scheduling attempts the pod had up to this one.
+    pub attempt: u32,
+    pub selected: Option<String>,
+    pub message: String,
+    pub evaluated_nodes: usize,
+    pub feasible_nodes: usize,
+    /// Why scores are absent, when the scheduler did not score (e.g. one feasible node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scoring_skipped: Option<String>,
+    pub nodes: Vec<ExplainNode>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExplainNode {
+    pub node: String,
+    pub feasible: bool,
+    pub reasons: Vec<String>,
+    pub scores: Vec<ExplainScore>,
+    pub total: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExplainScore {
+    pub plugin: String,
+    pub raw: i64,
+    pub normalized: i64,
+    pub weight: i64,
+}
+
+pub fn explain_report(attempt: &ExplainedAttempt, store: &Store) -> ExplainReport {
+    let pod = &store.pod(attempt.pod).pod;
+    let result = &attempt.result;
+    let selected = result.selected.map(|n| store.node(n).name().to_string());
+    let message = match (&selected, &result.message) {
+        (_, Some(m)) => m.clone(),
+        (Some(node), None) => format!("Successfully assigned {} to {node}", pod.key()),
+        (None, None) => "not scheduled".to_string(),
+    };
+    let (nodes, scoring_skipped) = match &result.explanation {
+        Some(e) => (
+            e.nodes
+                .iter()
+                .map(|v| ExplainNode {
+                    node: v.name.clone(),
+                    feasible: v.feasible,
+                    reasons: v.reasons.clone(),
+                    scores: v
+                        .scores
+                        .iter()
+                        .map(|s| ExplainScore {
+                            plugin: s.plugin.clone(),
+                            raw: s.raw,
+                            normalized: s.normalized,
+                            weight: s.weight,
+                        })
+                        .collect(),
+                    total: v.total,
+                })
+                .collect(),
+            e.scoring_skipped.clone(),
+        ),
+        None => (Vec::new(), None),
+    };
+    ExplainReport {
+        pod: pod.key(),
+        attempt_at: attempt.at.to_string(),
+        attempt: attempt.attempt,
+        selected,
+        message,
+        evaluated_nodes: result.evaluated_nodes,
+        feasible_nodes: result.feasible_nodes,
+        scoring_skipped,
+        nodes,
+    }
+}
+
+impl ExplainReport {
+    /// The text form: the verdict first, then one row per node with its scores.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "pod {} — scheduling attempt {} at {}", self.pod, self.attempt, self.attempt_at);
+        match &self.selected {
+            Some(node) => {
+                let _ = writeln!(out, "selected node: {node}");
+            }
+            None => {
+                let _ = writeln!(out, "not scheduled");
+            }
+        }
+        let _ = writeln!(out, "{}", self.message);
+        if let Some(why) = &self.scoring_skipped {
+            let _ = writeln!(out, "({why})");
+        }
+        let _ = writeln!(out);
+        let plugins: Vec<&str> = self
+            .nodes
+            .iter()
+            .flat_map(|n| n.scores.iter().map(|s| s.plugin.as_str()))
+            .fold(Vec::new(), |mut acc, p| {
+                if !acc.contains(&p) {
+                    acc.push(p);
+                }
+                acc
+            });
+        let name_width = self.nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4);
+        let _ = write!(out, "{:<name_width$}  {:<8}", "NODE", "FEASIBLE");
+        for p in &plugins {
+            let _ = write!(out, "  {p}");
+        }
+        let _ = writeln!(out, "  TOTAL");
+        for n in &self.nodes {
+            let marker = if Some(&n.node) == self.selected.as_ref() { "*" } else { "" };
+            let _ = write!(out, "{:<name_width$}  {:<8}", format!("{}{marker}", n.node), if n.feasible { "yes" } else { "no" });
+            if n.feasible {
+                for p in &plugins {
+                    let cell = n
+                        .scores
+                        .iter()
+                        .find(|s| s.plugin == *p)
+                        .map(|s| format!("{}→{}×{}", s.raw, s.normalized, s.weight))
+                        .unwrap_or_else(|| "-".into());
+                    let _ = write!(out, "  {cell:<width$}", width = p.len());
+                }
+                let _ = writeln!(out, "  {}", n.total);
+            } else {
+                let _ = writeln!(out, "  {}", n.reasons.join("; "));
+            }
+        }
+        if !plugins.is_empty() {
+            let _ = writeln!(out, "\nscores read raw→normalized×weight; * marks the selected node");
+        }
+        out
+    }
+}

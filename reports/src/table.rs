@@ -1,0 +1,108 @@
+//! The summary table printed at the end of `kubesim run`.
+
+use std::fmt::Write;
+
+use models::summary::Summary;
+
+/// Formats an amount the way a person reads it for its resource: cores, GiB, counts.
+pub fn human_amount(resource: &str, amount: i64) -> String {
+    match resource {
+        "cpu" => {
+            if amount % 1000 == 0 {
+                format!("{}", amount / 1000)
+            } else {
+                format!("{:.2}", amount as f64 / 1000.0)
+            }
+        }
+        "memory" | "ephemeral-storage" => format!("{:.1}Gi", amount as f64 / f64::from(1u32 << 30)),
+        _ => amount.to_string(),
+    }
+}
+
+pub fn summary_table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario   {}", s.scenario);
+    let _ = writeln!(out, "seed       {}", s.seed);
+    let _ = writeln!(out, "digest     {}", s.digest);
+    let _ = writeln!(out, "simulated  {} ({} events, stopped: {})", s.simulated, s.events_processed, s.stop_reason);
+    let _ = writeln!(out);
+    let p = &s.pods;
+    let _ = writeln!(
+        out,
+        "pods       {} total: {} scheduled ({} running), {} pending{}",
+        p.total,
+        p.scheduled,
+        p.running,
+        p.pending,
+        if p.deleted > 0 { format!(", {} deleted", p.deleted) } else { String::new() }
+    );
+    if s.pending_seconds.count > 0 {
+        let q = &s.pending_seconds;
+        let _ = writeln!(
+            out,
+            "pending    time to schedule p50 {:.3}s  p90 {:.3}s  p99 {:.3}s  max {:.3}s",
+            q.p50, q.p90, q.p99, q.max
+        );
+    }
+    let _ = writeln!(
+        out,
+        "scheduler  {} attempts, {} unschedulable",
+        s.scheduler.attempts, s.scheduler.failed_attempts
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<24} {:>6} {:>6}  {:<18} {:>16} {:>16} {:>6}",
+        "POOL", "NODES", "PODS", "RESOURCE", "REQUESTED", "ALLOCATABLE", "USED"
+    );
+    for pool in &s.pools {
+        for (i, r) in pool.resources.iter().enumerate() {
+            let (name, nodes, pods) = if i == 0 {
+                (pool.pool.as_str(), pool.nodes.to_string(), pool.pods.to_string())
+            } else {
+                ("", String::new(), String::new())
+            };
+            let _ = writeln!(
+                out,
+                "{:<24} {:>6} {:>6}  {:<18} {:>16} {:>16} {:>5.1}%",
+                name,
+                nodes,
+                pods,
+                r.resource,
+                human_amount(&r.resource, r.requested),
+                human_amount(&r.resource, r.allocatable),
+                r.utilization * 100.0
+            );
+        }
+        if let Some(cost) = pool.cost {
+            let _ = writeln!(out, "{:<24} {:.1} node-hours, cost {:.2}", "", pool.node_hours, cost);
+        }
+    }
+    if !s.scheduler.unmodelled_plugins.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nnote: plugins not modelled yet (skipped): {}",
+            s.scheduler.unmodelled_plugins.join(", ")
+        );
+    }
+    if !s.ignored_objects.is_empty() {
+        let _ = writeln!(out, "note: {} object(s) accepted but not simulated: {}", s.ignored_objects.len(), s.ignored_objects.join(", "));
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        assert_eq!(human_amount("cpu", 4000), "4");
+        assert_eq!(human_amount("cpu", 1250), "1.25");
+        assert_eq!(human_amount("memory", 16 << 30), "16.0Gi");
+        assert_eq!(human_amount("nvidia.com/gpu", 3), "3");
+    }
+}

@@ -1,0 +1,289 @@
+//! The command line. Bad input of any kind exits with code 2 and a located message; a failure
+//! to write outputs exits with 1.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use models::run::{RunOptions, check_determinism, run};
+use models::scenario::{self, Diagnostic, Scenario};
+use models::scheduler::Registry;
+use sim_core::SimDuration;
+
+const EXIT_BAD_INPUT: i32 = 2;
+const EXIT_FAILURE: i32 = 1;
+
+#[derive(Parser, Debug)]
+#[command(name = "kubesim", version, about = "Deterministic discrete-event simulator of Kubernetes clusters")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario and write summary.json, events.jsonl and events.txt.
+    Run {
+        scenario: PathBuf,
+        /// Master seed (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time to run for, e.g. 90s, 2h, 7d (overrides the scenario's `duration`).
+        #[arg(long, value_parser = parse_duration)]
+        until: Option<SimDuration>,
+        /// Output folder (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Stop after this many events.
+        #[arg(long)]
+        max_events: Option<u64>,
+        /// Run the scenario twice and name the first event where the runs diverge.
+        #[arg(long)]
+        check_determinism: bool,
+        /// No progress bar and no table, only errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate a scenario and the manifests it uses without running it.
+    Check { scenario: PathBuf },
+    /// Why is this pod where it is (or pending)? Every node's filter verdict and scores.
+    Explain {
+        scenario: PathBuf,
+        /// Pod name (`name` or `namespace/name`), as it appears in the event log.
+        #[arg(long)]
+        pod: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_parser = parse_duration)]
+        until: Option<SimDuration>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    s.parse::<SimDuration>().map_err(|e| e.to_string())
+}
+
+/// Clap's own errors rephrased as `command line:1:COLUMN: message`, the offending argument's
+/// column in the command line as typed.
+fn command_line_error(args: &[OsString], err: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let line: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let offending = [ContextKind::InvalidValue, ContextKind::InvalidArg, ContextKind::InvalidSubcommand]
+        .iter()
+        .find_map(|k| match err.get(*k) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            _ => None,
+        });
+    let mut column = 1;
+    if let Some(bad) = offending {
+        let mut offset = 1;
+        for (i, a) in line.iter().enumerate() {
+            if i > 0 && (a == &bad || a.starts_with(bad.split_whitespace().next().unwrap_or(&bad))) {
+                column = offset;
+                break;
+            }
+            offset += a.chars().count() + 1;
+        }
+    }
+    let rendered = err.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid command line").trim_start_matches("error: ");
+    let tip: Vec<&str> = rendered.lines().skip(1).map(str::trim).filter(|l| l.starts_with("tip:")).collect();
+    let mut msg = format!("command line:1:{column}: {first}");
+    if !tip.is_empty() {
+        msg.push_str(&format!(" ({})", tip.join("; ")));
+    }
+    msg.push_str("\n(run `kubesim --help` for usage)");
+    msg
+}
+
+pub fn main(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            if matches!(err.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) {
+                print!("{}", err.render());
+                return 0;
+            }
+            if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                eprint!("{}", err.render());
+                return EXIT_BAD_INPUT;
+            }
+            eprintln!("{}", command_line_error(&args, &err));
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match cli.command {
+        Command::Run { scenario, seed, until, out, max_events, check_determinism, quiet } => {
+            let options = RunOptions { seed, until, max_events, explain_pod: None };
+            cmd_run(&scenario, &options, out, check_determinism, quiet)
+        }
+        Command::Check { scenario } => cmd_check(&scenario),
+        Command::Explain { scenario, pod, format, seed, until } => {
+            let options = RunOptions { seed, until, max_events: None, explain_pod: Some(pod) };
+            cmd_explain(&scenario, &options, format)
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<Scenario, i32> {
+    scenario::load(path).map_err(|d| report(&d))
+}
+
+fn report(d: &Diagnostic) -> i32 {
+    eprintln!("{d}");
+    EXIT_BAD_INPUT
+}
+
+fn cmd_check(path: &Path) -> i32 {
+    let scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Err(d) = models::run::build_scheduler(&scenario, &Registry::default_plugins()) {
+        return report(&d);
+    }
+    let pods_from_workloads: i64 = scenario.deployments.iter().map(|d| i64::from(d.replicas)).sum::<i64>()
+        + scenario.replica_sets.iter().map(|r| i64::from(r.replicas)).sum::<i64>();
+    println!(
+        "{}: ok — scenario {:?}: {} nodes in {} pool(s), {} pods, {} deployments, {} replicasets ({} replicas), {} ignored object(s)",
+        path.display(),
+        scenario.name,
+        scenario.nodes.len(),
+        scenario.pools.len(),
+        scenario.pods.len(),
+        scenario.deployments.len(),
+        scenario.replica_sets.len(),
+        pods_from_workloads,
+        scenario.ignored.len()
+    );
+    for w in &scenario.warnings {
+        println!("warning: {w}");
+    }
+    0
+}
+
+fn progress_bar(quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} simulating [{bar:40}] {msg} ({elapsed} wall)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}
+
+fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism: bool, quiet: bool) -> i32 {
+    let scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let registry = Registry::default_plugins();
+    if !quiet {
+        eprintln!(
+            "kubesim: scenario {:?}, seed {}, simulating {}",
+            scenario.name,
+            options.seed(&scenario),
+            options.duration(&scenario)
+        );
+    }
+    if determinism {
+        match check_determinism(&scenario, &registry, options) {
+            Err(d) => return report(&d),
+            Ok(Ok((digest, events))) => {
+                if !quiet {
+                    eprintln!("determinism check: two runs agree on all {events} events, digest {digest}");
+                }
+            }
+            Ok(Err(divergence)) => {
+                eprintln!("determinism check FAILED: {divergence}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    let bar = progress_bar(quiet);
+    let outcome = run(&scenario, &registry, options, |now, end| {
+        if let Some(bar) = &bar {
+            let pos = if end.as_nanos() == 0 { 1000 } else { (u128::from(now.as_nanos()) * 1000 / u128::from(end.as_nanos())) as u64 };
+            bar.set_position(pos);
+            bar.set_message(format!("{now} / {end}"));
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(d) => return report(&d),
+    };
+    let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    let written = match reports::write_run_outputs(&dir, &outcome.summary, &outcome.simulation.world().events) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{}: cannot write outputs: {e}", dir.display());
+            return EXIT_FAILURE;
+        }
+    };
+    if !quiet {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "{}", reports::summary_table(&outcome.summary));
+        let _ = writeln!(stdout, "\nwrote {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    0
+}
+
+fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
+    let scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let registry = Registry::default_plugins();
+    let outcome = match run(&scenario, &registry, options, |_, _| {}) {
+        Ok(o) => o,
+        Err(d) => return report(&d),
+    };
+    let cluster = outcome.simulation.world();
+    let want = options.explain_pod.as_deref().unwrap_or_default();
+    let Some((attempt, _)) = cluster.explanation() else {
+        let known: Vec<String> = cluster.store.pods.iter().take(20).map(|p| p.pod.name.clone()).collect();
+        let bound_without_scheduler = cluster.store.pod_id(want).is_some();
+        if bound_without_scheduler {
+            eprintln!(
+                "{}: pod {want:?} was never scheduled by kubesim's scheduler (it was created with spec.nodeName)",
+                path.display()
+            );
+        } else {
+            eprintln!(
+                "{}: no pod named {want:?} in this run; pods include: {}{}",
+                path.display(),
+                known.join(", "),
+                if cluster.store.pods.len() > known.len() { ", …" } else { "" }
+            );
+        }
+        return EXIT_BAD_INPUT;
+    };
+    let report = reports::explain_report(attempt, &cluster.store);
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("cannot render JSON: {e}");
+                return EXIT_FAILURE;
+            }
+        },
+        Format::Text => print!("{}", report.to_text()),
+    }
+    0
+}
