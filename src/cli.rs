@@ -77,7 +77,10 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 /// column in the command line as typed.
 fn command_line_error(args: &[OsString], err: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
-    let line: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    // The program as the user typed it is unknown (a path, an alias): count it as `kubesim`.
+    let line: Vec<String> = std::iter::once("kubesim".to_string())
+        .chain(args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()))
+        .collect();
     let offending = [ContextKind::InvalidValue, ContextKind::InvalidArg, ContextKind::InvalidSubcommand]
         .iter()
         .find_map(|k| match err.get(*k) {
