@@ -7,4 +7,7 @@
 pub mod api;
 pub mod controllers;
 pub mod events;
+pub mod scheduler;
 pub mod store;
+pub mod cluster;
+pub mod summary;

@@ -6,6 +6,7 @@
 //! thread, so a plugin keeps what its PreFilter/PreScore computed in its own fields (`&mut self`)
 //! and reads it back in Filter/Score (`&self`). Same semantics, no map lookups per node.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::api::{NodeId, Pod};
@@ -132,6 +133,9 @@ impl ExtensionPoints {
     pub const PRE_BIND: Self = Self(1 << 8);
     pub const BIND: Self = Self(1 << 9);
     pub const POST_BIND: Self = Self(1 << 10);
+    /// Upstream `PreEnqueuePlugin` (e.g. SchedulingGates); listed so configs naming the point
+    /// validate, though no queue-side plugin is modelled yet.
+    pub const PRE_ENQUEUE: Self = Self(1 << 11);
 
     pub const fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
@@ -157,6 +161,11 @@ impl std::ops::BitOr for ExtensionPoints {
 /// feasible node), `normalize_scores` (once), then the framework multiplies by the plugin's
 /// weight and sums. A `Skip` from `pre_filter` / `pre_score` skips this plugin's `filter` /
 /// `score` for this cycle, as upstream.
+///
+/// Upstream plugins fall back to computing their cycle state inside Filter/Score when their
+/// PreFilter/PreScore point is disabled in the profile. Here the framework instead still calls
+/// `pre_filter` / `pre_score` for such a plugin, ignoring the status, so `filter` / `score` can
+/// always rely on the state being for the current pod.
 pub trait Plugin {
     /// The name used in KubeSchedulerConfiguration (`NodeResourcesFit`, `TaintToleration`, …).
     fn name(&self) -> &str;
@@ -165,6 +174,13 @@ pub trait Plugin {
 
     fn pre_filter(&mut self, _pod: &Pod, _snapshot: &Snapshot) -> Status {
         Status::success()
+    }
+
+    /// Upstream `PreFilterResult`: after a successful `pre_filter`, the names of the only nodes
+    /// worth filtering (NodeAffinity's `metadata.name` terms); `None` means every node. Results of
+    /// several plugins are intersected.
+    fn pre_filter_result(&self) -> Option<&BTreeSet<String>> {
+        None
     }
 
     fn filter(&self, _pod: &Pod, _node: &NodeInfo, _snapshot: &Snapshot) -> Status {

@@ -54,10 +54,13 @@ struct QueuedPodInfo {
 /// depends on it anyway, because every priority is unique (it ends in a sequence number).
 type FixedHasher = BuildHasherDefault<DefaultHasher>;
 
+/// PrioritySort's key: higher priority first, then earlier arrival.
+type ActiveKey = (i32, Reverse<(SimTime, u64)>);
+
 #[derive(Debug, Default)]
 pub struct SchedulingQueue {
     info: BTreeMap<PodId, QueuedPodInfo>,
-    active: PriorityQueue<PodId, (i32, Reverse<(SimTime, u64)>), FixedHasher>,
+    active: PriorityQueue<PodId, ActiveKey, FixedHasher>,
     backoff: PriorityQueue<PodId, Reverse<(SimTime, u64)>, FixedHasher>,
     unschedulable: BTreeMap<PodId, SimTime>,
     next_seq: u64,

@@ -1,0 +1,828 @@
+//! The scheduler: kube-scheduler's scheduling framework and cycle, made to take the decisions
+//! kube-scheduler takes (upstream `pkg/scheduler/schedule_one.go`,
+//! `pkg/scheduler/framework/runtime/framework.go`).
+//!
+//! One cycle ([`Scheduler::schedule_one`]) runs PreFilter, then Filter over the nodes starting at
+//! a rotating index until `numFeasibleNodesToFind` feasible nodes are found, then — unless only
+//! one node is feasible — PreScore, Score, NormalizeScore and the weighted sum, and picks the
+//! best node, breaking ties by reservoir sampling from the caller's random stream. The cycle does
+//! not bind: the caller does.
+//!
+//! Upstream filters nodes on 16 goroutines, so how many nodes a cycle looks at past the last one
+//! it needs varies from run to run. kubesim filters sequentially, which is exactly upstream with
+//! `parallelism: 1`: once enough feasible nodes are found, the search stops at the next feasible
+//! node, and the infeasible nodes before it count as processed for the rotation.
+//!
+//! Configuration: [`parse_config`] reads a `KubeSchedulerConfiguration`, [`Scheduler::new`] builds
+//! its profiles from a [`Registry`] of plugins (the built-ins, plus any a researcher registers).
+
+pub mod config;
+pub mod framework;
+pub mod plugins;
+pub mod profile;
+pub mod queue;
+
+pub mod registry;
+
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod testing;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use rand::Rng;
+
+use crate::api::{NodeId, Pod};
+use crate::store::NodeInfo;
+
+pub use config::{ConfigError, KubeSchedulerConfiguration, KubeSchedulerProfile, parse_config};
+pub use framework::{Code, ExtensionPoints, NodeScore, Plugin, Snapshot, Status};
+pub use profile::{EnabledPlugin, Profile};
+pub use registry::{Factory, Registry};
+
+use config::{DEFAULT_PERCENTAGE_OF_NODES_TO_SCORE, DEFAULT_SCHEDULER_NAME};
+use framework::{MAX_NODE_SCORE, MIN_NODE_SCORE};
+use profile::Slot;
+
+/// Upstream `ErrNoNodesAvailable`.
+pub const ERR_NO_NODES_AVAILABLE: &str = "no nodes available to schedule pods";
+/// What the explanation says when the single-feasible-node shortcut skips scoring.
+pub const SCORING_SKIPPED_ONE_NODE: &str = "only one feasible node: scoring skipped, as upstream";
+
+/// Upstream `minFeasibleNodesToFind`.
+const MIN_FEASIBLE_NODES_TO_FIND: i64 = 100;
+/// Upstream `minFeasibleNodesPercentageToFind`.
+const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: i64 = 5;
+
+/// Upstream `numFeasibleNodesToFind`: all nodes below 100; otherwise the profile's (else the
+/// global) percentage, adaptive `50 - nodes/125` floored at 5% when that is 0, and at least 100.
+pub fn num_feasible_nodes_to_find(
+    profile_percentage: Option<i32>,
+    global_percentage: i32,
+    num_all_nodes: usize,
+) -> usize {
+    let n = i64::try_from(num_all_nodes).unwrap_or(i64::MAX);
+    if n < MIN_FEASIBLE_NODES_TO_FIND {
+        return num_all_nodes;
+    }
+    let mut percentage = i64::from(profile_percentage.unwrap_or(global_percentage));
+    if percentage == 0 {
+        percentage = (50 - n / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
+    }
+    let num_nodes = n.saturating_mul(percentage) / 100;
+    usize::try_from(num_nodes.max(MIN_FEASIBLE_NODES_TO_FIND)).unwrap_or(num_all_nodes)
+}
+
+/// Upstream `selectHost` (reservoir sampling over the highest total score): the index of the
+/// chosen entry. Each later entry tying the maximum replaces the candidate with probability
+/// 1/count, drawn as `rng.random_range(0..count) == 0` (upstream `rand.Intn(cntOfMaxScore) == 0`).
+pub fn select_host(totals: &[i64], rng: &mut impl Rng) -> Option<usize> {
+    let mut max = *totals.first()?;
+    let mut selected = 0;
+    let mut count_of_max: u64 = 1;
+    for (i, &score) in totals.iter().enumerate().skip(1) {
+        if score > max {
+            max = score;
+            selected = i;
+            count_of_max = 1;
+        } else if score == max {
+            count_of_max += 1;
+            if rng.random_range(0..count_of_max) == 0 {
+                selected = i;
+            }
+        }
+    }
+    Some(selected)
+}
+
+/// Upstream `FitError.Error()`: `0/N nodes are available: <PreFilter message>.` or
+/// `0/N nodes are available: <count reason>, ….` with the `count reason` strings sorted.
+pub fn fit_error_message<'a>(
+    num_all_nodes: usize,
+    pre_filter_message: Option<&str>,
+    reasons: impl Iterator<Item = (&'a str, usize)>,
+) -> String {
+    let mut message = format!("0/{num_all_nodes} nodes are available:");
+    if let Some(pre) = pre_filter_message {
+        message.push_str(&format!(" {pre}."));
+        return message;
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (reason, n) in reasons {
+        match counts.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, c)) => *c += n,
+            None => counts.push((reason, n)),
+        }
+    }
+    let mut histogram: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    // Go's sort.Strings: byte order, so "10 …" sorts before "2 …" as upstream.
+    histogram.sort();
+    if !histogram.is_empty() {
+        message.push_str(&format!(" {}.", histogram.join(", ")));
+    }
+    message
+}
+
+/// The outcome of one scheduling cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleResult {
+    /// The node to bind to; `None` when the pod is unschedulable or the cycle failed.
+    pub selected: Option<NodeId>,
+    /// Upstream `ScheduleResult.EvaluatedNodes`: nodes the filters ran on.
+    pub evaluated_nodes: usize,
+    /// Upstream `ScheduleResult.FeasibleNodes`.
+    pub feasible_nodes: usize,
+    /// Upstream's FitError text when unschedulable (`0/3 nodes are available: …`), or the
+    /// error that stopped the cycle.
+    pub message: Option<String>,
+    /// Per-node verdicts, when the caller asked for them.
+    pub explanation: Option<Explanation>,
+}
+
+impl ScheduleResult {
+    fn failed(message: String) -> Self {
+        ScheduleResult {
+            selected: None,
+            evaluated_nodes: 0,
+            feasible_nodes: 0,
+            message: Some(message),
+            explanation: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// Every node, in node order; `evaluated` tells which ones the decision looked at.
+    pub nodes: Vec<NodeVerdict>,
+    /// Why scoring did not run, if it did not.
+    pub scoring_skipped: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeVerdict {
+    pub node: NodeId,
+    pub name: String,
+    pub feasible: bool,
+    /// Why the node was rejected (the first failing filter's reasons, as upstream records).
+    pub reasons: Vec<String>,
+    /// One entry per score plugin that ran, for the nodes that were scored.
+    pub scores: Vec<PluginScore>,
+    /// Σ normalized × weight.
+    pub total: i64,
+    /// Whether the cycle filtered this node. `false` for nodes past the point where upstream
+    /// stops searching (percentageOfNodesToScore), which were filtered only for the
+    /// explanation, and for nodes a PreFilter result ruled out.
+    pub evaluated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginScore {
+    pub plugin: String,
+    pub raw: i64,
+    pub normalized: i64,
+    pub weight: i64,
+}
+
+/// Per-cycle working memory, kept across cycles so a cycle allocates little.
+#[derive(Debug, Default)]
+struct Buffers {
+    all_nodes: Vec<NodeId>,
+    nodes: Vec<NodeId>,
+    feasible: Vec<NodeId>,
+    failed: Vec<(NodeId, Status)>,
+    filter_skip: Vec<bool>,
+    score_skip: Vec<bool>,
+    /// Per score slot, the scores of the feasible nodes.
+    scores: Vec<Vec<NodeScore>>,
+    raw: Vec<Vec<i64>>,
+    totals: Vec<i64>,
+}
+
+pub struct Scheduler {
+    profiles: Vec<Profile>,
+    percentage_of_nodes_to_score: i32,
+    /// Upstream `sched.nextStartNodeIndex`: where the next cycle starts filtering.
+    pub next_start_node_index: usize,
+    buf: Buffers,
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("profiles", &self.profiles)
+            .field(
+                "percentage_of_nodes_to_score",
+                &self.percentage_of_nodes_to_score,
+            )
+            .field("next_start_node_index", &self.next_start_node_index)
+            .finish()
+    }
+}
+
+impl Scheduler {
+    /// Builds the profiles of `config` (upstream's default profile when `None`) from `registry`.
+    pub fn new(
+        config: Option<&KubeSchedulerConfiguration>,
+        registry: &Registry,
+    ) -> Result<Scheduler, ConfigError> {
+        let mut profiles = Vec::new();
+        let mut percentage = DEFAULT_PERCENTAGE_OF_NODES_TO_SCORE;
+        match config {
+            None => profiles.push(Profile::build(
+                &KubeSchedulerProfile::default(),
+                DEFAULT_SCHEDULER_NAME,
+                registry,
+                "",
+            )?),
+            Some(c) => {
+                config::validate(c)?;
+                percentage = c
+                    .percentage_of_nodes_to_score
+                    .unwrap_or(DEFAULT_PERCENTAGE_OF_NODES_TO_SCORE);
+                if c.profiles.is_empty() {
+                    profiles.push(Profile::build(
+                        &KubeSchedulerProfile::default(),
+                        DEFAULT_SCHEDULER_NAME,
+                        registry,
+                        "",
+                    )?);
+                }
+                for (i, p) in c.profiles.iter().enumerate() {
+                    let name = p
+                        .scheduler_name
+                        .as_deref()
+                        .unwrap_or(DEFAULT_SCHEDULER_NAME);
+                    profiles.push(Profile::build(
+                        p,
+                        name,
+                        registry,
+                        &format!("profiles[{i}]"),
+                    )?);
+                }
+            }
+        }
+        Ok(Scheduler {
+            profiles,
+            percentage_of_nodes_to_score: percentage,
+            next_start_node_index: 0,
+            buf: Buffers::default(),
+        })
+    }
+
+    pub fn has_profile(&self, scheduler_name: &str) -> bool {
+        self.profile(scheduler_name).is_some()
+    }
+
+    pub fn profile(&self, scheduler_name: &str) -> Option<&Profile> {
+        self.profiles
+            .iter()
+            .find(|p| p.scheduler_name == scheduler_name)
+    }
+
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// Upstream plugins the profiles enable but kubesim does not model yet (sorted, unique).
+    pub fn unmodelled_plugins(&self) -> Vec<String> {
+        let all: BTreeSet<&String> = self
+            .profiles
+            .iter()
+            .flat_map(|p| p.unmodelled_plugins())
+            .collect();
+        all.into_iter().cloned().collect()
+    }
+
+    /// One scheduling cycle for `pod` (already in the store, unbound). Pure with respect to the
+    /// store: the caller binds. `explain` adds per-node verdicts without changing the decision,
+    /// the rotation or the random draws.
+    pub fn schedule_one(
+        &mut self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        rng: &mut impl Rng,
+        explain: bool,
+    ) -> ScheduleResult {
+        let Some(index) = self
+            .profiles
+            .iter()
+            .position(|p| p.scheduler_name == pod.scheduler_name)
+        else {
+            return ScheduleResult::failed(format!(
+                "profile not found for scheduler name {:?}",
+                pod.scheduler_name
+            ));
+        };
+        let Scheduler {
+            profiles,
+            percentage_of_nodes_to_score,
+            next_start_node_index,
+            buf,
+        } = self;
+        let mut cycle = Cycle {
+            profile: &mut profiles[index],
+            global_percentage: *percentage_of_nodes_to_score,
+            next_start: next_start_node_index,
+            buf,
+            pod,
+            snapshot,
+        };
+        cycle.run(rng, explain)
+    }
+}
+
+/// Upstream `RunFilterPlugins`: the first plugin that does not succeed decides; anything but a
+/// rejection becomes an error naming the plugin.
+fn run_filters(
+    plugins: &[Box<dyn Plugin>],
+    slots: &[Slot],
+    skip: &[bool],
+    pod: &Pod,
+    node: &NodeInfo,
+    snapshot: &Snapshot,
+) -> Status {
+    for slot in slots {
+        if skip[slot.plugin] {
+            continue;
+        }
+        let plugin = &plugins[slot.plugin];
+        let status = plugin.filter(pod, node, snapshot);
+        if !status.is_success() {
+            if status.is_rejected() {
+                return status.with_plugin(plugin.name());
+            }
+            return Status::error(format!(
+                "running {:?} filter plugin: {status}",
+                plugin.name()
+            ))
+            .with_plugin(plugin.name());
+        }
+    }
+    Status::success()
+}
+
+struct Cycle<'a> {
+    profile: &'a mut Profile,
+    global_percentage: i32,
+    next_start: &'a mut usize,
+    buf: &'a mut Buffers,
+    pod: &'a Pod,
+    snapshot: &'a Snapshot,
+}
+
+/// How PreFilter ended when it did not let the cycle go on.
+enum PreFilterOutcome {
+    Rejected(Status),
+    Error(String),
+}
+
+impl Cycle<'_> {
+    fn run(&mut self, rng: &mut impl Rng, explain: bool) -> ScheduleResult {
+        let buf = &mut *self.buf;
+        buf.all_nodes.clear();
+        buf.all_nodes
+            .extend(self.snapshot.live_nodes().map(|n| n.id));
+        let num_all = buf.all_nodes.len();
+        if num_all == 0 {
+            return ScheduleResult::failed(ERR_NO_NODES_AVAILABLE.to_string());
+        }
+
+        let (pinned, pinned_by) = match self.pre_filter() {
+            Ok(p) => p,
+            Err(PreFilterOutcome::Error(e)) => return ScheduleResult::failed(e),
+            Err(PreFilterOutcome::Rejected(status)) => {
+                // Upstream `Status.Message()`; an empty one falls back to the (empty) histogram.
+                let message = status.reasons.join(", ");
+                let pre = (!message.is_empty()).then_some(message.as_str());
+                let mut result =
+                    ScheduleResult::failed(fit_error_message(num_all, pre, std::iter::empty()));
+                if explain {
+                    result.explanation = Some(self.explain_rejected_all(&status.reasons));
+                }
+                return result;
+            }
+        };
+
+        // Upstream: nodes outside the PreFilter result are rejected without running filters.
+        let buf = &mut *self.buf;
+        buf.nodes.clear();
+        match &pinned {
+            None => buf.nodes.extend_from_slice(&buf.all_nodes),
+            Some(names) => {
+                let snapshot = self.snapshot;
+                buf.nodes.extend(
+                    buf.all_nodes
+                        .iter()
+                        .copied()
+                        .filter(|id| names.contains(snapshot.node(*id).name())),
+                );
+            }
+        }
+        let absent_reason = pinned
+            .as_ref()
+            .map(|_| format!("node(s) didn't satisfy plugin(s) [{}]", pinned_by.join(" ")));
+
+        if let Err(e) = self.find_feasible() {
+            return ScheduleResult::failed(e);
+        }
+        let buf = &*self.buf;
+        let evaluated = buf.feasible.len() + buf.failed.len();
+        let feasible_nodes = buf.feasible.len();
+
+        if feasible_nodes == 0 {
+            let absent = num_all.saturating_sub(buf.failed.len());
+            let failed = buf
+                .failed
+                .iter()
+                .flat_map(|(_, s)| s.reasons.iter().map(|r| (r.as_str(), 1)));
+            let absent_reasons = absent_reason
+                .iter()
+                .map(|r| (r.as_str(), absent))
+                .filter(|(_, n)| *n > 0);
+            let message = fit_error_message(num_all, None, failed.chain(absent_reasons));
+            let explanation = explain.then(|| self.explain(absent_reason.as_deref(), None));
+            return ScheduleResult {
+                selected: None,
+                evaluated_nodes: evaluated,
+                feasible_nodes,
+                message: Some(message),
+                explanation,
+            };
+        }
+
+        if feasible_nodes == 1 {
+            // Upstream: "When only one node after predicate, just use it."
+            let selected = buf.feasible[0];
+            let explanation = explain
+                .then(|| self.explain(absent_reason.as_deref(), Some(SCORING_SKIPPED_ONE_NODE)));
+            return ScheduleResult {
+                selected: Some(selected),
+                evaluated_nodes: evaluated,
+                feasible_nodes,
+                message: None,
+                explanation,
+            };
+        }
+
+        if let Err(e) = self.prioritize(explain) {
+            return ScheduleResult {
+                selected: None,
+                evaluated_nodes: evaluated,
+                feasible_nodes,
+                message: Some(e),
+                explanation: None,
+            };
+        }
+        let buf = &*self.buf;
+        let selected = select_host(&buf.totals, rng).map(|i| buf.feasible[i]);
+        let explanation = explain.then(|| self.explain(absent_reason.as_deref(), None));
+        ScheduleResult {
+            selected,
+            evaluated_nodes: evaluated,
+            feasible_nodes,
+            message: None,
+            explanation,
+        }
+    }
+
+    /// Upstream `RunPreFilterPlugins`: `Skip` disables the plugin's Filter for this cycle,
+    /// UnschedulableAndUnresolvable stops at once, Unschedulable lets the other plugins run
+    /// first, and PreFilter results are intersected. Returns the node names the pod is pinned to
+    /// (if any) and the plugins that pinned it, sorted.
+    fn pre_filter(&mut self) -> Result<(Option<BTreeSet<String>>, Vec<String>), PreFilterOutcome> {
+        let Profile {
+            plugins,
+            points,
+            pre_filter_state_only,
+            ..
+        } = &mut *self.profile;
+        let buf = &mut *self.buf;
+        buf.filter_skip.clear();
+        buf.filter_skip.resize(plugins.len(), false);
+        let slots = &points[profile::POINTS
+            .iter()
+            .position(|(p, _, _)| *p == ExtensionPoints::PRE_FILTER)
+            .unwrap_or(2)];
+        let mut pinned: Option<BTreeSet<String>> = None;
+        let mut pinned_by: Vec<String> = Vec::new();
+        let mut rejected: Option<Status> = None;
+        for slot in slots {
+            let plugin = &mut plugins[slot.plugin];
+            let status = plugin.pre_filter(self.pod, self.snapshot);
+            if status.is_skip() {
+                buf.filter_skip[slot.plugin] = true;
+                continue;
+            }
+            if !status.is_success() {
+                let status = status.with_plugin(plugin.name());
+                match status.code {
+                    Code::UnschedulableAndUnresolvable => {
+                        return Err(PreFilterOutcome::Rejected(status));
+                    }
+                    Code::Unschedulable => {
+                        rejected = Some(status);
+                        continue;
+                    }
+                    _ => {
+                        return Err(PreFilterOutcome::Error(format!(
+                            "running PreFilter plugin {:?}: {status}",
+                            plugin.name()
+                        )));
+                    }
+                }
+            }
+            if let Some(names) = plugin.pre_filter_result() {
+                pinned_by.push(plugin.name().to_string());
+                pinned_by.sort();
+                let merged = match pinned.take() {
+                    None => names.clone(),
+                    Some(prev) => prev.intersection(names).cloned().collect(),
+                };
+                if merged.is_empty() {
+                    let message = if pinned_by.len() == 1 {
+                        format!("node(s) didn't satisfy plugin {}", pinned_by[0])
+                    } else {
+                        format!(
+                            "node(s) didn't satisfy plugin(s) [{}] simultaneously",
+                            pinned_by.join(" ")
+                        )
+                    };
+                    return Err(PreFilterOutcome::Rejected(Status::unresolvable(message)));
+                }
+                pinned = Some(merged);
+            }
+        }
+        for &i in pre_filter_state_only.iter() {
+            let _ = plugins[i].pre_filter(self.pod, self.snapshot);
+        }
+        match rejected {
+            Some(status) => Err(PreFilterOutcome::Rejected(status)),
+            None => Ok((pinned, pinned_by)),
+        }
+    }
+
+    /// Upstream `findNodesThatPassFilters` run sequentially, then the rotation update.
+    fn find_feasible(&mut self) -> Result<(), String> {
+        let profile = &*self.profile;
+        let buf = &mut *self.buf;
+        buf.feasible.clear();
+        buf.failed.clear();
+        let filter_slots = profile.slots(ExtensionPoints::FILTER);
+        let has_scoring = !profile.slots(ExtensionPoints::SCORE).is_empty();
+        let num_nodes = buf.nodes.len();
+        let mut to_find = num_feasible_nodes_to_find(
+            profile.percentage_of_nodes_to_score,
+            self.global_percentage,
+            num_nodes,
+        );
+        if !has_scoring {
+            to_find = 1.min(num_nodes);
+        }
+        let start = *self.next_start;
+        let mut error = None;
+        if num_nodes > 0 {
+            if filter_slots.is_empty() {
+                buf.feasible
+                    .extend((0..to_find).map(|i| buf.nodes[(start + i) % num_nodes]));
+            } else {
+                for i in 0..num_nodes {
+                    let id = buf.nodes[(start + i) % num_nodes];
+                    let status = run_filters(
+                        &profile.plugins,
+                        filter_slots,
+                        &buf.filter_skip,
+                        self.pod,
+                        self.snapshot.node(id),
+                        self.snapshot,
+                    );
+                    if status.is_success() {
+                        // Upstream cancels the search when one more feasible node than needed
+                        // turns up, without recording it.
+                        if buf.feasible.len() == to_find {
+                            break;
+                        }
+                        buf.feasible.push(id);
+                    } else if status.code == Code::Error {
+                        error = Some(status.to_string());
+                        break;
+                    } else {
+                        buf.failed.push((id, status));
+                    }
+                }
+            }
+        }
+        // "always try to update the sched.nextStartNodeIndex regardless of whether an error has
+        // occurred": by the nodes processed, modulo all nodes.
+        let processed = buf.feasible.len() + buf.failed.len();
+        *self.next_start = (start + processed) % buf.all_nodes.len().max(1);
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Upstream `prioritizeNodes`: PreScore, Score, NormalizeScore, weights; totals per feasible
+    /// node in `buf.totals`.
+    fn prioritize(&mut self, explain: bool) -> Result<(), String> {
+        let Profile {
+            plugins,
+            points,
+            pre_score_state_only,
+            ..
+        } = &mut *self.profile;
+        let buf = &mut *self.buf;
+        let point = |p: ExtensionPoints| {
+            profile::POINTS
+                .iter()
+                .position(|(q, _, _)| *q == p)
+                .unwrap_or(0)
+        };
+        let (pre_score_at, score_at) = (
+            point(ExtensionPoints::PRE_SCORE),
+            point(ExtensionPoints::SCORE),
+        );
+        buf.totals.clear();
+        if points[score_at].is_empty() {
+            // "If no priority configs are provided, then all nodes will have a score of one."
+            buf.totals.resize(buf.feasible.len(), 1);
+            return Ok(());
+        }
+        buf.score_skip.clear();
+        buf.score_skip.resize(plugins.len(), false);
+        for slot in &points[pre_score_at] {
+            let plugin = &mut plugins[slot.plugin];
+            let status = plugin.pre_score(self.pod, &buf.feasible, self.snapshot);
+            if status.is_skip() {
+                buf.score_skip[slot.plugin] = true;
+            } else if !status.is_success() {
+                return Err(format!(
+                    "running PreScore plugin {:?}: {status}",
+                    plugin.name()
+                ));
+            }
+        }
+        for &i in pre_score_state_only.iter() {
+            let _ = plugins[i].pre_score(self.pod, &buf.feasible, self.snapshot);
+        }
+        let slots = &points[score_at];
+        if buf.scores.len() < slots.len() {
+            buf.scores.resize_with(slots.len(), Vec::new);
+            buf.raw.resize_with(slots.len(), Vec::new);
+        }
+        for (k, slot) in slots.iter().enumerate() {
+            let scores = &mut buf.scores[k];
+            scores.clear();
+            if buf.score_skip[slot.plugin] {
+                continue;
+            }
+            let plugin = &plugins[slot.plugin];
+            for &id in &buf.feasible {
+                let score = plugin
+                    .score(self.pod, self.snapshot.node(id), self.snapshot)
+                    .map_err(|s| {
+                        format!(
+                            "running Score plugins: plugin {:?} failed with: {s}",
+                            plugin.name()
+                        )
+                    })?;
+                scores.push(NodeScore { node: id, score });
+            }
+            if explain {
+                buf.raw[k].clear();
+                buf.raw[k].extend(scores.iter().map(|s| s.score));
+            }
+            let status = plugin.normalize_scores(self.pod, scores);
+            if !status.is_success() {
+                return Err(format!(
+                    "running Normalize on Score plugins: plugin {:?} failed with: {status}",
+                    plugin.name()
+                ));
+            }
+        }
+        buf.totals.resize(buf.feasible.len(), 0);
+        for (k, slot) in slots.iter().enumerate() {
+            if buf.score_skip[slot.plugin] {
+                continue;
+            }
+            for (n, s) in buf.scores[k].iter().enumerate() {
+                if !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score) {
+                    return Err(format!(
+                        "applying score defaultWeights on Score plugins: plugin {:?} returns an invalid score {}, it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing",
+                        plugins[slot.plugin].name(),
+                        s.score
+                    ));
+                }
+                buf.totals[n] = buf.totals[n].saturating_add(s.score.saturating_mul(slot.weight));
+            }
+        }
+        Ok(())
+    }
+
+    fn explain_rejected_all(&self, reasons: &[String]) -> Explanation {
+        let nodes = self
+            .buf
+            .all_nodes
+            .iter()
+            .map(|&id| NodeVerdict {
+                node: id,
+                name: self.snapshot.node(id).name().to_string(),
+                feasible: false,
+                reasons: reasons.to_vec(),
+                scores: Vec::new(),
+                total: 0,
+                evaluated: false,
+            })
+            .collect();
+        Explanation {
+            nodes,
+            scoring_skipped: None,
+        }
+    }
+
+    /// Verdicts for every node, after the decision. Nodes the cycle did not reach are filtered
+    /// here, for the explanation only.
+    fn explain(&self, absent_reason: Option<&str>, scoring_skipped: Option<&str>) -> Explanation {
+        let buf = &*self.buf;
+        let profile = &*self.profile;
+        let score_slots = profile.slots(ExtensionPoints::SCORE);
+        let scored = scoring_skipped.is_none() && buf.totals.len() == buf.feasible.len();
+        // Where each node ended up, indexed by node id (explanations are rare; the cycle itself
+        // keeps no such index).
+        let slots = self.snapshot.nodes.len();
+        let (mut feasible_at, mut failed_at, mut searched) =
+            (vec![None; slots], vec![None; slots], vec![false; slots]);
+        for (n, id) in buf.feasible.iter().enumerate() {
+            feasible_at[id.index()] = Some(n);
+        }
+        for (n, (id, _)) in buf.failed.iter().enumerate() {
+            failed_at[id.index()] = Some(n);
+        }
+        for id in &buf.nodes {
+            searched[id.index()] = true;
+        }
+        let mut verdicts = Vec::with_capacity(buf.all_nodes.len());
+        for &id in &buf.all_nodes {
+            let info = self.snapshot.node(id);
+            let mut v = NodeVerdict {
+                node: id,
+                name: info.name().to_string(),
+                feasible: false,
+                reasons: Vec::new(),
+                scores: Vec::new(),
+                total: 0,
+                evaluated: true,
+            };
+            if let Some(n) = feasible_at[id.index()] {
+                v.feasible = true;
+                if scored {
+                    v.total = buf.totals[n];
+                    for (k, slot) in score_slots.iter().enumerate() {
+                        let skipped = buf.score_skip.get(slot.plugin).copied().unwrap_or(false);
+                        let Some(score) = buf.scores.get(k).and_then(|s| s.get(n)) else {
+                            continue;
+                        };
+                        if skipped {
+                            continue;
+                        }
+                        v.scores.push(PluginScore {
+                            plugin: profile.plugins[slot.plugin].name().to_string(),
+                            raw: buf
+                                .raw
+                                .get(k)
+                                .and_then(|r| r.get(n))
+                                .copied()
+                                .unwrap_or_default(),
+                            normalized: score.score,
+                            weight: slot.weight,
+                        });
+                    }
+                }
+            } else if let Some(n) = failed_at[id.index()] {
+                v.reasons.clone_from(&buf.failed[n].1.reasons);
+            } else if !searched[id.index()] {
+                v.evaluated = false;
+                v.reasons.extend(absent_reason.map(str::to_string));
+            } else {
+                v.evaluated = false;
+                let status = run_filters(
+                    &profile.plugins,
+                    profile.slots(ExtensionPoints::FILTER),
+                    &buf.filter_skip,
+                    self.pod,
+                    info,
+                    self.snapshot,
+                );
+                v.feasible = status.is_success();
+                v.reasons = status.reasons;
+            }
+            verdicts.push(v);
+        }
+        Explanation {
+            nodes: verdicts,
+            scoring_skipped: scoring_skipped.map(str::to_string),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,298 @@
+//! Upstream `pkg/scheduler/framework/plugins/helper`: score normalization and the broken-linear
+//! "shape" function, plus the apimachinery name/value syntax checks the plugins rely on.
+
+use crate::scheduler::framework::NodeScore;
+
+/// Upstream `helper.DefaultNormalizeScore` (normalize_score.go): maps `[0, max(scores)]` onto
+/// `[0, max_priority]` with integer division, reversed (`max_priority - score`) when asked.
+///
+/// ```go
+/// if maxCount == 0 { if reverse { for i := range scores { scores[i].Score = maxPriority } }; return nil }
+/// score = maxPriority * score / maxCount
+/// if reverse { score = maxPriority - score }
+/// ```
+pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [NodeScore]) {
+    let max_count = scores.iter().map(|s| s.score).fold(0, i64::max);
+    if max_count == 0 {
+        if reverse {
+            for s in scores {
+                s.score = max_priority;
+            }
+        }
+        return;
+    }
+    for s in scores {
+        // Go's int64 division truncates toward zero, as Rust's does.
+        let mut score = max_priority.saturating_mul(s.score) / max_count;
+        if reverse {
+            score = max_priority - score;
+        }
+        s.score = score;
+    }
+}
+
+/// Upstream `helper.FunctionShapePoint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionShapePoint {
+    pub utilization: i64,
+    pub score: i64,
+}
+
+/// Upstream `helper.BuildBrokenLinearFunction` (shape_score.go), evaluated at `p`:
+/// `shape[0].score` below the first point, `shape[n-1].score` above the last, and integer
+/// linear interpolation in between.
+///
+/// An empty shape or two points with the same utilization cannot come out of validation
+/// (`validateFunctionShape`); they give 0 and the left point's score instead of panicking.
+pub fn broken_linear(shape: &[FunctionShapePoint], p: i64) -> i64 {
+    for (i, point) in shape.iter().enumerate() {
+        if p <= point.utilization {
+            if i == 0 {
+                return point.score;
+            }
+            let prev = shape[i - 1];
+            let rise = (point.score - prev.score).saturating_mul(p - prev.utilization);
+            let run = point.utilization - prev.utilization;
+            return prev.score + rise.checked_div(run).unwrap_or(0);
+        }
+    }
+    shape.last().map_or(0, |last| last.score)
+}
+
+const QNAME_REGEX_DOC: &str = "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'";
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`, anchored; the empty string does not match.
+pub fn matches_qualified_name_part(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&first), Some(&last)) => {
+            is_alnum(first)
+                && is_alnum(last)
+                && b.iter()
+                    .all(|&c| is_alnum(c) || c == b'-' || c == b'_' || c == b'.')
+        }
+        _ => false,
+    }
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`, at most 253 characters
+/// (apimachinery `IsDNS1123Subdomain`).
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        let lower_alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        match (b.first(), b.last()) {
+            (Some(&f), Some(&l)) => {
+                lower_alnum(f) && lower_alnum(l) && b.iter().all(|&c| lower_alnum(c) || c == b'-')
+            }
+            _ => false,
+        }
+    };
+    s.len() <= 253 && s.split('.').all(label_ok)
+}
+
+/// apimachinery `validation.IsQualifiedName`: an optional DNS-subdomain prefix and `/`, then a
+/// name of at most 63 characters. Returns upstream's first error message.
+pub fn qualified_name_error(value: &str) -> Option<String> {
+    let mut parts = value.split('/');
+    let (first, second, third) = (parts.next(), parts.next(), parts.next());
+    let name = match (first, second, third) {
+        (Some(name), None, _) => name,
+        (Some(prefix), Some(name), None) => {
+            if prefix.is_empty() {
+                return Some("prefix part must be non-empty".to_string());
+            }
+            if !is_dns1123_subdomain(prefix) {
+                return Some(
+                    "prefix part a lowercase RFC 1123 subdomain must consist of lower case \
+                     alphanumeric characters, '-' or '.', and must start and end with an \
+                     alphanumeric character (e.g. 'example.com', regex used for validation is \
+                     '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                        .to_string(),
+                );
+            }
+            name
+        }
+        _ => {
+            return Some(format!(
+                "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and \
+                 must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  \
+                 or '123-abc', regex used for validation is {QNAME_REGEX_DOC}) with an optional DNS \
+                 subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            ));
+        }
+    };
+    if name.is_empty() {
+        return Some("name part must be non-empty".to_string());
+    }
+    if name.len() > 63 {
+        return Some("name part must be no more than 63 characters".to_string());
+    }
+    if !matches_qualified_name_part(name) {
+        return Some(format!(
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start \
+             and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', \
+             regex used for validation is {QNAME_REGEX_DOC})"
+        ));
+    }
+    None
+}
+
+/// apimachinery `validation.IsValidLabelValue`: empty, or a qualified-name part of at most 63
+/// characters.
+pub fn label_value_error(value: &str) -> Option<String> {
+    if value.len() > 63 {
+        return Some("must be no more than 63 characters".to_string());
+    }
+    if !value.is_empty() && !matches_qualified_name_part(value) {
+        return Some(
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', \
+             '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  \
+             or 'my_value',  or '12345', regex used for validation is \
+             '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+                .to_string(),
+        );
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::NodeId;
+
+    fn scores(raw: &[i64]) -> Vec<NodeScore> {
+        raw.iter()
+            .enumerate()
+            .map(|(i, &score)| NodeScore {
+                node: NodeId(i as u32),
+                score,
+            })
+            .collect()
+    }
+
+    fn values(s: &[NodeScore]) -> Vec<i64> {
+        s.iter().map(|s| s.score).collect()
+    }
+
+    // helper/normalize_score_test.go TestDefaultNormalizeScore: the whole upstream table.
+    #[test]
+    fn default_normalize_score_matches_upstream_table() {
+        let cases: &[(bool, &[i64], &[i64])] = &[
+            (false, &[1, 2, 3, 4], &[25, 50, 75, 100]),
+            (true, &[1, 2, 3, 4], &[75, 50, 25, 0]),
+            (false, &[1000, 10, 20, 30], &[100, 1, 2, 3]),
+            (true, &[1000, 10, 20, 30], &[0, 99, 98, 97]),
+            (false, &[1, 1, 1, 1], &[100, 100, 100, 100]),
+            (false, &[1000, 1, 1, 1], &[100, 0, 0, 0]),
+            (true, &[0, 1, 1, 1], &[100, 0, 0, 0]),
+        ];
+        for (reverse, input, want) in cases {
+            let mut s = scores(input);
+            default_normalize_score(100, *reverse, &mut s);
+            assert_eq!(values(&s), *want, "reverse={reverse} input={input:?}");
+        }
+    }
+
+    #[test]
+    fn all_zero_scores_reverse_to_the_maximum() {
+        let mut s = scores(&[0, 0]);
+        default_normalize_score(100, true, &mut s);
+        assert_eq!(values(&s), [100, 100]);
+        let mut s = scores(&[0, 0]);
+        default_normalize_score(100, false, &mut s);
+        assert_eq!(values(&s), [0, 0]);
+    }
+
+    // noderesources/requested_to_capacity_ratio_test.go TestBrokenLinearFunction: all three
+    // shapes and every assertion of the upstream table.
+    #[test]
+    fn broken_linear_matches_upstream_table() {
+        let pt = |utilization, score| FunctionShapePoint { utilization, score };
+        type Case = (Vec<FunctionShapePoint>, Vec<(i64, i64)>);
+        let cases: Vec<Case> = vec![
+            (
+                vec![pt(10, 1), pt(90, 9)],
+                vec![
+                    (-10, 1),
+                    (0, 1),
+                    (9, 1),
+                    (10, 1),
+                    (15, 1),
+                    (19, 1),
+                    (20, 2),
+                    (89, 8),
+                    (90, 9),
+                    (99, 9),
+                    (100, 9),
+                    (110, 9),
+                ],
+            ),
+            (
+                vec![pt(0, 2), pt(40, 10), pt(100, 0)],
+                vec![
+                    (-10, 2),
+                    (0, 2),
+                    (20, 6),
+                    (30, 8),
+                    (40, 10),
+                    (70, 5),
+                    (100, 0),
+                    (110, 0),
+                ],
+            ),
+            (
+                vec![pt(0, 2), pt(40, 2), pt(100, 2)],
+                vec![
+                    (-10, 2),
+                    (0, 2),
+                    (20, 2),
+                    (30, 2),
+                    (40, 2),
+                    (70, 2),
+                    (100, 2),
+                    (110, 2),
+                ],
+            ),
+        ];
+        for (shape, assertions) in cases {
+            for (p, want) in assertions {
+                assert_eq!(broken_linear(&shape, p), want, "shape={shape:?} p={p}");
+            }
+        }
+    }
+
+    #[test]
+    fn degenerate_shapes_do_not_panic() {
+        assert_eq!(broken_linear(&[], 50), 0);
+        let flat = [
+            FunctionShapePoint {
+                utilization: 10,
+                score: 3,
+            },
+            FunctionShapePoint {
+                utilization: 10,
+                score: 7,
+            },
+        ];
+        assert_eq!(broken_linear(&flat, 20), 7);
+    }
+
+    #[test]
+    fn qualified_names_and_label_values() {
+        assert_eq!(qualified_name_error("nvidia.com/gpu"), None);
+        assert_eq!(qualified_name_error("kernel-version"), None);
+        assert!(qualified_name_error("invalid key").is_some());
+        assert!(qualified_name_error("/name").is_some());
+        assert!(qualified_name_error("a/b/c").is_some());
+        assert!(qualified_name_error("UPPER.example/x").is_some());
+        assert_eq!(label_value_error(""), None);
+        assert_eq!(label_value_error("NVIDIA-GRID-K1"), None);
+        assert!(label_value_error("invalid value: ___@#$%^").is_some());
+        assert!(label_value_error(&"a".repeat(64)).is_some());
+    }
+}

@@ -1,0 +1,23 @@
+//! The built-in plugins, one upstream plugin per file, plus the helpers they share
+//! (`helper`: score normalization and shapes; `resource_allocation`: the resource scorer of the
+//! NodeResources plugins).
+
+pub mod default_binder;
+pub mod helper;
+pub mod node_affinity;
+pub mod node_name;
+pub mod node_resources_balanced_allocation;
+pub mod node_resources_fit;
+pub mod node_unschedulable;
+pub mod priority_sort;
+pub mod resource_allocation;
+pub mod taint_toleration;
+
+pub use default_binder::DefaultBinder;
+pub use node_affinity::NodeAffinity;
+pub use node_name::NodeName;
+pub use node_resources_balanced_allocation::NodeResourcesBalancedAllocation;
+pub use node_resources_fit::NodeResourcesFit;
+pub use node_unschedulable::NodeUnschedulable;
+pub use priority_sort::PrioritySort;
+pub use taint_toleration::TaintToleration;
