@@ -50,6 +50,15 @@ pub enum Event {
     PodRunning(PodId),
     FlushBackoff,
     FlushUnschedulable,
+    /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
+    /// node-hours and costs cover the whole scenario.
+    ScenarioEnd,
+    /// Trace replay (`crate::trace`): the trace pod with this index arrives.
+    TraceArrival(u32),
+    /// Trace replay: the pod's recorded deletion time has come.
+    TraceDeparture(PodId),
+    /// Periodic allocation and fragmentation sample (`crate::trace::metrics`).
+    Sample,
 }
 
 impl Event {
@@ -63,6 +72,11 @@ impl Event {
             Event::PodRunning(p) => (6, "PodRunning", u64::from(p.0)),
             Event::FlushBackoff => (7, "FlushBackoff", 0),
             Event::FlushUnschedulable => (8, "FlushUnschedulable", 0),
+            Event::ScenarioEnd => (9, "ScenarioEnd", 0),
+            // A block of its own, so variants added elsewhere meanwhile cannot collide.
+            Event::TraceArrival(i) => (100, "TraceArrival", u64::from(i)),
+            Event::TraceDeparture(p) => (101, "TraceDeparture", u64::from(p.0)),
+            Event::Sample => (102, "Sample", 0),
         }
     }
 }
@@ -98,6 +112,11 @@ pub struct Cluster {
     pub explain_pod: Option<String>,
     pub explained: Option<ExplainedAttempt>,
     explain_attempts: u32,
+    /// Trace pods waiting to arrive and what became of them (`crate::trace::replay`).
+    pub trace: crate::trace::TraceReplay,
+    /// Allocation and fragmentation over time, one entry per `Event::Sample`.
+    pub samples: Vec<crate::trace::Sample>,
+    pub(crate) sampler: Option<crate::trace::Sampler>,
     schedule_pending: bool,
     backoff_flush_pending: bool,
     unschedulable_flush_pending: bool,
@@ -117,6 +136,9 @@ impl Cluster {
             explain_pod: None,
             explained: None,
             explain_attempts: 0,
+            trace: crate::trace::TraceReplay::default(),
+            samples: Vec::new(),
+            sampler: None,
             schedule_pending: false,
             backoff_flush_pending: false,
             unschedulable_flush_pending: false,
@@ -353,6 +375,10 @@ impl World for Cluster {
                 self.queue.flush_unschedulable_leftover(ctx.now());
                 self.wake_scheduler(ctx);
             }
+            Event::ScenarioEnd => {}
+            Event::TraceArrival(i) => self.trace_arrival(ctx, i),
+            Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
+            Event::Sample => self.take_sample(ctx),
         }
     }
 

@@ -7,7 +7,11 @@
 pub mod api;
 pub mod controllers;
 pub mod events;
+pub mod gpu;
 pub mod scheduler;
 pub mod store;
 pub mod cluster;
 pub mod summary;
+pub mod trace;
+pub mod scenario;
+pub mod run;

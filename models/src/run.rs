@@ -66,6 +66,7 @@ pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> 
     let mut cluster = Cluster::new(store, scheduler, timing);
     cluster.explain_pod.clone_from(&options.explain_pod);
     let mut sim = Simulation::new(cluster, options.seed(scenario));
+    sim.schedule_at(options.limits(scenario).until, Event::ScenarioEnd);
     sim.with_context(|cluster, ctx| {
         for pod in &scenario.pods {
             cluster.create_pod(ctx, pod.clone());
@@ -112,9 +113,9 @@ pub fn run(
             break;
         }
     }
-    if stop == StopReason::QueueEmpty {
-        // Nothing more will happen: the cluster is at rest until the scenario's end.
-        stop = sim.run(limits);
+    if stop == StopReason::QueueEmpty && sim.now() >= end {
+        // The last event was the scenario's end itself.
+        stop = StopReason::EndTime;
     }
     let summary = summary_of(scenario, &sim, &stop, options);
     Ok(RunOutcome { simulation: sim, stop, summary })

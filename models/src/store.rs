@@ -4,11 +4,16 @@
 //! handler, so nothing can change under it, and keeping the per-node aggregates
 //! (`requested`, `non_zero_requested`) up to date on bind/unbind is what makes filtering cheap.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use sim_core::SimTime;
 
-use crate::api::{Node, NodeId, Pod, PodId, PodPhase, ResourceList};
+use crate::api::{
+    LabelSelector, Labels, Node, NodeId, OwnerKind, Pod, PodId, PodPhase, ResourceList,
+    WorkloadId,
+};
+use crate::gpu;
 
 /// A node plus what the scheduler needs to know about the pods on it
 /// (upstream `framework.NodeInfo`).
@@ -25,6 +30,9 @@ pub struct NodeInfo {
     pub pods: Vec<PodId>,
     /// False once the node is gone (deleted or crashed); kept so ids stay dense.
     pub exists: bool,
+    /// Free milli-GPUs of each GPU device (1000 when idle), one entry per allocatable
+    /// `nvidia.com/gpu`; see `crate::gpu`.
+    pub gpu_free: Vec<u32>,
 }
 
 impl NodeInfo {
@@ -45,6 +53,9 @@ pub struct PodRecord {
     pub running_at: Option<SimTime>,
     /// Set when the pod is deleted; the record stays for reports.
     pub deleted_at: Option<SimTime>,
+    /// Indices of the GPU devices the pod got on its node (empty without a GPU request). Kept
+    /// after deletion, for reports.
+    pub gpu_devices: Vec<u32>,
 }
 
 impl PodRecord {
@@ -59,6 +70,23 @@ pub struct Store {
     pub pods: Vec<PodRecord>,
     node_by_name: BTreeMap<String, NodeId>,
     pod_by_key: BTreeMap<(String, String), PodId>,
+    /// Labels of each Namespace object, for pod affinity's `namespaceSelector`. A namespace
+    /// missing here counts as one whose only label is `kubernetes.io/metadata.name`, which the
+    /// API server puts on every namespace.
+    pub namespace_labels: BTreeMap<String, Labels>,
+    /// `spec.selector` of each Service that has one, by (namespace, name): PodTopologySpread's
+    /// default constraints select the pods of the Services a pod belongs to (upstream
+    /// `helper.DefaultSelector`).
+    pub service_selectors: BTreeMap<(String, String), Labels>,
+    /// `spec.selector` of each ReplicaSet, by the owner reference its pods carry, for the same
+    /// default constraints.
+    pub owner_selectors: BTreeMap<(OwnerKind, WorkloadId), LabelSelector>,
+    /// Bound pods with pod affinity or anti-affinity, and those with required anti-affinity
+    /// (upstream NodeInfo's `PodsWithAffinity` / `PodsWithRequiredAntiAffinity`, here for the
+    /// whole cluster): InterPodAffinity skips its work when they are empty.
+    pods_with_affinity: Vec<PodId>,
+    pods_with_required_anti_affinity: Vec<PodId>,
+    changes: ChangeLog,
 }
 
 impl Store {
@@ -67,8 +95,10 @@ impl Store {
     }
 
     pub fn add_node(&mut self, node: Node) -> NodeId {
+        self.changes.node_generation += 1;
         let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
         self.node_by_name.insert(node.name.clone(), id);
+        let devices = gpu::device_count(node.allocatable.extended_amount(gpu::GPU_RESOURCE));
         self.nodes.push(NodeInfo {
             id,
             node,
@@ -77,6 +107,7 @@ impl Store {
             non_zero_requested_memory: 0,
             pods: Vec::new(),
             exists: true,
+            gpu_free: vec![gpu::MILLI_PER_GPU; devices as usize],
         });
         id
     }
@@ -93,6 +124,7 @@ impl Store {
             scheduled_at: None,
             running_at: None,
             deleted_at: None,
+            gpu_devices: Vec::new(),
         });
         id
     }
@@ -121,6 +153,7 @@ impl Store {
 
     /// Assigns a pod to a node and accounts its requests (upstream `NodeInfo.AddPod`).
     pub fn bind(&mut self, pod: PodId, node: NodeId, now: SimTime) {
+        self.note_placement(pod, node, true);
         let record = &mut self.pods[pod.index()];
         debug_assert!(record.node.is_none(), "pod bound twice");
         record.node = Some(node);
@@ -130,10 +163,27 @@ impl Store {
         info.non_zero_requested_cpu_milli += record.pod.non_zero_cpu_milli;
         info.non_zero_requested_memory += record.pod.non_zero_memory;
         info.pods.push(pod);
+        if let Some(request) = &record.pod.gpu {
+            // GPUShare let the pod through, so the devices are there. A pod that bypassed it
+            // (spec.nodeName, or a profile without GPUShare) onto a node without room gets no
+            // device rather than over-committing one.
+            if let Some(devices) = gpu::assign(&info.gpu_free, request) {
+                for &d in &devices {
+                    info.gpu_free[d as usize] -= request.milli;
+                }
+                record.gpu_devices = devices;
+            }
+        }
     }
 
     /// Deletes a pod, releasing what it held on its node (upstream `NodeInfo.RemovePod`).
     pub fn delete_pod(&mut self, pod: PodId, now: SimTime) {
+        let record = &self.pods[pod.index()];
+        if record.deleted_at.is_none()
+            && let Some(node) = record.node
+        {
+            self.note_placement(pod, node, false);
+        }
         let record = &mut self.pods[pod.index()];
         if record.deleted_at.is_some() {
             return;
@@ -146,6 +196,13 @@ impl Store {
             info.non_zero_requested_cpu_milli -= record.pod.non_zero_cpu_milli;
             info.non_zero_requested_memory -= record.pod.non_zero_memory;
             info.pods.retain(|p| *p != pod);
+            if let Some(request) = &record.pod.gpu {
+                for &d in &record.gpu_devices {
+                    if let Some(free) = info.gpu_free.get_mut(d as usize) {
+                        *free = (*free + request.milli).min(gpu::MILLI_PER_GPU);
+                    }
+                }
+            }
         }
     }
 
@@ -156,5 +213,139 @@ impl Store {
 
     pub fn active_pods(&self) -> impl Iterator<Item = &PodRecord> {
         self.pods.iter().filter(|p| p.is_active())
+    }
+}
+
+/// One pod placed on (`added`) or removed from a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlacementChange {
+    pub generation: u64,
+    pub pod: PodId,
+    pub node: NodeId,
+    pub added: bool,
+}
+
+/// How many recent placements the log keeps: a plugin index older than that is rebuilt.
+const CHANGE_LOG_CAPACITY: usize = 1024;
+
+/// Identity of a store instance, so an index built on one store is never used on another.
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Generation counters and a short log of placements, so scheduler plugins can keep per-cycle
+/// aggregates (pods matching a selector per topology domain) up to date incrementally instead of
+/// scanning every node each cycle, as upstream NodeInfo generations let its snapshot do.
+///
+/// Code that edits a node's labels, taints or `exists` in place must call
+/// [`Store::touch_nodes`]; bind, delete and add_node keep the log themselves.
+#[derive(Debug)]
+pub struct ChangeLog {
+    /// Unique per store instance; a clone gets a new one (its future diverges).
+    id: u64,
+    node_generation: u64,
+    pod_generation: u64,
+    recent: VecDeque<PlacementChange>,
+}
+
+impl Default for ChangeLog {
+    fn default() -> Self {
+        ChangeLog {
+            id: NEXT_STORE_ID.fetch_add(1, AtomicOrdering::Relaxed),
+            node_generation: 0,
+            pod_generation: 0,
+            recent: VecDeque::new(),
+        }
+    }
+}
+
+impl Clone for ChangeLog {
+    fn clone(&self) -> Self {
+        ChangeLog {
+            id: NEXT_STORE_ID.fetch_add(1, AtomicOrdering::Relaxed),
+            node_generation: self.node_generation,
+            pod_generation: self.pod_generation,
+            recent: self.recent.clone(),
+        }
+    }
+}
+
+impl ChangeLog {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Bumped whenever the set of nodes or a node's labels/taints may have changed.
+    pub fn node_generation(&self) -> u64 {
+        self.node_generation
+    }
+
+    /// Bumped on every placement change.
+    pub fn pod_generation(&self) -> u64 {
+        self.pod_generation
+    }
+
+    /// The placements after `generation`, oldest first; `None` when the log no longer reaches
+    /// back that far.
+    pub fn since(&self, generation: u64) -> Option<impl Iterator<Item = &PlacementChange>> {
+        if generation == self.pod_generation {
+            return Some(self.recent.range(0..0));
+        }
+        let oldest = self.recent.front()?.generation;
+        if generation + 1 < oldest {
+            return None;
+        }
+        let skip = usize::try_from(generation + 1 - oldest).ok()?;
+        Some(self.recent.range(skip.min(self.recent.len())..))
+    }
+}
+
+impl Store {
+    /// Bound pods with pod affinity or anti-affinity (nodes may since have gone).
+    pub fn pods_with_affinity(&self) -> &[PodId] {
+        &self.pods_with_affinity
+    }
+
+    /// Bound pods with required pod anti-affinity terms.
+    pub fn pods_with_required_anti_affinity(&self) -> &[PodId] {
+        &self.pods_with_required_anti_affinity
+    }
+
+    pub fn change_log(&self) -> &ChangeLog {
+        &self.changes
+    }
+
+    /// Tells the scheduler's indexes that nodes changed (labels, taints, existence).
+    pub fn touch_nodes(&mut self) {
+        self.changes.node_generation += 1;
+    }
+
+    fn note_placement(&mut self, pod: PodId, node: NodeId, added: bool) {
+        let log = &mut self.changes;
+        log.pod_generation += 1;
+        if log.recent.len() == CHANGE_LOG_CAPACITY {
+            log.recent.pop_front();
+        }
+        log.recent.push_back(PlacementChange {
+            generation: log.pod_generation,
+            pod,
+            node,
+            added,
+        });
+        let p = &self.pods[pod.index()].pod;
+        let (affinity, required_anti) = (p.has_pod_affinity(), p.has_required_anti_affinity());
+        if added {
+            if affinity {
+                self.pods_with_affinity.push(pod);
+            }
+            if required_anti {
+                self.pods_with_required_anti_affinity.push(pod);
+            }
+        } else {
+            if affinity {
+                self.pods_with_affinity.retain(|p| *p != pod);
+            }
+            if required_anti {
+                self.pods_with_required_anti_affinity.retain(|p| *p != pod);
+            }
+        }
     }
 }

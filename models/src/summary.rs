@@ -85,6 +85,8 @@ pub struct ResourceUsage {
 pub struct PoolUsage {
     pub pool: String,
     pub nodes: u64,
+    /// Nodes with at least one pod: what bin-packing minimises.
+    pub nodes_in_use: u64,
     pub pods: u64,
     pub resources: Vec<ResourceUsage>,
     pub node_hours: f64,
@@ -139,14 +141,15 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     }
 
     let hours = input.elapsed.as_secs_f64() / 3600.0;
-    let mut pools: BTreeMap<String, (u64, u64, BTreeMap<String, (i64, i64)>)> = BTreeMap::new();
+    let mut pools: BTreeMap<String, (u64, u64, u64, BTreeMap<String, (i64, i64)>)> = BTreeMap::new();
     for n in store.live_nodes() {
         let pool = n.node.pool.clone().unwrap_or_else(|| MANIFEST_POOL.to_string());
         let entry = pools.entry(pool).or_default();
         entry.0 += 1;
         entry.1 += n.pods.len() as u64;
+        entry.2 += u64::from(!n.pods.is_empty());
         let mut add = |name: &str, req: i64, alloc: i64| {
-            let e = entry.2.entry(name.to_string()).or_default();
+            let e = entry.3.entry(name.to_string()).or_default();
             e.0 += req;
             e.1 += alloc;
         };
@@ -159,7 +162,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     }
     let pools = pools
         .into_iter()
-        .map(|(pool, (nodes, pod_count, res))| {
+        .map(|(pool, (nodes, pod_count, in_use, res))| {
             let node_hours = nodes as f64 * hours;
             PoolUsage {
                 cost: input.cost_per_hour.get(&pool).map(|c| c * node_hours),
@@ -174,6 +177,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                     .collect(),
                 pool,
                 nodes,
+                nodes_in_use: in_use,
                 pods: pod_count,
                 node_hours,
             }

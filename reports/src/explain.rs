@@ -117,7 +117,7 @@ impl ExplainReport {
                 }
                 acc
             });
-        let name_width = self.nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4);
+        let name_width = self.nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4) + 1;
         let _ = write!(out, "{:<name_width$}  {:<8}", "NODE", "FEASIBLE");
         for p in &plugins {
             let _ = write!(out, "  {p}");

@@ -50,21 +50,22 @@ pub fn summary_table(s: &Summary) -> String {
         s.scheduler.attempts, s.scheduler.failed_attempts
     );
     let _ = writeln!(out);
+    let _ = writeln!(out, "NODES = nodes in use / nodes");
     let _ = writeln!(
         out,
-        "{:<24} {:>6} {:>6}  {:<18} {:>16} {:>16} {:>6}",
+        "{:<24} {:>9} {:>6}  {:<18} {:>12} {:>12} {:>6}",
         "POOL", "NODES", "PODS", "RESOURCE", "REQUESTED", "ALLOCATABLE", "USED"
     );
     for pool in &s.pools {
         for (i, r) in pool.resources.iter().enumerate() {
             let (name, nodes, pods) = if i == 0 {
-                (pool.pool.as_str(), pool.nodes.to_string(), pool.pods.to_string())
+                (pool.pool.as_str(), format!("{}/{}", pool.nodes_in_use, pool.nodes), pool.pods.to_string())
             } else {
                 ("", String::new(), String::new())
             };
             let _ = writeln!(
                 out,
-                "{:<24} {:>6} {:>6}  {:<18} {:>16} {:>16} {:>5.1}%",
+                "{:<24} {:>9} {:>6}  {:<18} {:>12} {:>12} {:>5.1}%",
                 name,
                 nodes,
                 pods,
@@ -76,6 +77,9 @@ pub fn summary_table(s: &Summary) -> String {
         }
         if let Some(cost) = pool.cost {
             let _ = writeln!(out, "{:<24} {:.1} node-hours, cost {:.2}", "", pool.node_hours, cost);
+        }
+        if pool.cost.is_none() {
+            let _ = writeln!(out, "{:<24} {:.1} node-hours", "", pool.node_hours);
         }
     }
     if !s.scheduler.unmodelled_plugins.is_empty() {

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod labels;
 pub mod node;
 pub mod pod;
+pub mod pod_scheduling;
 pub mod quantity;
 pub mod resources;
 pub mod taints;
@@ -17,6 +18,10 @@ pub use ids::{NodeId, PodId, WorkloadId};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 pub use node::Node;
 pub use pod::{NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm};
+pub use pod_scheduling::{
+    HostPort, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodSchedulingSpec, Protocol,
+    TopologySpreadConstraint, WeightedPodAffinityTerm, WhenUnsatisfiable,
+};
 pub use quantity::{Quantity, QuantityError};
 pub use resources::{ResourceList, ResourceName};
 pub use taints::{Taint, TaintEffect, Toleration, TolerationOperator};

@@ -15,6 +15,9 @@ pub struct Node {
     pub pool: Option<String>,
     /// Images present on the node with their sizes in bytes (for ImageLocality).
     pub images: Vec<(String, i64)>,
+    /// Model of the node's GPUs (`V100M32`, `T4`, …); its devices are the allocatable
+    /// `nvidia.com/gpu` count. `None` for nodes without GPUs or of unknown model.
+    pub gpu_model: Option<String>,
 }
 
 /// Well-known topology labels (k8s.io/api/core/v1/well_known_labels.go).

@@ -1,6 +1,9 @@
 //! Pods as the scheduler and controllers see them.
 
-use super::{Labels, OwnerRef, Requirement, ResourceList, Toleration};
+use super::{
+    HostPort, Labels, OwnerRef, PodAffinity, Requirement, ResourceList, Toleration,
+    TopologySpreadConstraint,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PodPhase {
@@ -73,6 +76,18 @@ pub struct Pod {
     pub owner: Option<OwnerRef>,
     /// Container images, for ImageLocality.
     pub images: Vec<String>,
+    /// `spec.topologySpreadConstraints`, for PodTopologySpread.
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// `spec.affinity.podAffinity`, for InterPodAffinity.
+    pub pod_affinity: Option<PodAffinity>,
+    /// `spec.affinity.podAntiAffinity`, for InterPodAffinity.
+    pub pod_anti_affinity: Option<PodAffinity>,
+    /// Container ports with a `hostPort` (upstream `schedutil.GetHostPorts`), for NodePorts.
+    pub host_ports: Vec<HostPort>,
+    /// GPUs, or shares of one, on the node's devices (see `crate::gpu`). Such a pod carries no
+    /// `nvidia.com/gpu` request: the `GPUShare` plugin checks the fit, `Store::bind` assigns the
+    /// devices.
+    pub gpu: Option<crate::gpu::GpuRequest>,
 }
 
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
@@ -94,6 +109,11 @@ impl Default for Pod {
             scheduler_name: DEFAULT_SCHEDULER_NAME.to_string(),
             owner: None,
             images: Vec::new(),
+            topology_spread_constraints: Vec::new(),
+            pod_affinity: None,
+            pod_anti_affinity: None,
+            host_ports: Vec::new(),
+            gpu: None,
         }
     }
 }
@@ -102,5 +122,19 @@ impl Pod {
     /// `namespace/name`, the key users see in events.
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Upstream `podWithAffinity`: the pod has pod affinity or anti-affinity (NodeInfo's
+    /// `PodsWithAffinity` list).
+    pub fn has_pod_affinity(&self) -> bool {
+        self.pod_affinity.is_some() || self.pod_anti_affinity.is_some()
+    }
+
+    /// Upstream `len(podInfo.RequiredAntiAffinityTerms) > 0` (NodeInfo's
+    /// `PodsWithRequiredAntiAffinity` list).
+    pub fn has_required_anti_affinity(&self) -> bool {
+        self.pod_anti_affinity
+            .as_ref()
+            .is_some_and(|a| !a.required.is_empty())
     }
 }

@@ -43,8 +43,9 @@ use serde_json::Value;
 use crate::scheduler::config::PluginRef;
 use crate::scheduler::framework::Plugin;
 use crate::scheduler::plugins::{
-    DefaultBinder, NodeAffinity, NodeName, NodeResourcesBalancedAllocation, NodeResourcesFit,
-    NodeUnschedulable, PrioritySort, TaintToleration,
+    DefaultBinder, ImageLocality, InterPodAffinity, NodeAffinity, NodeName, NodePorts,
+    NodeResourcesBalancedAllocation, NodeResourcesFit, NodeUnschedulable, PodTopologySpread,
+    PrioritySort, TaintToleration,
 };
 
 /// Builds a plugin from its `pluginConfig` args (`None` when the profile gives none).
@@ -157,6 +158,16 @@ impl Registry {
             NodeResourcesBalancedAllocation::factory,
         );
         r.register("DefaultBinder", DefaultBinder::factory);
+        r.register("NodePorts", NodePorts::factory);
+        r.register("PodTopologySpread", PodTopologySpread::factory);
+        r.register("InterPodAffinity", InterPodAffinity::factory);
+        r.register("ImageLocality", ImageLocality::factory);
+        // kubesim's own (not upstream): GPU sharing for trace replays; off in the default
+        // profile, see `plugins::gpu_share`.
+        r.register(
+            crate::scheduler::plugins::gpu_share::NAME,
+            crate::scheduler::plugins::gpu_share::GpuShare::factory,
+        );
         r
     }
 

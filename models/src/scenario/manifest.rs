@@ -1,0 +1,531 @@
+//! Kubernetes manifests: recognise the kind, deserialize into the k8s-openapi type while
+//! catching unknown fields, and convert.
+
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+
+use super::convert::{self, Ctx};
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::probe::expected_fields;
+use super::source::{At, PathDisplay, Seg, SourceRef, segs_from_ignored, segs_from_path};
+use super::{Collected, IgnoredObject};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Handling {
+    Pod,
+    Node,
+    Deployment,
+    ReplicaSet,
+    /// Accepted and listed as ignored: it does not affect the simulation.
+    Ignore,
+    /// Accepted and listed as ignored, with a warning: it would affect a real cluster.
+    NotSimulatedYet,
+}
+
+const CORE: &[&str] = &["v1"];
+const APPS: &[&str] = &["apps/v1"];
+const RBAC: &[&str] = &["rbac.authorization.k8s.io/v1"];
+const NETWORKING: &[&str] = &["networking.k8s.io/v1"];
+const STORAGE: &[&str] = &["storage.k8s.io/v1"];
+const ADMISSION: &[&str] = &["admissionregistration.k8s.io/v1"];
+const RESOURCE: &[&str] = &["resource.k8s.io/v1"];
+
+/// Kinds served by a Kubernetes 1.34 API server, with the versions it serves them at.
+const KINDS: &[(&str, &[&str], Handling)] = &[
+    ("Pod", CORE, Handling::Pod),
+    ("Node", CORE, Handling::Node),
+    ("Deployment", APPS, Handling::Deployment),
+    ("ReplicaSet", APPS, Handling::ReplicaSet),
+    ("StatefulSet", APPS, Handling::NotSimulatedYet),
+    ("DaemonSet", APPS, Handling::NotSimulatedYet),
+    ("Job", &["batch/v1"], Handling::NotSimulatedYet),
+    ("CronJob", &["batch/v1"], Handling::NotSimulatedYet),
+    (
+        "HorizontalPodAutoscaler",
+        &["autoscaling/v2", "autoscaling/v1"],
+        Handling::NotSimulatedYet,
+    ),
+    (
+        "PodDisruptionBudget",
+        &["policy/v1"],
+        Handling::NotSimulatedYet,
+    ),
+    (
+        "PriorityClass",
+        &["scheduling.k8s.io/v1"],
+        Handling::NotSimulatedYet,
+    ),
+    ("ReplicationController", CORE, Handling::NotSimulatedYet),
+    ("LimitRange", CORE, Handling::NotSimulatedYet),
+    ("ResourceQuota", CORE, Handling::NotSimulatedYet),
+    (
+        "RuntimeClass",
+        &["node.k8s.io/v1"],
+        Handling::NotSimulatedYet,
+    ),
+    ("Namespace", CORE, Handling::Ignore),
+    ("ServiceAccount", CORE, Handling::Ignore),
+    ("ConfigMap", CORE, Handling::Ignore),
+    ("Secret", CORE, Handling::Ignore),
+    ("Service", CORE, Handling::Ignore),
+    ("Endpoints", CORE, Handling::Ignore),
+    ("PersistentVolumeClaim", CORE, Handling::Ignore),
+    ("PersistentVolume", CORE, Handling::Ignore),
+    ("PodTemplate", CORE, Handling::Ignore),
+    ("Event", &["v1", "events.k8s.io/v1"], Handling::Ignore),
+    ("EndpointSlice", &["discovery.k8s.io/v1"], Handling::Ignore),
+    ("ControllerRevision", APPS, Handling::Ignore),
+    ("Role", RBAC, Handling::Ignore),
+    ("RoleBinding", RBAC, Handling::Ignore),
+    ("ClusterRole", RBAC, Handling::Ignore),
+    ("ClusterRoleBinding", RBAC, Handling::Ignore),
+    ("Ingress", NETWORKING, Handling::Ignore),
+    ("IngressClass", NETWORKING, Handling::Ignore),
+    ("NetworkPolicy", NETWORKING, Handling::Ignore),
+    ("StorageClass", STORAGE, Handling::Ignore),
+    ("CSIDriver", STORAGE, Handling::Ignore),
+    ("CSINode", STORAGE, Handling::Ignore),
+    ("VolumeAttachment", STORAGE, Handling::Ignore),
+    (
+        "CustomResourceDefinition",
+        &["apiextensions.k8s.io/v1"],
+        Handling::Ignore,
+    ),
+    ("MutatingWebhookConfiguration", ADMISSION, Handling::Ignore),
+    (
+        "ValidatingWebhookConfiguration",
+        ADMISSION,
+        Handling::Ignore,
+    ),
+    ("ValidatingAdmissionPolicy", ADMISSION, Handling::Ignore),
+    (
+        "ValidatingAdmissionPolicyBinding",
+        ADMISSION,
+        Handling::Ignore,
+    ),
+    ("Lease", &["coordination.k8s.io/v1"], Handling::Ignore),
+    (
+        "APIService",
+        &["apiregistration.k8s.io/v1"],
+        Handling::Ignore,
+    ),
+    (
+        "CertificateSigningRequest",
+        &["certificates.k8s.io/v1"],
+        Handling::Ignore,
+    ),
+    (
+        "FlowSchema",
+        &["flowcontrol.apiserver.k8s.io/v1"],
+        Handling::Ignore,
+    ),
+    (
+        "PriorityLevelConfiguration",
+        &["flowcontrol.apiserver.k8s.io/v1"],
+        Handling::Ignore,
+    ),
+    ("DeviceClass", RESOURCE, Handling::Ignore),
+    ("ResourceClaim", RESOURCE, Handling::Ignore),
+    ("ResourceClaimTemplate", RESOURCE, Handling::Ignore),
+    ("ResourceSlice", RESOURCE, Handling::Ignore),
+];
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+fn string_field<'v>(
+    value: &'v Value,
+    key: &str,
+    src: &SourceRef,
+) -> Result<Option<&'v str>, Diagnostic> {
+    match value.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(src.at(
+            &[Seg::key(key)],
+            At::Value,
+            format!("{key} must be a string, not {}", describe(other)),
+        )),
+    }
+}
+
+/// Deserializes `value` into the k8s-openapi type `T`. Type errors are located at their path;
+/// fields that k8s-openapi would silently skip are errors, with the closest known field
+/// suggested.
+fn typed<T: DeserializeOwned>(value: Value, kind: &str, src: &SourceRef) -> Result<T, Diagnostic> {
+    let mut unknown: Vec<Vec<Seg>> = Vec::new();
+    let mut record = |path: serde_ignored::Path<'_>| unknown.push(segs_from_ignored(&path));
+    let result: Result<T, _> =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut record));
+    // An unknown field seen before a failure is the likelier cause: `metdata` leads to
+    // "missing field metadata", but the fix is the typo.
+    if let Some(path) = unknown.into_iter().next() {
+        let Some((Seg::Key(field), parent)) = path.split_last() else {
+            return Err(src.at(&path, At::Key, format!("unexpected value in {kind}")));
+        };
+        let place = if parent.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind} {}", PathDisplay(parent))
+        };
+        let hint = expected_fields::<T>(parent)
+            .map(|(_, fields)| did_you_mean(field, fields.iter().copied()))
+            .unwrap_or_default();
+        return Err(src.at(
+            &path,
+            At::Key,
+            format!("unknown field \"{field}\" in {place}{hint}"),
+        ));
+    }
+    result.map_err(|err| {
+        let segs = segs_from_path(err.path());
+        let mut message = super::source::clean_yaml_message(err.inner());
+        if message.contains("expected a string")
+            && ["integer", "floating point", "boolean"]
+                .iter()
+                .any(|t| message.contains(&format!("invalid type: {t}")))
+        {
+            message.push_str(" (quote the value to make it a string)");
+        }
+        let text = if segs.is_empty() {
+            message
+        } else {
+            format!("{}: {message}", PathDisplay(&segs))
+        };
+        src.at(&segs, At::Value, text)
+    })
+}
+
+fn location(src: &SourceRef, path: &[Seg]) -> Diagnostic {
+    src.at(path, At::Value, String::new())
+}
+
+/// Loads one Kubernetes object (or a `List` of them) into `out`.
+pub(crate) fn load_object(
+    mut value: Value,
+    src: &SourceRef,
+    out: &mut Collected,
+) -> Result<(), Diagnostic> {
+    if !value.is_mapping() {
+        return Err(src.here(format!(
+            "expected a Kubernetes object (a mapping with apiVersion and kind), found {}",
+            describe(&value)
+        )));
+    }
+    let Some(kind) = string_field(&value, "kind", src)?.map(str::to_string) else {
+        return Err(src.here(
+            "this object has no `kind` (every Kubernetes object needs apiVersion and kind)",
+        ));
+    };
+    let Some(api_version) = string_field(&value, "apiVersion", src)?.map(str::to_string) else {
+        return Err(src.here(format!("this {kind} has no `apiVersion`")));
+    };
+    if let Some(item_kind) = kind.strip_suffix("List") {
+        let typed_item = KINDS.iter().find(|(k, ..)| *k == item_kind);
+        if kind == "List" || typed_item.is_some() {
+            let items = match value.get_mut("items") {
+                Some(Value::Sequence(items)) => std::mem::take(items),
+                None | Some(Value::Null) => Vec::new(),
+                Some(other) => {
+                    return Err(src.at(
+                        &[Seg::key("items")],
+                        At::Value,
+                        format!("items must be a list, not {}", describe(other)),
+                    ));
+                }
+            };
+            for (i, mut item) in items.into_iter().enumerate() {
+                // Typed lists from the API (`PodList`) leave kind and apiVersion out of items.
+                if let (Some((k, versions, _)), Value::Mapping(m)) = (typed_item, &mut item) {
+                    let version = versions.first().copied().unwrap_or("v1");
+                    m.entry(Value::from("kind"))
+                        .or_insert_with(|| Value::from(*k));
+                    m.entry(Value::from("apiVersion"))
+                        .or_insert_with(|| Value::from(version));
+                }
+                load_object(item, &src.child(&[Seg::key("items"), Seg::Index(i)]), out)?;
+            }
+            return Ok(());
+        }
+    }
+    let Some((_, versions, handling)) = KINDS.iter().find(|(k, ..)| *k == kind) else {
+        let hint = did_you_mean(&kind, KINDS.iter().map(|(k, ..)| *k));
+        let message = if hint.is_empty() {
+            format!(
+                "unknown kind \"{kind}\" (apiVersion {api_version}): kubesim simulates Pod, Node, Deployment and ReplicaSet, accepts other built-in Kubernetes kinds, and does not support custom resources"
+            )
+        } else {
+            format!("unknown kind \"{kind}\"{hint}")
+        };
+        return Err(src.at(&[Seg::key("kind")], At::Value, message));
+    };
+    if !versions.contains(&api_version.as_str()) {
+        return Err(src.at(
+            &[Seg::key("apiVersion")],
+            At::Value,
+            format!(
+                "{kind} is not served at apiVersion \"{api_version}\" (use {})",
+                versions.join(" or ")
+            ),
+        ));
+    }
+    let mut ctx = Ctx {
+        src,
+        warnings: &mut out.warnings,
+    };
+    let name_at = [Seg::key("metadata"), Seg::key("name")];
+    match handling {
+        Handling::Pod => {
+            let p: k8s_openapi::api::core::v1::Pod = typed(value, &kind, src)?;
+            let pod = convert::bare_pod(&mut ctx, &p, out.pods.len())?;
+            out.pods.push((pod, location(src, &name_at)));
+        }
+        Handling::Node => {
+            let n: k8s_openapi::api::core::v1::Node = typed(value, &kind, src)?;
+            let node = convert::node(&mut ctx, &n, out.manifest_nodes.len())?;
+            out.manifest_nodes.push((node, location(src, &name_at)));
+        }
+        Handling::Deployment => {
+            let d: k8s_openapi::api::apps::v1::Deployment = typed(value, &kind, src)?;
+            let deployment = convert::deployment(&mut ctx, &d, out.deployments.len())?;
+            out.deployments.push((deployment, location(src, &name_at)));
+        }
+        Handling::ReplicaSet => {
+            let r: k8s_openapi::api::apps::v1::ReplicaSet = typed(value, &kind, src)?;
+            let rs = convert::replica_set(&mut ctx, &r, out.replica_sets.len())?;
+            out.replica_sets.push((rs, location(src, &name_at)));
+        }
+        Handling::Ignore | Handling::NotSimulatedYet => {
+            let metadata = value.get("metadata");
+            let text = |key: &str| {
+                metadata
+                    .and_then(|m| m.get(key))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let name = text("name")
+                .or_else(|| text("generateName"))
+                .unwrap_or_else(|| "<unnamed>".to_string());
+            let namespace = text("namespace");
+            let at = location(src, &[]);
+            if *handling == Handling::NotSimulatedYet {
+                out.warnings.push(format!(
+                    "{}:{}:{}: {kind} {name} is not simulated yet and was ignored",
+                    at.file, at.line, at.column
+                ));
+            }
+            out.ignored.push(IgnoredObject {
+                kind,
+                name,
+                namespace,
+                file: at.file,
+                line: at.line,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::source::parse_documents;
+    use super::*;
+
+    fn load(text: &str) -> Result<Collected, Diagnostic> {
+        let mut out = Collected::default();
+        for doc in parse_documents("m.yaml", text)? {
+            load_object(doc.value, &doc.source, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web, tier: front}
+    spec:
+      containers:
+      - name: c
+        image: nginx:1.27
+        resources:
+          requests: {cpu: 250m, memory: 64Mi}
+";
+
+    #[test]
+    fn kind_list_items_are_loaded_and_located() {
+        let text = "apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: cfg}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: p}
+  spec:
+    containers:
+    - name: c
+      image: busybox
+      resources: {requests: {cpu: 1x}}
+";
+        let err = load(text).err().unwrap();
+        assert_eq!((err.line, err.column), (14, 35), "{err}");
+        assert!(
+            err.message.starts_with(
+                "spec.containers[0].resources.requests.cpu: \"1x\" is not a Kubernetes quantity"
+            ),
+            "{err}"
+        );
+        let ok = load(&text.replace("1x", "1")).unwrap();
+        assert_eq!(ok.pods.len(), 1);
+        assert_eq!(ok.pods[0].0.requests.cpu_milli, 1000);
+        assert_eq!(ok.ignored.len(), 1);
+        assert_eq!(
+            (ok.ignored[0].kind.as_str(), ok.ignored[0].name.as_str()),
+            ("ConfigMap", "cfg")
+        );
+    }
+
+    #[test]
+    fn typed_lists_default_item_kinds() {
+        let text = "apiVersion: v1\nkind: NodeList\nitems:\n- metadata: {name: n1}\n  status: {capacity: {cpu: '2', memory: 4Gi, pods: '110'}}\n";
+        let out = load(text).unwrap();
+        assert_eq!(out.manifest_nodes.len(), 1);
+        let node = &out.manifest_nodes[0].0;
+        assert_eq!(
+            (
+                node.allocatable.cpu_milli,
+                node.allocatable.memory,
+                node.allocatable.pods
+            ),
+            (2000, 4 << 30, 110)
+        );
+        assert_eq!(node.labels.get("kubernetes.io/hostname"), Some("n1"));
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_suggestions() {
+        let text = DEPLOYMENT.replace("  replicas: 3", "  replicsa: 3");
+        let err = load(&text).err().unwrap();
+        assert_eq!((err.line, err.column), (6, 3));
+        assert_eq!(
+            err.message,
+            "unknown field \"replicsa\" in Deployment spec (did you mean \"replicas\"?)"
+        );
+        let text = DEPLOYMENT.replace("        image: nginx:1.27", "        imgae: nginx:1.27");
+        let err = load(&text).err().unwrap();
+        assert_eq!((err.line, err.column), (15, 9));
+        assert_eq!(
+            err.message,
+            "unknown field \"imgae\" in Deployment spec.template.spec.containers[0] (did you mean \"image\"?)"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_required_field_is_reported_as_the_typo() {
+        let text = DEPLOYMENT.replace("  selector:", "  selectr:");
+        let err = load(&text).err().unwrap();
+        assert_eq!((err.line, err.column), (7, 3));
+        assert_eq!(
+            err.message,
+            "unknown field \"selectr\" in Deployment spec (did you mean \"selector\"?)"
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_path() {
+        let text = DEPLOYMENT.replace("replicas: 3", "replicas: three");
+        let err = load(&text).err().unwrap();
+        assert_eq!((err.line, err.column), (6, 13));
+        assert!(
+            err.message
+                .starts_with("spec.replicas: invalid type: string \"three\""),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn kinds_and_versions_are_checked() {
+        let err = load(&DEPLOYMENT.replace("kind: Deployment", "kind: Deploymnet"))
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.column), (2, 7));
+        assert_eq!(
+            err.message,
+            "unknown kind \"Deploymnet\" (did you mean \"Deployment\"?)"
+        );
+        let err = load(&DEPLOYMENT.replace("apps/v1", "extensions/v1beta1"))
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.column), (1, 13));
+        assert!(err.message.contains("use apps/v1"));
+        let err = load("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
+            .err()
+            .unwrap();
+        assert!(err.message.contains("custom resources"), "{}", err.message);
+    }
+
+    #[test]
+    fn ignored_kinds_and_not_yet_simulated_warnings() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: data}\n";
+        let out = load(text).unwrap();
+        assert_eq!(out.ignored.len(), 2);
+        assert_eq!(out.ignored[1].namespace.as_deref(), Some("data"));
+        assert_eq!(out.warnings.len(), 1);
+        assert!(
+            out.warnings[0].starts_with("m.yaml:5:1: StatefulSet db is not simulated yet"),
+            "{}",
+            out.warnings[0]
+        );
+    }
+
+    #[test]
+    fn deployment_converts_with_template_and_selector() {
+        let out = load(DEPLOYMENT).unwrap();
+        let d = &out.deployments[0].0;
+        assert_eq!(
+            (d.name.as_str(), d.namespace.as_str(), d.replicas),
+            ("web", "default", 3)
+        );
+        assert_eq!(d.template.pod.name, "web");
+        assert_eq!(d.template.pod.requests.cpu_milli, 250);
+        assert_eq!(d.template.pod.requests.memory, 64 << 20);
+        assert_eq!(d.template.pod.images, vec!["nginx:1.27".to_string()]);
+        assert!(d.selector.matches(&d.template.pod.labels));
+        let err = load(&DEPLOYMENT.replace("matchLabels: {app: web}", "matchLabels: {app: shop}"))
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.column), (11, 15));
+        assert!(
+            err.message
+                .contains("`selector` does not match template `labels`"),
+            "{}",
+            err.message
+        );
+        let err = load(&DEPLOYMENT.replace("replicas: 3", "replicas: -2"))
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.column), (6, 13));
+        assert_eq!(
+            err.message,
+            "spec.replicas: must be greater than or equal to 0, got -2"
+        );
+    }
+}

@@ -1,0 +1,697 @@
+//! Scenario loading: one YAML file in kubesim's own format names the cluster, the workloads
+//! (real Kubernetes manifests, inline or in files) and the scheduler configuration.
+//!
+//! Every problem is reported as a [`Diagnostic`] at `file:line:column`, never as a panic: a
+//! typo in a scenario field or in a manifest (`replicsa`), a bad quantity, an unknown kind, a
+//! missing file. Kinds that do not matter to the simulation (ServiceAccount, ConfigMap, …) are
+//! accepted and listed in [`Scenario::ignored`].
+//!
+//! ```yaml
+//! name: quickstart
+//! seed: 42
+//! duration: 1h
+//! cluster:
+//!   nodePools:
+//!     - {name: general, count: 3, resources: {cpu: "4", memory: 16Gi}, zones: [zone-a, zone-b]}
+//!   nodes:
+//!     - file: nodes.yaml           # Node manifests, e.g. `kubectl get nodes -o yaml`
+//! workloads:
+//!   - file: manifests/shop.yaml    # multi-document YAML or a `kind: List`, relative to this file
+//!   - inline: {apiVersion: v1, kind: Pod, ...}
+//! scheduler:
+//!   config: {apiVersion: kubescheduler.config.k8s.io/v1, kind: KubeSchedulerConfiguration, ...}
+//! behaviour:
+//!   podStartup: 1s..3s
+//! ```
+
+mod convert;
+mod diagnostic;
+mod format;
+mod manifest;
+mod probe;
+mod resources;
+mod source;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+use sim_core::SimDuration;
+
+pub use diagnostic::Diagnostic;
+pub use source::SourceRef;
+
+use crate::api::{
+    Deployment, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, Labels, Node, Pod, ReplicaSet,
+    ResourceList, ResourceName, Taint,
+};
+use convert::{Ctx, Scope};
+use format::{NodePoolSection, ScenarioFile, describe_serde_error};
+use source::{At, Document, Seg, decode, parse_documents, path_string, segs_from_path};
+
+/// The label kubesim puts on every node created from a pool.
+pub const LABEL_POOL: &str = "kubesim.io/pool";
+
+/// Default time from bind to Running when the scenario does not say.
+pub const DEFAULT_POD_STARTUP: (SimDuration, SimDuration) =
+    (SimDuration::from_secs(1), SimDuration::from_secs(3));
+
+/// Pods a node accepts when its pool does not say (the kubelet's `maxPods` default).
+pub const DEFAULT_MAX_PODS: i64 = 110;
+
+/// A sanity bound on one pool, so that a stray digit cannot exhaust memory.
+const MAX_POOL_NODES: i64 = 100_000;
+
+/// A pool of identical nodes, as declared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodePool {
+    pub name: String,
+    pub count: u32,
+    /// Zones assigned round-robin: node `i` is in `zones[i % zones.len()]`.
+    pub zones: Vec<String>,
+    pub instance_type: Option<String>,
+    pub cost_per_hour: Option<f64>,
+    /// The labels the pool declares (without the generated ones).
+    pub labels: Labels,
+    pub taints: Vec<Taint>,
+    pub allocatable: ResourceList,
+}
+
+impl NodePool {
+    pub fn node_name(&self, index: usize) -> String {
+        format!("{}-{index}", self.name)
+    }
+
+    /// The pool's `index`-th node: the pool's labels plus hostname, zone (round-robin),
+    /// instance type and `kubesim.io/pool`.
+    pub fn node(&self, index: usize) -> Node {
+        let name = self.node_name(index);
+        let mut labels = self.labels.clone();
+        labels.insert(LABEL_HOSTNAME, name.clone());
+        if let Some(zone) = self
+            .zones
+            .get(index.checked_rem(self.zones.len()).unwrap_or(0))
+        {
+            labels.insert(LABEL_ZONE, zone.clone());
+        }
+        if let Some(t) = &self.instance_type {
+            labels.insert(LABEL_INSTANCE_TYPE, t.clone());
+        }
+        labels.insert(LABEL_POOL, self.name.clone());
+        Node {
+            name,
+            labels,
+            taints: self.taints.clone(),
+            allocatable: self.allocatable.clone(),
+            unschedulable: false,
+            pool: Some(self.name.clone()),
+            ..Node::default()
+        }
+    }
+}
+
+/// An object that was accepted but is not simulated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IgnoredObject {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for IgnoredObject {
+    /// `Kind/name`, as kubectl names objects.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
+/// Everything a run needs, loaded and validated.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub seed: u64,
+    pub duration: SimDuration,
+    /// The scenario file's path as given.
+    pub file: String,
+    pub pools: Vec<NodePool>,
+    /// Pool nodes (pool by pool, in index order), then Node manifests in file order.
+    pub nodes: Vec<Node>,
+    /// Bare Pod manifests; a pod with `spec.nodeName` starts bound to that node.
+    pub pods: Vec<Pod>,
+    pub replica_sets: Vec<ReplicaSet>,
+    pub deployments: Vec<Deployment>,
+    /// The KubeSchedulerConfiguration, as JSON, for the scheduler to validate.
+    pub scheduler_config: Option<serde_json::Value>,
+    /// Where the scheduler configuration came from: `origin.locate(json_path, message)` turns
+    /// a scheduler validation error into a located [`Diagnostic`].
+    pub scheduler_config_origin: Option<SourceRef>,
+    /// Time from bind to Running, drawn uniformly from `[lo, hi]`.
+    pub pod_startup: (SimDuration, SimDuration),
+    pub ignored: Vec<IgnoredObject>,
+    pub warnings: Vec<String>,
+}
+
+/// Objects gathered from manifests, each with the location of its name (for duplicates).
+#[derive(Default)]
+pub(crate) struct Collected {
+    pub manifest_nodes: Vec<(Node, Diagnostic)>,
+    pub pods: Vec<(Pod, Diagnostic)>,
+    pub replica_sets: Vec<(ReplicaSet, Diagnostic)>,
+    pub deployments: Vec<(Deployment, Diagnostic)>,
+    pub ignored: Vec<IgnoredObject>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads and validates the scenario at `path`; files it names are relative to its folder.
+pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
+    let label = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::new(
+            &label,
+            1,
+            1,
+            format!("cannot read {label}: {}", io_message(&e)),
+        )
+    })?;
+    let text = decode(&label, bytes)?;
+    let base_dir = path.parent().unwrap_or(Path::new(""));
+    load_str(&label, &text, base_dir)
+}
+
+/// Loads a scenario from text; `file_label` names it in diagnostics and files it names are
+/// relative to `base_dir`.
+pub fn load_str(file_label: &str, text: &str, base_dir: &Path) -> Result<Scenario, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut docs = parse_documents(file_label, text)?.into_iter();
+    let Some(doc) = docs.next() else {
+        return Err(Diagnostic::new(
+            file_label,
+            1,
+            1,
+            "the scenario file is empty (it needs at least `name:` and a cluster)",
+        ));
+    };
+    if let Some(extra) = docs.next() {
+        return Err(extra.source.here(
+            "a scenario file holds one YAML document; put Kubernetes manifests in files listed under `workloads:`",
+        ));
+    }
+    Loader {
+        base_dir: base_dir.to_path_buf(),
+        out: Collected::default(),
+    }
+    .scenario(file_label, doc)
+}
+
+fn io_message(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    // "No such file or directory (os error 2)": the code adds nothing for a reader.
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// "cannot read x: reason", naming the resolved path too when it differs from what the
+/// scenario says, so that a wrong base folder is easy to spot.
+fn cannot_read(written: &str, resolved: &Path, err: &std::io::Error) -> String {
+    let shown = resolved.display().to_string();
+    if shown == written {
+        format!("cannot read {written}: {}", io_message(err))
+    } else {
+        format!(
+            "cannot read {written}: {} (looked for {shown})",
+            io_message(err)
+        )
+    }
+}
+
+struct Loader {
+    base_dir: PathBuf,
+    out: Collected,
+}
+
+fn key(k: &str) -> Seg {
+    Seg::key(k)
+}
+
+impl Loader {
+    fn scenario(mut self, file_label: &str, doc: Document) -> Result<Scenario, Diagnostic> {
+        let src = doc.source;
+        let Value::Mapping(map) = &doc.value else {
+            return Err(
+                src.here("a scenario must be a mapping with at least `name:` and `cluster:`")
+            );
+        };
+        if let Some(kind) = map.get("kind").and_then(Value::as_str)
+            && map.contains_key("apiVersion")
+        {
+            return Err(src.at(
+                &[key("kind")],
+                At::Value,
+                format!("this is a Kubernetes manifest ({kind}), not a kubesim scenario: list it under `workloads:` in a scenario file"),
+            ));
+        }
+        let file: ScenarioFile = serde_path_to_error::deserialize(doc.value).map_err(|err| {
+            let segs = segs_from_path(err.path());
+            let (message, unknown) =
+                describe_serde_error(&path_string(&segs), &err.inner().to_string());
+            src.at(
+                &segs,
+                if unknown.is_some() {
+                    At::Key
+                } else {
+                    At::Value
+                },
+                message,
+            )
+        })?;
+
+        let mut pools = Vec::new();
+        let mut nodes: Vec<(Node, Diagnostic)> = Vec::new();
+        let cluster = file.cluster.as_ref();
+        for (i, section) in cluster
+            .and_then(|c| c.node_pools.as_ref())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = [key("cluster"), key("nodePools"), Seg::Index(i)];
+            let pool = self.pool(&src, section, &at)?;
+            let name_path: Vec<Seg> = at.iter().cloned().chain([key("name")]).collect();
+            let name_at = src.at(&name_path, At::Value, String::new());
+            if pools.iter().any(|p: &NodePool| p.name == pool.name) {
+                return Err(Diagnostic {
+                    message: format!("duplicate node pool name \"{}\"", pool.name),
+                    ..name_at
+                });
+            }
+            for index in 0..pool.count as usize {
+                nodes.push((pool.node(index), name_at.clone()));
+            }
+            pools.push(pool);
+        }
+        for (i, item) in cluster
+            .and_then(|c| c.nodes.as_ref())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            self.manifests(&src, item, &[key("cluster"), key("nodes"), Seg::Index(i)])?;
+        }
+        for (i, item) in file.workloads.iter().flatten().enumerate() {
+            self.manifests(&src, item, &[key("workloads"), Seg::Index(i)])?;
+        }
+        let (scheduler_config, scheduler_config_origin) = match &file.scheduler {
+            Some(Value::Null) | None => (None, None),
+            Some(section) => {
+                let (config, origin) = self.scheduler(&src, section)?;
+                (Some(config), Some(origin))
+            }
+        };
+
+        let mut out = self.out;
+        nodes.append(&mut out.manifest_nodes);
+        check_unique(&nodes, "node", |n| n.name.clone())?;
+        check_unique(&out.pods, "Pod", |p| p.key())?;
+        check_unique(&out.deployments, "Deployment", |d| {
+            format!("{}/{}", d.namespace, d.name)
+        })?;
+        check_unique(&out.replica_sets, "ReplicaSet", |r| {
+            format!("{}/{}", r.namespace, r.name)
+        })?;
+        if nodes.is_empty() {
+            if pools.is_empty() {
+                return Err(src.at(
+                    &[key("cluster")],
+                    At::Key,
+                    "the cluster has no nodes: add cluster.nodePools, or Node manifests under cluster.nodes or workloads",
+                ));
+            }
+            out.warnings.push(format!(
+                "{file_label}: every node pool has count 0, so the cluster starts with no nodes"
+            ));
+        }
+        let node_names: BTreeSet<&str> = nodes.iter().map(|(n, _)| n.name.as_str()).collect();
+        for (pod, at) in &out.pods {
+            if let Some(node) = &pod.node_name
+                && !node_names.contains(node.as_str())
+            {
+                out.warnings.push(format!(
+                    "{}:{}:{}: pod {} is bound to node {node}, which does not exist; it will stay Pending",
+                    at.file,
+                    at.line,
+                    at.column,
+                    pod.key()
+                ));
+            }
+        }
+
+        let pod_startup = match file.behaviour.as_ref().and_then(|b| b.pod_startup.as_ref()) {
+            Some(r) => (r.0, r.1),
+            None => DEFAULT_POD_STARTUP,
+        };
+        Ok(Scenario {
+            name: file.name,
+            seed: file.seed.map_or(1, |s| s.0),
+            duration: file.duration.map_or(SimDuration::from_hours(1), |d| d.0),
+            file: file_label.to_string(),
+            pools,
+            nodes: nodes.into_iter().map(|(n, _)| n).collect(),
+            pods: out.pods.into_iter().map(|(p, _)| p).collect(),
+            replica_sets: out.replica_sets.into_iter().map(|(r, _)| r).collect(),
+            deployments: out.deployments.into_iter().map(|(d, _)| d).collect(),
+            scheduler_config,
+            scheduler_config_origin,
+            pod_startup,
+            ignored: out.ignored,
+            warnings: out.warnings,
+        })
+    }
+
+    fn pool(
+        &mut self,
+        src: &SourceRef,
+        s: &NodePoolSection,
+        at: &[Seg],
+    ) -> Result<NodePool, Diagnostic> {
+        let field = |name: &str| -> Vec<Seg> { at.iter().cloned().chain([key(name)]).collect() };
+        let err = |path: Vec<Seg>, message: String| {
+            src.at(
+                &path,
+                At::Value,
+                format!("{}: {message}", path_string(&path)),
+            )
+        };
+        if s.name.is_empty() {
+            return Err(err(field("name"), "a node pool needs a name".to_string()));
+        }
+        if !(0..=MAX_POOL_NODES).contains(&s.count) {
+            return Err(err(
+                field("count"),
+                format!("must be between 0 and {MAX_POOL_NODES}, got {}", s.count),
+            ));
+        }
+        let mut allocatable = ResourceList {
+            pods: DEFAULT_MAX_PODS,
+            ..ResourceList::default()
+        };
+        for (name, q) in &s.resources {
+            let path: Vec<Seg> = field("resources").into_iter().chain([key(name)]).collect();
+            let rn = convert::resource_name(name, Scope::NodePool)
+                .map_err(|m| src.at(&path, At::Key, format!("{}: {m}", path_string(&path))))?;
+            let parsed =
+                crate::api::Quantity::parse(&q.0).map_err(|e| err(path.clone(), e.to_string()))?;
+            if parsed.is_negative() {
+                return Err(err(
+                    path,
+                    format!("must be greater than or equal to 0, got \"{}\"", q.0),
+                ));
+            }
+            allocatable.set(&rn, rn.amount(&parsed));
+        }
+        for required in [ResourceName::Cpu, ResourceName::Memory] {
+            if !s.resources.contains_key(required.as_str()) {
+                return Err(err(
+                    field("resources"),
+                    format!("a node pool must declare {required}"),
+                ));
+            }
+        }
+        if let Some(cost) = s.cost_per_hour
+            && !(cost.is_finite() && cost >= 0.0)
+        {
+            return Err(err(
+                field("costPerHour"),
+                format!("must be a non-negative number, got {cost}"),
+            ));
+        }
+        if let Some(i) = s.zones.iter().position(String::is_empty) {
+            return Err(err(
+                field("zones").into_iter().chain([Seg::Index(i)]).collect(),
+                "a zone name may not be empty".to_string(),
+            ));
+        }
+        let mut warnings = Vec::new();
+        let ctx = Ctx {
+            src,
+            warnings: &mut warnings,
+        };
+        let mut taints = Vec::new();
+        for (i, t) in s.taints.iter().enumerate() {
+            let path: Vec<Seg> = field("taints").into_iter().chain([Seg::Index(i)]).collect();
+            taints.push(convert::taint(&ctx, &t.key, &t.value, &t.effect, &path)?);
+        }
+        Ok(NodePool {
+            name: s.name.clone(),
+            count: u32::try_from(s.count).unwrap_or(0),
+            zones: s.zones.clone(),
+            instance_type: s.instance_type.clone(),
+            cost_per_hour: s.cost_per_hour,
+            labels: Labels::from(s.labels.clone()),
+            taints,
+            allocatable,
+        })
+    }
+
+    /// Resolves a path written in the scenario. Diagnostics name the resolved path, which is
+    /// valid from where kubesim was started.
+    fn resolve(&self, written: &str) -> PathBuf {
+        self.base_dir.join(written)
+    }
+
+    /// A `{file: path}` or `{inline: object}` entry of `workloads` or `cluster.nodes`.
+    fn manifests(&mut self, src: &SourceRef, item: &Value, at: &[Seg]) -> Result<(), Diagnostic> {
+        let Value::Mapping(map) = item else {
+            return Err(src.at(
+                at,
+                At::Value,
+                "expected {file: path} or {inline: <Kubernetes object>}",
+            ));
+        };
+        if map.contains_key("apiVersion") || map.contains_key("kind") {
+            return Err(src.at(
+                at,
+                At::Value,
+                "a Kubernetes object here must go under `inline:` (or into a file listed with `file:`)",
+            ));
+        }
+        for k in map.keys() {
+            let name = k.as_str().unwrap_or("?");
+            if name != "file" && name != "inline" {
+                let path: Vec<Seg> = at.iter().cloned().chain([key(name)]).collect();
+                return Err(src.at(
+                    &path,
+                    At::Key,
+                    format!(
+                        "unknown field \"{name}\", expected file or inline{}",
+                        diagnostic::did_you_mean(name, ["file", "inline"])
+                    ),
+                ));
+            }
+        }
+        match (map.get("file"), map.get("inline")) {
+            (Some(_), Some(_)) => {
+                Err(src.at(at, At::Value, "use either `file` or `inline`, not both"))
+            }
+            (None, None) => Err(src.at(
+                at,
+                At::Value,
+                "expected {file: path} or {inline: <Kubernetes object>}",
+            )),
+            (None, Some(inline)) => {
+                let path: Vec<Seg> = at.iter().cloned().chain([key("inline")]).collect();
+                manifest::load_object(inline.clone(), &src.child(&path), &mut self.out)
+            }
+            (Some(file), None) => {
+                let path: Vec<Seg> = at.iter().cloned().chain([key("file")]).collect();
+                let Some(written) = file.as_str() else {
+                    return Err(src.at(&path, At::Value, "file must be a path (a string)"));
+                };
+                for doc in self.read_manifest_files(src, &path, written)? {
+                    manifest::load_object(doc.value, &doc.source, &mut self.out)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads a manifest file, or every `.yaml`/`.yml`/`.json` file of a folder in name order.
+    fn read_manifest_files(
+        &self,
+        src: &SourceRef,
+        at: &[Seg],
+        written: &str,
+    ) -> Result<Vec<Document>, Diagnostic> {
+        let resolved = self.resolve(written);
+        let cannot =
+            |p: &Path, e: &std::io::Error| src.at(at, At::Value, cannot_read(written, p, e));
+        let mut files = Vec::new();
+        if resolved.is_dir() {
+            let entries = std::fs::read_dir(&resolved).map_err(|e| cannot(&resolved, &e))?;
+            for entry in entries {
+                let path = entry.map_err(|e| cannot(&resolved, &e))?.path();
+                let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+                if path.is_file() && matches!(ext, "yaml" | "yml" | "json") {
+                    files.push(path);
+                }
+            }
+            files.sort();
+        } else {
+            files.push(resolved);
+        }
+        let mut docs = Vec::new();
+        for path in files {
+            let label = path.display().to_string();
+            let bytes = std::fs::read(&path).map_err(|e| cannot(&path, &e))?;
+            let text = decode(&label, bytes)?;
+            docs.extend(parse_documents(&label, &text)?);
+        }
+        Ok(docs)
+    }
+
+    /// The `scheduler:` section: `{file: path}` or `{config: <KubeSchedulerConfiguration>}`.
+    fn scheduler(
+        &self,
+        src: &SourceRef,
+        section: &Value,
+    ) -> Result<(serde_json::Value, SourceRef), Diagnostic> {
+        let at = [key("scheduler")];
+        let Value::Mapping(map) = section else {
+            return Err(src.at(
+                &at,
+                At::Value,
+                "expected {file: path} or {config: <KubeSchedulerConfiguration>}",
+            ));
+        };
+        for k in map.keys() {
+            let name = k.as_str().unwrap_or("?");
+            if name != "file" && name != "config" {
+                return Err(src.at(
+                    &[key("scheduler"), key(name)],
+                    At::Key,
+                    format!(
+                        "unknown field \"{name}\", expected file or config{}",
+                        diagnostic::did_you_mean(name, ["file", "config"])
+                    ),
+                ));
+            }
+        }
+        let (value, origin, strict) = match (map.get("file"), map.get("config")) {
+            (Some(_), Some(_)) => {
+                return Err(src.at(&at, At::Value, "use either `file` or `config`, not both"));
+            }
+            (None, None) => {
+                return Err(src.at(
+                    &at,
+                    At::Value,
+                    "expected {file: path} or {config: <KubeSchedulerConfiguration>}",
+                ));
+            }
+            (None, Some(config)) => (
+                config.clone(),
+                src.child(&[key("scheduler"), key("config")]),
+                false,
+            ),
+            (Some(file), None) => {
+                let path = [key("scheduler"), key("file")];
+                let Some(written) = file.as_str() else {
+                    return Err(src.at(&path, At::Value, "file must be a path (a string)"));
+                };
+                let resolved = self.resolve(written);
+                let bytes = std::fs::read(&resolved)
+                    .map_err(|e| src.at(&path, At::Value, cannot_read(written, &resolved, &e)))?;
+                let label = resolved.display().to_string();
+                let text = decode(&label, bytes)?;
+                let mut docs = parse_documents(&label, &text)?.into_iter();
+                let Some(doc) = docs.next() else {
+                    return Err(Diagnostic::new(
+                        label,
+                        1,
+                        1,
+                        "the scheduler configuration file is empty",
+                    ));
+                };
+                if let Some(extra) = docs.next() {
+                    return Err(extra
+                        .source
+                        .here("a scheduler configuration file holds one YAML document"));
+                }
+                (doc.value, doc.source, true)
+            }
+        };
+        check_scheduler_header(&value, &origin, strict)?;
+        let json = serde_json::to_value(&value).map_err(|e| {
+            origin.here(format!(
+                "the scheduler configuration cannot be read as JSON: {e}"
+            ))
+        })?;
+        Ok((json, origin))
+    }
+}
+
+/// kube-scheduler reads `kubescheduler.config.k8s.io/v1` only (v1beta3 was removed in 1.29).
+/// Inline configurations may leave apiVersion and kind out.
+fn check_scheduler_header(
+    value: &Value,
+    origin: &SourceRef,
+    strict: bool,
+) -> Result<(), Diagnostic> {
+    const API_VERSION: &str = "kubescheduler.config.k8s.io/v1";
+    const KIND: &str = "KubeSchedulerConfiguration";
+    if !value.is_mapping() {
+        return Err(origin.here("a KubeSchedulerConfiguration must be a mapping"));
+    }
+    match value.get("kind") {
+        Some(Value::String(k)) if k == KIND => {}
+        None if !strict => {}
+        None => return Err(origin.here(format!("missing `kind: {KIND}`"))),
+        Some(other) => {
+            let shown = other
+                .as_str()
+                .map_or_else(|| format!("{other:?}"), str::to_string);
+            return Err(origin.locate("kind", format!("expected kind {KIND}, found \"{shown}\"")));
+        }
+    }
+    match value.get("apiVersion") {
+        Some(Value::String(v)) if v == API_VERSION => Ok(()),
+        None if !strict => Ok(()),
+        None => Err(origin.here(format!("missing `apiVersion: {API_VERSION}`"))),
+        Some(other) => {
+            let shown = other
+                .as_str()
+                .map_or_else(|| format!("{other:?}"), str::to_string);
+            Err(origin.locate(
+                "apiVersion",
+                format!("unsupported apiVersion \"{shown}\" (use {API_VERSION})"),
+            ))
+        }
+    }
+}
+
+fn check_unique<T>(
+    items: &[(T, Diagnostic)],
+    what: &str,
+    key: impl Fn(&T) -> String,
+) -> Result<(), Diagnostic> {
+    let mut seen: BTreeMap<String, &Diagnostic> = BTreeMap::new();
+    for (item, at) in items {
+        let k = key(item);
+        if let Some(first) = seen.get(&k) {
+            return Err(Diagnostic {
+                message: format!(
+                    "duplicate {what} \"{k}\" (first defined at {}:{}:{})",
+                    first.file, first.line, first.column
+                ),
+                ..at.clone()
+            });
+        }
+        seen.insert(k, at);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,432 @@
+//! Per-constraint counts of matching pods by topology domain, kept across scheduling cycles.
+//!
+//! Upstream's PreFilter and PreScore scan every node and every pod each cycle (in parallel).
+//! kubesim schedules on one thread with a budget of tens of microseconds per pod on 5,000
+//! nodes, so it keeps, for each constraint "shape" (namespace, effective selector, topology key,
+//! node-inclusion inputs), the per-node domain and inclusion and the per-domain counts, and
+//! brings them up to date from the store's placement log (`Store::change_log`). The counts are
+//! exactly what the full scan would give: an index is rebuilt whenever nodes changed, the log no
+//! longer reaches back, or it belongs to another store.
+
+use std::collections::BTreeMap;
+
+use crate::api::{LabelSelector, Labels, NodeSelector, Operator, Pod, Requirement, Toleration};
+use crate::scheduler::framework::Snapshot;
+use crate::scheduler::plugins::node_affinity::{required_matches, term_error};
+use crate::scheduler::plugins::taint_toleration::find_untolerated_taint;
+use crate::store::PlacementChange;
+
+/// Domain id of a node that does not exist.
+pub(crate) const NO_DOMAIN: u32 = u32::MAX;
+/// How many shapes are kept; the least recently used one is dropped beyond that.
+const CAPACITY: usize = 16;
+
+/// One requirement of an effective selector, borrowed from wherever it comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ReqRef<'a> {
+    Full(&'a Requirement),
+    /// `key = value`, from `matchLabelKeys` or from labels standing in for a selector.
+    Eq(&'a str, &'a str),
+}
+
+impl ReqRef<'_> {
+    fn matches(self, labels: &Labels) -> bool {
+        match self {
+            ReqRef::Full(r) => r.matches(labels),
+            ReqRef::Eq(k, v) => labels.get(k) == Some(v),
+        }
+    }
+
+    fn same_as(self, r: &Requirement) -> bool {
+        match self {
+            ReqRef::Full(x) => x == r,
+            ReqRef::Eq(k, v) => {
+                r.key == k
+                    && r.operator == Operator::Equals
+                    && r.values.len() == 1
+                    && r.values[0] == v
+            }
+        }
+    }
+
+    fn to_requirement(self) -> Requirement {
+        match self {
+            ReqRef::Full(r) => r.clone(),
+            ReqRef::Eq(k, v) => Requirement::new(k, Operator::Equals, vec![v.to_string()]),
+        }
+    }
+}
+
+/// A constraint's effective selector for one cycle: `None` is `labels.Nothing()`, `Some(reqs)`
+/// their conjunction (`Some([])` is `labels.Everything()`).
+pub(crate) type SelectorView<'a> = Option<Vec<ReqRef<'a>>>;
+
+/// `selector.Matches(labels)`.
+pub(crate) fn view_matches(view: &SelectorView<'_>, labels: &Labels) -> bool {
+    view.as_ref()
+        .is_some_and(|reqs| reqs.iter().all(|r| r.matches(labels)))
+}
+
+/// An owned effective selector (the cache key's copy of a view).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OwnedSelector(Option<LabelSelector>);
+
+impl OwnedSelector {
+    fn from_view(view: &SelectorView<'_>) -> Self {
+        OwnedSelector(view.as_ref().map(|reqs| LabelSelector {
+            requirements: reqs.iter().map(|r| r.to_requirement()).collect(),
+        }))
+    }
+
+    fn same_as(&self, view: &SelectorView<'_>) -> bool {
+        match (&self.0, view) {
+            (None, None) => true,
+            (Some(sel), Some(reqs)) => {
+                sel.requirements.len() == reqs.len()
+                    && sel
+                        .requirements
+                        .iter()
+                        .zip(reqs)
+                        .all(|(r, v)| v.same_as(r))
+            }
+            _ => false,
+        }
+    }
+
+    fn matches(&self, labels: &Labels) -> bool {
+        self.0.as_ref().is_some_and(|s| s.matches(labels))
+    }
+
+    /// Upstream `countPodsMatchSelector` starts with `if selector.Empty() { return 0 }` (v1.28
+    /// to v1.34): `labels.Nothing()` matches no pod, and `labels.Everything()` (`{}`) is
+    /// `Empty()`, so neither counts any pod.
+    fn counts_nothing(&self) -> bool {
+        self.0.as_ref().is_none_or(|s| s.requirements.is_empty())
+    }
+}
+
+/// Everything a constraint's counts depend on, borrowed for one cycle.
+#[derive(Debug)]
+pub(crate) struct ShapeView<'a> {
+    pub namespace: &'a str,
+    pub selector: &'a SelectorView<'a>,
+    pub topology_key: &'a str,
+    /// The topology keys every counted node must carry (upstream
+    /// `nodeLabelsMatchSpreadConstraints`), when that check applies.
+    pub required_keys: Option<&'a [&'a str]>,
+    /// NodeAffinityPolicy Honor: the pod's node selector and required node affinity decide.
+    pub honor_affinity: bool,
+    /// NodeTaintsPolicy Honor: the pod's tolerations decide.
+    pub honor_taints: bool,
+    pub pod: &'a Pod,
+}
+
+/// The owned form of [`ShapeView`].
+#[derive(Debug)]
+struct ShapeKey {
+    namespace: String,
+    selector: OwnedSelector,
+    topology_key: String,
+    required_keys: Option<Vec<String>>,
+    affinity: Option<(Vec<Requirement>, Option<NodeSelector>)>,
+    tolerations: Option<Vec<Toleration>>,
+}
+
+fn required_affinity(pod: &Pod) -> Option<&NodeSelector> {
+    pod.node_affinity.as_ref().and_then(|a| a.required.as_ref())
+}
+
+impl ShapeKey {
+    fn from_view(v: &ShapeView<'_>) -> Self {
+        ShapeKey {
+            namespace: v.namespace.to_string(),
+            selector: OwnedSelector::from_view(v.selector),
+            topology_key: v.topology_key.to_string(),
+            required_keys: v
+                .required_keys
+                .map(|keys| keys.iter().map(|k| (*k).to_string()).collect()),
+            affinity: v.honor_affinity.then(|| {
+                (
+                    v.pod.node_selector.clone(),
+                    required_affinity(v.pod).cloned(),
+                )
+            }),
+            tolerations: v.honor_taints.then(|| v.pod.tolerations.clone()),
+        }
+    }
+
+    fn same_as(&self, v: &ShapeView<'_>) -> bool {
+        self.namespace == v.namespace
+            && self.topology_key == v.topology_key
+            && self.selector.same_as(v.selector)
+            && match (&self.required_keys, v.required_keys) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y),
+                _ => false,
+            }
+            && match (&self.affinity, v.honor_affinity) {
+                (None, false) => true,
+                (Some((sel, req)), true) => {
+                    *sel == v.pod.node_selector && req.as_ref() == required_affinity(v.pod)
+                }
+                _ => false,
+            }
+            && match (&self.tolerations, v.honor_taints) {
+                (None, false) => true,
+                (Some(t), true) => *t == v.pod.tolerations,
+                _ => false,
+            }
+    }
+}
+
+/// One topology domain (the nodes sharing a value of the key; a node without the key is in
+/// the `""` domain, as upstream's `node.Labels[key]` reads it).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Domain {
+    /// Counted nodes in the domain: the domain exists for upstream (`TpValueToMatchNum` has the
+    /// value) when this is not zero.
+    pub eligible_nodes: u32,
+    /// Matching pods on the counted nodes of the domain.
+    pub matches: i64,
+    /// Cycle stamp, for counting distinct domains among feasible nodes.
+    pub seen: u32,
+}
+
+/// The counts of one constraint shape.
+#[derive(Debug)]
+pub(crate) struct SpreadIndex {
+    key: ShapeKey,
+    store: u64,
+    node_generation: u64,
+    pod_generation: u64,
+    last_used: u64,
+    /// Per node id: its domain (`NO_DOMAIN` for nodes that do not exist).
+    pub node_domain: Vec<u32>,
+    /// Per node id: whether the node carries the topology key.
+    pub node_has_label: Vec<bool>,
+    /// Per node id: whether the node's pods are counted (inclusion policies, required keys).
+    pub node_included: Vec<bool>,
+    /// Per node id: pods on the node matching namespace and selector, whether counted or not
+    /// (Score's per-node count for the hostname key).
+    pub node_matches: Vec<u32>,
+    pub domains: Vec<Domain>,
+    /// Number of eligible domains at each match count, for the minimum.
+    histogram: BTreeMap<i64, u32>,
+    eligible_domains: usize,
+}
+
+impl SpreadIndex {
+    /// Upstream `minMatchNum`: the smallest count over eligible domains (`MaxInt32` when there
+    /// is none), or 0 when there are fewer eligible domains than `min_domains`.
+    pub fn min_match(&self, min_domains: i32) -> i64 {
+        if self.eligible_domains < usize::try_from(min_domains).unwrap_or(0) {
+            return 0;
+        }
+        self.histogram
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(i64::from(i32::MAX))
+    }
+
+    pub fn eligible_domains(&self) -> usize {
+        self.eligible_domains
+    }
+
+    fn build(key: ShapeKey, view: &ShapeView<'_>, snapshot: &Snapshot) -> Self {
+        let mut index = SpreadIndex {
+            key,
+            store: 0,
+            node_generation: 0,
+            pod_generation: 0,
+            last_used: 0,
+            node_domain: Vec::new(),
+            node_has_label: Vec::new(),
+            node_included: Vec::new(),
+            node_matches: Vec::new(),
+            domains: Vec::new(),
+            histogram: BTreeMap::new(),
+            eligible_domains: 0,
+        };
+        index.rebuild(view.pod, snapshot);
+        index
+    }
+
+    /// The full scan upstream does every cycle.
+    fn rebuild(&mut self, pod: &Pod, snapshot: &Snapshot) {
+        let n = snapshot.nodes.len();
+        self.node_domain.clear();
+        self.node_domain.resize(n, NO_DOMAIN);
+        self.node_has_label.clear();
+        self.node_has_label.resize(n, false);
+        self.node_included.clear();
+        self.node_included.resize(n, false);
+        self.node_matches.clear();
+        self.node_matches.resize(n, 0);
+        self.domains.clear();
+        let valid: Vec<bool> = required_affinity(pod)
+            .map(|s| s.terms.iter().map(|t| term_error(t).is_none()).collect())
+            .unwrap_or_default();
+        let counts_nothing = self.key.selector.counts_nothing();
+        let mut by_value: BTreeMap<&str, u32> = BTreeMap::new();
+        for info in &snapshot.nodes {
+            if !info.exists {
+                continue;
+            }
+            let i = info.id.index();
+            let labels = &info.node.labels;
+            let value = labels.get(&self.key.topology_key);
+            let domains = &mut self.domains;
+            let d = *by_value.entry(value.unwrap_or("")).or_insert_with(|| {
+                domains.push(Domain::default());
+                u32::try_from(domains.len() - 1).unwrap_or(NO_DOMAIN)
+            });
+            self.node_domain[i] = d;
+            self.node_has_label[i] = value.is_some();
+            if !counts_nothing {
+                let matches = info
+                    .pods
+                    .iter()
+                    .filter(|&&p| {
+                        let p = &snapshot.pod(p).pod;
+                        p.namespace == self.key.namespace && self.key.selector.matches(&p.labels)
+                    })
+                    .count();
+                self.node_matches[i] = u32::try_from(matches).unwrap_or(u32::MAX);
+            }
+            let included = self
+                .key
+                .required_keys
+                .as_ref()
+                .is_none_or(|keys| keys.iter().all(|k| labels.contains_key(k)))
+                && (self.key.affinity.is_none() || required_matches(pod, &info.node, &valid))
+                && (self.key.tolerations.is_none()
+                    || find_untolerated_taint(&info.node.taints, &pod.tolerations).is_none());
+            self.node_included[i] = included;
+            if included && let Some(domain) = self.domains.get_mut(d as usize) {
+                domain.eligible_nodes += 1;
+                domain.matches += i64::from(self.node_matches[i]);
+            }
+        }
+        self.histogram.clear();
+        self.eligible_domains = 0;
+        for d in self.domains.iter().filter(|d| d.eligible_nodes > 0) {
+            *self.histogram.entry(d.matches).or_default() += 1;
+            self.eligible_domains += 1;
+        }
+        let log = snapshot.change_log();
+        self.store = log.id();
+        self.node_generation = log.node_generation();
+        self.pod_generation = log.pod_generation();
+    }
+
+    /// Applies one placement change (upstream `updateWithPod` does the same for preemption).
+    fn apply(&mut self, change: &PlacementChange, snapshot: &Snapshot) {
+        let i = change.node.index();
+        if self.node_domain.get(i).is_none_or(|d| *d == NO_DOMAIN) {
+            return;
+        }
+        let p = &snapshot.pod(change.pod).pod;
+        if self.key.selector.counts_nothing()
+            || p.namespace != self.key.namespace
+            || !self.key.selector.matches(&p.labels)
+        {
+            return;
+        }
+        let delta: i64 = if change.added { 1 } else { -1 };
+        self.node_matches[i] = if change.added {
+            self.node_matches[i].saturating_add(1)
+        } else {
+            self.node_matches[i].saturating_sub(1)
+        };
+        if !self.node_included[i] {
+            return;
+        }
+        let Some(domain) = self.domains.get_mut(self.node_domain[i] as usize) else {
+            return;
+        };
+        let old = domain.matches;
+        domain.matches += delta;
+        let new = domain.matches;
+        if let Some(c) = self.histogram.get_mut(&old) {
+            *c -= 1;
+            if *c == 0 {
+                self.histogram.remove(&old);
+            }
+        }
+        *self.histogram.entry(new).or_default() += 1;
+    }
+
+    /// Brings the index up to date with `snapshot`; false when it must be rebuilt.
+    fn catch_up(&mut self, snapshot: &Snapshot) -> bool {
+        let log = snapshot.change_log();
+        if self.store != log.id()
+            || self.node_generation != log.node_generation()
+            || self.node_domain.len() != snapshot.nodes.len()
+        {
+            return false;
+        }
+        let Some(changes) = log.since(self.pod_generation) else {
+            return false;
+        };
+        for change in changes {
+            self.apply(change, snapshot);
+        }
+        self.pod_generation = log.pod_generation();
+        true
+    }
+}
+
+/// The kept indexes, least recently used dropped first.
+#[derive(Debug, Default)]
+pub(crate) struct Indexes {
+    entries: Vec<SpreadIndex>,
+    clock: u64,
+}
+
+impl Indexes {
+    pub fn get(&self, slot: usize) -> &SpreadIndex {
+        &self.entries[slot]
+    }
+
+    pub fn get_mut(&mut self, slot: usize) -> &mut SpreadIndex {
+        &mut self.entries[slot]
+    }
+
+    /// The slot of the index for `view`, brought up to date; built if missing. `pinned` slots
+    /// (in use by this cycle) are never evicted.
+    pub fn lookup(&mut self, view: &ShapeView<'_>, snapshot: &Snapshot, pinned: &[usize]) -> usize {
+        self.clock += 1;
+        if let Some(slot) = self.entries.iter().position(|e| e.key.same_as(view)) {
+            let entry = &mut self.entries[slot];
+            if !entry.catch_up(snapshot) {
+                entry.rebuild(view.pod, snapshot);
+            }
+            entry.last_used = self.clock;
+            return slot;
+        }
+        let mut index = SpreadIndex::build(ShapeKey::from_view(view), view, snapshot);
+        index.last_used = self.clock;
+        if self.entries.len() < CAPACITY {
+            self.entries.push(index);
+            return self.entries.len() - 1;
+        }
+        let victim = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !pinned.contains(i))
+            .min_by_key(|(_, e)| e.last_used)
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => {
+                self.entries[i] = index;
+                i
+            }
+            None => {
+                self.entries.push(index);
+                self.entries.len() - 1
+            }
+        }
+    }
+}
