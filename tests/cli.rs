@@ -92,3 +92,72 @@ fn bad_flags_and_bad_files_exit_2_with_a_location() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("no/such/scenario.yaml:1:1: "));
 }
+
+#[test]
+fn explain_reproduces_upstream_least_allocated_and_balanced_scores() {
+    // least_allocated_test.go / balanced_allocation_test.go, "nothing scheduled, resources
+    // requested, differently sized nodes": LeastAllocated 37 / 50, BalancedAllocation 87 / 100.
+    let out = kubesim(&[
+        "explain",
+        "tests/fixtures/explain/upstream-least-allocated.yaml",
+        "--pod",
+        "p",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let score = |node: usize, plugin: &str| {
+        v["nodes"][node]["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["plugin"] == plugin)
+            .map(|s| (s["raw"].as_i64().unwrap(), s["normalized"].as_i64().unwrap(), s["weight"].as_i64().unwrap()))
+            .unwrap_or_else(|| panic!("no {plugin} score for node {node}: {v}"))
+    };
+    assert_eq!(v["nodes"][0]["node"], "node1");
+    assert_eq!(score(0, "NodeResourcesFit"), (37, 37, 1));
+    assert_eq!(score(1, "NodeResourcesFit"), (50, 50, 1));
+    assert_eq!(score(0, "NodeResourcesBalancedAllocation"), (87, 87, 1));
+    assert_eq!(score(1, "NodeResourcesBalancedAllocation"), (100, 100, 1));
+    // The total is the weighted sum of the normalised scores, and the higher total wins.
+    for node in 0..2 {
+        let sum: i64 = v["nodes"][node]["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["normalized"].as_i64().unwrap() * s["weight"].as_i64().unwrap())
+            .sum();
+        assert_eq!(v["nodes"][node]["total"].as_i64().unwrap(), sum);
+    }
+    assert_eq!(v["selected"], "node2");
+}
+
+#[test]
+fn every_broken_fixture_exits_2_with_file_line_column() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") || path.to_string_lossy().contains("manifest") {
+            continue;
+        }
+        let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_str().unwrap().to_string();
+        for command in ["run", "check"] {
+            let out = kubesim(&[command, &rel, "--out", temp_out("broken").to_str().unwrap()][..if command == "run" { 4 } else { 2 }]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {rel}: {stderr}");
+            // `file:line:column: message`, the file being the scenario or a manifest it names.
+            let first = stderr.lines().next().unwrap_or_default();
+            let mut parts = first.splitn(4, ':');
+            let (file, line, col) = (parts.next().unwrap(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            assert!(file.ends_with(".yaml") || file.ends_with(".yml") || file.contains("fixtures"), "{first}");
+            assert!(line.parse::<u32>().is_ok_and(|l| l >= 1), "line in {first:?}");
+            assert!(col.parse::<u32>().is_ok_and(|c| c >= 1), "column in {first:?}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "expected the broken fixtures, found {checked}");
+}
