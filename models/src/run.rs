@@ -68,6 +68,7 @@ pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> 
     let mut sim = Simulation::new(cluster, options.seed(scenario));
     sim.schedule_at(options.limits(scenario).until, Event::ScenarioEnd);
     sim.with_context(|cluster, ctx| {
+        cluster.set_timeline(ctx, scenario.pools.clone(), scenario.timeline.clone());
         for pod in &scenario.pods {
             cluster.create_pod(ctx, pod.clone());
         }

@@ -141,15 +141,23 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     }
 
     let hours = input.elapsed.as_secs_f64() / 3600.0;
-    let mut pools: BTreeMap<String, (u64, u64, u64, BTreeMap<String, (i64, i64)>)> = BTreeMap::new();
+    #[derive(Default)]
+    struct PoolTally {
+        nodes: u64,
+        pods: u64,
+        in_use: u64,
+        /// resource → (requested, allocatable)
+        resources: BTreeMap<String, (i64, i64)>,
+    }
+    let mut pools: BTreeMap<String, PoolTally> = BTreeMap::new();
     for n in store.live_nodes() {
         let pool = n.node.pool.clone().unwrap_or_else(|| MANIFEST_POOL.to_string());
         let entry = pools.entry(pool).or_default();
-        entry.0 += 1;
-        entry.1 += n.pods.len() as u64;
-        entry.2 += u64::from(!n.pods.is_empty());
+        entry.nodes += 1;
+        entry.pods += n.pods.len() as u64;
+        entry.in_use += u64::from(!n.pods.is_empty());
         let mut add = |name: &str, req: i64, alloc: i64| {
-            let e = entry.3.entry(name.to_string()).or_default();
+            let e = entry.resources.entry(name.to_string()).or_default();
             e.0 += req;
             e.1 += alloc;
         };
@@ -162,7 +170,8 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     }
     let pools = pools
         .into_iter()
-        .map(|(pool, (nodes, pod_count, in_use, res))| {
+        .map(|(pool, tally)| {
+            let PoolTally { nodes, pods: pod_count, in_use, resources: res } = tally;
             let node_hours = nodes as f64 * hours;
             PoolUsage {
                 cost: input.cost_per_hour.get(&pool).map(|c| c * node_hours),

@@ -26,6 +26,24 @@ pub(crate) struct ScenarioFile {
     pub scheduler: Option<serde_yaml::Value>,
     #[serde(default, alias = "behavior")]
     pub behaviour: Option<BehaviourSection>,
+    #[serde(default)]
+    pub timeline: Vec<TimelineSection>,
+}
+
+/// One scripted change: `{at: 5m, addNodes: {pool: general, count: 2}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct TimelineSection {
+    pub at: Dur,
+    #[serde(default)]
+    pub add_nodes: Option<AddNodesSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AddNodesSection {
+    pub pool: String,
+    pub count: i64,
 }
 
 #[derive(Debug, Deserialize)]

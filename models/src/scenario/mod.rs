@@ -110,6 +110,19 @@ impl NodePool {
     }
 }
 
+/// A scripted change to the cluster at a point in simulated time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineAction {
+    pub at: SimDuration,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nodes join the pool (index into `Scenario::pools`), named after the pool's existing ones.
+    AddNodes { pool: usize, count: u32 },
+}
+
 /// An object that was accepted but is not simulated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IgnoredObject {
@@ -151,6 +164,8 @@ pub struct Scenario {
     pub pod_startup: (SimDuration, SimDuration),
     pub ignored: Vec<IgnoredObject>,
     pub warnings: Vec<String>,
+    /// Scripted changes, sorted by time.
+    pub timeline: Vec<TimelineAction>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -349,6 +364,39 @@ impl Loader {
             }
         }
 
+        let mut timeline = Vec::with_capacity(file.timeline.len());
+        for (i, entry) in file.timeline.iter().enumerate() {
+            let at = [key("timeline"), Seg::Index(i)];
+            let Some(add) = &entry.add_nodes else {
+                return Err(src.at(
+                    &at,
+                    At::Key,
+                    "a timeline entry needs an action, e.g. `addNodes: {pool: general, count: 1}`",
+                ));
+            };
+            let field = |name: &str| -> Vec<Seg> {
+                at.iter().cloned().chain([key("addNodes"), key(name)]).collect()
+            };
+            let Some(pool) = pools.iter().position(|p| p.name == add.pool) else {
+                let known: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+                return Err(src.at(
+                    &field("pool"),
+                    At::Value,
+                    format!(
+                        "no node pool named \"{}\" (pools: {})",
+                        add.pool,
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                ));
+            };
+            let count = u32::try_from(add.count).ok().filter(|c| *c >= 1 && *c <= 100_000).ok_or_else(|| {
+                src.at(&field("count"), At::Value, format!("count must be between 1 and 100000, got {}", add.count))
+            })?;
+            timeline.push(TimelineAction { at: entry.at.0, action: Action::AddNodes { pool, count } });
+        }
+        // Same-time actions keep their file order: the engine runs same-time events FIFO.
+        timeline.sort_by_key(|a| a.at);
+
         let pod_startup = match file.behaviour.as_ref().and_then(|b| b.pod_startup.as_ref()) {
             Some(r) => (r.0, r.1),
             None => DEFAULT_POD_STARTUP,
@@ -366,6 +414,7 @@ impl Loader {
             scheduler_config,
             scheduler_config_origin,
             pod_startup,
+            timeline,
             ignored: out.ignored,
             warnings: out.warnings,
         })
