@@ -50,6 +50,10 @@ pub enum Event {
     PodRunning(PodId),
     FlushBackoff,
     FlushUnschedulable,
+    /// A scripted timeline action (index into `Cluster::timeline`) is due.
+    Timeline(u32),
+    /// The scheduler's informer sees a node that joined: unschedulable pods may fit now.
+    NodeAdded(NodeId),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -73,6 +77,8 @@ impl Event {
             Event::FlushBackoff => (7, "FlushBackoff", 0),
             Event::FlushUnschedulable => (8, "FlushUnschedulable", 0),
             Event::ScenarioEnd => (9, "ScenarioEnd", 0),
+            Event::Timeline(i) => (10, "Timeline", u64::from(i)),
+            Event::NodeAdded(n) => (11, "NodeAdded", u64::from(n.0)),
             // A block of its own, so variants added elsewhere meanwhile cannot collide.
             Event::TraceArrival(i) => (100, "TraceArrival", u64::from(i)),
             Event::TraceDeparture(p) => (101, "TraceDeparture", u64::from(p.0)),
@@ -100,6 +106,12 @@ pub struct Counters {
 }
 
 pub struct Cluster {
+    /// Node pools, to stamp out nodes that join later (timeline, autoscaling).
+    pub pools: Vec<crate::scenario::NodePool>,
+    /// Nodes created so far per pool (the next node's index in its name).
+    pool_next_index: Vec<usize>,
+    /// Scripted actions, sorted by time; `Event::Timeline(i)` applies the i-th.
+    pub timeline: Vec<crate::scenario::TimelineAction>,
     pub store: Store,
     pub scheduler: Scheduler,
     pub queue: SchedulingQueue,
@@ -125,6 +137,9 @@ pub struct Cluster {
 impl Cluster {
     pub fn new(store: Store, scheduler: Scheduler, timing: Timing) -> Self {
         Cluster {
+            pools: Vec::new(),
+            pool_next_index: Vec::new(),
+            timeline: Vec::new(),
             store,
             scheduler,
             queue: SchedulingQueue::new(),
@@ -334,6 +349,58 @@ impl Cluster {
         self.record(now, EventType::Normal, "Started", object, "Started container".into());
     }
 
+    /// Installs the scenario's pools and timeline and arms one event per timeline action.
+    pub fn set_timeline(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pools: Vec<crate::scenario::NodePool>,
+        timeline: Vec<crate::scenario::TimelineAction>,
+    ) {
+        self.pool_next_index = pools.iter().map(|p| p.count as usize).collect();
+        self.pools = pools;
+        for (i, action) in timeline.iter().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            ctx.schedule_at(SimTime::ZERO.saturating_add(action.at), Event::Timeline(index));
+        }
+        self.timeline = timeline;
+    }
+
+    fn apply_timeline(&mut self, ctx: &mut Context<'_, Event>, index: u32) {
+        let Some(action) = self.timeline.get(index as usize).cloned() else { return };
+        match action.action {
+            crate::scenario::Action::AddNodes { pool, count } => {
+                for _ in 0..count {
+                    self.add_pool_node(ctx, pool);
+                }
+            }
+        }
+    }
+
+    /// A new node of `pool` registers with the API server; the scheduler sees it after the
+    /// watch latency.
+    pub fn add_pool_node(&mut self, ctx: &mut Context<'_, Event>, pool: usize) -> Option<NodeId> {
+        let next = self.pool_next_index.get_mut(pool)?;
+        let mut index = *next;
+        let template = self.pools.get(pool)?;
+        // Skip names already taken (e.g. by a Node manifest named like a pool node).
+        while self.store.node_id(&template.node_name(index)).is_some() {
+            index += 1;
+        }
+        let node = template.node(index);
+        *next = index + 1;
+        let name = node.name.clone();
+        let id = self.store.add_node(node);
+        self.record(
+            ctx.now(),
+            EventType::Normal,
+            "RegisteredNode",
+            format!("node/{name}"),
+            format!("Node {name} event: Registered Node {name} in Controller"),
+        );
+        ctx.schedule(self.timing.watch_latency, Event::NodeAdded(id));
+        Some(id)
+    }
+
     /// The last recorded explanation, if the pod asked about was attempted.
     pub fn explanation(&self) -> Option<(&ExplainedAttempt, Option<&Explanation>)> {
         self.explained.as_ref().map(|e| (e, e.result.explanation.as_ref()))
@@ -357,6 +424,18 @@ impl World for Cluster {
             Event::PodQueued(pod) => {
                 let record = self.store.pod(pod);
                 if record.is_active() && record.node.is_none() {
+                    if !self.scheduler.has_profile(&record.pod.scheduler_name) {
+                        // Upstream: no scheduler claims the pod, so it stays Pending untouched.
+                        let (object, name) = (format!("pod/{}", record.pod.name), record.pod.scheduler_name.clone());
+                        self.record(
+                            ctx.now(),
+                            EventType::Warning,
+                            "NoScheduler",
+                            object,
+                            format!("no scheduler profile named {name:?}: the pod stays Pending"),
+                        );
+                        return;
+                    }
                     let priority = record.pod.priority;
                     self.queue.add(pod, priority, ctx.now());
                     self.wake_scheduler(ctx);
@@ -376,6 +455,12 @@ impl World for Cluster {
                 self.wake_scheduler(ctx);
             }
             Event::ScenarioEnd => {}
+            Event::Timeline(i) => self.apply_timeline(ctx, i),
+            Event::NodeAdded(_) => {
+                // Upstream: NodeAdd is a cluster event that moves unschedulable pods back.
+                self.queue.move_all_to_active_or_backoff(ctx.now());
+                self.wake_scheduler(ctx);
+            }
             Event::TraceArrival(i) => self.trace_arrival(ctx, i),
             Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
             Event::Sample => self.take_sample(ctx),
