@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use models::run::{RunOptions, check_determinism, run};
 use models::scenario::{self, Diagnostic, Scenario};
-use models::scheduler::Registry;
 use sim_core::SimDuration;
 
 const EXIT_BAD_INPUT: i32 = 2;
@@ -45,6 +44,19 @@ enum Command {
         /// No progress bar and no table, only errors.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Run the scenario's `compare:` variants on the same seeds and compare them side by side.
+    Compare {
+        scenario: PathBuf,
+        /// Number of seeds (the scenario's seed and the ones after it); overrides `compare.seeds`.
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Output folder for compare.json and compare.csv (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Parallel runs (default: the number of CPUs). Results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Validate a scenario and the manifests it uses without running it.
     Check { scenario: PathBuf },
@@ -131,6 +143,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             cmd_run(&scenario, &options, out, check_determinism, quiet)
         }
         Command::Check { scenario } => cmd_check(&scenario),
+        Command::Compare { scenario, seeds, out, jobs } => cmd_compare(&scenario, seeds, out, jobs),
         Command::Explain { scenario, pod, format, seed, until } => {
             let options = RunOptions { seed, until, max_events: None, explain_pod: Some(pod) };
             cmd_explain(&scenario, &options, format)
@@ -152,7 +165,7 @@ fn cmd_check(path: &Path) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Err(d) = models::run::build_scheduler(&scenario, &Registry::default_plugins()) {
+    if let Err(d) = models::run::build_scheduler(&scenario, &models::policies::registry()) {
         return report(&d);
     }
     let pods_from_workloads: i64 = scenario.deployments.iter().map(|d| i64::from(d.replicas)).sum::<i64>()
@@ -193,7 +206,7 @@ fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism:
         Ok(s) => s,
         Err(code) => return code,
     };
-    let registry = Registry::default_plugins();
+    let registry = models::policies::registry();
     if !quiet {
         eprintln!(
             "kubesim: scenario {:?}, seed {}, simulating {}",
@@ -252,7 +265,7 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let registry = Registry::default_plugins();
+    let registry = models::policies::registry();
     let outcome = match run(&scenario, &registry, options, |_, _| {}) {
         Ok(o) => o,
         Err(d) => return report(&d),
@@ -288,5 +301,50 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
         },
         Format::Text => print!("{}", report.to_text()),
     }
+    0
+}
+
+fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Option<usize>) -> i32 {
+    let scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let registry = models::policies::registry();
+    let seeds = seeds.map(|n| (0..n.max(1)).map(|i| scenario.seed.wrapping_add(i)).collect());
+    let workers = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = progress_bar(false);
+    if let Some(bar) = &bar {
+        bar.set_message("runs".to_string());
+    }
+    let outcome = models::run::compare(&scenario, &registry, seeds, workers, |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_position((done * 1000 / total.max(1)) as u64);
+            bar.set_message(format!("{done}/{total} runs"));
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(d) => return report(&d),
+    };
+    let report = reports::comparison_report(&outcome.seeds, &outcome.variants);
+    print!("{}", report.to_text());
+    let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    let json = match serde_json::to_vec_pretty(&report) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("cannot render JSON: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    for (name, bytes) in [("compare.csv", report.to_csv().into_bytes()), ("compare.json", json)] {
+        if let Err(e) = reports::write_atomic(&dir.join(name), &bytes) {
+            eprintln!("{}: cannot write {name}: {e}", dir.display());
+            return EXIT_FAILURE;
+        }
+    }
+    println!("\nwrote {}", dir.join("compare.csv").display());
     0
 }

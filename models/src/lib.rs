@@ -15,3 +15,4 @@ pub mod summary;
 pub mod trace;
 pub mod scenario;
 pub mod run;
+pub mod policies;

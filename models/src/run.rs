@@ -161,3 +161,80 @@ pub fn check_determinism(
 
 /// Keep `Event` reachable for users writing their own drivers.
 pub type ClusterEvent = Event;
+
+/// Every variant of a comparison, run on every seed.
+pub struct ComparisonOutcome {
+    pub seeds: Vec<u64>,
+    /// Variant name and its summaries, one per seed in `seeds` order.
+    pub variants: Vec<(String, Vec<Summary>)>,
+}
+
+/// Runs each variant of `scenario.compare` on each of its seeds (or `seeds`, if given).
+///
+/// Runs are independent simulations, so they are spread over `workers` threads; each run is
+/// single-threaded and deterministic, so the results do not depend on the number of workers.
+pub fn compare(
+    scenario: &Scenario,
+    registry: &Registry,
+    seeds: Option<Vec<u64>>,
+    workers: usize,
+    progress: impl Fn(usize, usize) + Sync,
+) -> Result<ComparisonOutcome, Diagnostic> {
+    let Some(comparison) = &scenario.compare else {
+        return Err(Diagnostic {
+            file: scenario.file.clone(),
+            line: 1,
+            column: 1,
+            message: "this scenario has no `compare:` section (add `compare: {variants: [{name: a}, {name: b, scheduler: {config: …}}]}`)".into(),
+        });
+    };
+    let seeds = seeds.unwrap_or_else(|| comparison.seeds.clone());
+    let variants: Vec<Scenario> = comparison.variants.iter().map(|v| scenario.with_variant(v)).collect();
+    // Surface configuration errors before starting any run.
+    for v in &variants {
+        build_scheduler(v, registry)?;
+    }
+    let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |s| (v, *s))).collect();
+    let total = jobs.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<Summary, Diagnostic>>>> =
+        std::sync::Mutex::new((0..total).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, total.max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(v, seed)) = jobs.get(i) else { break };
+                    let options = RunOptions { seed: Some(seed), ..RunOptions::default() };
+                    let r = run(&variants[v], registry, &options, |_, _| {}).map(|o| o.summary);
+                    if let Ok(mut slots) = results.lock() {
+                        slots[i] = Some(r);
+                    }
+                    progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                }
+            });
+        }
+    });
+    let mut slots = results.into_inner().unwrap_or_default().into_iter();
+    let mut out = Vec::with_capacity(variants.len());
+    for v in &comparison.variants {
+        let mut summaries = Vec::with_capacity(seeds.len());
+        for _ in &seeds {
+            match slots.next().flatten() {
+                Some(Ok(s)) => summaries.push(s),
+                Some(Err(d)) => return Err(d),
+                None => {
+                    return Err(Diagnostic {
+                        file: scenario.file.clone(),
+                        line: 1,
+                        column: 1,
+                        message: format!("variant {:?}: a run did not finish", v.name),
+                    });
+                }
+            }
+        }
+        out.push((v.name.clone(), summaries));
+    }
+    Ok(ComparisonOutcome { seeds, variants: out })
+}

@@ -26,6 +26,16 @@ pub struct Summary {
     pub scheduler: SchedulerStats,
     pub ignored_objects: Vec<String>,
     pub warnings: Vec<String>,
+    /// Further headline figures of particular models (e.g. GPU fragmentation of a trace
+    /// replay), compared like the built-in ones by `kubesim compare`.
+    pub extra_metrics: Vec<(&'static str, f64, Better)>,
+}
+
+/// Which direction of a metric is an improvement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Better {
+    Higher,
+    Lower,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -211,6 +221,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         },
         ignored_objects: input.ignored_objects,
         warnings: input.warnings,
+        extra_metrics: Vec::new(),
     }
 }
 

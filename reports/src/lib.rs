@@ -3,10 +3,12 @@
 //! and the `explain` answer. Files are written atomically: a run interrupted while writing
 //! leaves every earlier file whole and never a half-written one.
 
+pub mod compare;
 pub mod explain;
 pub mod output;
 pub mod table;
 
+pub use compare::{ComparisonReport, comparison_report};
 pub use explain::{ExplainReport, explain_report};
 pub use output::{write_atomic, write_run_outputs};
 pub use table::summary_table;

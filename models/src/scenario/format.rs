@@ -28,6 +28,27 @@ pub(crate) struct ScenarioFile {
     pub behaviour: Option<BehaviourSection>,
     #[serde(default)]
     pub timeline: Vec<TimelineSection>,
+    #[serde(default)]
+    pub compare: Option<CompareSection>,
+}
+
+/// Variants of the scenario to run side by side on the same seeds (`kubesim compare`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct CompareSection {
+    /// A list of seeds, or a count `n` meaning the scenario's seed and the `n - 1` after it.
+    #[serde(default)]
+    pub seeds: Option<serde_yaml::Value>,
+    pub variants: Vec<VariantSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct VariantSection {
+    pub name: String,
+    /// `{config: …}` or `{file: …}` like the top-level `scheduler`; absent = the scenario's own.
+    #[serde(default)]
+    pub scheduler: Option<serde_yaml::Value>,
 }
 
 /// One scripted change: `{at: 5m, addNodes: {pool: general, count: 2}}`.

@@ -46,7 +46,7 @@ use crate::api::{
     ResourceList, ResourceName, Taint,
 };
 use convert::{Ctx, Scope};
-use format::{NodePoolSection, ScenarioFile, describe_serde_error};
+use format::{CompareSection, NodePoolSection, ScenarioFile, describe_serde_error};
 use source::{At, Document, Seg, decode, parse_documents, path_string, segs_from_path};
 
 /// The label kubesim puts on every node created from a pool.
@@ -123,6 +123,34 @@ pub enum Action {
     AddNodes { pool: usize, count: u32 },
 }
 
+/// Variants of a scenario run side by side on the same seeds.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    pub seeds: Vec<u64>,
+    pub variants: Vec<Variant>,
+}
+
+/// One variant: a name and the scheduler configuration it runs with.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub name: String,
+    pub scheduler_config: Option<serde_json::Value>,
+    pub scheduler_config_origin: Option<SourceRef>,
+}
+
+impl Scenario {
+    /// This scenario with `variant`'s scheduler configuration (its own when the variant names none).
+    pub fn with_variant(&self, variant: &Variant) -> Scenario {
+        let mut s = self.clone();
+        if variant.scheduler_config.is_some() {
+            s.scheduler_config.clone_from(&variant.scheduler_config);
+            s.scheduler_config_origin.clone_from(&variant.scheduler_config_origin);
+        }
+        s.compare = None;
+        s
+    }
+}
+
 /// An object that was accepted but is not simulated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IgnoredObject {
@@ -166,6 +194,8 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// Scripted changes, sorted by time.
     pub timeline: Vec<TimelineAction>,
+    /// Variants for `kubesim compare`, if the scenario declares them.
+    pub compare: Option<Comparison>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -322,9 +352,15 @@ impl Loader {
         let (scheduler_config, scheduler_config_origin) = match &file.scheduler {
             Some(Value::Null) | None => (None, None),
             Some(section) => {
-                let (config, origin) = self.scheduler(&src, section)?;
+                let (config, origin) = self.scheduler(&src, section, &[key("scheduler")])?;
                 (Some(config), Some(origin))
             }
+        };
+
+        let seed = file.seed.as_ref().map_or(1, |s| s.0);
+        let compare = match &file.compare {
+            None => None,
+            Some(c) => Some(self.comparison(&src, c, seed)?),
         };
 
         let mut out = self.out;
@@ -397,13 +433,14 @@ impl Loader {
         // Same-time actions keep their file order: the engine runs same-time events FIFO.
         timeline.sort_by_key(|a| a.at);
 
+
         let pod_startup = match file.behaviour.as_ref().and_then(|b| b.pod_startup.as_ref()) {
             Some(r) => (r.0, r.1),
             None => DEFAULT_POD_STARTUP,
         };
         Ok(Scenario {
             name: file.name,
-            seed: file.seed.map_or(1, |s| s.0),
+            seed,
             duration: file.duration.map_or(SimDuration::from_hours(1), |d| d.0),
             file: file_label.to_string(),
             pools,
@@ -415,6 +452,7 @@ impl Loader {
             scheduler_config_origin,
             pod_startup,
             timeline,
+            compare,
             ignored: out.ignored,
             warnings: out.warnings,
         })
@@ -602,12 +640,61 @@ impl Loader {
     }
 
     /// The `scheduler:` section: `{file: path}` or `{config: <KubeSchedulerConfiguration>}`.
+    fn comparison(&self, src: &SourceRef, c: &CompareSection, seed: u64) -> Result<Comparison, Diagnostic> {
+        let at = [key("compare")];
+        let seeds_at = [key("compare"), key("seeds")];
+        let seeds = match &c.seeds {
+            None => (0..5).map(|i| seed.wrapping_add(i)).collect(),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(count @ 1..=1000) => (0..count).map(|i| seed.wrapping_add(i)).collect(),
+                _ => return Err(src.at(&seeds_at, At::Value, "seeds must be a count from 1 to 1000 or a list of seeds")),
+            },
+            Some(Value::Sequence(list)) if !list.is_empty() => {
+                let mut seeds = Vec::with_capacity(list.len());
+                for (i, v) in list.iter().enumerate() {
+                    let Some(s) = v.as_u64() else {
+                        let mut p = seeds_at.to_vec();
+                        p.push(Seg::Index(i));
+                        return Err(src.at(&p, At::Value, "a seed is a non-negative whole number"));
+                    };
+                    seeds.push(s);
+                }
+                seeds
+            }
+            Some(_) => return Err(src.at(&seeds_at, At::Value, "seeds must be a count from 1 to 1000 or a list of seeds")),
+        };
+        if c.variants.len() < 2 {
+            return Err(src.at(&at, At::Key, "compare needs at least two variants to compare"));
+        }
+        let mut variants: Vec<Variant> = Vec::with_capacity(c.variants.len());
+        for (i, v) in c.variants.iter().enumerate() {
+            let vat = [key("compare"), key("variants"), Seg::Index(i)];
+            if variants.iter().any(|x| x.name == v.name) {
+                let mut p = vat.to_vec();
+                p.push(key("name"));
+                return Err(src.at(&p, At::Value, format!("duplicate variant name \"{}\"", v.name)));
+            }
+            let (config, origin) = match &v.scheduler {
+                None | Some(Value::Null) => (None, None),
+                Some(section) => {
+                    let mut p = vat.to_vec();
+                    p.push(key("scheduler"));
+                    let (config, origin) = self.scheduler(src, section, &p)?;
+                    (Some(config), Some(origin))
+                }
+            };
+            variants.push(Variant { name: v.name.clone(), scheduler_config: config, scheduler_config_origin: origin });
+        }
+        Ok(Comparison { seeds, variants })
+    }
+
     fn scheduler(
         &self,
         src: &SourceRef,
         section: &Value,
+        at: &[Seg],
     ) -> Result<(serde_json::Value, SourceRef), Diagnostic> {
-        let at = [key("scheduler")];
+        let under = |name: &str| -> Vec<Seg> { at.iter().cloned().chain([key(name)]).collect() };
         let Value::Mapping(map) = section else {
             return Err(src.at(
                 &at,
@@ -619,7 +706,7 @@ impl Loader {
             let name = k.as_str().unwrap_or("?");
             if name != "file" && name != "config" {
                 return Err(src.at(
-                    &[key("scheduler"), key(name)],
+                    &under(name),
                     At::Key,
                     format!(
                         "unknown field \"{name}\", expected file or config{}",
@@ -630,7 +717,7 @@ impl Loader {
         }
         let (value, origin, strict) = match (map.get("file"), map.get("config")) {
             (Some(_), Some(_)) => {
-                return Err(src.at(&at, At::Value, "use either `file` or `config`, not both"));
+                return Err(src.at(at, At::Value, "use either `file` or `config`, not both"));
             }
             (None, None) => {
                 return Err(src.at(
@@ -641,11 +728,11 @@ impl Loader {
             }
             (None, Some(config)) => (
                 config.clone(),
-                src.child(&[key("scheduler"), key("config")]),
+                src.child(&under("config")),
                 false,
             ),
             (Some(file), None) => {
-                let path = [key("scheduler"), key("file")];
+                let path = under("file");
                 let Some(written) = file.as_str() else {
                     return Err(src.at(&path, At::Value, "file must be a path (a string)"));
                 };
