@@ -245,7 +245,12 @@ fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism:
         Err(d) => return report(&d),
     };
     let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    let written = match reports::write_run_outputs(&dir, &outcome.summary, &outcome.simulation.world().events) {
+    let written = match reports::write_run_outputs(
+        &dir,
+        &outcome.summary,
+        &outcome.simulation.world().events,
+        &outcome.simulation.world().samples,
+    ) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("{}: cannot write outputs: {e}", dir.display());

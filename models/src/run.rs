@@ -48,10 +48,14 @@ pub fn build_scheduler(scenario: &Scenario, registry: &Registry) -> Result<Sched
         Some(origin) => origin.locate(path, message),
         None => Diagnostic { file: scenario.file.clone(), line: 1, column: 1, message },
     };
-    let config = match &scenario.scheduler_config {
+    let mut config = match &scenario.scheduler_config {
         Some(value) => Some(parse_config(value).map_err(|e| locate(&e.path, e.message))?),
         None => None,
     };
+    if scenario.trace.is_some() {
+        // Trace pods ask for GPU shares, which only GPUShare places (kubesim's plugin).
+        config = Some(crate::trace::with_gpu_share(config.as_ref()));
+    }
     Scheduler::new(config.as_ref(), registry).map_err(|e| locate(&e.path, e.message))
 }
 
@@ -59,6 +63,7 @@ pub fn build_scheduler(scenario: &Scenario, registry: &Registry) -> Result<Sched
 pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> Result<Simulation<Cluster>, Diagnostic> {
     let scheduler = build_scheduler(scenario, registry)?;
     let mut store = Store::new();
+    store.pdbs.clone_from(&scenario.pdbs);
     for node in &scenario.nodes {
         store.add_node(node.clone());
     }
@@ -69,6 +74,9 @@ pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> 
     sim.schedule_at(options.limits(scenario).until, Event::ScenarioEnd);
     sim.with_context(|cluster, ctx| {
         cluster.set_timeline(ctx, scenario.pools.clone(), scenario.timeline.clone());
+        if let Some(trace) = &scenario.trace {
+            cluster.install_trace(ctx, trace.clone());
+        }
         for pod in &scenario.pods {
             cluster.create_pod(ctx, pod.clone());
         }
@@ -78,6 +86,7 @@ pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> 
         for d in &scenario.deployments {
             cluster.add_deployment(ctx, d.clone());
         }
+        cluster.set_delayed_workloads(ctx, scenario.delayed_workloads.clone());
     });
     Ok(sim)
 }
@@ -123,6 +132,28 @@ pub fn run(
 }
 
 pub fn summary_of(scenario: &Scenario, sim: &Simulation<Cluster>, stop: &StopReason, options: &RunOptions) -> Summary {
+    let mut summary = base_summary(scenario, sim, stop, options);
+    if let Some(sampler) = sim.world().sampler() {
+        let replay_options = crate::trace::ReplayOptions {
+            sample_interval: sampler.config().interval,
+            ..crate::trace::ReplayOptions::default()
+        };
+        let report = crate::trace::ReplayReport::new(sim, stop, &replay_options);
+        use crate::summary::Better::{Higher, Lower};
+        summary.extra_metrics = vec![
+            ("trace pods never scheduled", report.never_scheduled as f64, Lower),
+            ("GPU allocation, mean", report.gpu_allocation.mean, Higher),
+            ("GPU allocation, peak", report.gpu_allocation.peak, Higher),
+            ("GPU fragmentation (FGD), mean", report.gpu_frag_ratio.mean, Lower),
+            ("GPU fragmentation (FGD), peak", report.gpu_frag_ratio.peak, Lower),
+            ("GPUs partly used, frag. mean", report.gpu_frag_partial_ratio.mean, Lower),
+        ];
+        summary.trace = Some(report);
+    }
+    summary
+}
+
+fn base_summary(scenario: &Scenario, sim: &Simulation<Cluster>, stop: &StopReason, options: &RunOptions) -> Summary {
     let cost_per_hour: BTreeMap<String, f64> = scenario
         .pools
         .iter()

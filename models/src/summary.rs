@@ -20,7 +20,8 @@ pub struct Summary {
     pub stop_reason: String,
     pub events_processed: u64,
     pub pods: PodCounts,
-    /// Time from creation to binding of the pods that were scheduled (seconds).
+    /// Time from creation to binding of every pod that was scheduled, including pods deleted
+    /// since (seconds).
     pub pending_seconds: Percentiles,
     pub pools: Vec<PoolUsage>,
     pub scheduler: SchedulerStats,
@@ -29,6 +30,10 @@ pub struct Summary {
     /// Further headline figures of particular models (e.g. GPU fragmentation of a trace
     /// replay), compared like the built-in ones by `kubesim compare`.
     pub extra_metrics: Vec<(&'static str, f64, Better)>,
+    /// Trace replay figures (allocation over time, GPU fragmentation), when the scenario
+    /// replays a trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::trace::ReplayReport>,
 }
 
 /// Which direction of a metric is an improvement.
@@ -133,6 +138,9 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     let mut pending_times = Vec::new();
     for p in &store.pods {
         pods.total += 1;
+        if let Some(at) = p.scheduled_at {
+            pending_times.push(at.since(p.created_at).as_secs_f64());
+        }
         if !p.is_active() {
             pods.deleted += 1;
             continue;
@@ -144,9 +152,6 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                 pods.running += 1;
             }
             (Some(_), _) => pods.scheduled += 1,
-        }
-        if let Some(at) = p.scheduled_at {
-            pending_times.push(at.since(p.created_at).as_secs_f64());
         }
     }
 
@@ -222,6 +227,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         ignored_objects: input.ignored_objects,
         warnings: input.warnings,
         extra_metrics: Vec::new(),
+        trace: None,
     }
 }
 

@@ -23,6 +23,39 @@ pub struct ExplainReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoring_skipped: Option<String>,
     pub nodes: Vec<ExplainNode>,
+    /// What preemption decided, when the attempt failed and PostFilter ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemption: Option<ExplainPreemption>,
+}
+
+/// The preemption decision: the node the pod was nominated to, the pods deleted for it, and
+/// every candidate the dry run found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainPreemption {
+    pub nominated_node: Option<String>,
+    pub victims: Vec<String>,
+    /// Nodes whose filter failure removing pods might fix.
+    pub potential_nodes: usize,
+    pub candidates: Vec<ExplainCandidate>,
+    /// Nodes the dry run ruled out, with why.
+    pub rejected: Vec<ExplainRejected>,
+    /// Which upstream criterion chose the node, or why none was chosen.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainCandidate {
+    pub node: String,
+    pub victims: Vec<String>,
+    pub num_pdb_violations: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExplainRejected {
+    pub node: String,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -76,7 +109,34 @@ pub fn explain_report(attempt: &ExplainedAttempt, store: &Store) -> ExplainRepor
         ),
         None => (Vec::new(), None),
     };
+    let pod_name = |id: &models::api::PodId| store.pod(*id).pod.key();
+    let node_name = |id: models::api::NodeId| store.node(id).name().to_string();
+    let preemption = result
+        .explanation
+        .as_ref()
+        .and_then(|e| e.preemption.as_ref())
+        .map(|p| ExplainPreemption {
+            nominated_node: result.nominated_node.map(node_name),
+            victims: result.victims.iter().map(pod_name).collect(),
+            potential_nodes: p.potential_nodes,
+            candidates: p
+                .candidates
+                .iter()
+                .map(|c| ExplainCandidate {
+                    node: c.name.clone(),
+                    victims: c.victims.iter().map(pod_name).collect(),
+                    num_pdb_violations: c.num_pdb_violations,
+                })
+                .collect(),
+            rejected: p
+                .rejected
+                .iter()
+                .map(|(n, why)| ExplainRejected { node: node_name(*n), reason: why.clone() })
+                .collect(),
+            reason: p.reason.clone(),
+        });
     ExplainReport {
+        preemption,
         pod: pod.key(),
         attempt_at: attempt.at.to_string(),
         attempt: attempt.attempt,
@@ -105,6 +165,34 @@ impl ExplainReport {
         let _ = writeln!(out, "{}", self.message);
         if let Some(why) = &self.scoring_skipped {
             let _ = writeln!(out, "({why})");
+        }
+        if let Some(p) = &self.preemption {
+            match &p.nominated_node {
+                Some(node) => {
+                    let _ = writeln!(
+                        out,
+                        "preemption: nominated node {node} ({}); victims: {}",
+                        p.reason,
+                        p.victims.join(", ")
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "preemption: no node nominated ({})", p.reason);
+                }
+            }
+            for c in &p.candidates {
+                let marker = if Some(&c.node) == p.nominated_node.as_ref() { "*" } else { " " };
+                let _ = writeln!(
+                    out,
+                    "  {marker} candidate {}: victims {} ({} PDB violation(s))",
+                    c.node,
+                    c.victims.join(", "),
+                    c.num_pdb_violations
+                );
+            }
+            for r in &p.rejected {
+                let _ = writeln!(out, "    ruled out {}: {}", r.node, r.reason);
+            }
         }
         let _ = writeln!(out);
         let plugins: Vec<&str> = self

@@ -22,7 +22,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 }
 
 /// Writes `summary.json`, `events.jsonl` and `events.txt` into `dir`; returns the paths.
-pub fn write_run_outputs(dir: &Path, summary: &Summary, events: &[EventRecord]) -> io::Result<Vec<PathBuf>> {
+pub fn write_run_outputs(
+    dir: &Path,
+    summary: &Summary,
+    events: &[EventRecord],
+    samples: &[models::trace::Sample],
+) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
 
     let mut jsonl = Vec::with_capacity(events.len() * 128);
@@ -42,6 +47,14 @@ pub fn write_run_outputs(dir: &Path, summary: &Summary, events: &[EventRecord]) 
     let path = dir.join("events.txt");
     write_atomic(&path, text.as_bytes())?;
     written.push(path);
+
+    if !samples.is_empty() {
+        let mut csv = Vec::new();
+        models::trace::write_timeseries_csv(samples, &mut csv).map_err(io::Error::other)?;
+        let path = dir.join("timeseries.csv");
+        write_atomic(&path, &csv)?;
+        written.push(path);
+    }
 
     // The summary goes last: its presence says the run's outputs are complete.
     let mut json = serde_json::to_vec_pretty(summary)?;

@@ -57,7 +57,11 @@ pub fn summary_table(s: &Summary) -> String {
         "POOL", "NODES", "PODS", "RESOURCE", "REQUESTED", "ALLOCATABLE", "USED"
     );
     for pool in &s.pools {
-        for (i, r) in pool.resources.iter().enumerate() {
+        // A pod limit nobody can reach (trace nodes) is noise in the table.
+        let unlimited = |r: &&models::summary::ResourceUsage| {
+            r.resource == "pods" && r.allocatable >= 1_000_000 * pool.nodes.max(1) as i64
+        };
+        for (i, r) in pool.resources.iter().filter(|r| !unlimited(r)).enumerate() {
             let (name, nodes, pods) = if i == 0 {
                 (pool.pool.as_str(), format!("{}/{}", pool.nodes_in_use, pool.nodes), pool.pods.to_string())
             } else {
@@ -81,6 +85,34 @@ pub fn summary_table(s: &Summary) -> String {
         if pool.cost.is_none() {
             let _ = writeln!(out, "{:<24} {:.1} node-hours", "", pool.node_hours);
         }
+    }
+    if let Some(t) = &s.trace {
+        let pct = |x: f64| x * 100.0;
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "trace      {} pods ({} with GPUs) on {} nodes ({} GPUs): {} scheduled, {} never scheduled",
+            t.pods, t.gpu_pods, t.nodes, t.gpus, t.scheduled, t.never_scheduled
+        );
+        let _ = writeln!(
+            out,
+            "allocation peak / mean: cpu {:.1}% / {:.1}%, memory {:.1}% / {:.1}%, GPU {:.1}% / {:.1}%",
+            pct(t.cpu_allocation.peak),
+            pct(t.cpu_allocation.mean),
+            pct(t.memory_allocation.peak),
+            pct(t.memory_allocation.mean),
+            pct(t.gpu_allocation.peak),
+            pct(t.gpu_allocation.mean)
+        );
+        let _ = writeln!(
+            out,
+            "GPU fragmentation (FGD) peak / mean: {:.1} / {:.1} GPUs ({:.2}% / {:.2}% of all GPUs); {} samples, timeseries.csv",
+            t.gpu_frag_milli.peak / 1000.0,
+            t.gpu_frag_milli.mean / 1000.0,
+            pct(t.gpu_frag_ratio.peak),
+            pct(t.gpu_frag_ratio.mean),
+            t.samples
+        );
     }
     if !s.scheduler.unmodelled_plugins.is_empty() {
         let _ = writeln!(

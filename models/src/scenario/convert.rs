@@ -523,13 +523,9 @@ pub(crate) fn pod(
         .filter(|c| !c.is_empty());
     let priority = match (spec.priority, class) {
         (Some(p), _) => p,
-        (None, Some(c)) => builtin_priority(c).unwrap_or_else(|| {
-            ctx.warnings.push(format!(
-                "{}: pod {namespace}/{name} uses priorityClassName \"{c}\", but PriorityClasses are not simulated yet; it gets priority 0 (set spec.priority to choose one)",
-                ctx.src.file
-            ));
-            0
-        }),
+        // Unknown classes are rejected by admission once every manifest is read
+        // (`priority::admit`), which also applies global defaults.
+        (None, Some(c)) => builtin_priority(c).unwrap_or(0),
         (None, None) => 0,
     };
     // Init containers first, then app containers, each container once: the images
@@ -561,6 +557,23 @@ pub(crate) fn pod(
             .unwrap_or_else(|| DEFAULT_SCHEDULER_NAME.to_string()),
         owner: None,
         images,
+        priority_class_name: class.map(str::to_string),
+        preemption_policy: super::priority::preemption_policy(
+            ctx.src,
+            spec.preemption_policy.as_deref(),
+            path,
+        )?,
+        termination_grace_period_seconds: match spec.termination_grace_period_seconds {
+            // Upstream validation: "must be greater than or equal to 0".
+            Some(s) if s < 0 => {
+                return Err(ctx.err(
+                    &join(path, &[k("terminationGracePeriodSeconds")]),
+                    format!("must be greater than or equal to 0, got {s}"),
+                ));
+            }
+            Some(s) => s,
+            None => crate::api::pod::DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
+        },
         ..Pod::default()
     })
 }
@@ -607,7 +620,7 @@ pub(crate) fn bare_pod(ctx: &mut Ctx<'_>, p: &core::Pod, serial: usize) -> Resul
     )
 }
 
-fn label_selector(
+pub(crate) fn label_selector(
     ctx: &Ctx<'_>,
     sel: &meta::LabelSelector,
     path: &[Seg],

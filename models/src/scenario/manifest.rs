@@ -16,6 +16,8 @@ enum Handling {
     Node,
     Deployment,
     ReplicaSet,
+    PriorityClass,
+    PodDisruptionBudget,
     /// Accepted and listed as ignored: it does not affect the simulation.
     Ignore,
     /// Accepted and listed as ignored, with a warning: it would affect a real cluster.
@@ -48,12 +50,12 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     (
         "PodDisruptionBudget",
         &["policy/v1"],
-        Handling::NotSimulatedYet,
+        Handling::PodDisruptionBudget,
     ),
     (
         "PriorityClass",
         &["scheduling.k8s.io/v1"],
-        Handling::NotSimulatedYet,
+        Handling::PriorityClass,
     ),
     ("ReplicationController", CORE, Handling::NotSimulatedYet),
     ("LimitRange", CORE, Handling::NotSimulatedYet),
@@ -287,7 +289,11 @@ pub(crate) fn load_object(
         Handling::Pod => {
             let p: k8s_openapi::api::core::v1::Pod = typed(value, &kind, src)?;
             let pod = convert::bare_pod(&mut ctx, &p, out.pods.len())?;
+            let target = super::priority::Target::Pod(out.pods.len());
             out.pods.push((pod, location(src, &name_at)));
+            if let Some(spec) = &p.spec {
+                super::priority::note_spec(out, src, target, spec, &[Seg::key("spec")]);
+            }
         }
         Handling::Node => {
             let n: k8s_openapi::api::core::v1::Node = typed(value, &kind, src)?;
@@ -297,12 +303,33 @@ pub(crate) fn load_object(
         Handling::Deployment => {
             let d: k8s_openapi::api::apps::v1::Deployment = typed(value, &kind, src)?;
             let deployment = convert::deployment(&mut ctx, &d, out.deployments.len())?;
+            let target = super::priority::Target::Deployment(out.deployments.len());
             out.deployments.push((deployment, location(src, &name_at)));
+            if let Some(spec) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
+                let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
         }
         Handling::ReplicaSet => {
             let r: k8s_openapi::api::apps::v1::ReplicaSet = typed(value, &kind, src)?;
             let rs = convert::replica_set(&mut ctx, &r, out.replica_sets.len())?;
+            let target = super::priority::Target::ReplicaSet(out.replica_sets.len());
             out.replica_sets.push((rs, location(src, &name_at)));
+            let spec = r.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|t| t.spec.as_ref());
+            if let Some(spec) = spec {
+                let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
+        }
+        Handling::PriorityClass => {
+            let c: k8s_openapi::api::scheduling::v1::PriorityClass = typed(value, &kind, src)?;
+            let class = super::priority::priority_class(&ctx, &c, out.priority_classes.len())?;
+            out.priority_classes.push((class, location(src, &name_at)));
+        }
+        Handling::PodDisruptionBudget => {
+            let p: k8s_openapi::api::policy::v1::PodDisruptionBudget = typed(value, &kind, src)?;
+            let pdb = super::priority::pdb(&ctx, &p, out.pdbs.len())?;
+            out.pdbs.push((pdb, location(src, &name_at)));
         }
         Handling::Ignore | Handling::NotSimulatedYet => {
             let metadata = value.get("metadata");

@@ -28,6 +28,7 @@ mod convert;
 mod diagnostic;
 mod format;
 mod manifest;
+mod priority;
 mod probe;
 mod resources;
 mod source;
@@ -36,10 +37,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
-use sim_core::SimDuration;
+use sim_core::{SimDuration, SimTime};
 
 pub use diagnostic::Diagnostic;
 pub use source::SourceRef;
+pub use priority::Workloads;
 
 use crate::api::{
     Deployment, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, Labels, Node, Pod, ReplicaSet,
@@ -196,6 +198,13 @@ pub struct Scenario {
     pub timeline: Vec<TimelineAction>,
     /// Variants for `kubesim compare`, if the scenario declares them.
     pub compare: Option<Comparison>,
+    /// The cluster's PriorityClasses (the system ones and the scenario's).
+    pub priority_classes: crate::api::PriorityClasses,
+    pub pdbs: Vec<crate::api::PodDisruptionBudget>,
+    /// Workloads entries with `at:`, created at that time instead of at the start.
+    pub delayed_workloads: Vec<Workloads>,
+    /// A production trace to replay (nodes are already in `nodes`).
+    pub trace: Option<crate::trace::TraceParts>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -207,6 +216,10 @@ pub(crate) struct Collected {
     pub deployments: Vec<(Deployment, Diagnostic)>,
     pub ignored: Vec<IgnoredObject>,
     pub warnings: Vec<String>,
+    pub priority_classes: Vec<(crate::api::PriorityClass, Diagnostic)>,
+    pub pdbs: Vec<(crate::api::PodDisruptionBudget, Diagnostic)>,
+    /// Pod specs awaiting priority admission (`priority::admit`).
+    pub admission: Vec<priority::AdmissionRef>,
 }
 
 /// Loads and validates the scenario at `path`; files it names are relative to its folder.
@@ -346,8 +359,41 @@ impl Loader {
         {
             self.manifests(&src, item, &[key("cluster"), key("nodes"), Seg::Index(i)])?;
         }
+        let mut arrivals = Vec::new();
+        let mut trace: Option<crate::trace::TraceParts> = None;
         for (i, item) in file.workloads.iter().flatten().enumerate() {
-            self.manifests(&src, item, &[key("workloads"), Seg::Index(i)])?;
+            let at = [key("workloads"), Seg::Index(i)];
+            if let Some(spec) = item.get("trace") {
+                let spec_at: Vec<Seg> = at.iter().cloned().chain([key("trace")]).collect();
+                if trace.is_some() {
+                    return Err(src.at(&spec_at, At::Key, "a scenario replays at most one trace"));
+                }
+                if let Value::Mapping(m) = item
+                    && let Some(other) = m.keys().filter_map(|k| k.as_str()).find(|k| *k != "trace")
+                {
+                    let path: Vec<Seg> = at.iter().cloned().chain([key(other)]).collect();
+                    return Err(src.at(&path, At::Key, format!("unknown field \"{other}\" next to `trace:`")));
+                }
+                let spec: crate::trace::TraceWorkload = serde_yaml::from_value(spec.clone())
+                    .map_err(|e| src.at(&spec_at, At::Value, format!("trace: {e}")))?;
+                let parts = crate::trace::trace_scenario_parts(&spec, &self.base_dir, file_label)?;
+                let name_at = src.at(&spec_at, At::Key, String::new());
+                let mut parts = parts;
+                for node in &mut parts.nodes {
+                    // Trace nodes form their own pool in reports.
+                    node.pool.get_or_insert_with(|| "trace".to_string());
+                    nodes.push((node.clone(), name_at.clone()));
+                }
+                trace = Some(parts);
+                continue;
+            }
+            // `at:` delays an entry's objects (see `priority::split_arrival`).
+            let (item, arrival) = priority::split_arrival(&src, item, &at)?;
+            let before = self.out.counts();
+            self.manifests(&src, &item, &at)?;
+            if let Some(t) = arrival {
+                arrivals.push((t, before, self.out.counts()));
+            }
         }
         let (scheduler_config, scheduler_config_origin) = match &file.scheduler {
             Some(Value::Null) | None => (None, None),
@@ -364,6 +410,7 @@ impl Loader {
         };
 
         let mut out = self.out;
+        let priority_classes = priority::admit(&mut out)?;
         nodes.append(&mut out.manifest_nodes);
         check_unique(&nodes, "node", |n| n.name.clone())?;
         check_unique(&out.pods, "Pod", |p| p.key())?;
@@ -434,6 +481,8 @@ impl Loader {
         timeline.sort_by_key(|a| a.at);
 
 
+        let delayed_workloads = priority::take_delayed(&mut out, &arrivals);
+        let pdbs = out.pdbs.into_iter().map(|(p, _)| p).collect();
         let pod_startup = match file.behaviour.as_ref().and_then(|b| b.pod_startup.as_ref()) {
             Some(r) => (r.0, r.1),
             None => DEFAULT_POD_STARTUP,
@@ -441,7 +490,11 @@ impl Loader {
         Ok(Scenario {
             name: file.name,
             seed,
-            duration: file.duration.map_or(SimDuration::from_hours(1), |d| d.0),
+            // A trace runs to its end unless the scenario says otherwise.
+            duration: file.duration.map_or_else(
+                || trace.as_ref().map_or(SimDuration::from_hours(1), |t| t.sampling.until.since(SimTime::ZERO)),
+                |d| d.0,
+            ),
             file: file_label.to_string(),
             pools,
             nodes: nodes.into_iter().map(|(n, _)| n).collect(),
@@ -453,8 +506,12 @@ impl Loader {
             pod_startup,
             timeline,
             compare,
+            trace,
             ignored: out.ignored,
             warnings: out.warnings,
+            priority_classes,
+            pdbs,
+            delayed_workloads,
         })
     }
 

@@ -95,6 +95,14 @@ pub struct TraceWorkload {
     /// Popularity threshold of the typical request mix, percent (default 60, as upstream).
     #[serde(default)]
     pub typical_pod_threshold: Option<u32>,
+    /// `false`: pods never leave, so the cluster fills up as in the FGD paper's experiments
+    /// (default `true`: pods leave at their recorded deletion time).
+    #[serde(default)]
+    pub departures: Option<bool>,
+    /// Replace the recorded creation times: pods arrive in trace order, this far apart
+    /// (e.g. `1s`). Recorded times keep the production load, which for openb is light.
+    #[serde(default)]
+    pub arrival_interval: Option<String>,
 }
 
 /// What a scenario needs from a trace workload: the nodes to add to the cluster, and the pods
@@ -121,6 +129,29 @@ pub fn trace_scenario_parts(
     let trace = match spec.format {
         TraceFormat::Openb => load_openb(&base_dir.join(&spec.nodes), &base_dir.join(&spec.pods))?,
     };
+    let mut trace = trace;
+    if let Some(text) = &spec.arrival_interval {
+        let step = text.parse::<SimDuration>().map_err(|e| {
+            Diagnostic::new(
+                scenario_file,
+                1,
+                1,
+                format!("trace arrivalInterval {text:?}: {e} (write e.g. 1s)"),
+            )
+        })?;
+        // Trace order is creation order; keep it, and space arrivals evenly.
+        trace.pods.sort_by_key(|p| p.arrival);
+        for (i, p) in trace.pods.iter_mut().enumerate() {
+            let length = p.departure.map(|d| d.checked_sub(p.arrival).unwrap_or(SimDuration::ZERO));
+            p.arrival = step.saturating_mul(i as u64);
+            p.departure = length.map(|l| p.arrival.saturating_add(l));
+        }
+    }
+    if spec.departures == Some(false) {
+        for p in &mut trace.pods {
+            p.departure = None;
+        }
+    }
     let interval = match &spec.sample_interval {
         Some(s) => s.parse::<SimDuration>().map_err(|e| {
             Diagnostic::new(
