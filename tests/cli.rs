@@ -73,8 +73,11 @@ fn explain_json_has_the_documented_shape() {
     assert!(v["selected"].is_null());
     assert_eq!(
         v["message"],
-        "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector."
+        // DefaultPreemption's PostFilter message follows, as upstream: every failure here is
+        // UnschedulableAndUnresolvable, so no node is a preemption candidate.
+        "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
     );
+    assert_eq!(v["preemption"]["nominatedNode"], serde_json::Value::Null);
     let nodes = v["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 4);
     assert!(nodes.iter().all(|n| n["feasible"] == false && !n["reasons"].as_array().unwrap().is_empty()));

@@ -89,12 +89,14 @@ fn does_not_fit_leaves_pods_pending_with_the_upstream_message() {
         .expect("a FailedScheduling event for analytics");
     assert_eq!(
         analytics.message,
-        "0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu."
+        // Then DefaultPreemption's message, as upstream (requests above the nodes' allocatable
+        // are UnschedulableAndUnresolvable: no preemption candidate).
+        "0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
     );
     let cache = events.iter().find(|e| e.reason == "FailedScheduling" && e.object == "pod/cache").unwrap();
     assert_eq!(
         cache.message,
-        "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector."
+        "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
     );
 }
 

@@ -17,6 +17,10 @@ use crate::scheduler::queue::{BACKOFF_FLUSH_PERIOD, SchedulingQueue, UNSCHEDULAB
 use crate::scheduler::{Explanation, ScheduleResult, Scheduler};
 use crate::store::Store;
 
+mod arrivals;
+mod preemption;
+pub use preemption::PreemptionCounters;
+
 /// Latencies of the modelled control plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
@@ -63,6 +67,11 @@ pub enum Event {
     TraceDeparture(PodId),
     /// Periodic allocation and fragmentation sample (`crate::trace::metrics`).
     Sample,
+    /// A pod's graceful deletion is over (e.g. a preemption victim): it is deleted now.
+    PodTerminated(PodId),
+    /// Workloads of the scenario that arrive later (`workloads: [{at: 2m, …}]`); index into
+    /// `Cluster::delayed_workloads`.
+    WorkloadsArrive(u32),
 }
 
 impl Event {
@@ -83,6 +92,9 @@ impl Event {
             Event::TraceArrival(i) => (100, "TraceArrival", u64::from(i)),
             Event::TraceDeparture(p) => (101, "TraceDeparture", u64::from(p.0)),
             Event::Sample => (102, "Sample", 0),
+            // Preemption and delayed workloads: a block of their own.
+            Event::PodTerminated(p) => (200, "PodTerminated", u64::from(p.0)),
+            Event::WorkloadsArrive(i) => (201, "WorkloadsArrive", u64::from(i)),
         }
     }
 }
@@ -129,6 +141,10 @@ pub struct Cluster {
     /// Allocation and fragmentation over time, one entry per `Event::Sample`.
     pub samples: Vec<crate::trace::Sample>,
     pub(crate) sampler: Option<crate::trace::Sampler>,
+    /// Preemptions and their victims.
+    pub preemption: PreemptionCounters,
+    /// Workloads that arrive after the start, by `Event::WorkloadsArrive` index.
+    pub delayed_workloads: Vec<crate::scenario::Workloads>,
     schedule_pending: bool,
     backoff_flush_pending: bool,
     unschedulable_flush_pending: bool,
@@ -154,6 +170,8 @@ impl Cluster {
             trace: crate::trace::TraceReplay::default(),
             samples: Vec::new(),
             sampler: None,
+            preemption: PreemptionCounters::default(),
+            delayed_workloads: Vec::new(),
             schedule_pending: false,
             backoff_flush_pending: false,
             unschedulable_flush_pending: false,
@@ -194,6 +212,9 @@ impl Cluster {
 
     pub fn add_replica_set(&mut self, ctx: &mut Context<'_, Event>, rs: crate::api::ReplicaSet) -> usize {
         let index = self.replica_sets.len();
+        // The disruption controller's "scale" of the pods' controller, for PDBs.
+        let scale_key = (OwnerKind::ReplicaSet, WorkloadId(u32::try_from(index).unwrap_or(u32::MAX)));
+        self.store.workload_scales.insert(scale_key, rs.replicas);
         self.replica_sets.push(ReplicaSetState::new(rs));
         ctx.schedule(SimDuration::ZERO, Event::SyncReplicaSet(u32::try_from(index).unwrap_or(u32::MAX)));
         index
@@ -304,6 +325,7 @@ impl Cluster {
                 self.queue.add_unschedulable(pod_id, now);
                 let message = result.message.clone().unwrap_or_else(|| "no nodes available".into());
                 self.record(now, EventType::Warning, "FailedScheduling", format!("pod/{}", pod.name), message);
+                self.apply_post_filter(ctx, pod_id, &result);
             }
         }
         if explain {
@@ -464,6 +486,8 @@ impl World for Cluster {
             Event::TraceArrival(i) => self.trace_arrival(ctx, i),
             Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
             Event::Sample => self.take_sample(ctx),
+            Event::PodTerminated(pod) => self.pod_terminated(ctx, pod),
+            Event::WorkloadsArrive(i) => self.workloads_arrive(ctx, i),
         }
     }
 

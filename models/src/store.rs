@@ -56,6 +56,11 @@ pub struct PodRecord {
     /// Indices of the GPU devices the pod got on its node (empty without a GPU request). Kept
     /// after deletion, for reports.
     pub gpu_devices: Vec<u32>,
+    /// `metadata.deletionTimestamp`: graceful deletion started (e.g. a preemption victim). The
+    /// pod keeps its node's resources until it is actually deleted (`deleted_at`).
+    pub deletion_timestamp: Option<SimTime>,
+    /// The pod carries the `DisruptionTarget` condition with reason `PreemptionByScheduler`.
+    pub preempted_by_scheduler: bool,
 }
 
 impl PodRecord {
@@ -87,6 +92,12 @@ pub struct Store {
     pods_with_affinity: Vec<PodId>,
     pods_with_required_anti_affinity: Vec<PodId>,
     changes: ChangeLog,
+    /// PodDisruptionBudgets, for preemption (see `scheduler::preemption`).
+    pub pdbs: Vec<crate::api::PodDisruptionBudget>,
+    /// `spec.replicas` of each workload controller, the disruption controller's "scale".
+    pub workload_scales: BTreeMap<(OwnerKind, WorkloadId), i32>,
+    /// Pods nominated to each node by preemption (upstream `PodNominator`), in nomination order.
+    pub nominated: BTreeMap<NodeId, Vec<PodId>>,
 }
 
 impl Store {
@@ -125,6 +136,8 @@ impl Store {
             running_at: None,
             deleted_at: None,
             gpu_devices: Vec::new(),
+            deletion_timestamp: None,
+            preempted_by_scheduler: false,
         });
         id
     }
@@ -154,6 +167,7 @@ impl Store {
     /// Assigns a pod to a node and accounts its requests (upstream `NodeInfo.AddPod`).
     pub fn bind(&mut self, pod: PodId, node: NodeId, now: SimTime) {
         self.note_placement(pod, node, true);
+        self.clear_nomination(pod);
         let record = &mut self.pods[pod.index()];
         debug_assert!(record.node.is_none(), "pod bound twice");
         record.node = Some(node);
@@ -184,6 +198,7 @@ impl Store {
         {
             self.note_placement(pod, node, false);
         }
+        self.clear_nomination(pod);
         let record = &mut self.pods[pod.index()];
         if record.deleted_at.is_some() {
             return;

@@ -7,8 +7,10 @@
 pub mod ids;
 pub mod labels;
 pub mod node;
+pub mod pdb;
 pub mod pod;
 pub mod pod_scheduling;
+pub mod priority;
 pub mod quantity;
 pub mod resources;
 pub mod taints;
@@ -28,3 +30,5 @@ pub use taints::{Taint, TaintEffect, Toleration, TolerationOperator};
 pub use workloads::{Deployment, OwnerKind, OwnerRef, PodTemplate, ReplicaSet};
 pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
 pub use taints::tolerations_tolerate;
+pub use pdb::{IntOrPercent, PodDisruptionBudget};
+pub use priority::{PreemptionPolicy, PriorityClass, PriorityClasses};

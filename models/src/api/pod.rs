@@ -88,7 +88,21 @@ pub struct Pod {
     /// `nvidia.com/gpu` request: the `GPUShare` plugin checks the fit, `Store::bind` assigns the
     /// devices.
     pub gpu: Option<crate::gpu::GpuRequest>,
+    /// `spec.priorityClassName` after admission (the global default's name when the pod named
+    /// none); `priority` and `preemption_policy` come from it (`crate::api::priority`).
+    pub priority_class_name: Option<String>,
+    /// `spec.preemptionPolicy`: `Never` keeps the pod from preempting others.
+    pub preemption_policy: super::PreemptionPolicy,
+    /// `spec.terminationGracePeriodSeconds` (API default 30): how long a deleted pod keeps its
+    /// node's resources while it shuts down, e.g. a preemption victim.
+    pub termination_grace_period_seconds: i64,
+    /// `status.nominatedNodeName`: the node a preemption freed for this pod. The scheduler
+    /// tries it first and counts the pod there for pods of lower or equal priority.
+    pub nominated_node_name: Option<String>,
 }
+
+/// Upstream `DefaultTerminationGracePeriodSeconds`.
+pub const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
 
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
 
@@ -114,6 +128,10 @@ impl Default for Pod {
             pod_anti_affinity: None,
             host_ports: Vec::new(),
             gpu: None,
+            priority_class_name: None,
+            preemption_policy: super::PreemptionPolicy::PreemptLowerPriority,
+            termination_grace_period_seconds: DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
+            nominated_node_name: None,
         }
     }
 }

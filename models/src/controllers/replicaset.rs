@@ -31,7 +31,9 @@ impl ReplicaSetState {
 
     /// Upstream `manageReplicas`: create or delete the difference, at most a burst at a time.
     pub fn sync(&mut self, store: &Store) -> ReplicaSetAction {
-        self.pods.retain(|p| store.pod(*p).is_active());
+        // Upstream `FilterActivePods`: a terminating pod (deletionTimestamp set) is replaced.
+        self.pods
+            .retain(|p| store.pod(*p).is_active() && store.pod(*p).deletion_timestamp.is_none());
         let want = usize::try_from(self.rs.replicas.max(0)).unwrap_or(0);
         let have = self.pods.len();
         if have < want {

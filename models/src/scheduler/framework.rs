@@ -200,4 +200,18 @@ pub trait Plugin {
     fn normalize_scores(&self, _pod: &Pod, _scores: &mut [NodeScore]) -> Status {
         Status::success()
     }
+
+    /// Upstream `PostFilterPlugin.PostFilter`: runs when no node passed Filter, with every
+    /// node's filter status, and may nominate a node (preemption; see
+    /// `crate::scheduler::preemption`). A plugin that declares the point must implement it.
+    fn post_filter(
+        &self,
+        _pod: &Pod,
+        _handle: &mut crate::scheduler::preemption::PostFilterHandle<'_>,
+    ) -> crate::scheduler::preemption::PostFilterResult {
+        crate::scheduler::preemption::PostFilterResult::status(Status::error(format!(
+            "plugin {:?} does not implement PostFilter",
+            self.name()
+        )))
+    }
 }

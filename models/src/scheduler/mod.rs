@@ -19,6 +19,7 @@
 pub mod config;
 pub mod framework;
 pub mod plugins;
+pub mod preemption;
 pub mod profile;
 pub mod queue;
 
@@ -34,7 +35,7 @@ use std::fmt;
 
 use rand::Rng;
 
-use crate::api::{NodeId, Pod};
+use crate::api::{NodeId, Pod, PodId};
 use crate::store::NodeInfo;
 
 pub use config::{ConfigError, KubeSchedulerConfiguration, KubeSchedulerProfile, parse_config};
@@ -139,6 +140,13 @@ pub struct ScheduleResult {
     pub message: Option<String>,
     /// Per-node verdicts, when the caller asked for them.
     pub explanation: Option<Explanation>,
+    /// PostFilter (preemption) nominated this node: the pod stays unschedulable for now and
+    /// waits for `victims` to be deleted (upstream `NominatingInfo`).
+    pub nominated_node: Option<NodeId>,
+    /// The pods to preempt, most important first.
+    pub victims: Vec<PodId>,
+    /// PostFilter found preemption cannot help: the pod's nomination is cleared.
+    pub clear_nomination: bool,
 }
 
 impl ScheduleResult {
@@ -149,6 +157,9 @@ impl ScheduleResult {
             feasible_nodes: 0,
             message: Some(message),
             explanation: None,
+            nominated_node: None,
+            victims: Vec::new(),
+            clear_nomination: false,
         }
     }
 }
@@ -159,6 +170,8 @@ pub struct Explanation {
     pub nodes: Vec<NodeVerdict>,
     /// Why scoring did not run, if it did not.
     pub scoring_skipped: Option<String>,
+    /// The preemption decision, when PostFilter ran.
+    pub preemption: Option<preemption::PreemptionExplanation>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -402,6 +415,12 @@ impl Cycle<'_> {
                 if explain {
                     result.explanation = Some(self.explain_rejected_all(&status.reasons));
                 }
+                // Upstream gives every node the PreFilter status, then runs PostFilter.
+                let statuses = preemption::NodeToStatus {
+                    explicit: Vec::new(),
+                    absent: status,
+                };
+                self.post_filter(&mut result, &statuses, rng, explain);
                 return result;
             }
         };
@@ -425,6 +444,9 @@ impl Cycle<'_> {
             .as_ref()
             .map(|_| format!("node(s) didn't satisfy plugin(s) [{}]", pinned_by.join(" ")));
 
+        if let Some(result) = self.evaluate_nominated_node(absent_reason.as_deref(), explain) {
+            return result;
+        }
         if let Err(e) = self.find_feasible() {
             return ScheduleResult::failed(e);
         }
@@ -444,13 +466,23 @@ impl Cycle<'_> {
                 .filter(|(_, n)| *n > 0);
             let message = fit_error_message(num_all, None, failed.chain(absent_reasons));
             let explanation = explain.then(|| self.explain(absent_reason.as_deref(), None));
-            return ScheduleResult {
+            let mut result = ScheduleResult {
                 selected: None,
                 evaluated_nodes: evaluated,
                 feasible_nodes,
                 message: Some(message),
                 explanation,
+                nominated_node: None,
+                victims: Vec::new(),
+                clear_nomination: false,
             };
+            // Nodes outside a PreFilter result were rejected as UnschedulableAndUnresolvable.
+            let statuses = preemption::NodeToStatus {
+                explicit: self.buf.failed.clone(),
+                absent: Status::unresolvable(absent_reason.unwrap_or_default()),
+            };
+            self.post_filter(&mut result, &statuses, rng, explain);
+            return result;
         }
 
         if feasible_nodes == 1 {
@@ -464,6 +496,9 @@ impl Cycle<'_> {
                 feasible_nodes,
                 message: None,
                 explanation,
+                nominated_node: None,
+                victims: Vec::new(),
+                clear_nomination: false,
             };
         }
 
@@ -474,6 +509,9 @@ impl Cycle<'_> {
                 feasible_nodes,
                 message: Some(e),
                 explanation: None,
+                nominated_node: None,
+                victims: Vec::new(),
+                clear_nomination: false,
             };
         }
         let buf = &*self.buf;
@@ -485,6 +523,9 @@ impl Cycle<'_> {
             feasible_nodes,
             message: None,
             explanation,
+            nominated_node: None,
+            victims: Vec::new(),
+            clear_nomination: false,
         }
     }
 
@@ -590,14 +631,10 @@ impl Cycle<'_> {
             } else {
                 for i in 0..num_nodes {
                     let id = buf.nodes[(start + i) % num_nodes];
-                    let status = run_filters(
-                        &profile.plugins,
-                        filter_slots,
-                        &buf.filter_skip,
-                        self.pod,
-                        self.snapshot.node(id),
-                        self.snapshot,
-                    );
+                    // Upstream `RunFilterPluginsWithNominatedPods`; the same as plain filters
+                    // when no pod is nominated to the node.
+                    let status = preemption::FilterRunner::new(profile, &buf.filter_skip)
+                        .run_with_nominated_pods(self.pod, self.snapshot.node(id), self.snapshot);
                     if status.is_success() {
                         // Upstream cancels the search when one more feasible node than needed
                         // turns up, without recording it.
@@ -736,6 +773,7 @@ impl Cycle<'_> {
         Explanation {
             nodes,
             scoring_skipped: None,
+            preemption: None,
         }
     }
 
@@ -820,6 +858,7 @@ impl Cycle<'_> {
         Explanation {
             nodes: verdicts,
             scoring_skipped: scoring_skipped.map(str::to_string),
+            preemption: None,
         }
     }
 }

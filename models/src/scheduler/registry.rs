@@ -162,6 +162,10 @@ impl Registry {
         r.register("PodTopologySpread", PodTopologySpread::factory);
         r.register("InterPodAffinity", InterPodAffinity::factory);
         r.register("ImageLocality", ImageLocality::factory);
+        r.register(
+            crate::scheduler::preemption::NAME,
+            crate::scheduler::preemption::DefaultPreemption::factory,
+        );
         // kubesim's own (not upstream): GPU sharing for trace replays; off in the default
         // profile, see `plugins::gpu_share`.
         r.register(

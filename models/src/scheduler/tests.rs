@@ -77,7 +77,10 @@ fn default_profile_has_upstream_plugins_and_weights() {
             ("TaintToleration", 3),
             ("NodeAffinity", 2),
             ("NodeResourcesFit", 1),
-            ("NodeResourcesBalancedAllocation", 1)
+            ("PodTopologySpread", 2),
+            ("InterPodAffinity", 2),
+            ("NodeResourcesBalancedAllocation", 1),
+            ("ImageLocality", 1)
         ])
     );
     assert_eq!(
@@ -87,12 +90,21 @@ fn default_profile_has_upstream_plugins_and_weights() {
             "NodeName",
             "TaintToleration",
             "NodeAffinity",
-            "NodeResourcesFit"
+            "NodePorts",
+            "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity"
         ]
     );
     assert_eq!(
         names(&enabled(&s, ExtensionPoints::PRE_FILTER)),
-        ["NodeAffinity", "NodeResourcesFit"]
+        [
+            "NodeAffinity",
+            "NodePorts",
+            "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity"
+        ]
     );
     assert_eq!(
         names(&enabled(&s, ExtensionPoints::PRE_SCORE)),
@@ -100,6 +112,8 @@ fn default_profile_has_upstream_plugins_and_weights() {
             "TaintToleration",
             "NodeAffinity",
             "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity",
             "NodeResourcesBalancedAllocation"
         ]
     );
@@ -114,13 +128,8 @@ fn default_profile_has_upstream_plugins_and_weights() {
     assert_eq!(
         s.unmodelled_plugins(),
         [
-            "DefaultPreemption",
             "DynamicResources",
-            "ImageLocality",
-            "InterPodAffinity",
-            "NodePorts",
             "NodeVolumeLimits",
-            "PodTopologySpread",
             "SchedulingGates",
             "VolumeBinding",
             "VolumeRestrictions",
@@ -129,7 +138,7 @@ fn default_profile_has_upstream_plugins_and_weights() {
     );
     // A configuration without profiles gets the same default profile.
     let s = scheduler(Some(json!({"apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration"}))).unwrap();
-    assert_eq!(enabled(&s, ExtensionPoints::SCORE).len(), 4);
+    assert_eq!(enabled(&s, ExtensionPoints::SCORE).len(), 7);
 }
 
 #[test]
@@ -142,7 +151,14 @@ fn disabling_plugins_follows_merge_semantics() {
     let s = scheduler(Some(json!({"profiles": [{"plugins": {"score": {"disabled": [{"name": "NodeResourcesBalancedAllocation"}]}}}]}))).unwrap();
     assert_eq!(
         names(&enabled(&s, ExtensionPoints::SCORE)),
-        ["TaintToleration", "NodeAffinity", "NodeResourcesFit"]
+        [
+            "TaintToleration",
+            "NodeAffinity",
+            "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity",
+            "ImageLocality"
+        ]
     );
     assert!(
         names(&enabled(&s, ExtensionPoints::PRE_SCORE))
@@ -191,7 +207,10 @@ fn weights_override_defaults() {
             ("TaintToleration", 3),
             ("NodeAffinity", 2),
             ("NodeResourcesFit", 5),
-            ("NodeResourcesBalancedAllocation", 1)
+            ("PodTopologySpread", 2),
+            ("InterPodAffinity", 2),
+            ("NodeResourcesBalancedAllocation", 1),
+            ("ImageLocality", 1)
         ])
     );
     // A Score-point weight wins over multiPoint, and the overriding plugin runs first.
@@ -202,7 +221,10 @@ fn weights_override_defaults() {
             ("NodeAffinity", 7),
             ("TaintToleration", 3),
             ("NodeResourcesFit", 1),
-            ("NodeResourcesBalancedAllocation", 1)
+            ("PodTopologySpread", 2),
+            ("InterPodAffinity", 2),
+            ("NodeResourcesBalancedAllocation", 1),
+            ("ImageLocality", 1)
         ])
     );
     // Weight 0 means 1.
@@ -247,10 +269,10 @@ fn unknown_and_misplaced_plugins_are_config_errors() {
     );
     // An upstream plugin kubesim does not model is accepted and reported.
     let s = scheduler(Some(json!({"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "*"}], "enabled": [
-        {"name": "PrioritySort"}, {"name": "DefaultBinder"}, {"name": "PodTopologySpread", "weight": 2}
+        {"name": "PrioritySort"}, {"name": "DefaultBinder"}, {"name": "VolumeBinding"}
     ]}}}]})))
     .unwrap();
-    assert_eq!(s.unmodelled_plugins(), ["PodTopologySpread"]);
+    assert_eq!(s.unmodelled_plugins(), ["VolumeBinding"]);
 }
 
 #[test]
@@ -412,7 +434,10 @@ fn fit_error_message_matches_upstream_format() {
     assert_eq!(
         r.message.as_deref(),
         Some(
-            "0/3 nodes are available: 1 node(s) had untolerated taint {gpu: true}, 2 Insufficient cpu."
+            // DefaultPreemption's PostFilter message follows (types.go: `" %v"`); a request
+            // above a node's allocatable is UnschedulableAndUnresolvable, so no node is a
+            // preemption candidate.
+            "0/3 nodes are available: 1 node(s) had untolerated taint {gpu: true}, 2 Insufficient cpu. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
         )
     );
     assert_eq!((r.evaluated_nodes, r.feasible_nodes), (3, 0));
@@ -467,7 +492,7 @@ fn pre_filter_results_and_rejections() {
     assert_eq!(
         r.message.as_deref(),
         Some(
-            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
         )
     );
     assert_eq!(r.evaluated_nodes, 1);
@@ -490,7 +515,11 @@ fn pre_filter_results_and_rejections() {
     let r = s.schedule_one(&p, &store, &mut rng(1), true);
     assert_eq!(
         r.message.as_deref(),
-        Some("0/3 nodes are available: pod affinity terms conflict.")
+        // PostFilter still runs after a PreFilter rejection (schedule_one.go), and every node
+        // has the UnschedulableAndUnresolvable PreFilter status.
+        Some(
+            "0/3 nodes are available: pod affinity terms conflict. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        )
     );
     assert_eq!(
         s.next_start_node_index, start,

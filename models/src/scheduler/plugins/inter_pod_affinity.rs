@@ -19,7 +19,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::{Labels, LabelSelector, NodeId, Operator, Pod, PodAffinityTerm, Requirement};
+use crate::api::{
+    LabelSelector, Labels, NodeId, Operator, Pod, PodAffinityTerm, Requirement,
+    WeightedPodAffinityTerm,
+};
 use crate::scheduler::config::ConfigError;
 use crate::scheduler::framework::{
     ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
@@ -206,8 +209,33 @@ pub fn term_matches(
     target: &Pod,
     namespace_labels: &BTreeMap<String, Labels>,
 ) -> bool {
-    term_covers_namespace(term, &owner.namespace, &target.namespace, namespace_labels)
-        && term_selects_labels(term, &owner.labels, &target.labels)
+    matches_who(term, Who::from(owner), Who::from(target), namespace_labels)
+}
+
+/// A pod as a term sees it: its namespace and labels.
+#[derive(Clone, Copy, Debug)]
+struct Who<'a> {
+    namespace: &'a str,
+    labels: &'a Labels,
+}
+
+impl<'a> From<&'a Pod> for Who<'a> {
+    fn from(p: &'a Pod) -> Self {
+        Who {
+            namespace: &p.namespace,
+            labels: &p.labels,
+        }
+    }
+}
+
+fn matches_who(
+    term: &PodAffinityTerm,
+    owner: Who<'_>,
+    target: Who<'_>,
+    namespace_labels: &BTreeMap<String, Labels>,
+) -> bool {
+    term_covers_namespace(term, owner.namespace, target.namespace, namespace_labels)
+        && term_selects_labels(term, owner.labels, target.labels)
 }
 
 /// Counts per topology pair: key → value → count (upstream `topologyToMatchedTermCount`).
@@ -224,6 +252,14 @@ impl PairCounts {
             Some(c) => *c += delta,
             None => {
                 values.insert(value.to_string(), delta);
+            }
+        }
+        // Counts only go down when a pod leaves; a pair back at zero is gone, as upstream's
+        // `update` deletes it (emptiness is part of the filter's logic).
+        if values.get(value) == Some(&0) {
+            values.remove(value);
+            if values.is_empty() {
+                self.0.remove(key);
             }
         }
     }
@@ -263,11 +299,11 @@ fn required_terms(a: Option<&crate::api::PodAffinity>) -> &[PodAffinityTerm] {
 /// Upstream `podMatchesAllAffinityTerms`: false for no terms.
 fn matches_all(
     terms: &[PodAffinityTerm],
-    owner: &Pod,
-    target: &Pod,
+    owner: Who<'_>,
+    target: Who<'_>,
     ns_labels: &BTreeMap<String, Labels>,
 ) -> bool {
-    !terms.is_empty() && terms.iter().all(|t| term_matches(t, owner, target, ns_labels))
+    !terms.is_empty() && terms.iter().all(|t| matches_who(t, owner, target, ns_labels))
 }
 
 /// The pods bound to nodes that exist, with their node.
@@ -282,17 +318,354 @@ fn placed<'s>(
     })
 }
 
+/// What a kept set of counts is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// PreFilter: placed pods selected by the incoming pod's required affinity terms (all of
+    /// them, `counts[0]`) and by each of its required anti-affinity terms (`counts[1]`);
+    /// upstream `getIncomingAffinityAntiAffinityCounts`.
+    IncomingRequired,
+    /// PreFilter: placed pods' required anti-affinity terms that select the incoming pod;
+    /// upstream `getExistingAntiAffinityCounts`.
+    ExistingAnti,
+    /// PreScore: upstream `topologyScore` (`counts[0]`).
+    Preferred,
+}
+
+/// Everything one kind of counts depends on besides the placed pods.
+#[derive(Debug)]
+struct CacheKey {
+    kind: Kind,
+    namespace: String,
+    labels: Labels,
+    /// The incoming pod's Namespace labels, which placed pods' `namespaceSelector`s read.
+    ns_labels: Option<Labels>,
+    required: Vec<PodAffinityTerm>,
+    required_anti: Vec<PodAffinityTerm>,
+    preferred: Vec<WeightedPodAffinityTerm>,
+    preferred_anti: Vec<WeightedPodAffinityTerm>,
+}
+
+fn preferred_terms(a: Option<&crate::api::PodAffinity>) -> &[WeightedPodAffinityTerm] {
+    a.map_or(&[], |a| &a.preferred[..])
+}
+
+impl CacheKey {
+    fn new(kind: Kind, pod: &Pod, ns_labels: Option<&Labels>) -> Self {
+        let (required, required_anti, preferred, preferred_anti) = match kind {
+            Kind::IncomingRequired => (
+                required_terms(pod.pod_affinity.as_ref()).to_vec(),
+                required_terms(pod.pod_anti_affinity.as_ref()).to_vec(),
+                Vec::new(),
+                Vec::new(),
+            ),
+            Kind::ExistingAnti => (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+            Kind::Preferred => (
+                Vec::new(),
+                Vec::new(),
+                preferred_terms(pod.pod_affinity.as_ref()).to_vec(),
+                preferred_terms(pod.pod_anti_affinity.as_ref()).to_vec(),
+            ),
+        };
+        CacheKey {
+            kind,
+            namespace: pod.namespace.clone(),
+            labels: pod.labels.clone(),
+            ns_labels: ns_labels.cloned(),
+            required,
+            required_anti,
+            preferred,
+            preferred_anti,
+        }
+    }
+
+    fn same(&self, kind: Kind, pod: &Pod, ns_labels: Option<&Labels>) -> bool {
+        self.kind == kind
+            && self.namespace == pod.namespace
+            && self.labels == pod.labels
+            && self.ns_labels.as_ref() == ns_labels
+            && match kind {
+                Kind::IncomingRequired => {
+                    self.required == required_terms(pod.pod_affinity.as_ref())
+                        && self.required_anti == required_terms(pod.pod_anti_affinity.as_ref())
+                }
+                Kind::ExistingAnti => true,
+                Kind::Preferred => {
+                    self.preferred == preferred_terms(pod.pod_affinity.as_ref())
+                        && self.preferred_anti == preferred_terms(pod.pod_anti_affinity.as_ref())
+                }
+            }
+    }
+
+    /// Counts that read other namespaces' labels (a non-empty `namespaceSelector` on the
+    /// incoming pod's terms) are not kept: the store has no generation for namespace labels.
+    fn reusable(&self) -> bool {
+        let plain = |t: &PodAffinityTerm| {
+            t.namespace_selector
+                .as_ref()
+                .is_none_or(|s| s.requirements.is_empty())
+        };
+        self.required.iter().all(plain)
+            && self.required_anti.iter().all(plain)
+            && self.preferred.iter().all(|w| plain(&w.term))
+            && self.preferred_anti.iter().all(|w| plain(&w.term))
+    }
+
+    fn who(&self) -> Who<'_> {
+        Who {
+            namespace: &self.namespace,
+            labels: &self.labels,
+        }
+    }
+
+    /// What one placed pod adds (`delta` 1) or takes back (`delta` -1); whether it touched a
+    /// topology pair.
+    fn contribute(
+        &self,
+        existing: &Pod,
+        node: &NodeInfo,
+        delta: i64,
+        counts: &mut [PairCounts; 2],
+        ns: &BTreeMap<String, Labels>,
+        hard_weight: i32,
+    ) -> bool {
+        let me = self.who();
+        let it = Who::from(existing);
+        let mut touched = false;
+        match self.kind {
+            Kind::IncomingRequired => {
+                if matches_all(&self.required, me, it, ns) {
+                    for t in &self.required {
+                        touched |= counts[0].add_for_node(node, &t.topology_key, delta);
+                    }
+                }
+                for t in &self.required_anti {
+                    if matches_who(t, me, it, ns) {
+                        touched |= counts[1].add_for_node(node, &t.topology_key, delta);
+                    }
+                }
+            }
+            Kind::ExistingAnti => {
+                for t in required_terms(existing.pod_anti_affinity.as_ref()) {
+                    if matches_who(t, it, me, ns) {
+                        touched |= counts[0].add_for_node(node, &t.topology_key, delta);
+                    }
+                }
+            }
+            Kind::Preferred => {
+                // Upstream `processExistingPod`.
+                if node.node.labels.is_empty() {
+                    return false;
+                }
+                let score = &mut counts[0];
+                let mut process = |term: &PodAffinityTerm, weight: i64, owner, target| {
+                    if matches_who(term, owner, target, ns) {
+                        touched |= score.add_for_node(node, &term.topology_key, weight * delta);
+                    }
+                };
+                // The incoming pod's preferred terms against the placed pod.
+                for wt in &self.preferred {
+                    process(&wt.term, i64::from(wt.weight), me, it);
+                }
+                for wt in &self.preferred_anti {
+                    process(&wt.term, -i64::from(wt.weight), me, it);
+                }
+                // The placed pod's terms against the incoming pod.
+                if let Some(a) = &existing.pod_affinity {
+                    if hard_weight > 0 {
+                        for t in &a.required {
+                            process(t, i64::from(hard_weight), it, me);
+                        }
+                    }
+                    for wt in &a.preferred {
+                        process(&wt.term, i64::from(wt.weight), it, me);
+                    }
+                }
+                if let Some(a) = &existing.pod_anti_affinity {
+                    for wt in &a.preferred {
+                        process(&wt.term, -i64::from(wt.weight), it, me);
+                    }
+                }
+            }
+        }
+        touched
+    }
+}
+
+/// Counts of one key, kept up to date from the store's placement log between cycles
+/// (upstream recomputes them from every node each cycle).
+#[derive(Debug)]
+struct Kept {
+    key: CacheKey,
+    reusable: bool,
+    store: u64,
+    node_generation: u64,
+    pod_generation: u64,
+    last_used: u64,
+    counts: [PairCounts; 2],
+    /// Placed pods that touched a pair (upstream's "some node had a non-empty topoScore").
+    touched: i64,
+}
+
+impl Kept {
+    fn rebuild(&mut self, snapshot: &Snapshot, hard_weight: i32) {
+        for c in &mut self.counts {
+            c.clear();
+        }
+        self.touched = 0;
+        let ns = &snapshot.namespace_labels;
+        let mut add = |existing: &Pod, node: &NodeInfo| {
+            if self
+                .key
+                .contribute(existing, node, 1, &mut self.counts, ns, hard_weight)
+            {
+                self.touched += 1;
+            }
+        };
+        let all = match self.key.kind {
+            Kind::IncomingRequired => true,
+            Kind::ExistingAnti => false,
+            Kind::Preferred => !self.key.preferred.is_empty() || !self.key.preferred_anti.is_empty(),
+        };
+        if all {
+            for node in snapshot.live_nodes() {
+                for &id in &node.pods {
+                    add(&snapshot.pod(id).pod, node);
+                }
+            }
+        } else {
+            // Only pods with (anti-)affinity can contribute (upstream's
+            // `HavePodsWithRequiredAntiAffinityList` / `HavePodsWithAffinityList`).
+            let ids = match self.key.kind {
+                Kind::ExistingAnti => snapshot.pods_with_required_anti_affinity(),
+                _ => snapshot.pods_with_affinity(),
+            };
+            for (existing, node) in placed(snapshot, ids) {
+                add(existing, node);
+            }
+        }
+        let log = snapshot.change_log();
+        self.store = log.id();
+        self.node_generation = log.node_generation();
+        self.pod_generation = log.pod_generation();
+    }
+
+    /// Replays the placements since the last visit; false when the counts must be rebuilt.
+    fn catch_up(&mut self, snapshot: &Snapshot, hard_weight: i32) -> bool {
+        let log = snapshot.change_log();
+        if !self.reusable
+            || self.store != log.id()
+            || self.node_generation != log.node_generation()
+        {
+            return false;
+        }
+        let Some(changes) = log.since(self.pod_generation) else {
+            return false;
+        };
+        let ns = &snapshot.namespace_labels;
+        for change in changes {
+            let node = snapshot.node(change.node);
+            if !node.exists {
+                continue;
+            }
+            let delta = if change.added { 1 } else { -1 };
+            let existing = &snapshot.pod(change.pod).pod;
+            if self
+                .key
+                .contribute(existing, node, delta, &mut self.counts, ns, hard_weight)
+            {
+                self.touched += delta;
+            }
+        }
+        self.pod_generation = log.pod_generation();
+        true
+    }
+}
+
+/// How many sets of counts are kept; the least recently used goes first.
+const KEPT_CAPACITY: usize = 24;
+
+#[derive(Debug, Default)]
+struct KeptCache {
+    entries: Vec<Kept>,
+    clock: u64,
+}
+
+impl KeptCache {
+    /// The up-to-date counts of `kind` for `pod`; `pinned` slots are not evicted.
+    fn lookup(
+        &mut self,
+        kind: Kind,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        hard_weight: i32,
+        pinned: &[usize],
+    ) -> usize {
+        self.clock += 1;
+        let ns_labels = snapshot.namespace_labels.get(&pod.namespace);
+        if let Some(slot) = self
+            .entries
+            .iter()
+            .position(|e| e.key.same(kind, pod, ns_labels))
+        {
+            let entry = &mut self.entries[slot];
+            if !entry.catch_up(snapshot, hard_weight) {
+                entry.rebuild(snapshot, hard_weight);
+            }
+            entry.last_used = self.clock;
+            return slot;
+        }
+        let key = CacheKey::new(kind, pod, ns_labels);
+        let mut kept = Kept {
+            reusable: key.reusable(),
+            key,
+            store: 0,
+            node_generation: 0,
+            pod_generation: 0,
+            last_used: self.clock,
+            counts: Default::default(),
+            touched: 0,
+        };
+        kept.rebuild(snapshot, hard_weight);
+        if self.entries.len() < KEPT_CAPACITY {
+            self.entries.push(kept);
+            return self.entries.len() - 1;
+        }
+        let victim = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !pinned.contains(i))
+            .min_by_key(|(_, e)| e.last_used)
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => {
+                self.entries[i] = kept;
+                i
+            }
+            None => {
+                self.entries.push(kept);
+                self.entries.len() - 1
+            }
+        }
+    }
+}
+
+/// An empty set of counts, for the slots a cycle did not need.
+static NO_COUNTS: PairCounts = PairCounts(BTreeMap::new());
+
 #[derive(Debug, Default)]
 pub struct InterPodAffinity {
     args: InterPodAffinityArgs,
-    /// PreFilter state: upstream `existingAntiAffinityCounts`, `affinityCounts`,
-    /// `antiAffinityCounts`, and whether the pod matches all its own affinity terms.
-    existing_anti: PairCounts,
-    affinity: PairCounts,
-    anti_affinity: PairCounts,
+    cache: KeptCache,
+    /// PreFilter state: where upstream's `existingAntiAffinityCounts` and
+    /// `affinityCounts`/`antiAffinityCounts` are, and whether the pod matches all its own
+    /// affinity terms.
+    existing_slot: Option<usize>,
+    incoming_slot: Option<usize>,
     self_match: bool,
-    /// PreScore state: upstream `topologyScore`.
-    topology_score: PairCounts,
+    /// PreScore state: where upstream's `topologyScore` is.
+    score_slot: Option<usize>,
 }
 
 impl InterPodAffinity {
@@ -308,47 +681,22 @@ impl InterPodAffinity {
         Ok(Box::new(InterPodAffinity::new(args)))
     }
 
-    /// Upstream `processExistingPod`: what one placed pod contributes to the score of its
-    /// node's topology pairs. Returns whether any pair was touched.
-    fn process_existing_pod(&mut self, pod: &Pod, existing: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> bool {
-        if node.node.labels.is_empty() {
-            return false;
-        }
-        let ns = &snapshot.namespace_labels;
-        let mut touched = false;
-        let mut process = |term: &PodAffinityTerm, weight: i64, owner: &Pod, target: &Pod| {
-            if term_matches(term, owner, target, ns) {
-                touched |= self.topology_score.add_for_node(node, &term.topology_key, weight);
-            }
-        };
-        // The incoming pod's preferred terms against the existing pod.
-        if let Some(a) = &pod.pod_affinity {
-            for wt in &a.preferred {
-                process(&wt.term, i64::from(wt.weight), pod, existing);
-            }
-        }
-        if let Some(a) = &pod.pod_anti_affinity {
-            for wt in &a.preferred {
-                process(&wt.term, -i64::from(wt.weight), pod, existing);
-            }
-        }
-        // The existing pod's terms against the incoming pod.
-        if let Some(a) = &existing.pod_affinity {
-            if self.args.hard_pod_affinity_weight > 0 {
-                for t in &a.required {
-                    process(t, i64::from(self.args.hard_pod_affinity_weight), existing, pod);
-                }
-            }
-            for wt in &a.preferred {
-                process(&wt.term, i64::from(wt.weight), existing, pod);
-            }
-        }
-        if let Some(a) = &existing.pod_anti_affinity {
-            for wt in &a.preferred {
-                process(&wt.term, -i64::from(wt.weight), existing, pod);
-            }
-        }
-        touched
+    fn counts(&self, slot: Option<usize>, i: usize) -> &PairCounts {
+        slot.and_then(|s| self.cache.entries.get(s))
+            .map_or(&NO_COUNTS, |e| &e.counts[i])
+    }
+
+    fn existing_anti(&self) -> &PairCounts {
+        self.counts(self.existing_slot, 0)
+    }
+    fn affinity(&self) -> &PairCounts {
+        self.counts(self.incoming_slot, 0)
+    }
+    fn anti_affinity(&self) -> &PairCounts {
+        self.counts(self.incoming_slot, 1)
+    }
+    fn topology_score(&self) -> &PairCounts {
+        self.counts(self.score_slot, 0)
     }
 }
 
@@ -365,53 +713,47 @@ impl Plugin for InterPodAffinity {
     }
 
     fn pre_filter(&mut self, pod: &Pod, snapshot: &Snapshot) -> Status {
-        self.existing_anti.clear();
-        self.affinity.clear();
-        self.anti_affinity.clear();
-        let ns = &snapshot.namespace_labels;
-        // getExistingAntiAffinityCounts: placed pods whose required anti-affinity selects us.
-        for (existing, node) in placed(snapshot, snapshot.pods_with_required_anti_affinity()) {
-            for t in required_terms(existing.pod_anti_affinity.as_ref()) {
-                if term_matches(t, existing, pod, ns) {
-                    self.existing_anti.add_for_node(node, &t.topology_key, 1);
-                }
-            }
+        self.existing_slot = None;
+        self.incoming_slot = None;
+        let hard = self.args.hard_pod_affinity_weight;
+        let mut pinned = Vec::new();
+        // No placed pod has required anti-affinity: nothing can repel us.
+        if !snapshot.pods_with_required_anti_affinity().is_empty() {
+            let slot = self
+                .cache
+                .lookup(Kind::ExistingAnti, pod, snapshot, hard, &pinned);
+            pinned.push(slot);
+            self.existing_slot = Some(slot);
         }
-        // getIncomingAffinityAntiAffinityCounts: placed pods our required terms select.
         let affinity = required_terms(pod.pod_affinity.as_ref());
         let anti = required_terms(pod.pod_anti_affinity.as_ref());
         if !affinity.is_empty() || !anti.is_empty() {
-            for node in snapshot.live_nodes() {
-                for &id in &node.pods {
-                    let existing = &snapshot.pod(id).pod;
-                    if matches_all(affinity, pod, existing, ns) {
-                        for t in affinity {
-                            self.affinity.add_for_node(node, &t.topology_key, 1);
-                        }
-                    }
-                    for t in anti {
-                        if term_matches(t, pod, existing, ns) {
-                            self.anti_affinity.add_for_node(node, &t.topology_key, 1);
-                        }
-                    }
-                }
-            }
+            let slot = self
+                .cache
+                .lookup(Kind::IncomingRequired, pod, snapshot, hard, &pinned);
+            self.incoming_slot = Some(slot);
         }
-        if self.existing_anti.is_empty() && affinity.is_empty() && anti.is_empty() {
+        if self.existing_anti().is_empty() && affinity.is_empty() && anti.is_empty() {
             return Status::skip();
         }
-        self.self_match = matches_all(affinity, pod, pod, ns);
+        self.self_match = matches_all(
+            affinity,
+            Who::from(pod),
+            Who::from(pod),
+            &snapshot.namespace_labels,
+        );
         Status::success()
     }
 
     fn filter(&self, pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Status {
         let labels = &node.node.labels;
         // satisfyPodAffinity
+        let affinity = self.affinity();
         let mut pods_exist = true;
         for t in required_terms(pod.pod_affinity.as_ref()) {
             match labels.get(&t.topology_key) {
                 Some(v) => {
-                    if self.affinity.get(&t.topology_key, v) <= 0 {
+                    if affinity.get(&t.topology_key, v) <= 0 {
                         pods_exist = false;
                     }
                 }
@@ -420,15 +762,16 @@ impl Plugin for InterPodAffinity {
             }
         }
         // "This pod may be the first pod in a series that have affinity to themselves."
-        if !pods_exist && !(self.affinity.is_empty() && self.self_match) {
+        if !(pods_exist || (affinity.is_empty() && self.self_match)) {
             return Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH);
         }
         // satisfyPodAntiAffinity
-        if !self.anti_affinity.is_empty() {
+        let anti = self.anti_affinity();
+        if !anti.is_empty() {
             for t in required_terms(pod.pod_anti_affinity.as_ref()) {
                 if labels
                     .get(&t.topology_key)
-                    .is_some_and(|v| self.anti_affinity.get(&t.topology_key, v) > 0)
+                    .is_some_and(|v| anti.get(&t.topology_key, v) > 0)
                 {
                     return Status::unschedulable(ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
                 }
@@ -436,7 +779,7 @@ impl Plugin for InterPodAffinity {
         }
         // satisfyExistingPodsAntiAffinity: any of the node's labels counted (looked up from the
         // counted keys, which are few).
-        for (key, values) in &self.existing_anti.0 {
+        for (key, values) in &self.existing_anti().0 {
             if labels
                 .get(key)
                 .and_then(|v| values.get(v))
@@ -449,40 +792,37 @@ impl Plugin for InterPodAffinity {
     }
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], snapshot: &Snapshot) -> Status {
-        self.topology_score.clear();
-        let has_constraints = pod.pod_affinity.as_ref().is_some_and(|a| !a.preferred.is_empty())
-            || pod
-                .pod_anti_affinity
-                .as_ref()
-                .is_some_and(|a| !a.preferred.is_empty());
+        self.score_slot = None;
+        let has_constraints = !preferred_terms(pod.pod_affinity.as_ref()).is_empty()
+            || !preferred_terms(pod.pod_anti_affinity.as_ref()).is_empty();
+        // "Optionally ignore calculating preferences of existing pods' affinity rules if the
+        // incoming pod has no inter-pod affinities."
         if self.args.ignore_preferred_terms_of_existing_pods && !has_constraints {
             return Status::skip();
         }
-        let mut touched = false;
-        if has_constraints {
-            // "We need to process all the pods."
-            for node in snapshot.live_nodes() {
-                for &id in &node.pods {
-                    touched |= self.process_existing_pod(pod, &snapshot.pod(id).pod, node, snapshot);
-                }
-            }
-        } else {
-            // "Unless the pod being scheduled has preferred affinity terms, we only need to
-            // process nodes hosting pods with affinity."
-            for (existing, node) in placed(snapshot, snapshot.pods_with_affinity()) {
-                touched |= self.process_existing_pod(pod, existing, node, snapshot);
-            }
-        }
-        if !touched {
+        // Without preferred terms of its own, only placed pods with affinity can score.
+        if !has_constraints && snapshot.pods_with_affinity().is_empty() {
             return Status::skip();
         }
+        let pinned: Vec<usize> = [self.existing_slot, self.incoming_slot]
+            .into_iter()
+            .flatten()
+            .collect();
+        let hard = self.args.hard_pod_affinity_weight;
+        let slot = self
+            .cache
+            .lookup(Kind::Preferred, pod, snapshot, hard, &pinned);
+        if self.cache.entries[slot].touched <= 0 {
+            return Status::skip();
+        }
+        self.score_slot = Some(slot);
         Status::success()
     }
 
     fn score(&self, _pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Result<i64, Status> {
         let labels = &node.node.labels;
         Ok(self
-            .topology_score
+            .topology_score()
             .0
             .iter()
             .filter_map(|(key, values)| labels.get(key).and_then(|v| values.get(v)))
@@ -491,7 +831,7 @@ impl Plugin for InterPodAffinity {
 
     /// Upstream `NormalizeScore`: min-max scaled onto `[0, 100]`, as float, truncated.
     fn normalize_scores(&self, _pod: &Pod, scores: &mut [NodeScore]) -> Status {
-        if self.topology_score.is_empty() {
+        if self.topology_score().is_empty() {
             return Status::success();
         }
         let max = scores.iter().map(|s| s.score).max().unwrap_or(i64::MIN);

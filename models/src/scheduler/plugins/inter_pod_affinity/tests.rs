@@ -1224,7 +1224,8 @@ fn hard_pod_affinity_weight_matches_upstream_table() {
         ..InterPodAffinityArgs::default()
     };
     let s1 = [("service", "S1")];
-    let cases: Vec<(&str, i32, &str, Result<Vec<i64>, Code>)> = vec![
+    type Case<'a> = (&'a str, i32, &'a str, Result<Vec<i64>, Code>);
+    let cases: Vec<Case> = vec![
         ("with default weight", 1, "default", Ok(vec![100, 100, 0])),
         ("with zero weight", 0, "default", Err(Code::Skip)),
         ("with no matching namespace", 1, "subteam1.team2", Err(Code::Skip)),
@@ -1308,4 +1309,94 @@ fn pods_on_deleted_nodes_and_deleted_pods_stop_counting() {
     store.delete_pod(id, sim_core::SimTime::ZERO);
     assert!(store.pods_with_required_anti_affinity().is_empty());
     assert!(pl.pre_filter(&incoming, &store).is_skip());
+}
+
+/// Counts kept across binds and deletes give the same filter verdicts and scores as counts
+/// computed afresh, for pods with every kind of term.
+#[test]
+fn kept_counts_equal_fresh_ones() {
+    let zones = ["z1", "z2", "z3"];
+    let nodes: Vec<Node> = (0..9)
+        .map(|i| {
+            let name = format!("n{i}");
+            labelled_node(&name, &[("host", name.as_str()), ("zone", zones[i % 3])])
+        })
+        .collect();
+    let mut store = snapshot(nodes, vec![]);
+    let web = |extra: Option<Pod>| {
+        extra.unwrap_or_else(|| mk("default", &[("app", "web")]))
+    };
+    // The kinds of placed pods: plain, required anti-affinity by host, preferred affinity to
+    // db by zone, required affinity to web by zone.
+    let kinds: Vec<Pod> = vec![
+        web(None),
+        required(
+            mk("default", &[("app", "web")]),
+            vec![],
+            vec![term_in("app", "host", &["web"])],
+        ),
+        preferred(
+            mk("default", &[("app", "cache")]),
+            vec![weighted(7, term_in("app", "zone", &["db"]))],
+            vec![weighted(3, term_in("app", "host", &["web"]))],
+        ),
+        required(
+            mk("default", &[("app", "db")]),
+            vec![term_in("app", "zone", &["web"])],
+            vec![],
+        ),
+    ];
+    let incoming = preferred(
+        required(
+            mk("default", &[("app", "web")]),
+            vec![term_in("app", "zone", &["db"])],
+            vec![term_in("app", "host", &["web"])],
+        ),
+        vec![weighted(5, term_in("app", "zone", &["cache"]))],
+        vec![weighted(2, term_in("app", "host", &["db"]))],
+    );
+    let mut kept = InterPodAffinity::default();
+    let mut placed = Vec::new();
+    for step in 0..160usize {
+        if step % 5 == 2 && !placed.is_empty() {
+            let victim = placed.remove((step * 13) % placed.len());
+            store.delete_pod(victim, sim_core::SimTime::ZERO);
+        } else {
+            let mut p = kinds[step % kinds.len()].clone();
+            p.name = format!("p{step}");
+            let id = store.add_pod(p, sim_core::SimTime::ZERO);
+            store.bind(id, NodeId(u32::try_from((step * 5) % 9).unwrap()), sim_core::SimTime::ZERO);
+            placed.push(id);
+        }
+        let mut fresh = InterPodAffinity::default();
+        let (a, b) = (
+            kept.pre_filter(&incoming, &store),
+            fresh.pre_filter(&incoming, &store),
+        );
+        assert_eq!(a, b, "step {step}");
+        if a.is_success() {
+            for n in &store.nodes {
+                assert_eq!(
+                    kept.filter(&incoming, n, &store),
+                    fresh.filter(&incoming, n, &store),
+                    "step {step}"
+                );
+            }
+        }
+        let ids: Vec<NodeId> = store.nodes.iter().map(|n| n.id).collect();
+        let (a, b) = (
+            kept.pre_score(&incoming, &ids, &store),
+            fresh.pre_score(&incoming, &ids, &store),
+        );
+        assert_eq!(a, b, "step {step}");
+        if a.is_success() {
+            for n in &store.nodes {
+                assert_eq!(
+                    kept.score(&incoming, n, &store),
+                    fresh.score(&incoming, n, &store),
+                    "step {step}"
+                );
+            }
+        }
+    }
 }

@@ -18,8 +18,11 @@ use crate::store::PlacementChange;
 
 /// Domain id of a node that does not exist.
 pub(crate) const NO_DOMAIN: u32 = u32::MAX;
-/// How many shapes are kept; the least recently used one is dropped beyond that.
-const CAPACITY: usize = 16;
+/// How many shapes are kept; the least recently used one is dropped beyond that. Enough for a
+/// few dozen Deployments interleaving in the queue (two shapes each with default spreading).
+const CAPACITY: usize = 64;
+/// How many topology keys' node-to-domain maps are kept.
+const DOMAIN_MAPS: usize = 8;
 
 /// One requirement of an effective selector, borrowed from wherever it comes from.
 #[derive(Clone, Copy, Debug)]
@@ -229,12 +232,8 @@ impl SpreadIndex {
             .unwrap_or(i64::from(i32::MAX))
     }
 
-    pub fn eligible_domains(&self) -> usize {
-        self.eligible_domains
-    }
-
-    fn build(key: ShapeKey, view: &ShapeView<'_>, snapshot: &Snapshot) -> Self {
-        let mut index = SpreadIndex {
+    fn new(key: ShapeKey) -> Self {
+        SpreadIndex {
             key,
             store: 0,
             node_generation: 0,
@@ -247,53 +246,53 @@ impl SpreadIndex {
             domains: Vec::new(),
             histogram: BTreeMap::new(),
             eligible_domains: 0,
-        };
-        index.rebuild(view.pod, snapshot);
-        index
+        }
     }
 
-    /// The full scan upstream does every cycle.
-    fn rebuild(&mut self, pod: &Pod, snapshot: &Snapshot) {
+    /// The full scan upstream does every cycle, from the node-to-domain map of the topology
+    /// key and, when another index has them, the per-node matches of the same selector.
+    fn rebuild(
+        &mut self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        map: &DomainMap,
+        shared_matches: Option<Vec<u32>>,
+    ) {
         let n = snapshot.nodes.len();
-        self.node_domain.clear();
-        self.node_domain.resize(n, NO_DOMAIN);
-        self.node_has_label.clear();
-        self.node_has_label.resize(n, false);
+        self.node_domain.clone_from(&map.node_domain);
+        self.node_has_label.clone_from(&map.node_has_label);
         self.node_included.clear();
         self.node_included.resize(n, false);
-        self.node_matches.clear();
-        self.node_matches.resize(n, 0);
         self.domains.clear();
+        self.domains.resize(map.domains, Domain::default());
         let valid: Vec<bool> = required_affinity(pod)
             .map(|s| s.terms.iter().map(|t| term_error(t).is_none()).collect())
             .unwrap_or_default();
-        let counts_nothing = self.key.selector.counts_nothing();
-        let mut by_value: BTreeMap<&str, u32> = BTreeMap::new();
-        for info in &snapshot.nodes {
-            if !info.exists {
-                continue;
+        match shared_matches {
+            Some(m) if m.len() == n => self.node_matches = m,
+            _ => {
+                self.node_matches.clear();
+                self.node_matches.resize(n, 0);
+                if !self.key.selector.counts_nothing() {
+                    for info in snapshot.live_nodes() {
+                        let matches = info
+                            .pods
+                            .iter()
+                            .filter(|&&p| {
+                                let p = &snapshot.pod(p).pod;
+                                p.namespace == self.key.namespace
+                                    && self.key.selector.matches(&p.labels)
+                            })
+                            .count();
+                        self.node_matches[info.id.index()] =
+                            u32::try_from(matches).unwrap_or(u32::MAX);
+                    }
+                }
             }
+        }
+        for info in snapshot.live_nodes() {
             let i = info.id.index();
             let labels = &info.node.labels;
-            let value = labels.get(&self.key.topology_key);
-            let domains = &mut self.domains;
-            let d = *by_value.entry(value.unwrap_or("")).or_insert_with(|| {
-                domains.push(Domain::default());
-                u32::try_from(domains.len() - 1).unwrap_or(NO_DOMAIN)
-            });
-            self.node_domain[i] = d;
-            self.node_has_label[i] = value.is_some();
-            if !counts_nothing {
-                let matches = info
-                    .pods
-                    .iter()
-                    .filter(|&&p| {
-                        let p = &snapshot.pod(p).pod;
-                        p.namespace == self.key.namespace && self.key.selector.matches(&p.labels)
-                    })
-                    .count();
-                self.node_matches[i] = u32::try_from(matches).unwrap_or(u32::MAX);
-            }
             let included = self
                 .key
                 .required_keys
@@ -303,7 +302,8 @@ impl SpreadIndex {
                 && (self.key.tolerations.is_none()
                     || find_untolerated_taint(&info.node.taints, &pod.tolerations).is_none());
             self.node_included[i] = included;
-            if included && let Some(domain) = self.domains.get_mut(d as usize) {
+            if included && let Some(domain) = self.domains.get_mut(self.node_domain[i] as usize)
+            {
                 domain.eligible_nodes += 1;
                 domain.matches += i64::from(self.node_matches[i]);
             }
@@ -377,10 +377,58 @@ impl SpreadIndex {
     }
 }
 
+/// Which domain each node is in for one topology key (nodes without the key are in the `""`
+/// domain), shared by the indexes of every constraint on that key.
+#[derive(Debug)]
+pub(crate) struct DomainMap {
+    key: String,
+    store: u64,
+    node_generation: u64,
+    last_used: u64,
+    node_domain: Vec<u32>,
+    node_has_label: Vec<bool>,
+    domains: usize,
+}
+
+impl DomainMap {
+    fn build(key: &str, snapshot: &Snapshot) -> Self {
+        let n = snapshot.nodes.len();
+        let mut node_domain = vec![NO_DOMAIN; n];
+        let mut node_has_label = vec![false; n];
+        let mut by_value: BTreeMap<&str, u32> = BTreeMap::new();
+        for info in snapshot.live_nodes() {
+            let i = info.id.index();
+            let value = info.node.labels.get(key);
+            let next = u32::try_from(by_value.len()).unwrap_or(NO_DOMAIN);
+            node_domain[i] = *by_value.entry(value.unwrap_or("")).or_insert(next);
+            node_has_label[i] = value.is_some();
+        }
+        let log = snapshot.change_log();
+        DomainMap {
+            key: key.to_string(),
+            store: log.id(),
+            node_generation: log.node_generation(),
+            last_used: 0,
+            node_domain,
+            node_has_label,
+            domains: by_value.len(),
+        }
+    }
+
+    fn current(&self, key: &str, snapshot: &Snapshot) -> bool {
+        let log = snapshot.change_log();
+        self.key == key
+            && self.store == log.id()
+            && self.node_generation == log.node_generation()
+            && self.node_domain.len() == snapshot.nodes.len()
+    }
+}
+
 /// The kept indexes, least recently used dropped first.
 #[derive(Debug, Default)]
 pub(crate) struct Indexes {
     entries: Vec<SpreadIndex>,
+    maps: Vec<DomainMap>,
     clock: u64,
 }
 
@@ -397,16 +445,40 @@ impl Indexes {
     /// (in use by this cycle) are never evicted.
     pub fn lookup(&mut self, view: &ShapeView<'_>, snapshot: &Snapshot, pinned: &[usize]) -> usize {
         self.clock += 1;
-        if let Some(slot) = self.entries.iter().position(|e| e.key.same_as(view)) {
-            let entry = &mut self.entries[slot];
-            if !entry.catch_up(snapshot) {
-                entry.rebuild(view.pod, snapshot);
-            }
-            entry.last_used = self.clock;
+        let found = self.entries.iter().position(|e| e.key.same_as(view));
+        if let Some(slot) = found
+            && self.entries[slot].catch_up(snapshot)
+        {
+            self.entries[slot].last_used = self.clock;
             return slot;
         }
-        let mut index = SpreadIndex::build(ShapeKey::from_view(view), view, snapshot);
-        index.last_used = self.clock;
+        // Per-node matches of the same namespace and selector, from an up-to-date sibling.
+        let mut shared = None;
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            if Some(i) != found
+                && e.key.namespace == view.namespace
+                && e.key.selector.same_as(view.selector)
+                && e.catch_up(snapshot)
+            {
+                shared = Some(e.node_matches.clone());
+                break;
+            }
+        }
+        let map = self.domain_map(view.topology_key, snapshot);
+        let slot = match found {
+            Some(slot) => slot,
+            None => self.free_slot(pinned, ShapeKey::from_view(view)),
+        };
+        let entry = &mut self.entries[slot];
+        entry.rebuild(view.pod, snapshot, &self.maps[map], shared);
+        entry.last_used = self.clock;
+        slot
+    }
+
+    /// A slot for a new index: a new one while there is room, else the least recently used
+    /// one not pinned.
+    fn free_slot(&mut self, pinned: &[usize], key: ShapeKey) -> usize {
+        let index = SpreadIndex::new(key);
         if self.entries.len() < CAPACITY {
             self.entries.push(index);
             return self.entries.len() - 1;
@@ -428,5 +500,31 @@ impl Indexes {
                 self.entries.len() - 1
             }
         }
+    }
+
+    /// The position of the current domain map of `key`, built if needed.
+    fn domain_map(&mut self, key: &str, snapshot: &Snapshot) -> usize {
+        let found = self.maps.iter().position(|m| m.current(key, snapshot));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let map = DomainMap::build(key, snapshot);
+                if self.maps.len() < DOMAIN_MAPS {
+                    self.maps.push(map);
+                    self.maps.len() - 1
+                } else {
+                    let at = self
+                        .maps
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, m)| m.last_used)
+                        .map_or(0, |(i, _)| i);
+                    self.maps[at] = map;
+                    at
+                }
+            }
+        };
+        self.maps[at].last_used = self.clock;
+        at
     }
 }

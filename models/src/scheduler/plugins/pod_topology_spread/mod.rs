@@ -202,6 +202,16 @@ pub fn topology_normalizing_weight(size: usize) -> f64 {
     (size as f64 + 2.0).ln()
 }
 
+/// Go's `math.Round` (half away from zero), as `f64::round`, without the libm call for the
+/// non-negative scores this plugin produces: `x - trunc(x)` is exact below 2^52.
+pub fn round_half_away(x: f64) -> i64 {
+    if !(0.0..4_503_599_627_370_496.0).contains(&x) {
+        return x.round() as i64;
+    }
+    let t = x as i64;
+    if x - t as f64 >= 0.5 { t + 1 } else { t }
+}
+
 /// Upstream `scoreForCount`: `cnt * tpWeight + (maxSkew - 1)`.
 pub fn score_for_count(count: i64, max_skew: i32, weight: f64) -> f64 {
     count as f64 * weight + f64::from(max_skew - 1)
@@ -502,8 +512,7 @@ impl Plugin for PodTopologySpread {
             };
             score += score_for_count(count, c.max_skew, c.weight);
         }
-        // Go's math.Round: half away from zero, as f64::round.
-        Ok(score.round() as i64)
+        Ok(round_half_away(score))
     }
 
     /// Upstream `NormalizeScore`: fewer matching pods score higher; ignored nodes score 0.
