@@ -7,8 +7,11 @@ use std::fmt::Write;
 use models::summary::Summary;
 use serde::Serialize;
 
+/// One headline figure of a run: name, value, and which direction is better.
+pub type Metric = (&'static str, f64, Better);
+
 /// The headline metrics compared, with the direction that is better.
-pub fn metrics(s: &Summary) -> Vec<(&'static str, f64, Better)> {
+pub fn metrics(s: &Summary) -> Vec<Metric> {
     let (mut req, mut alloc, mut nodes_in_use) = (0i64, 0i64, 0u64);
     for p in &s.pools {
         nodes_in_use += p.nodes_in_use;
@@ -77,7 +80,8 @@ pub struct ComparisonReport {
 }
 
 pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> ComparisonReport {
-    let per_variant: Vec<Vec<Vec<(&'static str, f64, Better)>>> =
+    // variant → seed → metrics
+    let per_variant: Vec<Vec<Vec<Metric>>> =
         variants.iter().map(|(_, sums)| sums.iter().map(metrics).collect()).collect();
     let mut runs = Vec::new();
     for ((name, _), rows) in variants.iter().zip(&per_variant) {

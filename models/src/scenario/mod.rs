@@ -754,7 +754,7 @@ impl Loader {
         let under = |name: &str| -> Vec<Seg> { at.iter().cloned().chain([key(name)]).collect() };
         let Value::Mapping(map) = section else {
             return Err(src.at(
-                &at,
+                at,
                 At::Value,
                 "expected {file: path} or {config: <KubeSchedulerConfiguration>}",
             ));
@@ -778,7 +778,7 @@ impl Loader {
             }
             (None, None) => {
                 return Err(src.at(
-                    &at,
+                    at,
                     At::Value,
                     "expected {file: path} or {config: <KubeSchedulerConfiguration>}",
                 ));
