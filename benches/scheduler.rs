@@ -50,10 +50,19 @@ fn pods(n: usize) -> Vec<Pod> {
         .map(|i| Pod {
             name: format!("web-{i}"),
             labels: [("app", "web")].into_iter().collect(),
-            requests: ResourceList { cpu_milli: 250, memory: 256 << 20, pods: 1, ..Default::default() },
+            requests: ResourceList {
+                cpu_milli: 250,
+                memory: 256 << 20,
+                pods: 1,
+                ..Default::default()
+            },
             non_zero_cpu_milli: 250,
             non_zero_memory: 256 << 20,
-            owner: Some(OwnerRef { kind: OwnerKind::ReplicaSet, name: "web".into(), id: WorkloadId(0) }),
+            owner: Some(OwnerRef {
+                kind: OwnerKind::ReplicaSet,
+                name: "web".into(),
+                id: WorkloadId(0),
+            }),
             ..Default::default()
         })
         .collect()
@@ -75,7 +84,12 @@ fn scheduler(percentage: Option<u32>) -> Scheduler {
     }
 }
 
-fn schedule_batch(store: &mut Store, scheduler: &mut Scheduler, pods: &[Pod], rng: &mut ChaCha8Rng) -> usize {
+fn schedule_batch(
+    store: &mut Store,
+    scheduler: &mut Scheduler,
+    pods: &[Pod],
+    rng: &mut ChaCha8Rng,
+) -> usize {
     let mut bound = 0;
     for pod in pods {
         let id = store.add_pod(pod.clone(), SimTime::ZERO);

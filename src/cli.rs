@@ -15,7 +15,11 @@ const EXIT_BAD_INPUT: i32 = 2;
 const EXIT_FAILURE: i32 = 1;
 
 #[derive(Parser, Debug)]
-#[command(name = "kubesim", version, about = "Deterministic discrete-event simulator of Kubernetes clusters")]
+#[command(
+    name = "kubesim",
+    version,
+    about = "Deterministic discrete-event simulator of Kubernetes clusters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,19 +95,28 @@ fn command_line_error(args: &[OsString], err: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     // The program as the user typed it is unknown (a path, an alias): count it as `kubesim`.
     let line: Vec<String> = std::iter::once("kubesim".to_string())
-        .chain(args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()))
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
         .collect();
-    let offending = [ContextKind::InvalidValue, ContextKind::InvalidArg, ContextKind::InvalidSubcommand]
-        .iter()
-        .find_map(|k| match err.get(*k) {
-            Some(ContextValue::String(s)) => Some(s.clone()),
-            _ => None,
-        });
+    let offending = [
+        ContextKind::InvalidValue,
+        ContextKind::InvalidArg,
+        ContextKind::InvalidSubcommand,
+    ]
+    .iter()
+    .find_map(|k| match err.get(*k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    });
     let mut column = 1;
     if let Some(bad) = offending {
         let mut offset = 1;
         for (i, a) in line.iter().enumerate() {
-            if i > 0 && (a == &bad || a.starts_with(bad.split_whitespace().next().unwrap_or(&bad))) {
+            if i > 0 && (a == &bad || a.starts_with(bad.split_whitespace().next().unwrap_or(&bad)))
+            {
                 column = offset;
                 break;
             }
@@ -111,8 +124,17 @@ fn command_line_error(args: &[OsString], err: &clap::Error) -> String {
         }
     }
     let rendered = err.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid command line").trim_start_matches("error: ");
-    let tip: Vec<&str> = rendered.lines().skip(1).map(str::trim).filter(|l| l.starts_with("tip:")).collect();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ");
+    let tip: Vec<&str> = rendered
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| l.starts_with("tip:"))
+        .collect();
     let mut msg = format!("command line:1:{column}: {first}");
     if !tip.is_empty() {
         msg.push_str(&format!(" ({})", tip.join("; ")));
@@ -125,7 +147,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
-            if matches!(err.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) {
+            if matches!(
+                err.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) {
                 print!("{}", err.render());
                 return 0;
             }
@@ -138,14 +163,43 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, until, out, max_events, check_determinism, quiet } => {
-            let options = RunOptions { seed, until, max_events, explain_pod: None };
+        Command::Run {
+            scenario,
+            seed,
+            until,
+            out,
+            max_events,
+            check_determinism,
+            quiet,
+        } => {
+            let options = RunOptions {
+                seed,
+                until,
+                max_events,
+                explain_pod: None,
+            };
             cmd_run(&scenario, &options, out, check_determinism, quiet)
         }
         Command::Check { scenario } => cmd_check(&scenario),
-        Command::Compare { scenario, seeds, out, jobs } => cmd_compare(&scenario, seeds, out, jobs),
-        Command::Explain { scenario, pod, format, seed, until } => {
-            let options = RunOptions { seed, until, max_events: None, explain_pod: Some(pod) };
+        Command::Compare {
+            scenario,
+            seeds,
+            out,
+            jobs,
+        } => cmd_compare(&scenario, seeds, out, jobs),
+        Command::Explain {
+            scenario,
+            pod,
+            format,
+            seed,
+            until,
+        } => {
+            let options = RunOptions {
+                seed,
+                until,
+                max_events: None,
+                explain_pod: Some(pod),
+            };
             cmd_explain(&scenario, &options, format)
         }
     }
@@ -168,8 +222,16 @@ fn cmd_check(path: &Path) -> i32 {
     if let Err(d) = models::run::build_scheduler(&scenario, &models::policies::registry()) {
         return report(&d);
     }
-    let pods_from_workloads: i64 = scenario.deployments.iter().map(|d| i64::from(d.replicas)).sum::<i64>()
-        + scenario.replica_sets.iter().map(|r| i64::from(r.replicas)).sum::<i64>();
+    let pods_from_workloads: i64 = scenario
+        .deployments
+        .iter()
+        .map(|d| i64::from(d.replicas))
+        .sum::<i64>()
+        + scenario
+            .replica_sets
+            .iter()
+            .map(|r| i64::from(r.replicas))
+            .sum::<i64>();
     println!(
         "{}: ok — scenario {:?}: {} nodes in {} pool(s), {} pods, {} deployments, {} replicasets ({} replicas), {} ignored object(s)",
         path.display(),
@@ -201,7 +263,13 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism: bool, quiet: bool) -> i32 {
+fn cmd_run(
+    path: &Path,
+    options: &RunOptions,
+    out: Option<PathBuf>,
+    determinism: bool,
+    quiet: bool,
+) -> i32 {
     let scenario = match load(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -220,7 +288,9 @@ fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism:
             Err(d) => return report(&d),
             Ok(Ok((digest, events))) => {
                 if !quiet {
-                    eprintln!("determinism check: two runs agree on all {events} events, digest {digest}");
+                    eprintln!(
+                        "determinism check: two runs agree on all {events} events, digest {digest}"
+                    );
                 }
             }
             Ok(Err(divergence)) => {
@@ -232,7 +302,11 @@ fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism:
     let bar = progress_bar(quiet);
     let outcome = run(&scenario, &registry, options, |now, end| {
         if let Some(bar) = &bar {
-            let pos = if end.as_nanos() == 0 { 1000 } else { (u128::from(now.as_nanos()) * 1000 / u128::from(end.as_nanos())) as u64 };
+            let pos = if end.as_nanos() == 0 {
+                1000
+            } else {
+                (u128::from(now.as_nanos()) * 1000 / u128::from(end.as_nanos())) as u64
+            };
             bar.set_position(pos);
             bar.set_message(format!("{now} / {end}"));
         }
@@ -260,7 +334,15 @@ fn cmd_run(path: &Path, options: &RunOptions, out: Option<PathBuf>, determinism:
     if !quiet {
         let mut stdout = std::io::stdout().lock();
         let _ = write!(stdout, "{}", reports::summary_table(&outcome.summary));
-        let _ = writeln!(stdout, "\nwrote {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            stdout,
+            "\nwrote {}",
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     0
 }
@@ -278,7 +360,13 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
     let cluster = outcome.simulation.world();
     let want = options.explain_pod.as_deref().unwrap_or_default();
     let Some((attempt, _)) = cluster.explanation() else {
-        let known: Vec<String> = cluster.store.pods.iter().take(20).map(|p| p.pod.name.clone()).collect();
+        let known: Vec<String> = cluster
+            .store
+            .pods
+            .iter()
+            .take(20)
+            .map(|p| p.pod.name.clone())
+            .collect();
         let bound_without_scheduler = cluster.store.pod_id(want).is_some();
         if bound_without_scheduler {
             eprintln!(
@@ -290,7 +378,11 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
                 "{}: no pod named {want:?} in this run; pods include: {}{}",
                 path.display(),
                 known.join(", "),
-                if cluster.store.pods.len() > known.len() { ", …" } else { "" }
+                if cluster.store.pods.len() > known.len() {
+                    ", …"
+                } else {
+                    ""
+                }
             );
         }
         return EXIT_BAD_INPUT;
@@ -315,8 +407,13 @@ fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Opti
         Err(code) => return code,
     };
     let registry = models::policies::registry();
-    let seeds = seeds.map(|n| (0..n.max(1)).map(|i| scenario.seed.wrapping_add(i)).collect());
-    let workers = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let seeds = seeds.map(|n| {
+        (0..n.max(1))
+            .map(|i| scenario.seed.wrapping_add(i))
+            .collect()
+    });
+    let workers =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = progress_bar(false);
     if let Some(bar) = &bar {
         bar.set_message("runs".to_string());
@@ -344,7 +441,10 @@ fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Opti
             return EXIT_FAILURE;
         }
     };
-    for (name, bytes) in [("compare.csv", report.to_csv().into_bytes()), ("compare.json", json)] {
+    for (name, bytes) in [
+        ("compare.csv", report.to_csv().into_bytes()),
+        ("compare.json", json),
+    ] {
         if let Err(e) = reports::write_atomic(&dir.join(name), &bytes) {
             eprintln!("{}: cannot write {name}: {e}", dir.display());
             return EXIT_FAILURE;

@@ -18,32 +18,67 @@ fn temp_out(name: &str) -> PathBuf {
 }
 
 fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json written")).unwrap()
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json written"))
+        .unwrap()
 }
 
 #[test]
 fn run_writes_outputs_and_same_seed_gives_same_digest() {
     let (a, b) = (temp_out("a"), temp_out("b"));
     for dir in [&a, &b] {
-        let out = kubesim(&["run", "scenarios/quickstart.yaml", "--out", dir.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = kubesim(&[
+            "run",
+            "scenarios/quickstart.yaml",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("seed       42"), "the table names the seed:\n{stdout}");
+        assert!(
+            stdout.contains("seed       42"),
+            "the table names the seed:\n{stdout}"
+        );
     }
     let (sa, sb) = (summary(&a), summary(&b));
     assert_eq!(sa["digest"], sb["digest"]);
     assert_eq!(sa["seed"], 42);
     assert_eq!(sa["pods"]["pending"], 0);
     let events = std::fs::read_to_string(a.join("events.jsonl")).unwrap();
-    assert!(events.lines().any(|l| l.contains("\"reason\":\"Scheduled\"")));
-    assert!(std::fs::read_to_string(a.join("events.txt")).unwrap().starts_with("LAST SEEN"));
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("\"reason\":\"Scheduled\""))
+    );
+    assert!(
+        std::fs::read_to_string(a.join("events.txt"))
+            .unwrap()
+            .starts_with("LAST SEEN")
+    );
 }
 
 #[test]
 fn another_seed_changes_the_digest() {
     let (a, b) = (temp_out("seed1"), temp_out("seed2"));
-    kubesim(&["run", "scenarios/quickstart.yaml", "--seed", "1", "--out", a.to_str().unwrap()]);
-    kubesim(&["run", "scenarios/quickstart.yaml", "--seed", "2", "--out", b.to_str().unwrap()]);
+    kubesim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--seed",
+        "1",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    kubesim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--seed",
+        "2",
+        "--out",
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(summary(&a)["seed"], 1);
     assert_ne!(summary(&a)["digest"], summary(&b)["digest"]);
 }
@@ -51,10 +86,19 @@ fn another_seed_changes_the_digest() {
 #[test]
 fn check_determinism_passes_on_the_quickstart() {
     let dir = temp_out("det");
-    let out = kubesim(&["run", "scenarios/quickstart.yaml", "--check-determinism", "--out", dir.to_str().unwrap()]);
+    let out = kubesim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--check-determinism",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("determinism check: two runs agree"), "{stderr}");
+    assert!(
+        stderr.contains("determinism check: two runs agree"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -66,8 +110,19 @@ fn check_validates_without_running() {
 
 #[test]
 fn explain_json_has_the_documented_shape() {
-    let out = kubesim(&["explain", "scenarios/does-not-fit.yaml", "--pod", "cache", "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kubesim(&[
+        "explain",
+        "scenarios/does-not-fit.yaml",
+        "--pod",
+        "cache",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pod"], "default/cache");
     assert!(v["selected"].is_null());
@@ -80,7 +135,11 @@ fn explain_json_has_the_documented_shape() {
     assert_eq!(v["preemption"]["nominatedNode"], serde_json::Value::Null);
     let nodes = v["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 4);
-    assert!(nodes.iter().all(|n| n["feasible"] == false && !n["reasons"].as_array().unwrap().is_empty()));
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["feasible"] == false && !n["reasons"].as_array().unwrap().is_empty())
+    );
 }
 
 #[test]
@@ -108,7 +167,11 @@ fn explain_reproduces_upstream_least_allocated_and_balanced_scores() {
         "--format",
         "json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let score = |node: usize, plugin: &str| {
         v["nodes"][node]["scores"]
@@ -116,7 +179,13 @@ fn explain_reproduces_upstream_least_allocated_and_balanced_scores() {
             .unwrap()
             .iter()
             .find(|s| s["plugin"] == plugin)
-            .map(|s| (s["raw"].as_i64().unwrap(), s["normalized"].as_i64().unwrap(), s["weight"].as_i64().unwrap()))
+            .map(|s| {
+                (
+                    s["raw"].as_i64().unwrap(),
+                    s["normalized"].as_i64().unwrap(),
+                    s["weight"].as_i64().unwrap(),
+                )
+            })
             .unwrap_or_else(|| panic!("no {plugin} score for node {node}: {v}"))
     };
     assert_eq!(v["nodes"][0]["node"], "node1");
@@ -143,24 +212,50 @@ fn every_broken_fixture_exits_2_with_file_line_column() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") || path.to_string_lossy().contains("manifest") {
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml")
+            || path.to_string_lossy().contains("manifest")
+        {
             continue;
         }
-        let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_str().unwrap().to_string();
+        let rel = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         for command in ["run", "check"] {
-            let out = kubesim(&[command, &rel, "--out", temp_out("broken").to_str().unwrap()][..if command == "run" { 4 } else { 2 }]);
+            let out = kubesim(
+                &[command, &rel, "--out", temp_out("broken").to_str().unwrap()]
+                    [..if command == "run" { 4 } else { 2 }],
+            );
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{command} {rel}: {stderr}");
             // `file:line:column: message`, the file being the scenario or a manifest it names.
             let first = stderr.lines().next().unwrap_or_default();
             let mut parts = first.splitn(4, ':');
-            let (file, line, col) = (parts.next().unwrap(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            assert!(file.ends_with(".yaml") || file.ends_with(".yml") || file.contains("fixtures"), "{first}");
-            assert!(line.parse::<u32>().is_ok_and(|l| l >= 1), "line in {first:?}");
-            assert!(col.parse::<u32>().is_ok_and(|c| c >= 1), "column in {first:?}");
+            let (file, line, col) = (
+                parts.next().unwrap(),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            );
+            assert!(
+                file.ends_with(".yaml") || file.ends_with(".yml") || file.contains("fixtures"),
+                "{first}"
+            );
+            assert!(
+                line.parse::<u32>().is_ok_and(|l| l >= 1),
+                "line in {first:?}"
+            );
+            assert!(
+                col.parse::<u32>().is_ok_and(|c| c >= 1),
+                "column in {first:?}"
+            );
             assert!(!stderr.contains("panicked"), "{stderr}");
         }
         checked += 1;
     }
-    assert!(checked >= 8, "expected the broken fixtures, found {checked}");
+    assert!(
+        checked >= 8,
+        "expected the broken fixtures, found {checked}"
+    );
 }

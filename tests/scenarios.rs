@@ -17,14 +17,22 @@ fn scenarios_dir() -> PathBuf {
 fn run_scenario(file: &str) -> RunOutcome {
     let path = scenarios_dir().join(file);
     let s = scenario::load(&path).unwrap_or_else(|d| panic!("{d}"));
-    run(&s, &Registry::default_plugins(), &RunOptions::default(), |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"))
+    run(
+        &s,
+        &Registry::default_plugins(),
+        &RunOptions::default(),
+        |_, _| {},
+    )
+    .unwrap_or_else(|d| panic!("{d}"))
 }
 
 /// Pods per node name, for placement lessons.
 fn pods_per_node(outcome: &RunOutcome) -> BTreeMap<String, usize> {
     let store = &outcome.simulation.world().store;
-    store.live_nodes().map(|n| (n.name().to_string(), n.pods.len())).collect()
+    store
+        .live_nodes()
+        .map(|n| (n.name().to_string(), n.pods.len()))
+        .collect()
 }
 
 fn pod_nodes_with_prefix(outcome: &RunOutcome, prefix: &str) -> Vec<Option<String>> {
@@ -44,7 +52,12 @@ fn quickstart_places_every_shop_pod_and_runs_them() {
     assert_eq!(pods.total, 19);
     assert_eq!((pods.scheduled, pods.running, pods.pending), (19, 19, 0));
     // ServiceAccounts and Services: 11 each, accepted and listed.
-    assert_eq!(o.summary.ignored_objects.len(), 22, "{:?}", o.summary.ignored_objects);
+    assert_eq!(
+        o.summary.ignored_objects.len(),
+        22,
+        "{:?}",
+        o.summary.ignored_objects
+    );
 }
 
 #[test]
@@ -52,7 +65,10 @@ fn spreading_puts_two_workers_on_each_node() {
     let o = run_scenario("spreading.yaml");
     let per_node = pods_per_node(&o);
     assert_eq!(per_node.len(), 6);
-    assert!(per_node.values().all(|&n| n == 2), "LeastAllocated spreads evenly: {per_node:?}");
+    assert!(
+        per_node.values().all(|&n| n == 2),
+        "LeastAllocated spreads evenly: {per_node:?}"
+    );
 }
 
 #[test]
@@ -60,7 +76,11 @@ fn bin_packing_fills_three_nodes_and_leaves_three_empty() {
     let o = run_scenario("bin-packing.yaml");
     let mut counts: Vec<usize> = pods_per_node(&o).into_values().collect();
     counts.sort_unstable();
-    assert_eq!(counts, vec![0, 0, 0, 4, 4, 4], "MostAllocated packs 4 × 1-CPU workers per 4-CPU node");
+    assert_eq!(
+        counts,
+        vec![0, 0, 0, 4, 4, 4],
+        "MostAllocated packs 4 × 1-CPU workers per 4-CPU node"
+    );
 }
 
 #[test]
@@ -68,20 +88,36 @@ fn gpu_taint_keeps_web_pods_on_the_cpu_pool() {
     let o = run_scenario("gpu-taints.yaml");
     let web = pod_nodes_with_prefix(&o, "web-");
     assert_eq!(web.len(), 6);
-    assert!(web.iter().all(|n| n.as_deref().is_some_and(|n| n.starts_with("cpu-"))), "{web:?}");
+    assert!(
+        web.iter()
+            .all(|n| n.as_deref().is_some_and(|n| n.starts_with("cpu-"))),
+        "{web:?}"
+    );
     let trainers = pod_nodes_with_prefix(&o, "trainer-");
     assert_eq!(trainers.len(), 3);
-    assert!(trainers.iter().all(|n| n.as_deref().is_some_and(|n| n.starts_with("gpu-"))), "{trainers:?}");
+    assert!(
+        trainers
+            .iter()
+            .all(|n| n.as_deref().is_some_and(|n| n.starts_with("gpu-"))),
+        "{trainers:?}"
+    );
     // 4 GPUs per node, 2 per trainer: two trainers on one node, one on the other.
     let gpu_pool = o.summary.pools.iter().find(|p| p.pool == "gpu").unwrap();
-    let gpus = gpu_pool.resources.iter().find(|r| r.resource == "nvidia.com/gpu").unwrap();
+    let gpus = gpu_pool
+        .resources
+        .iter()
+        .find(|r| r.resource == "nvidia.com/gpu")
+        .unwrap();
     assert_eq!((gpus.requested, gpus.allocatable), (6, 8));
 }
 
 #[test]
 fn does_not_fit_leaves_pods_pending_with_the_upstream_message() {
     let o = run_scenario("does-not-fit.yaml");
-    assert_eq!(o.summary.pods.pending, 3, "two analytics pods and the cache pod");
+    assert_eq!(
+        o.summary.pods.pending, 3,
+        "two analytics pods and the cache pod"
+    );
     let events = &o.simulation.world().events;
     let analytics = events
         .iter()
@@ -93,7 +129,10 @@ fn does_not_fit_leaves_pods_pending_with_the_upstream_message() {
         // are UnschedulableAndUnresolvable: no preemption candidate).
         "0/4 nodes are available: 1 node(s) were unschedulable, 3 Insufficient cpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
     );
-    let cache = events.iter().find(|e| e.reason == "FailedScheduling" && e.object == "pod/cache").unwrap();
+    let cache = events
+        .iter()
+        .find(|e| e.reason == "FailedScheduling" && e.object == "pod/cache")
+        .unwrap();
     assert_eq!(
         cache.message,
         "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
@@ -107,7 +146,10 @@ fn every_scenario_matches_its_recorded_digest() {
     let recorded: BTreeMap<String, String> = std::fs::read_to_string(&golden_path)
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
         .collect();
     let mut files: Vec<String> = std::fs::read_dir(scenarios_dir())
         .unwrap()
@@ -119,7 +161,10 @@ fn every_scenario_matches_its_recorded_digest() {
     let mut actual = BTreeMap::new();
     for f in &files {
         let o = run_scenario(f);
-        let line = format!("{} seed={} scheduled={} pending={}", o.summary.digest, o.summary.seed, o.summary.pods.scheduled, o.summary.pods.pending);
+        let line = format!(
+            "{} seed={} scheduled={} pending={}",
+            o.summary.digest, o.summary.seed, o.summary.pods.scheduled, o.summary.pods.pending
+        );
         actual.insert(f.clone(), line);
     }
     if bless {
@@ -132,6 +177,9 @@ fn every_scenario_matches_its_recorded_digest() {
         let want = recorded.get(file).unwrap_or_else(|| {
             panic!("no recorded digest for scenarios/{file}: run KUBESIM_BLESS=1 cargo test --test scenarios")
         });
-        assert_eq!(line, want, "scenarios/{file} (seed and scenario above reproduce it)");
+        assert_eq!(
+            line, want,
+            "scenarios/{file} (seed and scenario above reproduce it)"
+        );
     }
 }

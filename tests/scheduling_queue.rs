@@ -10,7 +10,13 @@ use sim_core::{SimDuration, SimTime};
 
 fn run_text(text: &str) -> RunOutcome {
     let s = load_str("queue-test.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
-    run(&s, &Registry::default_plugins(), &RunOptions::default(), |_, _| {}).unwrap_or_else(|d| panic!("{d}"))
+    run(
+        &s,
+        &Registry::default_plugins(),
+        &RunOptions::default(),
+        |_, _| {},
+    )
+    .unwrap_or_else(|d| panic!("{d}"))
 }
 
 const CLUSTER: &str = r#"
@@ -38,16 +44,27 @@ fn wide_pod(o: &RunOutcome) -> &models::store::PodRecord {
 
 #[test]
 fn a_node_joining_retries_the_unschedulable_pod_at_once() {
-    let o = run_text(&format!("{CLUSTER}timeline:\n  - {{at: 1m, addNodes: {{pool: big, count: 1}}}}\n"));
+    let o = run_text(&format!(
+        "{CLUSTER}timeline:\n  - {{at: 1m, addNodes: {{pool: big, count: 1}}}}\n"
+    ));
     let pod = wide_pod(&o);
-    let node = pod.node.map(|n| o.simulation.world().store.node(n).name().to_string());
+    let node = pod
+        .node
+        .map(|n| o.simulation.world().store.node(n).name().to_string());
     assert_eq!(node.as_deref(), Some("big-0"));
     // The node registers at 1m, the informer sees it 50 ms later, the 1 s backoff of the one
     // failed attempt (at 50 ms) has long expired: the pod is scheduled at 1m + 50 ms.
     let at = pod.scheduled_at.unwrap();
-    assert_eq!(at, SimTime::ZERO.saturating_add(SimDuration::from_millis(60_050)));
+    assert_eq!(
+        at,
+        SimTime::ZERO.saturating_add(SimDuration::from_millis(60_050))
+    );
     let events = &o.simulation.world().events;
-    assert!(events.iter().any(|e| e.reason == "RegisteredNode" && e.object == "node/big-0"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "RegisteredNode" && e.object == "node/big-0")
+    );
 }
 
 #[test]
@@ -65,5 +82,9 @@ fn timeline_errors_are_located() {
     let err = load_str("queue-test.yaml", &text, Path::new(".")).unwrap_err();
     let line = text.lines().position(|l| l.contains("pool: huge")).unwrap() + 1;
     assert_eq!((err.file.as_str(), err.line), ("queue-test.yaml", line));
-    assert!(err.message.contains("no node pool named \"huge\""), "{}", err.message);
+    assert!(
+        err.message.contains("no node pool named \"huge\""),
+        "{}",
+        err.message
+    );
 }

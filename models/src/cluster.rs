@@ -81,7 +81,9 @@ impl Event {
             Event::SyncReplicaSet(i) => (2, "SyncReplicaSet", u64::from(i)),
             Event::PodQueued(p) => (3, "PodQueued", u64::from(p.0)),
             Event::ScheduleNext => (4, "ScheduleNext", 0),
-            Event::KubeletSawPod(p, n) => (5, "KubeletSawPod", u64::from(p.0) << 32 | u64::from(n.0)),
+            Event::KubeletSawPod(p, n) => {
+                (5, "KubeletSawPod", u64::from(p.0) << 32 | u64::from(n.0))
+            }
             Event::PodRunning(p) => (6, "PodRunning", u64::from(p.0)),
             Event::FlushBackoff => (7, "FlushBackoff", 0),
             Event::FlushUnschedulable => (8, "FlushUnschedulable", 0),
@@ -178,8 +180,21 @@ impl Cluster {
         }
     }
 
-    fn record(&mut self, now: SimTime, event_type: EventType, reason: &'static str, object: String, message: String) {
-        self.events.push(EventRecord { time_ns: now.as_nanos(), event_type, reason, object, message });
+    fn record(
+        &mut self,
+        now: SimTime,
+        event_type: EventType,
+        reason: &'static str,
+        object: String,
+        message: String,
+    ) {
+        self.events.push(EventRecord {
+            time_ns: now.as_nanos(),
+            event_type,
+            reason,
+            object,
+            message,
+        });
     }
 
     /// Adds a pod to the store as the API server would accept it, and lets watchers know.
@@ -204,24 +219,45 @@ impl Cluster {
         id
     }
 
-    pub fn add_deployment(&mut self, ctx: &mut Context<'_, Event>, deployment: crate::api::Deployment) {
+    pub fn add_deployment(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        deployment: crate::api::Deployment,
+    ) {
         let index = u32::try_from(self.deployments.len()).unwrap_or(u32::MAX);
-        self.deployments.push(DeploymentState::new(deployment, WorkloadId(index)));
+        self.deployments
+            .push(DeploymentState::new(deployment, WorkloadId(index)));
         ctx.schedule(SimDuration::ZERO, Event::SyncDeployment(index));
     }
 
-    pub fn add_replica_set(&mut self, ctx: &mut Context<'_, Event>, rs: crate::api::ReplicaSet) -> usize {
+    pub fn add_replica_set(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        rs: crate::api::ReplicaSet,
+    ) -> usize {
         let index = self.replica_sets.len();
         // The disruption controller's "scale" of the pods' controller, for PDBs.
-        let scale_key = (OwnerKind::ReplicaSet, WorkloadId(u32::try_from(index).unwrap_or(u32::MAX)));
+        let scale_key = (
+            OwnerKind::ReplicaSet,
+            WorkloadId(u32::try_from(index).unwrap_or(u32::MAX)),
+        );
         self.store.workload_scales.insert(scale_key, rs.replicas);
+        // PodTopologySpread's default constraints select the pods of the owning ReplicaSet.
+        self.store
+            .owner_selectors
+            .insert(scale_key, rs.selector.clone());
         self.replica_sets.push(ReplicaSetState::new(rs));
-        ctx.schedule(SimDuration::ZERO, Event::SyncReplicaSet(u32::try_from(index).unwrap_or(u32::MAX)));
+        ctx.schedule(
+            SimDuration::ZERO,
+            Event::SyncReplicaSet(u32::try_from(index).unwrap_or(u32::MAX)),
+        );
         index
     }
 
     fn sync_deployment(&mut self, ctx: &mut Context<'_, Event>, index: u32) {
-        let Some(state) = self.deployments.get(index as usize) else { return };
+        let Some(state) = self.deployments.get(index as usize) else {
+            return;
+        };
         if state.current_replica_set.is_some() {
             return;
         }
@@ -241,7 +277,9 @@ impl Cluster {
 
     fn sync_replica_set(&mut self, ctx: &mut Context<'_, Event>, index: u32) {
         let i = index as usize;
-        let Some(state) = self.replica_sets.get_mut(i) else { return };
+        let Some(state) = self.replica_sets.get_mut(i) else {
+            return;
+        };
         match state.sync(&self.store) {
             ReplicaSetAction::None => {}
             ReplicaSetAction::Create(n) => {
@@ -275,7 +313,12 @@ impl Cluster {
         }
     }
 
-    fn unique_pod_name(&mut self, ctx: &mut Context<'_, Event>, base: &str, namespace: &str) -> String {
+    fn unique_pod_name(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        base: &str,
+        namespace: &str,
+    ) -> String {
         loop {
             let name = format!("{base}-{}", random_suffix(ctx.rng("names")));
             if self.store.pod_id(&format!("{namespace}/{name}")).is_none() {
@@ -299,38 +342,62 @@ impl Cluster {
         }
         if !self.backoff_flush_pending && self.queue.backoff_len() > 0 {
             self.backoff_flush_pending = true;
-            ctx.schedule_at(next_tick(ctx.now(), BACKOFF_FLUSH_PERIOD), Event::FlushBackoff);
+            ctx.schedule_at(
+                next_tick(ctx.now(), BACKOFF_FLUSH_PERIOD),
+                Event::FlushBackoff,
+            );
         }
         if !self.unschedulable_flush_pending && self.queue.unschedulable_len() > 0 {
             self.unschedulable_flush_pending = true;
-            ctx.schedule_at(next_tick(ctx.now(), UNSCHEDULABLE_FLUSH_PERIOD), Event::FlushUnschedulable);
+            ctx.schedule_at(
+                next_tick(ctx.now(), UNSCHEDULABLE_FLUSH_PERIOD),
+                Event::FlushUnschedulable,
+            );
         }
     }
 
     fn schedule_next(&mut self, ctx: &mut Context<'_, Event>) {
         self.schedule_pending = false;
-        let Some(pod_id) = self.queue.pop() else { return };
+        let Some(pod_id) = self.queue.pop() else {
+            return;
+        };
         let now = ctx.now();
         let explain = self.explain_pod.as_deref().is_some_and(|want| {
             let p = &self.store.pod(pod_id).pod;
             p.name == want || p.key() == want
         });
         let pod = self.store.pod(pod_id).pod.clone();
-        let result = self.scheduler.schedule_one(&pod, &self.store, ctx.rng("scheduler"), explain);
+        let result = self
+            .scheduler
+            .schedule_one(&pod, &self.store, ctx.rng("scheduler"), explain);
         self.counters.scheduling_attempts += 1;
         match result.selected {
             Some(node) => self.bind(ctx, pod_id, node),
             None => {
                 self.counters.failed_scheduling += 1;
                 self.queue.add_unschedulable(pod_id, now);
-                let message = result.message.clone().unwrap_or_else(|| "no nodes available".into());
-                self.record(now, EventType::Warning, "FailedScheduling", format!("pod/{}", pod.name), message);
+                let message = result
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "no nodes available".into());
+                self.record(
+                    now,
+                    EventType::Warning,
+                    "FailedScheduling",
+                    format!("pod/{}", pod.name),
+                    message,
+                );
                 self.apply_post_filter(ctx, pod_id, &result);
             }
         }
         if explain {
             self.explain_attempts += 1;
-            self.explained = Some(ExplainedAttempt { pod: pod_id, at: now, attempt: self.explain_attempts, result });
+            self.explained = Some(ExplainedAttempt {
+                pod: pod_id,
+                at: now,
+                attempt: self.explain_attempts,
+                result,
+            });
         }
         self.wake_scheduler(ctx);
     }
@@ -340,7 +407,11 @@ impl Cluster {
         self.queue.forget(pod);
         self.counters.pods_bound += 1;
         let p = &self.store.pod(pod).pod;
-        let message = format!("Successfully assigned {} to {}", p.key(), self.store.node(node).name());
+        let message = format!(
+            "Successfully assigned {} to {}",
+            p.key(),
+            self.store.node(node).name()
+        );
         let object = format!("pod/{}", p.name);
         self.record(ctx.now(), EventType::Normal, "Scheduled", object, message);
         ctx.schedule(self.timing.watch_latency, Event::KubeletSawPod(pod, node));
@@ -348,7 +419,9 @@ impl Cluster {
 
     fn kubelet_saw_pod(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
         let record = self.store.pod(pod);
-        let (Some(node), true) = (record.node, record.is_active()) else { return };
+        let (Some(node), true) = (record.node, record.is_active()) else {
+            return;
+        };
         let (lo, hi) = self.timing.pod_startup;
         let stream = format!("kubelet/{}", self.store.node(node).name());
         let startup = if hi > lo {
@@ -368,7 +441,13 @@ impl Cluster {
         record.phase = PodPhase::Running;
         record.running_at = Some(now);
         let object = format!("pod/{}", record.pod.name);
-        self.record(now, EventType::Normal, "Started", object, "Started container".into());
+        self.record(
+            now,
+            EventType::Normal,
+            "Started",
+            object,
+            "Started container".into(),
+        );
     }
 
     /// Installs the scenario's pools and timeline and arms one event per timeline action.
@@ -382,13 +461,18 @@ impl Cluster {
         self.pools = pools;
         for (i, action) in timeline.iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
-            ctx.schedule_at(SimTime::ZERO.saturating_add(action.at), Event::Timeline(index));
+            ctx.schedule_at(
+                SimTime::ZERO.saturating_add(action.at),
+                Event::Timeline(index),
+            );
         }
         self.timeline = timeline;
     }
 
     fn apply_timeline(&mut self, ctx: &mut Context<'_, Event>, index: u32) {
-        let Some(action) = self.timeline.get(index as usize).cloned() else { return };
+        let Some(action) = self.timeline.get(index as usize).cloned() else {
+            return;
+        };
         match action.action {
             crate::scenario::Action::AddNodes { pool, count } => {
                 for _ in 0..count {
@@ -425,7 +509,9 @@ impl Cluster {
 
     /// The last recorded explanation, if the pod asked about was attempted.
     pub fn explanation(&self) -> Option<(&ExplainedAttempt, Option<&Explanation>)> {
-        self.explained.as_ref().map(|e| (e, e.result.explanation.as_ref()))
+        self.explained
+            .as_ref()
+            .map(|e| (e, e.result.explanation.as_ref()))
     }
 }
 
@@ -448,7 +534,10 @@ impl World for Cluster {
                 if record.is_active() && record.node.is_none() {
                     if !self.scheduler.has_profile(&record.pod.scheduler_name) {
                         // Upstream: no scheduler claims the pod, so it stays Pending untouched.
-                        let (object, name) = (format!("pod/{}", record.pod.name), record.pod.scheduler_name.clone());
+                        let (object, name) = (
+                            format!("pod/{}", record.pod.name),
+                            record.pod.scheduler_name.clone(),
+                        );
                         self.record(
                             ctx.now(),
                             EventType::Warning,

@@ -5,14 +5,14 @@
 //! [`summary::Summary`] holds the headline figures.
 
 pub mod api;
+pub mod cluster;
 pub mod controllers;
 pub mod events;
 pub mod gpu;
+pub mod policies;
+pub mod run;
+pub mod scenario;
 pub mod scheduler;
 pub mod store;
-pub mod cluster;
 pub mod summary;
 pub mod trace;
-pub mod scenario;
-pub mod run;
-pub mod policies;

@@ -46,7 +46,12 @@ impl RunOptions {
 pub fn build_scheduler(scenario: &Scenario, registry: &Registry) -> Result<Scheduler, Diagnostic> {
     let locate = |path: &str, message: String| match &scenario.scheduler_config_origin {
         Some(origin) => origin.locate(path, message),
-        None => Diagnostic { file: scenario.file.clone(), line: 1, column: 1, message },
+        None => Diagnostic {
+            file: scenario.file.clone(),
+            line: 1,
+            column: 1,
+            message,
+        },
     };
     let mut config = match &scenario.scheduler_config {
         Some(value) => Some(parse_config(value).map_err(|e| locate(&e.path, e.message))?),
@@ -60,14 +65,27 @@ pub fn build_scheduler(scenario: &Scenario, registry: &Registry) -> Result<Sched
 }
 
 /// A ready-to-run simulation of `scenario`: nodes in the store, workloads submitted at t = 0.
-pub fn build(scenario: &Scenario, registry: &Registry, options: &RunOptions) -> Result<Simulation<Cluster>, Diagnostic> {
+pub fn build(
+    scenario: &Scenario,
+    registry: &Registry,
+    options: &RunOptions,
+) -> Result<Simulation<Cluster>, Diagnostic> {
     let scheduler = build_scheduler(scenario, registry)?;
     let mut store = Store::new();
     store.pdbs.clone_from(&scenario.pdbs);
     for node in &scenario.nodes {
         store.add_node(node.clone());
     }
-    let timing = Timing { pod_startup: scenario.pod_startup, ..Timing::default() };
+    store
+        .service_selectors
+        .clone_from(&scenario.service_selectors);
+    store
+        .namespace_labels
+        .clone_from(&scenario.namespace_labels);
+    let timing = Timing {
+        pod_startup: scenario.pod_startup,
+        ..Timing::default()
+    };
     let mut cluster = Cluster::new(store, scheduler, timing);
     cluster.explain_pod.clone_from(&options.explain_pod);
     let mut sim = Simulation::new(cluster, options.seed(scenario));
@@ -128,10 +146,19 @@ pub fn run(
         stop = StopReason::EndTime;
     }
     let summary = summary_of(scenario, &sim, &stop, options);
-    Ok(RunOutcome { simulation: sim, stop, summary })
+    Ok(RunOutcome {
+        simulation: sim,
+        stop,
+        summary,
+    })
 }
 
-pub fn summary_of(scenario: &Scenario, sim: &Simulation<Cluster>, stop: &StopReason, options: &RunOptions) -> Summary {
+pub fn summary_of(
+    scenario: &Scenario,
+    sim: &Simulation<Cluster>,
+    stop: &StopReason,
+    options: &RunOptions,
+) -> Summary {
     let mut summary = base_summary(scenario, sim, stop, options);
     if let Some(sampler) = sim.world().sampler() {
         let replay_options = crate::trace::ReplayOptions {
@@ -141,19 +168,40 @@ pub fn summary_of(scenario: &Scenario, sim: &Simulation<Cluster>, stop: &StopRea
         let report = crate::trace::ReplayReport::new(sim, stop, &replay_options);
         use crate::summary::Better::{Higher, Lower};
         summary.extra_metrics = vec![
-            ("trace pods never scheduled", report.never_scheduled as f64, Lower),
+            (
+                "trace pods never scheduled",
+                report.never_scheduled as f64,
+                Lower,
+            ),
             ("GPU allocation, mean", report.gpu_allocation.mean, Higher),
             ("GPU allocation, peak", report.gpu_allocation.peak, Higher),
-            ("GPU fragmentation (FGD), mean", report.gpu_frag_ratio.mean, Lower),
-            ("GPU fragmentation (FGD), peak", report.gpu_frag_ratio.peak, Lower),
-            ("GPUs partly used, frag. mean", report.gpu_frag_partial_ratio.mean, Lower),
+            (
+                "GPU fragmentation (FGD), mean",
+                report.gpu_frag_ratio.mean,
+                Lower,
+            ),
+            (
+                "GPU fragmentation (FGD), peak",
+                report.gpu_frag_ratio.peak,
+                Lower,
+            ),
+            (
+                "GPUs partly used, frag. mean",
+                report.gpu_frag_partial_ratio.mean,
+                Lower,
+            ),
         ];
         summary.trace = Some(report);
     }
     summary
 }
 
-fn base_summary(scenario: &Scenario, sim: &Simulation<Cluster>, stop: &StopReason, options: &RunOptions) -> Summary {
+fn base_summary(
+    scenario: &Scenario,
+    sim: &Simulation<Cluster>,
+    stop: &StopReason,
+    options: &RunOptions,
+) -> Summary {
     let cost_per_hour: BTreeMap<String, f64> = scenario
         .pools
         .iter()
@@ -220,12 +268,18 @@ pub fn compare(
         });
     };
     let seeds = seeds.unwrap_or_else(|| comparison.seeds.clone());
-    let variants: Vec<Scenario> = comparison.variants.iter().map(|v| scenario.with_variant(v)).collect();
+    let variants: Vec<Scenario> = comparison
+        .variants
+        .iter()
+        .map(|v| scenario.with_variant(v))
+        .collect();
     // Surface configuration errors before starting any run.
     for v in &variants {
         build_scheduler(v, registry)?;
     }
-    let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |s| (v, *s))).collect();
+    let jobs: Vec<(usize, u64)> = (0..variants.len())
+        .flat_map(|v| seeds.iter().map(move |s| (v, *s)))
+        .collect();
     let total = jobs.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -237,12 +291,18 @@ pub fn compare(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&(v, seed)) = jobs.get(i) else { break };
-                    let options = RunOptions { seed: Some(seed), ..RunOptions::default() };
+                    let options = RunOptions {
+                        seed: Some(seed),
+                        ..RunOptions::default()
+                    };
                     let r = run(&variants[v], registry, &options, |_, _| {}).map(|o| o.summary);
                     if let Ok(mut slots) = results.lock() {
                         slots[i] = Some(r);
                     }
-                    progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                    progress(
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                        total,
+                    );
                 }
             });
         }
@@ -267,5 +327,8 @@ pub fn compare(
         }
         out.push((v.name.clone(), summaries));
     }
-    Ok(ComparisonOutcome { seeds, variants: out })
+    Ok(ComparisonOutcome {
+        seeds,
+        variants: out,
+    })
 }

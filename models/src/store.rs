@@ -4,14 +4,13 @@
 //! handler, so nothing can change under it, and keeping the per-node aggregates
 //! (`requested`, `non_zero_requested`) up to date on bind/unbind is what makes filtering cheap.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use sim_core::SimTime;
 
 use crate::api::{
-    LabelSelector, Labels, Node, NodeId, OwnerKind, Pod, PodId, PodPhase, ResourceList,
-    WorkloadId,
+    LabelSelector, Labels, Node, NodeId, OwnerKind, Pod, PodId, PodPhase, ResourceList, WorkloadId,
 };
 use crate::gpu;
 
@@ -91,6 +90,8 @@ pub struct Store {
     /// whole cluster): InterPodAffinity skips its work when they are empty.
     pods_with_affinity: Vec<PodId>,
     pods_with_required_anti_affinity: Vec<PodId>,
+    /// Bound pods whose graceful deletion was logged (see `mark_terminating`).
+    termination_logged: BTreeSet<PodId>,
     changes: ChangeLog,
     /// PodDisruptionBudgets, for preemption (see `scheduler::preemption`).
     pub pdbs: Vec<crate::api::PodDisruptionBudget>,
@@ -125,7 +126,8 @@ impl Store {
 
     pub fn add_pod(&mut self, pod: Pod, now: SimTime) -> PodId {
         let id = PodId(u32::try_from(self.pods.len()).expect("fewer than 2^32 pods"));
-        self.pod_by_key.insert((pod.namespace.clone(), pod.name.clone()), id);
+        self.pod_by_key
+            .insert((pod.namespace.clone(), pod.name.clone()), id);
         self.pods.push(PodRecord {
             id,
             pod,
@@ -161,12 +163,14 @@ impl Store {
     /// Finds a pod by `name` or `namespace/name`.
     pub fn pod_id(&self, name: &str) -> Option<PodId> {
         let (ns, n) = name.split_once('/').unwrap_or(("default", name));
-        self.pod_by_key.get(&(ns.to_string(), n.to_string())).copied()
+        self.pod_by_key
+            .get(&(ns.to_string(), n.to_string()))
+            .copied()
     }
 
     /// Assigns a pod to a node and accounts its requests (upstream `NodeInfo.AddPod`).
     pub fn bind(&mut self, pod: PodId, node: NodeId, now: SimTime) {
-        self.note_placement(pod, node, true);
+        self.note_placement(pod, node, PlacementKind::Bound);
         self.clear_nomination(pod);
         let record = &mut self.pods[pod.index()];
         debug_assert!(record.node.is_none(), "pod bound twice");
@@ -196,7 +200,8 @@ impl Store {
         if record.deleted_at.is_none()
             && let Some(node) = record.node
         {
-            self.note_placement(pod, node, false);
+            let was_terminating = self.termination_logged.remove(&pod);
+            self.note_placement(pod, node, PlacementKind::Removed { was_terminating });
         }
         self.clear_nomination(pod);
         let record = &mut self.pods[pod.index()];
@@ -204,7 +209,8 @@ impl Store {
             return;
         }
         record.deleted_at = Some(now);
-        self.pod_by_key.remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
+        self.pod_by_key
+            .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
         if let Some(node) = record.node {
             let info = &mut self.nodes[node.index()];
             info.requested.sub(&record.pod.requests);
@@ -231,13 +237,25 @@ impl Store {
     }
 }
 
-/// One pod placed on (`added`) or removed from a node.
+/// What happened to a pod on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlacementKind {
+    /// Bound to the node.
+    Bound,
+    /// Graceful deletion started ([`Store::mark_terminating`]): upstream PodTopologySpread stops
+    /// counting the pod, other plugins still see it on the node.
+    Terminating,
+    /// Gone from the node; `was_terminating` when a `Terminating` change came first.
+    Removed { was_terminating: bool },
+}
+
+/// One change to the pods on a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlacementChange {
     pub generation: u64,
     pub pod: PodId,
     pub node: NodeId,
-    pub added: bool,
+    pub kind: PlacementKind,
 }
 
 /// How many recent placements the log keeps: a plugin index older than that is rebuilt.
@@ -333,7 +351,29 @@ impl Store {
         self.changes.node_generation += 1;
     }
 
-    fn note_placement(&mut self, pod: PodId, node: NodeId, added: bool) {
+    /// Starts a pod's graceful deletion: sets `deletion_timestamp` (upstream
+    /// `metadata.deletionTimestamp`) and logs it, so PodTopologySpread stops counting the pod
+    /// while it is still on its node. Setting the field directly instead leaves the pod counted
+    /// until it is deleted.
+    pub fn mark_terminating(&mut self, pod: PodId, now: SimTime) {
+        let record = &mut self.pods[pod.index()];
+        if record.deletion_timestamp.is_some() || record.deleted_at.is_some() {
+            return;
+        }
+        record.deletion_timestamp = Some(now);
+        if let Some(node) = record.node {
+            self.termination_logged.insert(pod);
+            self.note_placement(pod, node, PlacementKind::Terminating);
+        }
+    }
+
+    /// Whether the pod's graceful deletion was logged by [`Store::mark_terminating`] (the pods
+    /// PodTopologySpread no longer counts).
+    pub fn termination_logged(&self, pod: PodId) -> bool {
+        self.termination_logged.contains(&pod)
+    }
+
+    fn note_placement(&mut self, pod: PodId, node: NodeId, kind: PlacementKind) {
         let log = &mut self.changes;
         log.pod_generation += 1;
         if log.recent.len() == CHANGE_LOG_CAPACITY {
@@ -343,11 +383,14 @@ impl Store {
             generation: log.pod_generation,
             pod,
             node,
-            added,
+            kind,
         });
         let p = &self.pods[pod.index()].pod;
         let (affinity, required_anti) = (p.has_pod_affinity(), p.has_required_anti_affinity());
-        if added {
+        if kind == PlacementKind::Terminating {
+            return;
+        }
+        if kind == PlacementKind::Bound {
             if affinity {
                 self.pods_with_affinity.push(pod);
             }

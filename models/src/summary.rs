@@ -166,7 +166,11 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     }
     let mut pools: BTreeMap<String, PoolTally> = BTreeMap::new();
     for n in store.live_nodes() {
-        let pool = n.node.pool.clone().unwrap_or_else(|| MANIFEST_POOL.to_string());
+        let pool = n
+            .node
+            .pool
+            .clone()
+            .unwrap_or_else(|| MANIFEST_POOL.to_string());
         let entry = pools.entry(pool).or_default();
         entry.nodes += 1;
         entry.pods += n.pods.len() as u64;
@@ -186,14 +190,23 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     let pools = pools
         .into_iter()
         .map(|(pool, tally)| {
-            let PoolTally { nodes, pods: pod_count, in_use, resources: res } = tally;
+            let PoolTally {
+                nodes,
+                pods: pod_count,
+                in_use,
+                resources: res,
+            } = tally;
             let node_hours = nodes as f64 * hours;
             PoolUsage {
                 cost: input.cost_per_hour.get(&pool).map(|c| c * node_hours),
                 resources: res
                     .into_iter()
                     .map(|(resource, (requested, allocatable))| ResourceUsage {
-                        utilization: if allocatable > 0 { requested as f64 / allocatable as f64 } else { 0.0 },
+                        utilization: if allocatable > 0 {
+                            requested as f64 / allocatable as f64
+                        } else {
+                            0.0
+                        },
                         resource,
                         requested,
                         allocatable,
@@ -239,6 +252,9 @@ mod tests {
     fn nearest_rank_percentiles() {
         // 1..=10: p50 is the 5th value, p90 the 9th, p99 the 10th (ceil(9.9) = 10).
         let p = Percentiles::of((1..=10).map(f64::from).collect());
-        assert_eq!((p.p50, p.p90, p.p99, p.max, p.count), (5.0, 9.0, 10.0, 10.0, 10));
+        assert_eq!(
+            (p.p50, p.p90, p.p99, p.max, p.count),
+            (5.0, 9.0, 10.0, 10.0, 10)
+        );
     }
 }

@@ -23,11 +23,31 @@ pub fn metrics(s: &Summary) -> Vec<Metric> {
     let mut m = vec![
         ("pods scheduled", s.pods.scheduled as f64, Better::Higher),
         ("pods pending", s.pods.pending as f64, Better::Lower),
-        ("time to schedule p50 (s)", s.pending_seconds.p50, Better::Lower),
-        ("time to schedule p99 (s)", s.pending_seconds.p99, Better::Lower),
+        (
+            "time to schedule p50 (s)",
+            s.pending_seconds.p50,
+            Better::Lower,
+        ),
+        (
+            "time to schedule p99 (s)",
+            s.pending_seconds.p99,
+            Better::Lower,
+        ),
         ("nodes in use", nodes_in_use as f64, Better::Lower),
-        ("cpu requested / allocatable", if alloc > 0 { req as f64 / alloc as f64 } else { 0.0 }, Better::Higher),
-        ("unschedulable attempts", s.scheduler.failed_attempts as f64, Better::Lower),
+        (
+            "cpu requested / allocatable",
+            if alloc > 0 {
+                req as f64 / alloc as f64
+            } else {
+                0.0
+            },
+            Better::Higher,
+        ),
+        (
+            "unschedulable attempts",
+            s.scheduler.failed_attempts as f64,
+            Better::Lower,
+        ),
     ];
     for (name, value, better) in &s.extra_metrics {
         m.push((name, *value, *better));
@@ -81,8 +101,10 @@ pub struct ComparisonReport {
 
 pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> ComparisonReport {
     // variant → seed → metrics
-    let per_variant: Vec<Vec<Vec<Metric>>> =
-        variants.iter().map(|(_, sums)| sums.iter().map(metrics).collect()).collect();
+    let per_variant: Vec<Vec<Vec<Metric>>> = variants
+        .iter()
+        .map(|(_, sums)| sums.iter().map(metrics).collect())
+        .collect();
     let mut runs = Vec::new();
     for ((name, _), rows) in variants.iter().zip(&per_variant) {
         for (seed, m) in seeds.iter().zip(rows) {
@@ -91,15 +113,26 @@ pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> 
             }
         }
     }
-    let metric_names: Vec<(&'static str, Better)> =
-        per_variant.first().and_then(|v| v.first()).map(|m| m.iter().map(|(n, _, b)| (*n, *b)).collect()).unwrap_or_default();
+    let metric_names: Vec<(&'static str, Better)> = per_variant
+        .first()
+        .and_then(|v| v.first())
+        .map(|m| m.iter().map(|(n, _, b)| (*n, *b)).collect())
+        .unwrap_or_default();
     let value = |v: usize, seed: usize, metric: &str| -> Option<f64> {
-        per_variant[v].get(seed)?.iter().find(|(n, _, _)| *n == metric).map(|(_, x, _)| *x)
+        per_variant[v]
+            .get(seed)?
+            .iter()
+            .find(|(n, _, _)| *n == metric)
+            .map(|(_, x, _)| *x)
     };
     let metrics = metric_names
         .iter()
         .map(|(metric, better)| {
-            let column = |v: usize| -> Vec<f64> { (0..seeds.len()).filter_map(|s| value(v, s, metric)).collect() };
+            let column = |v: usize| -> Vec<f64> {
+                (0..seeds.len())
+                    .filter_map(|s| value(v, s, metric))
+                    .collect()
+            };
             let base = column(0);
             MetricComparison {
                 metric: metric.to_string(),
@@ -117,7 +150,8 @@ pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> 
                     .enumerate()
                     .skip(1)
                     .map(|(v, (name, _))| {
-                        let diffs: Vec<f64> = column(v).iter().zip(&base).map(|(x, b)| x - b).collect();
+                        let diffs: Vec<f64> =
+                            column(v).iter().zip(&base).map(|(x, b)| x - b).collect();
                         let (m, ci) = mean_ci(&diffs);
                         (name.clone(), m, ci, m.abs() > ci && diffs.len() > 1)
                     })
@@ -125,19 +159,29 @@ pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> 
             }
         })
         .collect();
-    ComparisonReport { seeds: seeds.to_vec(), metrics, runs }
+    ComparisonReport {
+        seeds: seeds.to_vec(),
+        metrics,
+        runs,
+    }
 }
 
 impl ComparisonReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let Some(first) = self.metrics.first() else { return out };
+        let Some(first) = self.metrics.first() else {
+            return out;
+        };
         let names: Vec<&str> = first.variants.iter().map(|(n, _, _)| n.as_str()).collect();
         let _ = writeln!(
             out,
             "{} seeds: {}   (mean ± 95% CI; Δ = paired difference to {})",
             self.seeds.len(),
-            self.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            self.seeds
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             names[0]
         );
         let _ = write!(out, "{:<30}", "METRIC");
@@ -151,7 +195,11 @@ impl ComparisonReport {
         for m in &self.metrics {
             let _ = write!(out, "{:<30}", m.metric);
             for (_, mean, ci) in &m.variants {
-                let _ = write!(out, " {:>22}", format!("{} ± {}", fmt_num(*mean), fmt_num(*ci)));
+                let _ = write!(
+                    out,
+                    " {:>22}",
+                    format!("{} ± {}", fmt_num(*mean), fmt_num(*ci))
+                );
             }
             for (_, d, ci, significant) in &m.differences {
                 let verdict = match (significant, d.partial_cmp(&0.0), m.better) {
@@ -160,7 +208,11 @@ impl ComparisonReport {
                     | (true, Some(std::cmp::Ordering::Less), Better::Lower) => " better",
                     (true, _, _) => " worse",
                 };
-                let _ = write!(out, " {:>26}", format!("{:+} ± {}{verdict}", Signed(*d), fmt_num(*ci)));
+                let _ = write!(
+                    out,
+                    " {:>26}",
+                    format!("{:+} ± {}{verdict}", Signed(*d), fmt_num(*ci))
+                );
             }
             let _ = writeln!(out);
         }
@@ -192,7 +244,11 @@ struct Signed(f64);
 impl std::fmt::Display for Signed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = fmt_num(self.0.abs());
-        if self.0 < 0.0 { write!(f, "-{s}") } else { write!(f, "+{s}") }
+        if self.0 < 0.0 {
+            write!(f, "-{s}")
+        } else {
+            write!(f, "+{s}")
+        }
     }
 }
 

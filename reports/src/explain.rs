@@ -131,7 +131,10 @@ pub fn explain_report(attempt: &ExplainedAttempt, store: &Store) -> ExplainRepor
             rejected: p
                 .rejected
                 .iter()
-                .map(|(n, why)| ExplainRejected { node: node_name(*n), reason: why.clone() })
+                .map(|(n, why)| ExplainRejected {
+                    node: node_name(*n),
+                    reason: why.clone(),
+                })
                 .collect(),
             reason: p.reason.clone(),
         });
@@ -153,7 +156,11 @@ impl ExplainReport {
     /// The text form: the verdict first, then one row per node with its scores.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "pod {} — scheduling attempt {} at {}", self.pod, self.attempt, self.attempt_at);
+        let _ = writeln!(
+            out,
+            "pod {} — scheduling attempt {} at {}",
+            self.pod, self.attempt, self.attempt_at
+        );
         match &self.selected {
             Some(node) => {
                 let _ = writeln!(out, "selected node: {node}");
@@ -181,7 +188,11 @@ impl ExplainReport {
                 }
             }
             for c in &p.candidates {
-                let marker = if Some(&c.node) == p.nominated_node.as_ref() { "*" } else { " " };
+                let marker = if Some(&c.node) == p.nominated_node.as_ref() {
+                    "*"
+                } else {
+                    " "
+                };
                 let _ = writeln!(
                     out,
                     "  {marker} candidate {}: victims {} ({} PDB violation(s))",
@@ -205,15 +216,31 @@ impl ExplainReport {
                 }
                 acc
             });
-        let name_width = self.nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4) + 1;
+        let name_width = self
+            .nodes
+            .iter()
+            .map(|n| n.node.len())
+            .max()
+            .unwrap_or(4)
+            .max(4)
+            + 1;
         let _ = write!(out, "{:<name_width$}  {:<8}", "NODE", "FEASIBLE");
         for p in &plugins {
             let _ = write!(out, "  {p}");
         }
         let _ = writeln!(out, "  TOTAL");
         for n in &self.nodes {
-            let marker = if Some(&n.node) == self.selected.as_ref() { "*" } else { "" };
-            let _ = write!(out, "{:<name_width$}  {:<8}", format!("{}{marker}", n.node), if n.feasible { "yes" } else { "no" });
+            let marker = if Some(&n.node) == self.selected.as_ref() {
+                "*"
+            } else {
+                ""
+            };
+            let _ = write!(
+                out,
+                "{:<name_width$}  {:<8}",
+                format!("{}{marker}", n.node),
+                if n.feasible { "yes" } else { "no" }
+            );
             if n.feasible {
                 for p in &plugins {
                     let cell = n
@@ -230,7 +257,10 @@ impl ExplainReport {
             }
         }
         if !plugins.is_empty() {
-            let _ = writeln!(out, "\nscores read raw→normalized×weight; * marks the selected node");
+            let _ = writeln!(
+                out,
+                "\nscores read raw→normalized×weight; * marks the selected node"
+            );
         }
         out
     }

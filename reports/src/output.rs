@@ -11,7 +11,10 @@ use models::summary::Summary;
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
     let tmp = dir.join(format!(".{file_name}.tmp"));
     {
         let mut f = fs::File::create(&tmp)?;
@@ -39,7 +42,10 @@ pub fn write_run_outputs(
     write_atomic(&path, &jsonl)?;
     written.push(path);
 
-    let mut text = format!("{:<10} {:<8} {:<18} {:<40} {}\n", "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE");
+    let mut text = format!(
+        "{:<10} {:<8} {:<18} {:<40} {}\n",
+        "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"
+    );
     for e in events {
         text.push_str(&e.to_text_line());
         text.push('\n');

@@ -24,7 +24,11 @@ pub fn summary_table(s: &Summary) -> String {
     let _ = writeln!(out, "scenario   {}", s.scenario);
     let _ = writeln!(out, "seed       {}", s.seed);
     let _ = writeln!(out, "digest     {}", s.digest);
-    let _ = writeln!(out, "simulated  {} ({} events, stopped: {})", s.simulated, s.events_processed, s.stop_reason);
+    let _ = writeln!(
+        out,
+        "simulated  {} ({} events, stopped: {})",
+        s.simulated, s.events_processed, s.stop_reason
+    );
     let _ = writeln!(out);
     let p = &s.pods;
     let _ = writeln!(
@@ -34,7 +38,11 @@ pub fn summary_table(s: &Summary) -> String {
         p.scheduled,
         p.running,
         p.pending,
-        if p.deleted > 0 { format!(", {} deleted", p.deleted) } else { String::new() }
+        if p.deleted > 0 {
+            format!(", {} deleted", p.deleted)
+        } else {
+            String::new()
+        }
     );
     if s.pending_seconds.count > 0 {
         let q = &s.pending_seconds;
@@ -63,7 +71,11 @@ pub fn summary_table(s: &Summary) -> String {
         };
         for (i, r) in pool.resources.iter().filter(|r| !unlimited(r)).enumerate() {
             let (name, nodes, pods) = if i == 0 {
-                (pool.pool.as_str(), format!("{}/{}", pool.nodes_in_use, pool.nodes), pool.pods.to_string())
+                (
+                    pool.pool.as_str(),
+                    format!("{}/{}", pool.nodes_in_use, pool.nodes),
+                    pool.pods.to_string(),
+                )
             } else {
                 ("", String::new(), String::new())
             };
@@ -80,7 +92,11 @@ pub fn summary_table(s: &Summary) -> String {
             );
         }
         if let Some(cost) = pool.cost {
-            let _ = writeln!(out, "{:<24} {:.1} node-hours, cost {:.2}", "", pool.node_hours, cost);
+            let _ = writeln!(
+                out,
+                "{:<24} {:.1} node-hours, cost {:.2}",
+                "", pool.node_hours, cost
+            );
         }
         if pool.cost.is_none() {
             let _ = writeln!(out, "{:<24} {:.1} node-hours", "", pool.node_hours);
@@ -122,7 +138,12 @@ pub fn summary_table(s: &Summary) -> String {
         );
     }
     if !s.ignored_objects.is_empty() {
-        let _ = writeln!(out, "note: {} object(s) accepted but not simulated: {}", s.ignored_objects.len(), s.ignored_objects.join(", "));
+        let _ = writeln!(
+            out,
+            "note: {} object(s) accepted but not simulated: {}",
+            s.ignored_objects.len(),
+            s.ignored_objects.join(", ")
+        );
     }
     for w in &s.warnings {
         let _ = writeln!(out, "warning: {w}");

@@ -174,7 +174,10 @@ mod tests {
         assert!(req("env", Operator::NotEquals, &["dev"]).matches(&l));
         assert!(req("gen", Operator::Gt, &["4"]).matches(&l));
         assert!(!req("gen", Operator::Lt, &["5"]).matches(&l));
-        assert!(!req("env", Operator::Gt, &["1"]).matches(&l), "non-integer label never matches Gt");
+        assert!(
+            !req("env", Operator::Gt, &["1"]).matches(&l),
+            "non-integer label never matches Gt"
+        );
     }
 
     #[test]

@@ -19,16 +19,18 @@ pub mod workloads;
 pub use ids::{NodeId, PodId, WorkloadId};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 pub use node::Node;
-pub use pod::{NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm};
+pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
+pub use pdb::{IntOrPercent, PodDisruptionBudget};
+pub use pod::{
+    NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm,
+};
 pub use pod_scheduling::{
     HostPort, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodSchedulingSpec, Protocol,
     TopologySpreadConstraint, WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
+pub use priority::{PreemptionPolicy, PriorityClass, PriorityClasses};
 pub use quantity::{Quantity, QuantityError};
 pub use resources::{ResourceList, ResourceName};
+pub use taints::tolerations_tolerate;
 pub use taints::{Taint, TaintEffect, Toleration, TolerationOperator};
 pub use workloads::{Deployment, OwnerKind, OwnerRef, PodTemplate, ReplicaSet};
-pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
-pub use taints::tolerations_tolerate;
-pub use pdb::{IntOrPercent, PodDisruptionBudget};
-pub use priority::{PreemptionPolicy, PriorityClass, PriorityClasses};

@@ -112,7 +112,10 @@ impl Default for Pod {
             name: String::new(),
             namespace: "default".to_string(),
             labels: Labels::new(),
-            requests: ResourceList { pods: 1, ..Default::default() },
+            requests: ResourceList {
+                pods: 1,
+                ..Default::default()
+            },
             non_zero_cpu_milli: 0,
             non_zero_memory: 0,
             node_selector: Vec::new(),

@@ -160,7 +160,9 @@ impl TopologySpreadConstraint {
                 Some(s) => NodeInclusionPolicy::parse(s).map(Some).ok_or_else(|| {
                     (
                         field.to_string(),
-                        format!("Unsupported value: {s:?}: supported values: \"Honor\", \"Ignore\""),
+                        format!(
+                            "Unsupported value: {s:?}: supported values: \"Honor\", \"Ignore\""
+                        ),
                     )
                 }),
             }
@@ -354,7 +356,8 @@ impl PodAffinity {
     /// `spec.affinity.podAffinity`.
     pub fn from_k8s(a: &core::PodAffinity) -> Result<Self, ConvertError> {
         Self::convert(
-            a.required_during_scheduling_ignored_during_execution.as_ref(),
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref(),
             a.preferred_during_scheduling_ignored_during_execution
                 .as_ref(),
         )
@@ -363,7 +366,8 @@ impl PodAffinity {
     /// `spec.affinity.podAntiAffinity`.
     pub fn from_k8s_anti(a: &core::PodAntiAffinity) -> Result<Self, ConvertError> {
         Self::convert(
-            a.required_during_scheduling_ignored_during_execution.as_ref(),
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref(),
             a.preferred_during_scheduling_ignored_during_execution
                 .as_ref(),
         )
@@ -455,15 +459,16 @@ pub fn host_ports_from_k8s(spec: &core::PodSpec) -> Result<Vec<HostPort>, Conver
                     format!("Invalid value: {host_port}: must be between 1 and 65535, inclusive"),
                 ));
             }
-            let protocol = Protocol::parse(p.protocol.as_deref().unwrap_or("")).ok_or_else(|| {
-                (
-                    format!("{here}.protocol"),
-                    format!(
-                        "Unsupported value: {:?}: supported values: \"SCTP\", \"TCP\", \"UDP\"",
-                        p.protocol.as_deref().unwrap_or("")
-                    ),
-                )
-            })?;
+            let protocol =
+                Protocol::parse(p.protocol.as_deref().unwrap_or("")).ok_or_else(|| {
+                    (
+                        format!("{here}.protocol"),
+                        format!(
+                            "Unsupported value: {:?}: supported values: \"SCTP\", \"TCP\", \"UDP\"",
+                            p.protocol.as_deref().unwrap_or("")
+                        ),
+                    )
+                })?;
             if host_port > 0 {
                 out.push(HostPort::new(
                     p.host_ip.as_deref().unwrap_or(""),
@@ -527,18 +532,16 @@ pub fn label_selector_from_k8s(sel: &meta::LabelSelector) -> Result<LabelSelecto
     let mut requirements = Vec::new();
     for (k, v) in sel.match_labels.iter().flatten() {
         if let Some(m) = qualified_name_error(k) {
-            return Err((
-                "matchLabels".into(),
-                format!("Invalid value: {k:?}: {m}"),
-            ));
+            return Err(("matchLabels".into(), format!("Invalid value: {k:?}: {m}")));
         }
         if let Some(m) = label_value_error(v) {
-            return Err((
-                "matchLabels".into(),
-                format!("Invalid value: {v:?}: {m}"),
-            ));
+            return Err(("matchLabels".into(), format!("Invalid value: {v:?}: {m}")));
         }
-        requirements.push(Requirement::new(k.clone(), Operator::Equals, vec![v.clone()]));
+        requirements.push(Requirement::new(
+            k.clone(),
+            Operator::Equals,
+            vec![v.clone()],
+        ));
     }
     for (i, r) in sel.match_expressions.iter().flatten().enumerate() {
         let here = format!("matchExpressions[{i}]");
@@ -673,7 +676,8 @@ mod tests {
 
         let err = |v| tsc(v).unwrap_err();
         assert_eq!(
-            err(json!([{"maxSkew": 0, "topologyKey": "k", "whenUnsatisfiable": "DoNotSchedule"}])).0,
+            err(json!([{"maxSkew": 0, "topologyKey": "k", "whenUnsatisfiable": "DoNotSchedule"}]))
+                .0,
             "[0].maxSkew"
         );
         assert_eq!(
@@ -700,8 +704,11 @@ mod tests {
             "[0].labelSelector.matchExpressions[0].values"
         );
         assert_eq!(
-            err(json!([{"maxSkew": 1, "topologyKey": "k", "whenUnsatisfiable": "DoNotSchedule",
-                        "labelSelector": {"matchLabels": {"app": "x"}}, "matchLabelKeys": ["app"]}])).0,
+            err(
+                json!([{"maxSkew": 1, "topologyKey": "k", "whenUnsatisfiable": "DoNotSchedule",
+                        "labelSelector": {"matchLabels": {"app": "x"}}, "matchLabelKeys": ["app"]}])
+            )
+            .0,
             "[0].matchLabelKeys[0]"
         );
     }
@@ -722,7 +729,10 @@ mod tests {
         .unwrap();
         let got = PodAffinity::from_k8s_anti(&a).unwrap();
         assert_eq!(got.required.len(), 1);
-        assert_eq!(got.required[0].namespace_selector, Some(LabelSelector::default()));
+        assert_eq!(
+            got.required[0].namespace_selector,
+            Some(LabelSelector::default())
+        );
         assert_eq!(got.preferred[0].weight, 10);
         assert_eq!(got.preferred[0].term.namespaces, ["prod"]);
 

@@ -100,7 +100,11 @@ impl Quantity {
             "Ei" => exp2 = 60,
             _ if suffix.starts_with(['e', 'E']) => {
                 let exp: i32 = suffix[1..].parse().map_err(|_| syntax())?;
-                if !suffix[1..].trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit()) {
+                if !suffix[1..]
+                    .trim_start_matches(['+', '-'])
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                {
                     return Err(syntax());
                 }
                 exp10 = exp10.checked_add(exp).ok_or_else(too_large)?;
@@ -207,7 +211,9 @@ mod tests {
 
     #[test]
     fn rejects_what_upstream_rejects() {
-        for bad in ["", "abc", "1.2.3", "1Kb", "1mi", "--1", "1e", "1e1.5", "m", "1 Gi", "1e99"] {
+        for bad in [
+            "", "abc", "1.2.3", "1Kb", "1mi", "--1", "1e", "1e1.5", "m", "1 Gi", "1e99",
+        ] {
             assert!(Quantity::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

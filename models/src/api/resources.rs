@@ -97,11 +97,16 @@ impl ResourceList {
     pub fn add(&mut self, other: &ResourceList) {
         self.cpu_milli = self.cpu_milli.saturating_add(other.cpu_milli);
         self.memory = self.memory.saturating_add(other.memory);
-        self.ephemeral_storage = self.ephemeral_storage.saturating_add(other.ephemeral_storage);
+        self.ephemeral_storage = self
+            .ephemeral_storage
+            .saturating_add(other.ephemeral_storage);
         self.pods = self.pods.saturating_add(other.pods);
         for (name, amount) in &other.extended {
             let cur = self.extended_amount(name);
-            self.set(&ResourceName::Extended(name.clone()), cur.saturating_add(*amount));
+            self.set(
+                &ResourceName::Extended(name.clone()),
+                cur.saturating_add(*amount),
+            );
         }
     }
 
@@ -109,11 +114,16 @@ impl ResourceList {
     pub fn sub(&mut self, other: &ResourceList) {
         self.cpu_milli = self.cpu_milli.saturating_sub(other.cpu_milli);
         self.memory = self.memory.saturating_sub(other.memory);
-        self.ephemeral_storage = self.ephemeral_storage.saturating_sub(other.ephemeral_storage);
+        self.ephemeral_storage = self
+            .ephemeral_storage
+            .saturating_sub(other.ephemeral_storage);
         self.pods = self.pods.saturating_sub(other.pods);
         for (name, amount) in &other.extended {
             let cur = self.extended_amount(name);
-            self.set(&ResourceName::Extended(name.clone()), cur.saturating_sub(*amount));
+            self.set(
+                &ResourceName::Extended(name.clone()),
+                cur.saturating_sub(*amount),
+            );
         }
     }
 
@@ -147,9 +157,16 @@ mod tests {
     #[test]
     fn add_sub_and_max_cover_extended_resources() {
         let gpu = ResourceName::Extended("nvidia.com/gpu".into());
-        let mut a = ResourceList { cpu_milli: 100, ..Default::default() };
+        let mut a = ResourceList {
+            cpu_milli: 100,
+            ..Default::default()
+        };
         a.set(&gpu, 1);
-        let mut b = ResourceList { cpu_milli: 250, memory: 10, ..Default::default() };
+        let mut b = ResourceList {
+            cpu_milli: 250,
+            memory: 10,
+            ..Default::default()
+        };
         b.set(&gpu, 2);
         let mut sum = a.clone();
         sum.add(&b);

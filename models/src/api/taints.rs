@@ -84,7 +84,11 @@ mod tests {
     use super::*;
 
     fn taint(key: &str, value: &str, effect: TaintEffect) -> Taint {
-        Taint { key: key.into(), value: value.into(), effect }
+        Taint {
+            key: key.into(),
+            value: value.into(),
+            effect,
+        }
     }
 
     #[test]
@@ -99,8 +103,24 @@ mod tests {
         };
         assert!(tol("gpu", TolerationOperator::Equal, "true", None).tolerates(&t));
         assert!(!tol("gpu", TolerationOperator::Equal, "false", None).tolerates(&t));
-        assert!(tol("gpu", TolerationOperator::Exists, "", Some(TaintEffect::NoSchedule)).tolerates(&t));
-        assert!(!tol("gpu", TolerationOperator::Exists, "", Some(TaintEffect::NoExecute)).tolerates(&t));
+        assert!(
+            tol(
+                "gpu",
+                TolerationOperator::Exists,
+                "",
+                Some(TaintEffect::NoSchedule)
+            )
+            .tolerates(&t)
+        );
+        assert!(
+            !tol(
+                "gpu",
+                TolerationOperator::Exists,
+                "",
+                Some(TaintEffect::NoExecute)
+            )
+            .tolerates(&t)
+        );
         // Empty key with Exists tolerates everything.
         assert!(tol("", TolerationOperator::Exists, "", None).tolerates(&t));
         assert!(!tol("other", TolerationOperator::Exists, "", None).tolerates(&t));

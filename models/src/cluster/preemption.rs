@@ -85,11 +85,13 @@ impl Cluster {
     /// watch latency plus its grace period.
     pub fn delete_gracefully(&mut self, ctx: &mut Context<'_, Event>, pod: PodId, preempted: bool) {
         let now = ctx.now();
-        let record = self.store.pod_mut(pod);
+        let record = self.store.pod(pod);
         if record.deletion_timestamp.is_some() || !record.is_active() {
             return;
         }
-        record.deletion_timestamp = Some(now);
+        // Through the store, so topology-spread and affinity counts drop the terminating pod.
+        self.store.mark_terminating(pod, now);
+        let record = self.store.pod_mut(pod);
         record.preempted_by_scheduler = preempted;
         let grace = u64::try_from(record.pod.termination_grace_period_seconds).unwrap_or(0);
         let owner = record.pod.owner.clone();

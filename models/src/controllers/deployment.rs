@@ -28,7 +28,11 @@ pub fn pod_template_hash(template: &PodTemplate) -> String {
 
 impl DeploymentState {
     pub fn new(deployment: Deployment, id: WorkloadId) -> Self {
-        DeploymentState { deployment, id, current_replica_set: None }
+        DeploymentState {
+            deployment,
+            id,
+            current_replica_set: None,
+        }
     }
 
     /// The ReplicaSet the Deployment wants for its current template.
@@ -36,7 +40,10 @@ impl DeploymentState {
         let d = &self.deployment;
         let hash = pod_template_hash(&d.template);
         let mut template = d.template.clone();
-        template.pod.labels.insert(POD_TEMPLATE_HASH_LABEL, hash.clone());
+        template
+            .pod
+            .labels
+            .insert(POD_TEMPLATE_HASH_LABEL, hash.clone());
         let name = format!("{}-{}", d.name, hash);
         template.pod.name.clone_from(&name);
         let mut selector = d.selector.clone();
@@ -51,7 +58,11 @@ impl DeploymentState {
             replicas: d.replicas,
             selector,
             template,
-            owner: Some(OwnerRef { kind: OwnerKind::Deployment, name: d.name.clone(), id: self.id }),
+            owner: Some(OwnerRef {
+                kind: OwnerKind::Deployment,
+                name: d.name.clone(),
+                id: self.id,
+            }),
         }
     }
 }

@@ -14,12 +14,16 @@ pub fn random_suffix(rng: &mut impl Rng) -> String {
 
 /// Upstream `rand.SafeEncodeString`: maps each byte onto the alphabet.
 pub fn safe_encode(s: &str) -> String {
-    s.bytes().map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char).collect()
+    s.bytes()
+        .map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char)
+        .collect()
 }
 
 /// 32-bit FNV-1a, the hash upstream uses for `pod-template-hash`.
 pub fn fnv32a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
+    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]

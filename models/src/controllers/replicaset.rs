@@ -26,7 +26,10 @@ pub enum ReplicaSetAction {
 
 impl ReplicaSetState {
     pub fn new(rs: ReplicaSet) -> Self {
-        ReplicaSetState { rs, pods: Vec::new() }
+        ReplicaSetState {
+            rs,
+            pods: Vec::new(),
+        }
     }
 
     /// Upstream `manageReplicas`: create or delete the difference, at most a burst at a time.

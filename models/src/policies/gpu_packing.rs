@@ -63,12 +63,19 @@ mod tests {
         // → 45. Node B: 2 idle GPUs → after: 500 + 1000 free → 25.
         assert_eq!(gpu_packing_score(Some(&half), &[600, 1000]), 45);
         assert_eq!(gpu_packing_score(Some(&half), &[1000, 1000]), 25);
-        assert_eq!(gpu_packing_score(Some(&half), &[400, 300]), 0, "does not fit");
+        assert_eq!(
+            gpu_packing_score(Some(&half), &[400, 300]),
+            0,
+            "does not fit"
+        );
     }
 
     #[test]
     fn whole_gpu_pods_and_cpu_pods() {
-        assert_eq!(gpu_packing_score(Some(&GpuRequest::whole(2)), &[1000, 1000, 1000, 0]), 75);
+        assert_eq!(
+            gpu_packing_score(Some(&GpuRequest::whole(2)), &[1000, 1000, 1000, 0]),
+            75
+        );
         assert_eq!(gpu_packing_score(None, &[]), 100);
         assert_eq!(gpu_packing_score(None, &[1000]), 0);
     }

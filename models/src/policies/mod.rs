@@ -22,6 +22,8 @@ use crate::scheduler::Registry;
 /// Upstream's in-tree plugins plus kubesim's research policies: what the CLI schedules with.
 pub fn registry() -> Registry {
     let mut r = Registry::default_plugins();
-    r.register(gpu_packing::NAME, |_args| Ok(Box::new(gpu_packing::GpuPacking)));
+    r.register(gpu_packing::NAME, |_args| {
+        Ok(Box::new(gpu_packing::GpuPacking))
+    });
     r
 }

@@ -538,7 +538,13 @@ pub(crate) fn pod(
         .filter_map(|c| c.image.clone())
         .filter(|i| !i.is_empty())
         .collect();
-    Ok(Pod {
+    // Topology spread, pod (anti-)affinity and host ports; paths are relative to the spec.
+    let scheduling =
+        crate::api::PodSchedulingSpec::from_k8s(spec).map_err(|(suffix, message)| {
+            let full = format!("{}.{suffix}", super::source::path_string(path));
+            ctx.src.locate(&full, format!("{full}: {message}"))
+        })?;
+    let mut pod = Pod {
         name,
         namespace,
         labels,
@@ -575,7 +581,9 @@ pub(crate) fn pod(
             None => crate::api::pod::DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
         },
         ..Pod::default()
-    })
+    };
+    scheduling.apply_to(&mut pod);
+    Ok(pod)
 }
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> Labels {

@@ -315,7 +315,11 @@ pub(crate) fn load_object(
             let rs = convert::replica_set(&mut ctx, &r, out.replica_sets.len())?;
             let target = super::priority::Target::ReplicaSet(out.replica_sets.len());
             out.replica_sets.push((rs, location(src, &name_at)));
-            let spec = r.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|t| t.spec.as_ref());
+            let spec = r
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|t| t.spec.as_ref());
             if let Some(spec) = spec {
                 let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
                 super::priority::note_spec(out, src, target, spec, &path);
@@ -343,6 +347,28 @@ pub(crate) fn load_object(
                 .or_else(|| text("generateName"))
                 .unwrap_or_else(|| "<unnamed>".to_string());
             let namespace = text("namespace");
+            // Services and Namespaces are not simulated, but the scheduler reads their labels:
+            // a Service's selector makes PodTopologySpread's default constraints apply to the
+            // pods it selects, and namespaceSelector terms match Namespace labels.
+            let string_map = |v: Option<&Value>| -> crate::api::Labels {
+                v.and_then(Value::as_mapping)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                    .collect()
+            };
+            if kind == "Service" {
+                let selector = string_map(value.get("spec").and_then(|s| s.get("selector")));
+                if !selector.is_empty() {
+                    let ns = namespace.clone().unwrap_or_else(|| "default".to_string());
+                    out.service_selectors.insert((ns, name.clone()), selector);
+                }
+            } else if kind == "Namespace" {
+                out.namespace_labels.insert(
+                    name.clone(),
+                    string_map(metadata.and_then(|m| m.get("labels"))),
+                );
+            }
             let at = location(src, &[]);
             if *handling == Handling::NotSimulatedYet {
                 out.warnings.push(format!(

@@ -40,8 +40,8 @@ use serde_yaml::Value;
 use sim_core::{SimDuration, SimTime};
 
 pub use diagnostic::Diagnostic;
-pub use source::SourceRef;
 pub use priority::Workloads;
+pub use source::SourceRef;
 
 use crate::api::{
     Deployment, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, Labels, Node, Pod, ReplicaSet,
@@ -146,7 +146,8 @@ impl Scenario {
         let mut s = self.clone();
         if variant.scheduler_config.is_some() {
             s.scheduler_config.clone_from(&variant.scheduler_config);
-            s.scheduler_config_origin.clone_from(&variant.scheduler_config_origin);
+            s.scheduler_config_origin
+                .clone_from(&variant.scheduler_config_origin);
         }
         s.compare = None;
         s
@@ -205,6 +206,10 @@ pub struct Scenario {
     pub delayed_workloads: Vec<Workloads>,
     /// A production trace to replay (nodes are already in `nodes`).
     pub trace: Option<crate::trace::TraceParts>,
+    /// Selectors of Services (namespace, name), read by PodTopologySpread's default constraints.
+    pub service_selectors: BTreeMap<(String, String), crate::api::Labels>,
+    /// Labels of Namespace manifests, for namespaceSelector terms.
+    pub namespace_labels: BTreeMap<String, crate::api::Labels>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -220,6 +225,8 @@ pub(crate) struct Collected {
     pub pdbs: Vec<(crate::api::PodDisruptionBudget, Diagnostic)>,
     /// Pod specs awaiting priority admission (`priority::admit`).
     pub admission: Vec<priority::AdmissionRef>,
+    pub service_selectors: BTreeMap<(String, String), crate::api::Labels>,
+    pub namespace_labels: BTreeMap<String, crate::api::Labels>,
 }
 
 /// Loads and validates the scenario at `path`; files it names are relative to its folder.
@@ -372,7 +379,11 @@ impl Loader {
                     && let Some(other) = m.keys().filter_map(|k| k.as_str()).find(|k| *k != "trace")
                 {
                     let path: Vec<Seg> = at.iter().cloned().chain([key(other)]).collect();
-                    return Err(src.at(&path, At::Key, format!("unknown field \"{other}\" next to `trace:`")));
+                    return Err(src.at(
+                        &path,
+                        At::Key,
+                        format!("unknown field \"{other}\" next to `trace:`"),
+                    ));
                 }
                 let spec: crate::trace::TraceWorkload = serde_yaml::from_value(spec.clone())
                     .map_err(|e| src.at(&spec_at, At::Value, format!("trace: {e}")))?;
@@ -458,7 +469,10 @@ impl Loader {
                 ));
             };
             let field = |name: &str| -> Vec<Seg> {
-                at.iter().cloned().chain([key("addNodes"), key(name)]).collect()
+                at.iter()
+                    .cloned()
+                    .chain([key("addNodes"), key(name)])
+                    .collect()
             };
             let Some(pool) = pools.iter().position(|p| p.name == add.pool) else {
                 let known: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
@@ -468,18 +482,31 @@ impl Loader {
                     format!(
                         "no node pool named \"{}\" (pools: {})",
                         add.pool,
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
             };
-            let count = u32::try_from(add.count).ok().filter(|c| *c >= 1 && *c <= 100_000).ok_or_else(|| {
-                src.at(&field("count"), At::Value, format!("count must be between 1 and 100000, got {}", add.count))
-            })?;
-            timeline.push(TimelineAction { at: entry.at.0, action: Action::AddNodes { pool, count } });
+            let count = u32::try_from(add.count)
+                .ok()
+                .filter(|c| *c >= 1 && *c <= 100_000)
+                .ok_or_else(|| {
+                    src.at(
+                        &field("count"),
+                        At::Value,
+                        format!("count must be between 1 and 100000, got {}", add.count),
+                    )
+                })?;
+            timeline.push(TimelineAction {
+                at: entry.at.0,
+                action: Action::AddNodes { pool, count },
+            });
         }
         // Same-time actions keep their file order: the engine runs same-time events FIFO.
         timeline.sort_by_key(|a| a.at);
-
 
         let delayed_workloads = priority::take_delayed(&mut out, &arrivals);
         let pdbs = out.pdbs.into_iter().map(|(p, _)| p).collect();
@@ -492,7 +519,11 @@ impl Loader {
             seed,
             // A trace runs to its end unless the scenario says otherwise.
             duration: file.duration.map_or_else(
-                || trace.as_ref().map_or(SimDuration::from_hours(1), |t| t.sampling.until.since(SimTime::ZERO)),
+                || {
+                    trace.as_ref().map_or(SimDuration::from_hours(1), |t| {
+                        t.sampling.until.since(SimTime::ZERO)
+                    })
+                },
                 |d| d.0,
             ),
             file: file_label.to_string(),
@@ -507,6 +538,8 @@ impl Loader {
             timeline,
             compare,
             trace,
+            service_selectors: std::mem::take(&mut out.service_selectors),
+            namespace_labels: std::mem::take(&mut out.namespace_labels),
             ignored: out.ignored,
             warnings: out.warnings,
             priority_classes,
@@ -697,14 +730,25 @@ impl Loader {
     }
 
     /// The `scheduler:` section: `{file: path}` or `{config: <KubeSchedulerConfiguration>}`.
-    fn comparison(&self, src: &SourceRef, c: &CompareSection, seed: u64) -> Result<Comparison, Diagnostic> {
+    fn comparison(
+        &self,
+        src: &SourceRef,
+        c: &CompareSection,
+        seed: u64,
+    ) -> Result<Comparison, Diagnostic> {
         let at = [key("compare")];
         let seeds_at = [key("compare"), key("seeds")];
         let seeds = match &c.seeds {
             None => (0..5).map(|i| seed.wrapping_add(i)).collect(),
             Some(Value::Number(n)) => match n.as_u64() {
                 Some(count @ 1..=1000) => (0..count).map(|i| seed.wrapping_add(i)).collect(),
-                _ => return Err(src.at(&seeds_at, At::Value, "seeds must be a count from 1 to 1000 or a list of seeds")),
+                _ => {
+                    return Err(src.at(
+                        &seeds_at,
+                        At::Value,
+                        "seeds must be a count from 1 to 1000 or a list of seeds",
+                    ));
+                }
             },
             Some(Value::Sequence(list)) if !list.is_empty() => {
                 let mut seeds = Vec::with_capacity(list.len());
@@ -718,10 +762,20 @@ impl Loader {
                 }
                 seeds
             }
-            Some(_) => return Err(src.at(&seeds_at, At::Value, "seeds must be a count from 1 to 1000 or a list of seeds")),
+            Some(_) => {
+                return Err(src.at(
+                    &seeds_at,
+                    At::Value,
+                    "seeds must be a count from 1 to 1000 or a list of seeds",
+                ));
+            }
         };
         if c.variants.len() < 2 {
-            return Err(src.at(&at, At::Key, "compare needs at least two variants to compare"));
+            return Err(src.at(
+                &at,
+                At::Key,
+                "compare needs at least two variants to compare",
+            ));
         }
         let mut variants: Vec<Variant> = Vec::with_capacity(c.variants.len());
         for (i, v) in c.variants.iter().enumerate() {
@@ -729,7 +783,11 @@ impl Loader {
             if variants.iter().any(|x| x.name == v.name) {
                 let mut p = vat.to_vec();
                 p.push(key("name"));
-                return Err(src.at(&p, At::Value, format!("duplicate variant name \"{}\"", v.name)));
+                return Err(src.at(
+                    &p,
+                    At::Value,
+                    format!("duplicate variant name \"{}\"", v.name),
+                ));
             }
             let (config, origin) = match &v.scheduler {
                 None | Some(Value::Null) => (None, None),
@@ -740,7 +798,11 @@ impl Loader {
                     (Some(config), Some(origin))
                 }
             };
-            variants.push(Variant { name: v.name.clone(), scheduler_config: config, scheduler_config_origin: origin });
+            variants.push(Variant {
+                name: v.name.clone(),
+                scheduler_config: config,
+                scheduler_config_origin: origin,
+            });
         }
         Ok(Comparison { seeds, variants })
     }
@@ -783,11 +845,7 @@ impl Loader {
                     "expected {file: path} or {config: <KubeSchedulerConfiguration>}",
                 ));
             }
-            (None, Some(config)) => (
-                config.clone(),
-                src.child(&under("config")),
-                false,
-            ),
+            (None, Some(config)) => (config.clone(), src.child(&under("config")), false),
             (Some(file), None) => {
                 let path = under("file");
                 let Some(written) = file.as_str() else {

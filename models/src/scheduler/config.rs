@@ -398,6 +398,14 @@ fn validate_plugin_config(path: &str, profile: &KubeSchedulerProfile) -> Result<
                 NodeResourcesBalancedAllocationArgs::parse(args).map(drop)
             }
             "NodeAffinity" => NodeAffinityArgs::parse(args).map(drop),
+            "PodTopologySpread" => {
+                crate::scheduler::plugins::pod_topology_spread::PodTopologySpreadArgs::parse(args)
+                    .map(drop)
+            }
+            "InterPodAffinity" => {
+                crate::scheduler::plugins::inter_pod_affinity::InterPodAffinityArgs::parse(args)
+                    .map(drop)
+            }
             _ => Ok(()),
         }
         .map_err(|e| e.within(&args_path))?;

@@ -54,15 +54,27 @@ pub struct Status {
 
 impl Status {
     pub fn success() -> Status {
-        Status { code: Code::Success, reasons: Vec::new(), plugin: String::new() }
+        Status {
+            code: Code::Success,
+            reasons: Vec::new(),
+            plugin: String::new(),
+        }
     }
 
     pub fn skip() -> Status {
-        Status { code: Code::Skip, reasons: Vec::new(), plugin: String::new() }
+        Status {
+            code: Code::Skip,
+            reasons: Vec::new(),
+            plugin: String::new(),
+        }
     }
 
     pub fn new(code: Code, reason: impl Into<String>) -> Status {
-        Status { code, reasons: vec![reason.into()], plugin: String::new() }
+        Status {
+            code,
+            reasons: vec![reason.into()],
+            plugin: String::new(),
+        }
     }
 
     pub fn unschedulable(reason: impl Into<String>) -> Status {
@@ -78,7 +90,11 @@ impl Status {
     }
 
     pub fn with_reasons(code: Code, reasons: Vec<String>) -> Status {
-        Status { code, reasons, plugin: String::new() }
+        Status {
+            code,
+            reasons,
+            plugin: String::new(),
+        }
     }
 
     pub fn with_plugin(mut self, plugin: &str) -> Status {
@@ -96,7 +112,10 @@ impl Status {
 
     /// Upstream `Status.IsRejected`: Unschedulable, UnschedulableAndUnresolvable or Pending.
     pub fn is_rejected(&self) -> bool {
-        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable)
+        matches!(
+            self.code,
+            Code::Unschedulable | Code::UnschedulableAndUnresolvable
+        )
     }
 }
 

@@ -11,8 +11,8 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use priority_queue::PriorityQueue;
-use std::hash::{BuildHasherDefault, DefaultHasher};
 use sim_core::{SimDuration, SimTime};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 
 use crate::api::PodId;
 
@@ -75,13 +75,20 @@ impl SchedulingQueue {
     pub fn add(&mut self, pod: PodId, priority: i32, now: SimTime) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let info = QueuedPodInfo { priority, timestamp: now, seq, attempts: 0, last_failure: now };
+        let info = QueuedPodInfo {
+            priority,
+            timestamp: now,
+            seq,
+            attempts: 0,
+            last_failure: now,
+        };
         self.info.insert(pod, info);
         self.push_active(pod, info);
     }
 
     fn push_active(&mut self, pod: PodId, info: QueuedPodInfo) {
-        self.active.push(pod, (info.priority, Reverse((info.timestamp, info.seq))));
+        self.active
+            .push(pod, (info.priority, Reverse((info.timestamp, info.seq))));
     }
 
     /// Pops the pod PrioritySort puts first: highest priority, then earliest timestamp.
@@ -110,20 +117,25 @@ impl SchedulingQueue {
     }
 
     fn backoff_expiry(info: &QueuedPodInfo) -> SimTime {
-        info.last_failure.saturating_add(backoff_duration(info.attempts))
+        info.last_failure
+            .saturating_add(backoff_duration(info.attempts))
     }
 
     /// Upstream `MoveAllToActiveOrBackoffQueue`: a cluster event (node added, pod deleted, …)
     /// may make unschedulable pods schedulable; those still backing off go to the backoff queue.
     pub fn move_all_to_active_or_backoff(&mut self, now: SimTime) {
-        let pods: Vec<PodId> = std::mem::take(&mut self.unschedulable).into_keys().collect();
+        let pods: Vec<PodId> = std::mem::take(&mut self.unschedulable)
+            .into_keys()
+            .collect();
         for pod in pods {
             self.requeue(pod, now);
         }
     }
 
     fn requeue(&mut self, pod: PodId, now: SimTime) {
-        let Some(info) = self.info.get(&pod).copied() else { return };
+        let Some(info) = self.info.get(&pod).copied() else {
+            return;
+        };
         let expiry = Self::backoff_expiry(&info);
         if expiry > now {
             self.backoff.push(pod, Reverse((expiry, info.seq)));
@@ -138,7 +150,9 @@ impl SchedulingQueue {
             if *expiry > now {
                 break;
             }
-            let Some((pod, _)) = self.backoff.pop() else { break };
+            let Some((pod, _)) = self.backoff.pop() else {
+                break;
+            };
             if let Some(info) = self.info.get(&pod).copied() {
                 self.push_active(pod, info);
             }
@@ -190,7 +204,10 @@ mod tests {
         q.add(PodId(0), 0, SimTime::from_nanos(0));
         q.add(PodId(1), 10, SimTime::from_nanos(5));
         q.add(PodId(2), 0, SimTime::from_nanos(0));
-        assert_eq!([q.pop(), q.pop(), q.pop()], [Some(PodId(1)), Some(PodId(0)), Some(PodId(2))]);
+        assert_eq!(
+            [q.pop(), q.pop(), q.pop()],
+            [Some(PodId(1)), Some(PodId(0)), Some(PodId(2))]
+        );
     }
 
     #[test]
@@ -215,7 +232,11 @@ mod tests {
         q.pop();
         q.add_unschedulable(PodId(1), SimTime::ZERO);
         q.flush_unschedulable_leftover(SimTime::ZERO.saturating_add(SimDuration::from_mins(5)));
-        assert_eq!(q.unschedulable_len(), 1, "exactly 5 min is not longer than the maximum");
+        assert_eq!(
+            q.unschedulable_len(),
+            1,
+            "exactly 5 min is not longer than the maximum"
+        );
         q.flush_unschedulable_leftover(SimTime::ZERO.saturating_add(SimDuration::from_secs(301)));
         assert_eq!(q.active_len(), 1);
     }

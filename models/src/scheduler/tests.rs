@@ -268,9 +268,11 @@ fn unknown_and_misplaced_plugins_are_config_errors() {
         "plugin \"NodeResourcesBalancedAllocation\" does not extend FilterPlugin plugin"
     );
     // An upstream plugin kubesim does not model is accepted and reported.
-    let s = scheduler(Some(json!({"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "*"}], "enabled": [
-        {"name": "PrioritySort"}, {"name": "DefaultBinder"}, {"name": "VolumeBinding"}
-    ]}}}]})))
+    let s = scheduler(Some(
+        json!({"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "*"}], "enabled": [
+            {"name": "PrioritySort"}, {"name": "DefaultBinder"}, {"name": "VolumeBinding"}
+        ]}}}]}),
+    ))
     .unwrap();
     assert_eq!(s.unmodelled_plugins(), ["VolumeBinding"]);
 }

@@ -142,7 +142,9 @@ pub fn trace_scenario_parts(
         // Trace order is creation order; keep it, and space arrivals evenly.
         trace.pods.sort_by_key(|p| p.arrival);
         for (i, p) in trace.pods.iter_mut().enumerate() {
-            let length = p.departure.map(|d| d.checked_sub(p.arrival).unwrap_or(SimDuration::ZERO));
+            let length = p
+                .departure
+                .map(|d| d.checked_sub(p.arrival).unwrap_or(SimDuration::ZERO));
             p.arrival = step.saturating_mul(i as u64);
             p.departure = length.map(|l| p.arrival.saturating_add(l));
         }

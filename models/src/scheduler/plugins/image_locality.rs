@@ -325,6 +325,9 @@ mod tests {
     fn pods_without_containers_or_images_score_zero() {
         assert_eq!(calculate_priority(0, 0), 0);
         assert_eq!(calculate_priority(0, 2), 0);
-        assert_eq!(scores(&[], vec![image_node("n", &[(&["a:latest"], 500)])]), [0]);
+        assert_eq!(
+            scores(&[], vec![image_node("n", &[(&["a:latest"], 500)])]),
+            [0]
+        );
     }
 }

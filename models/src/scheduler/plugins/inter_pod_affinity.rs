@@ -27,7 +27,7 @@ use crate::scheduler::config::ConfigError;
 use crate::scheduler::framework::{
     ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
 };
-use crate::store::NodeInfo;
+use crate::store::{NodeInfo, PlacementKind};
 
 pub const NAME: &str = "InterPodAffinity";
 /// Upstream `ErrReasonExistingAntiAffinityRulesNotMatch`.
@@ -81,7 +81,11 @@ impl InterPodAffinityArgs {
             let path = if path == "." { String::new() } else { path };
             ConfigError::new(path, e.into_inner().to_string())
         })?;
-        check_args_type(raw.api_version.as_deref(), raw.kind.as_deref(), "InterPodAffinityArgs")?;
+        check_args_type(
+            raw.api_version.as_deref(),
+            raw.kind.as_deref(),
+            "InterPodAffinityArgs",
+        )?;
         let weight = raw
             .hard_pod_affinity_weight
             .unwrap_or(DEFAULT_HARD_POD_AFFINITY_WEIGHT);
@@ -178,9 +182,7 @@ pub fn term_covers_namespace(
     match &term.namespace_selector {
         None => false,
         // `{}` is `labels.Everything()`: every namespace.
-        Some(sel) => {
-            sel.requirements.is_empty() || namespace_selected(sel, ns, namespace_labels)
-        }
+        Some(sel) => sel.requirements.is_empty() || namespace_selected(sel, ns, namespace_labels),
     }
 }
 
@@ -303,7 +305,10 @@ fn matches_all(
     target: Who<'_>,
     ns_labels: &BTreeMap<String, Labels>,
 ) -> bool {
-    !terms.is_empty() && terms.iter().all(|t| matches_who(t, owner, target, ns_labels))
+    !terms.is_empty()
+        && terms
+            .iter()
+            .all(|t| matches_who(t, owner, target, ns_labels))
 }
 
 /// The pods bound to nodes that exist, with their node.
@@ -525,7 +530,9 @@ impl Kept {
         let all = match self.key.kind {
             Kind::IncomingRequired => true,
             Kind::ExistingAnti => false,
-            Kind::Preferred => !self.key.preferred.is_empty() || !self.key.preferred_anti.is_empty(),
+            Kind::Preferred => {
+                !self.key.preferred.is_empty() || !self.key.preferred_anti.is_empty()
+            }
         };
         if all {
             for node in snapshot.live_nodes() {
@@ -553,9 +560,7 @@ impl Kept {
     /// Replays the placements since the last visit; false when the counts must be rebuilt.
     fn catch_up(&mut self, snapshot: &Snapshot, hard_weight: i32) -> bool {
         let log = snapshot.change_log();
-        if !self.reusable
-            || self.store != log.id()
-            || self.node_generation != log.node_generation()
+        if !self.reusable || self.store != log.id() || self.node_generation != log.node_generation()
         {
             return false;
         }
@@ -568,7 +573,12 @@ impl Kept {
             if !node.exists {
                 continue;
             }
-            let delta = if change.added { 1 } else { -1 };
+            // Terminating pods stay on their node for this plugin, as upstream's NodeInfo.
+            let delta = match change.kind {
+                PlacementKind::Bound => 1,
+                PlacementKind::Terminating => continue,
+                PlacementKind::Removed { .. } => -1,
+            };
             let existing = &snapshot.pod(change.pod).pod;
             if self
                 .key

@@ -108,11 +108,36 @@ mod tests {
     #[test]
     fn filter_matches_upstream_table() {
         let cases: &[(&str, &[&str], &[&str], bool)] = &[
-            ("other port", &["UDP/127.0.0.1/8080"], &["UDP/127.0.0.1/9090"], true),
-            ("same udp port", &["UDP/127.0.0.1/8080"], &["UDP/127.0.0.1/8080"], false),
-            ("same tcp port", &["TCP/127.0.0.1/8080"], &["TCP/127.0.0.1/8080"], false),
-            ("different host ip", &["TCP/127.0.0.1/8080"], &["TCP/127.0.0.2/8080"], true),
-            ("different protocol", &["UDP/127.0.0.1/8080"], &["TCP/127.0.0.1/8080"], true),
+            (
+                "other port",
+                &["UDP/127.0.0.1/8080"],
+                &["UDP/127.0.0.1/9090"],
+                true,
+            ),
+            (
+                "same udp port",
+                &["UDP/127.0.0.1/8080"],
+                &["UDP/127.0.0.1/8080"],
+                false,
+            ),
+            (
+                "same tcp port",
+                &["TCP/127.0.0.1/8080"],
+                &["TCP/127.0.0.1/8080"],
+                false,
+            ),
+            (
+                "different host ip",
+                &["TCP/127.0.0.1/8080"],
+                &["TCP/127.0.0.2/8080"],
+                true,
+            ),
+            (
+                "different protocol",
+                &["UDP/127.0.0.1/8080"],
+                &["TCP/127.0.0.1/8080"],
+                true,
+            ),
             (
                 "second udp port conflict",
                 &["UDP/127.0.0.1/8000", "UDP/127.0.0.1/8080"],
@@ -175,7 +200,10 @@ mod tests {
 
     #[test]
     fn a_port_freed_by_a_deleted_pod_is_free_again() {
-        let mut store = snapshot(vec![node("m1").obj()], vec![(with_ports(&["TCP//80"]), "m1")]);
+        let mut store = snapshot(
+            vec![node("m1").obj()],
+            vec![(with_ports(&["TCP//80"]), "m1")],
+        );
         let p = with_ports(&["TCP//80"]);
         assert!(!NodePorts.filter(&p, &store.nodes[0], &store).is_success());
         let existing = store.nodes[0].pods[0];

@@ -17,12 +17,7 @@ fn req(key: &str, op: Operator, values: &[&str]) -> Requirement {
 }
 
 fn term(reqs: Vec<Requirement>, topology_key: &str) -> PodAffinityTerm {
-    PodAffinityTerm::new(
-        Some(LabelSelector {
-            requirements: reqs,
-        }),
-        topology_key,
-    )
+    PodAffinityTerm::new(Some(LabelSelector { requirements: reqs }), topology_key)
 }
 
 /// `st.PodAffinityIn(key, topologyKey, values)` and friends.
@@ -45,10 +40,14 @@ fn mk(ns: &str, pairs: &[(&str, &str)]) -> Pod {
 
 fn required(mut p: Pod, affinity: Vec<PodAffinityTerm>, anti: Vec<PodAffinityTerm>) -> Pod {
     if !affinity.is_empty() {
-        p.pod_affinity.get_or_insert_with(PodAffinity::default).required = affinity;
+        p.pod_affinity
+            .get_or_insert_with(PodAffinity::default)
+            .required = affinity;
     }
     if !anti.is_empty() {
-        p.pod_anti_affinity.get_or_insert_with(PodAffinity::default).required = anti;
+        p.pod_anti_affinity
+            .get_or_insert_with(PodAffinity::default)
+            .required = anti;
     }
     p
 }
@@ -63,10 +62,14 @@ fn preferred(
     anti: Vec<WeightedPodAffinityTerm>,
 ) -> Pod {
     if !affinity.is_empty() {
-        p.pod_affinity.get_or_insert_with(PodAffinity::default).preferred = affinity;
+        p.pod_affinity
+            .get_or_insert_with(PodAffinity::default)
+            .preferred = affinity;
     }
     if !anti.is_empty() {
-        p.pod_anti_affinity.get_or_insert_with(PodAffinity::default).preferred = anti;
+        p.pod_anti_affinity
+            .get_or_insert_with(PodAffinity::default)
+            .preferred = anti;
     }
     p
 }
@@ -153,7 +156,11 @@ fn required_affinity_single_node_matches_upstream_table() {
             "satisfies the pod with requiredDuringSchedulingIgnoredDuringExecution in PodAffinity using not in operator in labelSelector that matches the existing pod",
             required(
                 mk("default", &pod_label2),
-                vec![term_not_in("service", "region", &["securityscan3", "value3"])],
+                vec![term_not_in(
+                    "service",
+                    "region",
+                    &["securityscan3", "value3"],
+                )],
                 vec![],
             ),
             vec![existing()],
@@ -286,7 +293,11 @@ fn required_affinity_single_node_matches_upstream_table() {
             "pod matches its own Label in PodAffinity and that matches the existing pod Labels",
             required(
                 mk("default", &pod_label),
-                vec![term_not_in("service", "region", &["securityscan", "value2"])],
+                vec![term_not_in(
+                    "service",
+                    "region",
+                    &["securityscan", "value2"],
+                )],
                 vec![],
             ),
             vec![],
@@ -334,7 +345,10 @@ fn required_affinity_single_node_matches_upstream_table() {
             required(
                 mk("default", &pod_label),
                 vec![],
-                vec![term_exists("service", "zone"), term_exists("security", "zone")],
+                vec![
+                    term_exists("service", "zone"),
+                    term_exists("security", "zone"),
+                ],
             ),
             vec![required(
                 mk("default", &pod_label2),
@@ -353,7 +367,10 @@ fn required_affinity_single_node_matches_upstream_table() {
             vec![required(
                 mk("default", &pod_label),
                 vec![],
-                vec![term_exists("service", "zone"), term_exists("security", "zone")],
+                vec![
+                    term_exists("service", "zone"),
+                    term_exists("security", "zone"),
+                ],
             )],
             Some(existing_fail()),
         ),
@@ -484,7 +501,13 @@ fn required_affinity_multiple_nodes_matches_upstream_table() {
     let china = [("region", "China")];
     let china_az1 = [("region", "China"), ("az", "az1")];
     let india = [("region", "India")];
-    type Case<'a> = (&'a str, Pod, Vec<(Pod, &'a str)>, Vec<Node>, Option<Vec<Status>>);
+    type Case<'a> = (
+        &'a str,
+        Pod,
+        Vec<(Pod, &'a str)>,
+        Vec<Node>,
+        Option<Vec<Status>>,
+    );
     let cases: Vec<Case> = vec![
         (
             "A pod can be scheduled onto all the nodes that have the same topology key & label value with one of them has an existing pod that matches the affinity rules",
@@ -866,8 +889,10 @@ fn preferred_affinity_matches_upstream_table() {
     let s1 = [("security", "S1")];
     let s2 = [("security", "S2")];
     let in_sec = |v: &str, key: &str| term_in("security", key, &[v]);
-    let stay_with_s1_in_region = |p: Pod| preferred(p, vec![weighted(5, in_sec("S1", "region"))], vec![]);
-    let stay_with_s2_in_region = |p: Pod| preferred(p, vec![weighted(6, in_sec("S2", "region"))], vec![]);
+    let stay_with_s1_in_region =
+        |p: Pod| preferred(p, vec![weighted(5, in_sec("S1", "region"))], vec![]);
+    let stay_with_s2_in_region =
+        |p: Pod| preferred(p, vec![weighted(6, in_sec("S2", "region"))], vec![]);
     let affinity3 = |p: Pod| {
         preferred(
             p,
@@ -933,7 +958,13 @@ fn preferred_affinity_matches_upstream_table() {
     let d = |pairs: &[(&str, &str)]| mk("default", pairs);
     let n = labelled_node;
     let default = InterPodAffinityArgs::default();
-    type Case<'a> = (&'a str, Pod, Vec<(Pod, &'a str)>, Vec<Node>, Result<Vec<i64>, Code>);
+    type Case<'a> = (
+        &'a str,
+        Pod,
+        Vec<(Pod, &'a str)>,
+        Vec<Node>,
+        Result<Vec<i64>, Code>,
+    );
     let cases: Vec<Case> = vec![
         (
             "all nodes are same priority as Affinity is nil",
@@ -953,7 +984,11 @@ fn preferred_affinity_matches_upstream_table() {
             "All the nodes that have the same topology key & label value with one of them has an existing pod that match the affinity rules, have the same score",
             stay_with_s1_in_region(d(&[])),
             vec![(d(&s1), "node1")],
-            vec![n("node1", &china), n("node2", &china_az1), n("node3", &india)],
+            vec![
+                n("node1", &china),
+                n("node2", &china_az1),
+                n("node3", &india),
+            ],
             Ok(vec![100, 100, 0]),
         ),
         (
@@ -1228,14 +1263,24 @@ fn hard_pod_affinity_weight_matches_upstream_table() {
     let cases: Vec<Case> = vec![
         ("with default weight", 1, "default", Ok(vec![100, 100, 0])),
         ("with zero weight", 0, "default", Err(Code::Skip)),
-        ("with no matching namespace", 1, "subteam1.team2", Err(Code::Skip)),
+        (
+            "with no matching namespace",
+            1,
+            "subteam1.team2",
+            Err(Code::Skip),
+        ),
         (
             "with matching NamespaceSelector",
             1,
             "subteam1.team1",
             Ok(vec![100, 100, 0]),
         ),
-        ("with matching Namespaces", 1, "subteam2.team2", Ok(vec![100, 100, 0])),
+        (
+            "with matching Namespaces",
+            1,
+            "subteam2.team2",
+            Ok(vec![100, 100, 0]),
+        ),
     ];
     for (name, w, ns, want) in cases {
         assert_eq!(
@@ -1283,8 +1328,14 @@ fn match_label_keys_narrow_the_selector_to_the_owners_values() {
         labelled_node("b", &[("kubernetes.io/hostname", "b")]),
     ];
     let existing = vec![
-        (mk("default", &[("app", "web"), ("pod-template-hash", "v1")]), "a"),
-        (mk("default", &[("app", "web"), ("pod-template-hash", "v2")]), "b"),
+        (
+            mk("default", &[("app", "web"), ("pod-template-hash", "v1")]),
+            "a",
+        ),
+        (
+            mk("default", &[("app", "web"), ("pod-template-hash", "v2")]),
+            "b",
+        ),
     ];
     let (_, statuses) = filter(&incoming, nodes, existing);
     assert_eq!(statuses, [ok(), anti_fail()]);
@@ -1293,18 +1344,20 @@ fn match_label_keys_narrow_the_selector_to_the_owners_values() {
 #[test]
 fn pods_on_deleted_nodes_and_deleted_pods_stop_counting() {
     let incoming = mk("default", &[("app", "web")]);
-    let repel = required(
-        mk("default", &[]),
-        vec![],
-        vec![term_exists("app", "zone")],
-    );
+    let repel = required(mk("default", &[]), vec![], vec![term_exists("app", "zone")]);
     let mut store = snapshot(
-        vec![labelled_node("a", &[("zone", "z1")]), labelled_node("b", &[("zone", "z1")])],
+        vec![
+            labelled_node("a", &[("zone", "z1")]),
+            labelled_node("b", &[("zone", "z1")]),
+        ],
         vec![(repel, "a")],
     );
     let mut pl = InterPodAffinity::default();
     assert!(pl.pre_filter(&incoming, &store).is_success());
-    assert_eq!(pl.filter(&incoming, &store.nodes[1], &store), existing_fail());
+    assert_eq!(
+        pl.filter(&incoming, &store.nodes[1], &store),
+        existing_fail()
+    );
     let id = store.nodes[0].pods[0];
     store.delete_pod(id, sim_core::SimTime::ZERO);
     assert!(store.pods_with_required_anti_affinity().is_empty());
@@ -1323,9 +1376,7 @@ fn kept_counts_equal_fresh_ones() {
         })
         .collect();
     let mut store = snapshot(nodes, vec![]);
-    let web = |extra: Option<Pod>| {
-        extra.unwrap_or_else(|| mk("default", &[("app", "web")]))
-    };
+    let web = |extra: Option<Pod>| extra.unwrap_or_else(|| mk("default", &[("app", "web")]));
     // The kinds of placed pods: plain, required anti-affinity by host, preferred affinity to
     // db by zone, required affinity to web by zone.
     let kinds: Vec<Pod> = vec![
@@ -1361,11 +1412,19 @@ fn kept_counts_equal_fresh_ones() {
         if step % 5 == 2 && !placed.is_empty() {
             let victim = placed.remove((step * 13) % placed.len());
             store.delete_pod(victim, sim_core::SimTime::ZERO);
+        } else if step % 7 == 4 && !placed.is_empty() {
+            // Terminating pods still count for inter-pod affinity.
+            let victim = placed[(step * 3) % placed.len()];
+            store.mark_terminating(victim, sim_core::SimTime::ZERO);
         } else {
             let mut p = kinds[step % kinds.len()].clone();
             p.name = format!("p{step}");
             let id = store.add_pod(p, sim_core::SimTime::ZERO);
-            store.bind(id, NodeId(u32::try_from((step * 5) % 9).unwrap()), sim_core::SimTime::ZERO);
+            store.bind(
+                id,
+                NodeId(u32::try_from((step * 5) % 9).unwrap()),
+                sim_core::SimTime::ZERO,
+            );
             placed.push(id);
         }
         let mut fresh = InterPodAffinity::default();

@@ -14,7 +14,7 @@ use crate::api::{LabelSelector, Labels, NodeSelector, Operator, Pod, Requirement
 use crate::scheduler::framework::Snapshot;
 use crate::scheduler::plugins::node_affinity::{required_matches, term_error};
 use crate::scheduler::plugins::taint_toleration::find_untolerated_taint;
-use crate::store::PlacementChange;
+use crate::store::{PlacementChange, PlacementKind};
 
 /// Domain id of a node that does not exist.
 pub(crate) const NO_DOMAIN: u32 = u32::MAX;
@@ -86,11 +86,7 @@ impl OwnedSelector {
             (None, None) => true,
             (Some(sel), Some(reqs)) => {
                 sel.requirements.len() == reqs.len()
-                    && sel
-                        .requirements
-                        .iter()
-                        .zip(reqs)
-                        .all(|(r, v)| v.same_as(r))
+                    && sel.requirements.iter().zip(reqs).all(|(r, v)| v.same_as(r))
             }
             _ => false,
         }
@@ -278,9 +274,10 @@ impl SpreadIndex {
                         let matches = info
                             .pods
                             .iter()
-                            .filter(|&&p| {
-                                let p = &snapshot.pod(p).pod;
-                                p.namespace == self.key.namespace
+                            .filter(|&&id| {
+                                let p = &snapshot.pod(id).pod;
+                                !snapshot.termination_logged(id)
+                                    && p.namespace == self.key.namespace
                                     && self.key.selector.matches(&p.labels)
                             })
                             .count();
@@ -302,8 +299,7 @@ impl SpreadIndex {
                 && (self.key.tolerations.is_none()
                     || find_untolerated_taint(&info.node.taints, &pod.tolerations).is_none());
             self.node_included[i] = included;
-            if included && let Some(domain) = self.domains.get_mut(self.node_domain[i] as usize)
-            {
+            if included && let Some(domain) = self.domains.get_mut(self.node_domain[i] as usize) {
                 domain.eligible_nodes += 1;
                 domain.matches += i64::from(self.node_matches[i]);
             }
@@ -333,8 +329,18 @@ impl SpreadIndex {
         {
             return;
         }
-        let delta: i64 = if change.added { 1 } else { -1 };
-        self.node_matches[i] = if change.added {
+        // Upstream counts neither terminating pods (#87621) nor pods gone.
+        let delta: i64 = match change.kind {
+            PlacementKind::Bound => 1,
+            PlacementKind::Terminating => -1,
+            PlacementKind::Removed { was_terminating } => {
+                if was_terminating {
+                    return;
+                }
+                -1
+            }
+        };
+        self.node_matches[i] = if delta > 0 {
             self.node_matches[i].saturating_add(1)
         } else {
             self.node_matches[i].saturating_sub(1)

@@ -5,8 +5,9 @@
 //! system defaults: hostname maxSkew 3 and zone maxSkew 5, both ScheduleAnyway) with the
 //! selector of their Services and ReplicaSet.
 //!
-//! The counts come from [`index`], which keeps them across cycles instead of scanning every
-//! node per pod; the decisions are upstream's.
+//! The counts come from the `index` module, which keeps them across cycles (updated from the
+//! store's placement log) instead of scanning every node and pod per cycle; the decisions are
+//! upstream's.
 //!
 //! Default selector (upstream `helper.DefaultSelector`): the selectors of the Services in
 //! `Store::service_selectors` that select the pod, merged, then the requirements of the owning
@@ -16,7 +17,10 @@
 //! labels, as `kubectl create deployment` makes it, plus `pod-template-hash`).
 //!
 //! Known differences from upstream: `math.Log` (Go, pure-Go implementation) and `f64::ln` may
-//! differ in the last bit, which could only flip a score rounded at exactly `.5`.
+//! differ in the last bit, which could only flip a score rounded at exactly `.5`. kubesim's
+//! framework has no PreFilter extensions (`AddPod`/`RemovePod`), so preemption's dry runs see
+//! the counts without the victims removed. Terminating pods stop counting when their graceful
+//! deletion goes through `Store::mark_terminating`.
 
 mod index;
 
@@ -99,7 +103,11 @@ impl PodTopologySpreadArgs {
             let path = if path == "." { String::new() } else { path };
             ConfigError::new(path, e.into_inner().to_string())
         })?;
-        check_args_type(raw.api_version.as_deref(), raw.kind.as_deref(), "PodTopologySpreadArgs")?;
+        check_args_type(
+            raw.api_version.as_deref(),
+            raw.kind.as_deref(),
+            "PodTopologySpreadArgs",
+        )?;
         let list = raw.default_constraints.unwrap_or_default();
         let defaulting_type = match raw.defaulting_type.as_deref().unwrap_or("") {
             "" | "System" => DefaultingType::System,
@@ -499,7 +507,7 @@ impl Plugin for PodTopologySpread {
         let mut score = 0.0;
         for c in &self.score {
             let index = self.indexes.get(c.slot);
-            if !index.node_has_label[i] {
+            if !index.node_has_label.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let count = if c.hostname {

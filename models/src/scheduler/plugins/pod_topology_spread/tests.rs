@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::api::{
-    LabelSelector, Labels, Node, NodeAffinity, NodeSelector, NodeSelectorTerm, Operator,
-    OwnerRef, Requirement, TaintEffect, WorkloadId,
+    LabelSelector, Labels, Node, NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, OwnerRef,
+    Requirement, TaintEffect, WorkloadId,
 };
 use crate::scheduler::framework::Code;
 use crate::scheduler::testing::{node, pod, snapshot, taint};
@@ -126,7 +126,7 @@ fn ignore() -> Option<NodeInclusionPolicy> {
     Some(NodeInclusionPolicy::Ignore)
 }
 
-// filtering_test.go TestSingleConstraint: every case (terminating pods are deleted pods here).
+// filtering_test.go TestSingleConstraint: every case.
 #[test]
 fn single_constraint_matches_upstream_table() {
     let zone1 = |max_skew| tsc(max_skew, "zone", DoNotSchedule, foo());
@@ -190,7 +190,11 @@ fn single_constraint_matches_upstream_table() {
         c
     };
     let node_selector_foo = |mut p: Pod| {
-        p.node_selector = vec![Requirement::new("foo", Operator::Equals, vec![String::new()])];
+        p.node_selector = vec![Requirement::new(
+            "foo",
+            Operator::Equals,
+            vec![String::new()],
+        )];
         p
     };
     let node_affinity_foo = |mut p: Pod| {
@@ -394,13 +398,17 @@ fn single_constraint_matches_upstream_table() {
         assert_eq!(filter_codes(&incoming, &store), want, "{name}");
     }
 
-    // "terminating Pods should be excluded": a deleted pod no longer counts.
+    // "terminating Pods should be excluded": the pod is still on node-a, but being deleted.
     let mut store = snapshot(
-        vec![n("node-a", &[("node", "node-a")]), n("node-b", &[("node", "node-b")])],
+        vec![
+            n("node-a", &[("node", "node-a")]),
+            n("node-b", &[("node", "node-b")]),
+        ],
         existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
     );
     let terminating = store.nodes[0].pods[0];
-    store.delete_pod(terminating, SimTime::ZERO);
+    store.mark_terminating(terminating, SimTime::ZERO);
+    assert_eq!(store.nodes[0].pods, [terminating]);
     assert_eq!(
         filter_codes(&mk(&["foo"], vec![per_node(1)]), &store),
         [OK, NO],
@@ -434,14 +442,24 @@ fn multiple_constraints_match_upstream_table() {
             y = y.taints(unschedulable_taint());
         }
         vec![
-            n("node-a", &[("zone", "zone1"), ("node", "node-a"), ("foo", "")]),
+            n(
+                "node-a",
+                &[("zone", "zone1"), ("node", "node-a"), ("foo", "")],
+            ),
             n("node-b", &b),
-            n("node-x", &[("zone", "zone2"), ("node", "node-x"), ("foo", "")]),
+            n(
+                "node-x",
+                &[("zone", "zone2"), ("node", "node-x"), ("foo", "")],
+            ),
             y.obj(),
         ]
     };
     let node_selector_foo = |mut p: Pod| {
-        p.node_selector = vec![Requirement::new("foo", Operator::Equals, vec![String::new()])];
+        p.node_selector = vec![Requirement::new(
+            "foo",
+            Operator::Equals,
+            vec![String::new()],
+        )];
         p
     };
     let abyy = existing(&[
@@ -651,11 +669,7 @@ fn score_matches_upstream_table() {
     let foo_pods = |specs: &[&'static str]| -> Vec<(Pod, &'static str)> {
         specs.iter().map(|n| (mk(&["foo"], vec![]), *n)).collect()
     };
-    let spread_2103 = || {
-        foo_pods(&[
-            "node-a", "node-a", "node-b", "node-d", "node-d", "node-d",
-        ])
-    };
+    let spread_2103 = || foo_pods(&["node-a", "node-a", "node-b", "node-d", "node-d", "node-d"]);
     let spread_4321 = || {
         foo_pods(&[
             "node-a", "node-a", "node-a", "node-a", "node-b", "node-b", "node-b", "node-c",
@@ -685,7 +699,11 @@ fn score_matches_upstream_table() {
         c
     };
     let node_selector_foo = |mut p: Pod| {
-        p.node_selector = vec![Requirement::new("foo", Operator::Equals, vec![String::new()])];
+        p.node_selector = vec![Requirement::new(
+            "foo",
+            Operator::Equals,
+            vec![String::new()],
+        )];
         p
     };
     let node_affinity_foo = |mut p: Pod| {
@@ -886,11 +904,14 @@ fn score_matches_upstream_table() {
         ),
         (
             "minDomains has no effect when ScheduleAnyway",
-            mk(&["foo"], vec![{
-                let mut c = tsc(2, "node", ScheduleAnyway, foo());
-                c.min_domains = Some(10);
-                c
-            }]),
+            mk(
+                &["foo"],
+                vec![{
+                    let mut c = tsc(2, "node", ScheduleAnyway, foo());
+                    c.min_domains = Some(10);
+                    c
+                }],
+            ),
             vec![
                 n("node-a", &[("node", "node-a")]),
                 n("node-b", &[("node", "node-b")]),
@@ -912,7 +933,11 @@ fn score_matches_upstream_table() {
             "NodeAffinityPolicy ignored with labelSelectors",
             node_selector_foo(mk(
                 &["foo"],
-                vec![per_node(tsc(1, "node", ScheduleAnyway, foo()), ignore(), None)],
+                vec![per_node(
+                    tsc(1, "node", ScheduleAnyway, foo()),
+                    ignore(),
+                    None,
+                )],
             )),
             node_policy_nodes(),
             3,
@@ -931,7 +956,11 @@ fn score_matches_upstream_table() {
             "NodeAffinityPolicy ignored with nodeAffinity",
             node_affinity_foo(mk(
                 &["foo"],
-                vec![per_node(tsc(1, "node", ScheduleAnyway, foo()), ignore(), None)],
+                vec![per_node(
+                    tsc(1, "node", ScheduleAnyway, foo()),
+                    ignore(),
+                    None,
+                )],
             )),
             node_policy_nodes(),
             3,
@@ -942,7 +971,11 @@ fn score_matches_upstream_table() {
             "NodeTaintsPolicy honored",
             mk(
                 &["foo"],
-                vec![per_node(tsc(1, "node", ScheduleAnyway, foo()), None, honor())],
+                vec![per_node(
+                    tsc(1, "node", ScheduleAnyway, foo()),
+                    None,
+                    honor(),
+                )],
             ),
             vec![
                 n("node-a", &[("node", "node-a")]),
@@ -1030,9 +1063,12 @@ fn score_matches_upstream_table() {
     }
 
     // "terminating Pods should be excluded"
-    let mut store = snapshot(hosts(&["node-a", "node-b"]), foo_pods(&["node-a", "node-b"]));
+    let mut store = snapshot(
+        hosts(&["node-a", "node-b"]),
+        foo_pods(&["node-a", "node-b"]),
+    );
     let terminating = store.nodes[0].pods[0];
-    store.delete_pod(terminating, SimTime::ZERO);
+    store.mark_terminating(terminating, SimTime::ZERO);
     assert_eq!(
         score_with(
             &mut system_defaulting(),
@@ -1045,7 +1081,10 @@ fn score_matches_upstream_table() {
     );
 
     // "system defaulting, nodes don't have zone, pods match service"
-    let mut store = snapshot(hosts(&["node-a", "node-b", "node-c", "node-d"]), spread_4321());
+    let mut store = snapshot(
+        hosts(&["node-a", "node-b", "node-c", "node-d"]),
+        spread_4321(),
+    );
     store.service_selectors.insert(
         ("default".into(), "svc".into()),
         [("foo", "")].into_iter().collect(),
@@ -1091,7 +1130,12 @@ fn pre_score_constraints_match_upstream() {
     );
     // A pod without an owner or Services gets no default constraints either.
     assert_eq!(
-        score_with(&mut system_defaulting(), &with_labels(&[("foo", "tar")]), &store, 1),
+        score_with(
+            &mut system_defaulting(),
+            &with_labels(&[("foo", "tar")]),
+            &store,
+            1
+        ),
         Err(Code::Skip)
     );
 
@@ -1107,9 +1151,10 @@ fn pre_score_constraints_match_upstream() {
         ],
         vec![],
     );
-    store
-        .owner_selectors
-        .insert((crate::api::OwnerKind::ReplicaSet, WorkloadId(0)), foo().unwrap());
+    store.owner_selectors.insert(
+        (crate::api::OwnerKind::ReplicaSet, WorkloadId(0)),
+        foo().unwrap(),
+    );
     let incoming = owned_by_rs(with_labels(&[("foo", "tar"), ("baz", "sup")]));
     let mut pl = system_defaulting();
     let ids: Vec<NodeId> = store.nodes.iter().map(|n| n.id).collect();
@@ -1153,9 +1198,10 @@ fn pre_score_constraints_match_upstream() {
         )],
         vec![],
     );
-    store
-        .owner_selectors
-        .insert((crate::api::OwnerKind::ReplicaSet, WorkloadId(0)), foo().unwrap());
+    store.owner_selectors.insert(
+        (crate::api::OwnerKind::ReplicaSet, WorkloadId(0)),
+        foo().unwrap(),
+    );
     assert!(pl.pre_score(&incoming, &[NodeId(0)], &store).is_success());
     assert!(pl.require_all);
     let got: Vec<(i32, f64)> = pl.score.iter().map(|c| (c.max_skew, c.weight)).collect();
@@ -1235,8 +1281,14 @@ fn args_default_and_validate_as_upstream() {
     ]}));
     assert_eq!(e.path, "defaultConstraints[1]");
     assert_eq!(e.message, "Duplicate value: \"{zone, ScheduleAnyway}\"");
-    assert_eq!(err(json!({"defaultingType": "Sometimes"})).path, "defaultingType");
-    assert_eq!(err(json!({"defaultConstraint": []})).path, "defaultConstraint");
+    assert_eq!(
+        err(json!({"defaultingType": "Sometimes"})).path,
+        "defaultingType"
+    );
+    assert_eq!(
+        err(json!({"defaultConstraint": []})).path,
+        "defaultConstraint"
+    );
 }
 
 /// Counts kept incrementally across binds and deletes equal a fresh index's.
@@ -1256,14 +1308,11 @@ fn incremental_counts_equal_a_full_scan() {
     let mut store = snapshot(nodes, vec![]);
     let mut incoming = mk(
         &["app"],
-        vec![
-            tsc(1, LABEL_ZONE, DoNotSchedule, exists("app")),
-            {
-                let mut c = tsc(2, HOST, DoNotSchedule, exists("app"));
-                c.node_taints_policy = honor();
-                c
-            },
-        ],
+        vec![tsc(1, LABEL_ZONE, DoNotSchedule, exists("app")), {
+            let mut c = tsc(2, HOST, DoNotSchedule, exists("app"));
+            c.node_taints_policy = honor();
+            c
+        }],
     );
     incoming.name = "incoming".into();
     let mut kept = list_defaulting();
@@ -1273,12 +1322,20 @@ fn incremental_counts_equal_a_full_scan() {
         if step % 7 == 3 && !placed.is_empty() {
             let victim = placed.remove((step * 31) % placed.len());
             store.delete_pod(victim, SimTime::ZERO);
+        } else if step % 11 == 5 && !placed.is_empty() {
+            // Graceful deletion: terminating for a while, deleted later.
+            let victim = placed[(step * 17) % placed.len()];
+            store.mark_terminating(victim, SimTime::ZERO);
         } else {
             let labels: &[&str] = if step % 4 == 0 { &["other"] } else { &["app"] };
             let mut p = mk(labels, vec![]);
             p.name = format!("p{step}");
             let id = store.add_pod(p, SimTime::ZERO);
-            store.bind(id, NodeId(u32::try_from((step * 7) % 12).unwrap()), SimTime::ZERO);
+            store.bind(
+                id,
+                NodeId(u32::try_from((step * 7) % 12).unwrap()),
+                SimTime::ZERO,
+            );
             placed.push(id);
         }
         let mut fresh = list_defaulting();
@@ -1312,13 +1369,13 @@ fn incremental_counts_equal_a_full_scan() {
 /// clone that diverged.
 #[test]
 fn indexes_do_not_leak_between_store_clones() {
-    let nodes = vec![
-        n("a", &[(LABEL_ZONE, "z1")]),
-        n("b", &[(LABEL_ZONE, "z2")]),
-    ];
+    let nodes = vec![n("a", &[(LABEL_ZONE, "z1")]), n("b", &[(LABEL_ZONE, "z2")])];
     let store = snapshot(nodes, vec![]);
     let mut other = store.clone();
-    let incoming = mk(&["app"], vec![tsc(1, LABEL_ZONE, DoNotSchedule, exists("app"))]);
+    let incoming = mk(
+        &["app"],
+        vec![tsc(1, LABEL_ZONE, DoNotSchedule, exists("app"))],
+    );
     let mut pl = list_defaulting();
     assert_eq!(filter_codes(&incoming, &store), [OK, OK]);
     assert!(pl.pre_filter(&incoming, &store).is_success());
@@ -1411,7 +1468,44 @@ fn a_spread_deployment_keeps_its_skew_through_schedule_one() {
 
 #[test]
 fn rounding_is_gos_math_round() {
-    for x in [0.0, 0.4, 0.5, 0.49999999999999994, 1.5, 2.5, 6.499999, 1e15 + 0.5, 1e17, -0.5, -2.5] {
+    for x in [
+        0.0,
+        0.4,
+        0.5,
+        0.49999999999999994,
+        1.5,
+        2.5,
+        6.499999,
+        1e15 + 0.5,
+        1e17,
+        -0.5,
+        -2.5,
+    ] {
         assert_eq!(round_half_away(x), x.round() as i64, "{x}");
     }
+}
+
+/// A node that goes away (`exists` cleared, `touch_nodes`) takes its pods out of the counts.
+#[test]
+fn pods_on_removed_nodes_stop_counting() {
+    let mut store = snapshot(
+        vec![
+            n("a", &[(LABEL_ZONE, "z1")]),
+            n("b", &[(LABEL_ZONE, "z2")]),
+            n("c", &[(LABEL_ZONE, "z2")]),
+        ],
+        existing(&[(&["app"], "a"), (&["app"], "a")]),
+    );
+    let incoming = mk(
+        &["app"],
+        vec![tsc(1, LABEL_ZONE, DoNotSchedule, exists("app"))],
+    );
+    let mut pl = list_defaulting();
+    assert!(pl.pre_filter(&incoming, &store).is_success());
+    assert_eq!(pl.filter(&incoming, &store.nodes[0], &store).code, NO);
+    store.nodes[0].exists = false;
+    store.touch_nodes();
+    assert!(pl.pre_filter(&incoming, &store).is_success());
+    // Only z2 is left: 0 matching pods, so the skew check passes there.
+    assert_eq!(pl.filter(&incoming, &store.nodes[1], &store).code, OK);
 }
