@@ -324,6 +324,7 @@ fn cmd_run(
         &outcome.summary,
         &outcome.simulation.world().events,
         &outcome.simulation.world().samples,
+        &models::summary::pods_over_time(outcome.simulation.world(), outcome.simulation.now(), 200),
     ) {
         Ok(w) => w,
         Err(e) => {

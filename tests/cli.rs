@@ -58,6 +58,16 @@ fn run_writes_outputs_and_same_seed_gives_same_digest() {
             .unwrap()
             .starts_with("LAST SEEN")
     );
+    let html = std::fs::read_to_string(a.join("report.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<h1>quickstart</h1>"));
+    assert!(
+        html.contains("<svg") && html.contains("Pods pending and running"),
+        "a chart of the run"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "self-contained: no scripts or external files"
+    );
 }
 
 #[test]

@@ -258,3 +258,32 @@ mod tests {
         );
     }
 }
+
+/// Pods pending (created, not yet bound) and running at `points` evenly spaced instants from
+/// the start to `end`: the curve of a run at a glance. Time in hours.
+pub fn pods_over_time(
+    cluster: &Cluster,
+    end: sim_core::SimTime,
+    points: usize,
+) -> Vec<(f64, u64, u64)> {
+    let points = points.max(2);
+    let step = end.as_nanos() / (points as u64 - 1).max(1);
+    (0..points)
+        .map(|i| {
+            let t = sim_core::SimTime::from_nanos(step.saturating_mul(i as u64));
+            let (mut pending, mut running) = (0, 0);
+            for p in &cluster.store.pods {
+                let alive = p.created_at <= t && p.deleted_at.is_none_or(|d| d > t);
+                if !alive {
+                    continue;
+                }
+                match (p.scheduled_at, p.running_at) {
+                    (_, Some(r)) if r <= t => running += 1,
+                    (Some(s), _) if s <= t => {}
+                    _ => pending += 1,
+                }
+            }
+            (t.as_secs_f64() / 3600.0, pending, running)
+        })
+        .collect()
+}

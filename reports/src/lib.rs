@@ -5,7 +5,9 @@
 
 pub mod compare;
 pub mod explain;
+pub mod html;
 pub mod output;
+pub mod plot;
 pub mod table;
 
 pub use compare::{ComparisonReport, comparison_report};

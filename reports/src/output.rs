@@ -24,12 +24,14 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     fs::rename(&tmp, path)
 }
 
-/// Writes `summary.json`, `events.jsonl` and `events.txt` into `dir`; returns the paths.
+/// Writes `events.jsonl`, `events.txt`, `timeseries.csv` (trace runs), `report.html` and
+/// `summary.json` into `dir`; returns the paths.
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
     events: &[EventRecord],
     samples: &[models::trace::Sample],
+    pods_over_time: &[(f64, u64, u64)],
 ) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
 
@@ -61,6 +63,13 @@ pub fn write_run_outputs(
         write_atomic(&path, &csv)?;
         written.push(path);
     }
+
+    let path = dir.join("report.html");
+    write_atomic(
+        &path,
+        crate::html::run_report(summary, events, pods_over_time, samples).as_bytes(),
+    )?;
+    written.push(path);
 
     // The summary goes last: its presence says the run's outputs are complete.
     let mut json = serde_json::to_vec_pretty(summary)?;

@@ -138,11 +138,20 @@ pub fn summary_table(s: &Summary) -> String {
         );
     }
     if !s.ignored_objects.is_empty() {
+        // "Kind/name" → count per kind: the full list is in summary.json.
+        let mut kinds: Vec<(&str, usize)> = Vec::new();
+        for o in &s.ignored_objects {
+            let kind = o.split('/').next().unwrap_or(o);
+            match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((kind, 1)),
+            }
+        }
+        let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let _ = writeln!(
             out,
-            "note: {} object(s) accepted but not simulated: {}",
-            s.ignored_objects.len(),
-            s.ignored_objects.join(", ")
+            "note: accepted but not simulated: {} (listed in summary.json)",
+            listed.join(", ")
         );
     }
     for w in &s.warnings {

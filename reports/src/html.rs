@@ -1,0 +1,215 @@
+//! One self-contained HTML page per run: the headline figures, per-pool utilisation, charts
+//! over time and the event log. No scripts, no external files: it opens anywhere, offline.
+
+use std::fmt::Write;
+
+use models::events::{EventRecord, EventType};
+use models::summary::Summary;
+use models::trace::Sample;
+
+use crate::plot::{Series, line_chart};
+use crate::table::human_amount;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}\
+h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;margin:1em 0}\
+td,th{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}th{background:#f6f6f6}\
+.num{text-align:right}.bar{background:#e8eef7;width:160px;height:12px;display:inline-block}\
+.fill{background:#1f77b4;height:12px}.warn{color:#b00}.kpi{display:inline-block;margin:0 2em 1em 0}\
+.kpi b{font-size:1.6em;display:block}code{background:#f4f4f4;padding:1px 4px}";
+
+/// The report. `pods_over_time` is (hours, pending, running); `samples` are a trace's samples.
+pub fn run_report(
+    s: &Summary,
+    events: &[EventRecord],
+    pods_over_time: &[(f64, u64, u64)],
+    samples: &[Sample],
+) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>kubesim: {}</title><style>{STYLE}</style></head><body>",
+        esc(&s.scenario)
+    );
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p class=\"sub\">seed <code>{}</code> · digest <code>{}</code> · simulated {} · {} events · stopped: {}</p>",
+        esc(&s.scenario),
+        s.seed,
+        esc(&s.digest),
+        esc(&s.simulated),
+        s.events_processed,
+        esc(&s.stop_reason)
+    );
+    let p = &s.pods;
+    for (value, what) in [
+        (p.total.to_string(), "pods"),
+        (p.scheduled.to_string(), "scheduled"),
+        (p.pending.to_string(), "pending"),
+        (
+            format!("{:.3}s", s.pending_seconds.p99),
+            "time to schedule, p99",
+        ),
+        (
+            s.scheduler.failed_attempts.to_string(),
+            "unschedulable attempts",
+        ),
+    ] {
+        let _ = write!(h, "<div class=\"kpi\"><b>{}</b>{what}</div>", esc(&value));
+    }
+    h.push_str("<h2>Node pools</h2><table><tr><th>pool</th><th>nodes in use</th><th>resource</th><th class=\"num\">requested</th><th class=\"num\">allocatable</th><th>used</th></tr>");
+    for pool in &s.pools {
+        for (i, r) in pool.resources.iter().enumerate() {
+            let first = i == 0;
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"bar\"><div class=\"fill\" style=\"width:{:.1}%\"></div></span> {:.1}%</td></tr>",
+                if first {
+                    esc(&pool.pool)
+                } else {
+                    String::new()
+                },
+                if first {
+                    format!("{}/{}", pool.nodes_in_use, pool.nodes)
+                } else {
+                    String::new()
+                },
+                esc(&r.resource),
+                human_amount(&r.resource, r.requested),
+                human_amount(&r.resource, r.allocatable),
+                (r.utilization * 100.0).min(100.0),
+                r.utilization * 100.0
+            );
+        }
+    }
+    h.push_str("</table>");
+
+    if !pods_over_time.is_empty() {
+        h.push_str("<h2>Pods over time</h2>");
+        h.push_str(&line_chart(
+            "Pods pending and running",
+            "pods",
+            &[
+                Series {
+                    label: "running",
+                    points: pods_over_time
+                        .iter()
+                        .map(|&(t, _, r)| (t, r as f64))
+                        .collect(),
+                },
+                Series {
+                    label: "pending",
+                    points: pods_over_time
+                        .iter()
+                        .map(|&(t, p, _)| (t, p as f64))
+                        .collect(),
+                },
+            ],
+        ));
+    }
+    if let Some(t) = &s.trace {
+        let _ = write!(
+            h,
+            "<h2>Trace replay</h2><p>{} pods ({} with GPUs) on {} nodes ({} GPUs): {} scheduled, {} never scheduled. GPU fragmentation (FGD) peak {:.1} GPUs, mean {:.1}.</p>",
+            t.pods,
+            t.gpu_pods,
+            t.nodes,
+            t.gpus,
+            t.scheduled,
+            t.never_scheduled,
+            t.gpu_frag_milli.peak / 1000.0,
+            t.gpu_frag_milli.mean / 1000.0
+        );
+    }
+    if !samples.is_empty() {
+        let hours = |x: &Sample| x.time_s / 3600.0;
+        h.push_str(&line_chart(
+            "Allocation (requested / allocatable)",
+            "share",
+            &[
+                Series {
+                    label: "GPU",
+                    points: samples
+                        .iter()
+                        .map(|x| (hours(x), x.gpu_allocation()))
+                        .collect(),
+                },
+                Series {
+                    label: "CPU",
+                    points: samples
+                        .iter()
+                        .map(|x| (hours(x), x.cpu_allocation()))
+                        .collect(),
+                },
+                Series {
+                    label: "memory",
+                    points: samples
+                        .iter()
+                        .map(|x| (hours(x), x.memory_allocation()))
+                        .collect(),
+                },
+            ],
+        ));
+        h.push_str(&line_chart(
+            "GPU fragmentation (share of all GPUs)",
+            "share",
+            &[
+                Series {
+                    label: "FGD",
+                    points: samples
+                        .iter()
+                        .map(|x| (hours(x), x.gpu_frag_ratio))
+                        .collect(),
+                },
+                Series {
+                    label: "partly used",
+                    points: samples
+                        .iter()
+                        .map(|x| (hours(x), x.gpu_frag_partial_ratio))
+                        .collect(),
+                },
+            ],
+        ));
+    }
+
+    const SHOWN: usize = 300;
+    let _ = write!(
+        h,
+        "<h2>Events</h2><p>{} events{}; all of them are in <code>events.txt</code> and <code>events.jsonl</code>.</p><table><tr><th>time</th><th>type</th><th>reason</th><th>object</th><th>message</th></tr>",
+        events.len(),
+        if events.len() > SHOWN {
+            format!(", the first {SHOWN} shown")
+        } else {
+            String::new()
+        }
+    );
+    for e in events.iter().take(SHOWN) {
+        let warn = e.event_type == EventType::Warning;
+        let _ = write!(
+            h,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if warn { " class=\"warn\"" } else { "" },
+            e.time(),
+            if warn { "Warning" } else { "Normal" },
+            e.reason,
+            esc(&e.object),
+            esc(&e.message)
+        );
+    }
+    h.push_str("</table>");
+    if !s.warnings.is_empty() {
+        h.push_str("<h2>Warnings</h2><ul>");
+        for w in &s.warnings {
+            let _ = write!(h, "<li>{}</li>", esc(w));
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
