@@ -244,21 +244,6 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        // 1..=10: p50 is the 5th value, p90 the 9th, p99 the 10th (ceil(9.9) = 10).
-        let p = Percentiles::of((1..=10).map(f64::from).collect());
-        assert_eq!(
-            (p.p50, p.p90, p.p99, p.max, p.count),
-            (5.0, 9.0, 10.0, 10.0, 10)
-        );
-    }
-}
-
 /// Pods pending (created, not yet bound) and running at `points` evenly spaced instants from
 /// the start to `end`: the curve of a run at a glance. Time in hours.
 pub fn pods_over_time(
@@ -286,4 +271,19 @@ pub fn pods_over_time(
             (t.as_secs_f64() / 3600.0, pending, running)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        // 1..=10: p50 is the 5th value, p90 the 9th, p99 the 10th (ceil(9.9) = 10).
+        let p = Percentiles::of((1..=10).map(f64::from).collect());
+        assert_eq!(
+            (p.p50, p.p90, p.p99, p.max, p.count),
+            (5.0, 9.0, 10.0, 10.0, 10)
+        );
+    }
 }

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::api::Pod;
-use crate::scheduler::framework::{ExtensionPoints, MAX_NODE_SCORE, Plugin, Snapshot, Status};
+use crate::api::{NodeId, Pod};
+use crate::scheduler::framework::{
+    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
+};
 use crate::store::NodeInfo;
 
 pub const NAME: &str = "ImageLocality";
@@ -155,6 +157,27 @@ impl Plugin for ImageLocality {
             )
         };
         Ok(calculate_priority(sum, pod.images.len()))
+    }
+
+    /// A pod without images scores the same on every node (nothing to match): computed once.
+    fn score_nodes(
+        &self,
+        pod: &Pod,
+        nodes: &[NodeId],
+        snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        out.reserve(nodes.len());
+        if pod.images.is_empty() {
+            let score = calculate_priority(0, 0);
+            out.extend(nodes.iter().map(|&node| NodeScore { node, score }));
+            return Ok(());
+        }
+        for &node in nodes {
+            let score = self.score(pod, snapshot.node(node), snapshot)?;
+            out.push(NodeScore { node, score });
+        }
+        Ok(())
     }
 }
 

@@ -36,6 +36,7 @@ impl Plugin for NodeName {
         ExtensionPoints::FILTER
     }
 
+    #[inline]
     fn filter(&self, pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Status {
         if fits(pod, node) {
             Status::success()

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::api::{NodeId, Pod, ResourceName};
 use crate::scheduler::config::NodeResourcesBalancedAllocationArgs;
-use crate::scheduler::framework::{ExtensionPoints, Plugin, Snapshot, Status};
+use crate::scheduler::framework::{ExtensionPoints, NodeScore, Plugin, Snapshot, Status};
 use crate::scheduler::plugins::resource_allocation::{
     ResourceAllocationScorer, ResourceWeight, Strategy,
 };
@@ -80,6 +80,21 @@ impl Plugin for NodeResourcesBalancedAllocation {
             return Ok(0);
         }
         self.scorer.score(node, &self.pod_requests)
+    }
+
+    fn score_nodes(
+        &self,
+        _pod: &Pod,
+        nodes: &[NodeId],
+        snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        if self.best_effort {
+            out.extend(nodes.iter().map(|&node| NodeScore { node, score: 0 }));
+            return Ok(());
+        }
+        self.scorer
+            .score_nodes(&self.pod_requests, nodes, snapshot, out)
     }
 }
 

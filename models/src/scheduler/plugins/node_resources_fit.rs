@@ -9,7 +9,7 @@ use crate::scheduler::config::{
     MAX_CUSTOM_PRIORITY_SCORE, NodeResourcesFitArgs, ScoringStrategyType,
 };
 use crate::scheduler::framework::{
-    Code, ExtensionPoints, MAX_NODE_SCORE, Plugin, Snapshot, Status,
+    Code, ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
 };
 use crate::scheduler::plugins::helper::FunctionShapePoint;
 use crate::scheduler::plugins::resource_allocation::{
@@ -31,6 +31,27 @@ pub struct InsufficientResource {
     /// The request exceeds the node's allocatable even with no pods on it: preemption cannot
     /// help.
     pub unresolvable: bool,
+}
+
+/// Whether a request without extended entries fits: `fits_request` would find nothing short.
+/// The answer on almost every node, so Filter checks it first with plain comparisons and only
+/// builds the reasons (`fits_request`) when this says no. Always `false` with extended entries.
+#[inline]
+fn fits_without_scalars(request: &ResourceList, node: &NodeInfo) -> bool {
+    let alloc = &node.node.allocatable;
+    let used = &node.requested;
+    let fits =
+        |req: i64, used: i64, capacity: i64| req <= 0 || req <= capacity.saturating_sub(used);
+    let pods = i64::try_from(node.pods.len()).unwrap_or(i64::MAX);
+    request.extended.is_empty()
+        && pods.saturating_add(1) <= alloc.pods
+        && fits(request.cpu_milli, used.cpu_milli, alloc.cpu_milli)
+        && fits(request.memory, used.memory, alloc.memory)
+        && fits(
+            request.ephemeral_storage,
+            used.ephemeral_storage,
+            alloc.ephemeral_storage,
+        )
 }
 
 /// Upstream `fitsRequest`: every resource the node is short of, in upstream's order (pods, cpu,
@@ -196,6 +217,28 @@ impl NodeResourcesFit {
     }
 }
 
+impl NodeResourcesFit {
+    /// Filter past the quick check: upstream's full `fitsRequest`, with its reasons.
+    #[cold]
+    fn insufficient(&self, pod: &Pod, node: &NodeInfo) -> Status {
+        let insufficient = fits_request(
+            &pod.requests,
+            node,
+            &self.ignored_resources,
+            &self.ignored_resource_groups,
+        );
+        if insufficient.is_empty() {
+            return Status::success();
+        }
+        let code = if insufficient.iter().any(|r| r.unresolvable) {
+            Code::UnschedulableAndUnresolvable
+        } else {
+            Code::Unschedulable
+        };
+        Status::with_reasons(code, insufficient.into_iter().map(|r| r.reason).collect())
+    }
+}
+
 impl Plugin for NodeResourcesFit {
     fn name(&self) -> &str {
         NAME
@@ -214,22 +257,14 @@ impl Plugin for NodeResourcesFit {
         Status::success()
     }
 
+    // Inlined into the framework's batch loop (`filter_nodes`): the common case is a few
+    // comparisons; building the reasons is out of line.
+    #[inline]
     fn filter(&self, pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Status {
-        let insufficient = fits_request(
-            &pod.requests,
-            node,
-            &self.ignored_resources,
-            &self.ignored_resource_groups,
-        );
-        if insufficient.is_empty() {
+        if fits_without_scalars(&pod.requests, node) {
             return Status::success();
         }
-        let code = if insufficient.iter().any(|r| r.unresolvable) {
-            Code::UnschedulableAndUnresolvable
-        } else {
-            Code::Unschedulable
-        };
-        Status::with_reasons(code, insufficient.into_iter().map(|r| r.reason).collect())
+        self.insufficient(pod, node)
     }
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
@@ -239,6 +274,17 @@ impl Plugin for NodeResourcesFit {
 
     fn score(&self, _pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Result<i64, Status> {
         self.scorer.score(node, &self.pod_requests)
+    }
+
+    fn score_nodes(
+        &self,
+        _pod: &Pod,
+        nodes: &[NodeId],
+        snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        self.scorer
+            .score_nodes(&self.pod_requests, nodes, snapshot, out)
     }
 }
 

@@ -7,8 +7,8 @@
 //! the configured resources instead, so scoring a node allocates nothing. The arithmetic and the
 //! order of floating-point operations are upstream's.
 
-use crate::api::{Pod, ResourceName};
-use crate::scheduler::framework::{MAX_NODE_SCORE, Status};
+use crate::api::{NodeId, Pod, ResourceName};
+use crate::scheduler::framework::{MAX_NODE_SCORE, NodeScore, Snapshot, Status};
 use crate::scheduler::plugins::helper::{
     FunctionShapePoint, broken_linear, is_dns1123_subdomain, matches_qualified_name_part,
 };
@@ -231,7 +231,52 @@ impl ResourceAllocationScorer {
                     allocatable_and_requested(node, &r.resource, pod_request, self.use_requested);
                 (alloc != 0).then_some((r.weight, req, alloc))
             });
-        let score = match &self.strategy {
+        Ok(self.combine(pairs))
+    }
+
+    /// [`Self::score`] for each of `nodes`, appended to `out`. What `allocatable_and_requested`
+    /// decides from the resource and the pod's request alone is decided once here, so the
+    /// per-node loop only reads the node's numbers.
+    pub fn score_nodes(
+        &self,
+        pod_requests: &[i64],
+        nodes: &[NodeId],
+        snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        if self.resources.is_empty() {
+            return Err(Status::error("resources not found"));
+        }
+        let sources: Vec<(i64, i64, Source<'_>)> = self
+            .resources
+            .iter()
+            .zip(pod_requests)
+            .filter_map(|(r, &pod_request)| {
+                Source::of(&r.resource, pod_request).map(|s| (r.weight, pod_request, s))
+            })
+            .collect();
+        out.reserve(nodes.len());
+        for &node in nodes {
+            let info = snapshot.node(node);
+            let pairs = sources.iter().filter_map(|&(weight, pod_request, source)| {
+                let (alloc, req) = source.pair(info, pod_request, self.use_requested);
+                (alloc != 0).then_some((weight, req, alloc))
+            });
+            out.push(NodeScore {
+                node,
+                score: self.combine(pairs),
+            });
+        }
+        Ok(())
+    }
+
+    /// The strategy's node score from `(weight, requested, allocatable)` of the resources the
+    /// node has, in configuration order.
+    fn combine(&self, pairs: impl Iterator<Item = (i64, i64, i64)> + Clone) -> i64 {
+        match &self.strategy {
             Strategy::LeastAllocated => {
                 weighted_mean(pairs.map(|(w, req, alloc)| (w, least_requested_score(req, alloc))))
             }
@@ -264,8 +309,72 @@ impl ResourceAllocationScorer {
             Strategy::Balanced => {
                 balanced_resource_score(pairs.map(|(_, req, alloc)| (req, alloc)))
             }
-        };
-        Ok(score)
+        }
+    }
+}
+
+/// Where [`allocatable_and_requested`] takes a resource's numbers from, for resources it does
+/// not leave out whatever the node.
+#[derive(Clone, Copy, Debug)]
+enum Source<'a> {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Scalar(&'a str),
+}
+
+impl<'a> Source<'a> {
+    /// `None` for what `allocatable_and_requested` gives `(0, 0)` on every node: scalar
+    /// resources the pod does not request, `pods`, and names that are not scalar resources.
+    fn of(resource: &'a ResourceName, pod_request: i64) -> Option<Self> {
+        match resource {
+            ResourceName::Cpu => Some(Source::Cpu),
+            ResourceName::Memory => Some(Source::Memory),
+            ResourceName::EphemeralStorage => Some(Source::EphemeralStorage),
+            ResourceName::Extended(name) if pod_request != 0 && is_scalar_resource_name(name) => {
+                Some(Source::Scalar(name))
+            }
+            _ => None,
+        }
+    }
+
+    /// `allocatable_and_requested` for this source.
+    fn pair(self, node: &NodeInfo, pod_request: i64, use_requested: bool) -> (i64, i64) {
+        let alloc = &node.node.allocatable;
+        match self {
+            Source::Cpu => {
+                let requested = if use_requested {
+                    node.requested.cpu_milli
+                } else {
+                    node.non_zero_requested_cpu_milli
+                };
+                (alloc.cpu_milli, requested.saturating_add(pod_request))
+            }
+            Source::Memory => {
+                let requested = if use_requested {
+                    node.requested.memory
+                } else {
+                    node.non_zero_requested_memory
+                };
+                (alloc.memory, requested.saturating_add(pod_request))
+            }
+            Source::EphemeralStorage => (
+                alloc.ephemeral_storage,
+                node.requested.ephemeral_storage.saturating_add(pod_request),
+            ),
+            Source::Scalar(name) => match alloc
+                .extended
+                .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            {
+                Ok(i) => (
+                    alloc.extended[i].1,
+                    node.requested
+                        .extended_amount(name)
+                        .saturating_add(pod_request),
+                ),
+                Err(_) => (0, 0),
+            },
+        }
     }
 }
 

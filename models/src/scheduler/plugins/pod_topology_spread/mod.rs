@@ -523,6 +523,51 @@ impl Plugin for PodTopologySpread {
         Ok(round_half_away(score))
     }
 
+    /// [`Self::score`] for every node, with each constraint's index looked up once rather
+    /// than per node. The sum runs over the constraints in the same order, so the floating-point
+    /// result is the same.
+    fn score_nodes(
+        &self,
+        _pod: &Pod,
+        nodes: &[NodeId],
+        _snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        let constraints: Vec<(&CycleConstraint, &index::SpreadIndex)> = self
+            .score
+            .iter()
+            .map(|c| (c, self.indexes.get(c.slot)))
+            .collect();
+        out.reserve(nodes.len());
+        for &node in nodes {
+            if self.ignored(node) {
+                out.push(NodeScore { node, score: 0 });
+                continue;
+            }
+            let i = node.index();
+            let mut score = 0.0;
+            for &(c, index) in &constraints {
+                if !index.node_has_label.get(i).copied().unwrap_or(false) {
+                    continue;
+                }
+                let count = if c.hostname {
+                    i64::from(index.node_matches[i])
+                } else {
+                    index
+                        .domains
+                        .get(index.node_domain[i] as usize)
+                        .map_or(0, |d| d.matches)
+                };
+                score += score_for_count(count, c.max_skew, c.weight);
+            }
+            out.push(NodeScore {
+                node,
+                score: round_half_away(score),
+            });
+        }
+        Ok(())
+    }
+
     /// Upstream `NormalizeScore`: fewer matching pods score higher; ignored nodes score 0.
     fn normalize_scores(&self, _pod: &Pod, scores: &mut [NodeScore]) -> Status {
         let mut min = i64::MAX;
