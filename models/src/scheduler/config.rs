@@ -73,7 +73,7 @@ fn join(parent: &str, child: &str) -> String {
 }
 
 /// Decodes `value` into `T`, reporting the path of the first problem.
-fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, ConfigError> {
+pub(crate) fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };

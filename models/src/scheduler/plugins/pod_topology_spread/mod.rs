@@ -98,11 +98,7 @@ impl PodTopologySpreadArgs {
         let Some(value) = args else {
             return Ok(Self::default());
         };
-        let raw: ArgsRaw = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            ConfigError::new(path, e.into_inner().to_string())
-        })?;
+        let raw: ArgsRaw = crate::scheduler::config::decode(value)?;
         check_args_type(
             raw.api_version.as_deref(),
             raw.kind.as_deref(),
