@@ -81,13 +81,6 @@ pub fn is_scalar_resource_name(name: &str) -> bool {
         || is_extended_resource_name(name)
 }
 
-fn is_scalar(resource: &ResourceName) -> bool {
-    match resource {
-        ResourceName::Extended(name) => is_scalar_resource_name(name),
-        _ => false,
-    }
-}
-
 /// Upstream `calculatePodResourceRequest`: the pod's request for one resource, with the
 /// non-zero CPU/memory defaults unless `use_requested`. `pods` is no pod request upstream.
 pub fn pod_request(pod: &Pod, resource: &ResourceName, use_requested: bool) -> i64 {
@@ -109,47 +102,9 @@ pub fn allocatable_and_requested(
     pod_request: i64,
     use_requested: bool,
 ) -> (i64, i64) {
-    if pod_request == 0 && is_scalar(resource) {
-        return (0, 0);
-    }
-    let alloc = &node.node.allocatable;
-    match resource {
-        ResourceName::Cpu => {
-            let requested = if use_requested {
-                node.requested.cpu_milli
-            } else {
-                node.non_zero_requested_cpu_milli
-            };
-            (alloc.cpu_milli, requested.saturating_add(pod_request))
-        }
-        ResourceName::Memory => {
-            let requested = if use_requested {
-                node.requested.memory
-            } else {
-                node.non_zero_requested_memory
-            };
-            (alloc.memory, requested.saturating_add(pod_request))
-        }
-        ResourceName::EphemeralStorage => (
-            alloc.ephemeral_storage,
-            node.requested.ephemeral_storage.saturating_add(pod_request),
-        ),
-        ResourceName::Extended(name) if is_scalar_resource_name(name) => {
-            match alloc
-                .extended
-                .binary_search_by(|(k, _)| k.as_str().cmp(name))
-            {
-                Ok(i) => (
-                    alloc.extended[i].1,
-                    node.requested
-                        .extended_amount(name)
-                        .saturating_add(pod_request),
-                ),
-                Err(_) => (0, 0),
-            }
-        }
-        _ => (0, 0),
-    }
+    Source::of(resource, pod_request).map_or((0, 0), |source| {
+        source.pair(node, pod_request, use_requested)
+    })
 }
 
 /// Upstream `leastRequestedScore`: unused capacity on a 0–100 scale.
