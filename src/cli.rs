@@ -244,6 +244,22 @@ fn cmd_check(path: &Path) -> i32 {
         pods_from_workloads,
         scenario.ignored.len()
     );
+    if let Some(trace) = &scenario.trace {
+        println!(
+            "  trace: {} pods arriving over {}, sampled every {}",
+            trace.pods.len(),
+            scenario.duration,
+            trace.sampling.interval
+        );
+    }
+    if let Some(c) = &scenario.compare {
+        let names: Vec<&str> = c.variants.iter().map(|v| v.name.as_str()).collect();
+        println!(
+            "  compare: {} on {} seeds",
+            names.join(" vs "),
+            c.seeds.len()
+        );
+    }
     for w in &scenario.warnings {
         println!("warning: {w}");
     }
