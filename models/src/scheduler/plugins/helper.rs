@@ -61,6 +61,31 @@ pub fn broken_linear(shape: &[FunctionShapePoint], p: i64) -> i64 {
 
 const QNAME_REGEX_DOC: &str = "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'";
 
+/// Puts `entry` into a bounded cache of kept per-shape state and returns its slot: a new slot
+/// while there is room, else the least recently used slot not in `pinned` (still in use by
+/// this cycle), else a new slot after all.
+pub fn insert_lru<T>(
+    entries: &mut Vec<T>,
+    capacity: usize,
+    pinned: &[usize],
+    last_used: impl Fn(&T) -> u64,
+    entry: T,
+) -> usize {
+    if entries.len() >= capacity
+        && let Some(victim) = entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !pinned.contains(i))
+            .min_by_key(|(_, e)| last_used(e))
+            .map(|(i, _)| i)
+    {
+        entries[victim] = entry;
+        return victim;
+    }
+    entries.push(entry);
+    entries.len() - 1
+}
+
 fn is_alnum(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }

@@ -633,27 +633,13 @@ impl KeptCache {
             touched: 0,
         };
         kept.rebuild(snapshot, hard_weight);
-        if self.entries.len() < KEPT_CAPACITY {
-            self.entries.push(kept);
-            return self.entries.len() - 1;
-        }
-        let victim = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !pinned.contains(i))
-            .min_by_key(|(_, e)| e.last_used)
-            .map(|(i, _)| i);
-        match victim {
-            Some(i) => {
-                self.entries[i] = kept;
-                i
-            }
-            None => {
-                self.entries.push(kept);
-                self.entries.len() - 1
-            }
-        }
+        super::helper::insert_lru(
+            &mut self.entries,
+            KEPT_CAPACITY,
+            pinned,
+            |e| e.last_used,
+            kept,
+        )
     }
 }
 

@@ -485,27 +485,13 @@ impl Indexes {
     /// one not pinned.
     fn free_slot(&mut self, pinned: &[usize], key: ShapeKey) -> usize {
         let index = SpreadIndex::new(key);
-        if self.entries.len() < CAPACITY {
-            self.entries.push(index);
-            return self.entries.len() - 1;
-        }
-        let victim = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !pinned.contains(i))
-            .min_by_key(|(_, e)| e.last_used)
-            .map(|(i, _)| i);
-        match victim {
-            Some(i) => {
-                self.entries[i] = index;
-                i
-            }
-            None => {
-                self.entries.push(index);
-                self.entries.len() - 1
-            }
-        }
+        super::super::helper::insert_lru(
+            &mut self.entries,
+            CAPACITY,
+            pinned,
+            |e| e.last_used,
+            index,
+        )
     }
 
     /// The position of the current domain map of `key`, built if needed.
