@@ -366,10 +366,13 @@ impl Cluster {
             let p = &self.store.pod(pod_id).pod;
             p.name == want || p.key() == want
         });
-        let pod = self.store.pod(pod_id).pod.clone();
-        let result = self
-            .scheduler
-            .schedule_one(&pod, &self.store, ctx.rng("scheduler"), explain);
+        // The scheduler and the store are separate fields: the pod is borrowed, not cloned.
+        let result = self.scheduler.schedule_one(
+            &self.store.pod(pod_id).pod,
+            &self.store,
+            ctx.rng("scheduler"),
+            explain,
+        );
         self.counters.scheduling_attempts += 1;
         match result.selected {
             Some(node) => self.bind(ctx, pod_id, node),
@@ -384,7 +387,7 @@ impl Cluster {
                     now,
                     EventType::Warning,
                     "FailedScheduling",
-                    format!("pod/{}", pod.name),
+                    format!("pod/{}", self.store.pod(pod_id).pod.name),
                     message,
                 );
                 self.apply_post_filter(ctx, pod_id, &result);
