@@ -66,3 +66,8 @@ impl DeploymentState {
         }
     }
 }
+
+// Upstream's pure algorithms, each in the file named after its upstream source.
+pub mod rolling;
+pub mod scale;
+pub mod util;
