@@ -482,6 +482,7 @@ impl Cluster {
                     self.add_pool_node(ctx, pool);
                 }
             }
+            _ => {}
         }
     }
 

@@ -5,6 +5,7 @@
 //! [`summary::Summary`] holds the headline figures.
 
 pub mod api;
+pub mod apiserver;
 pub mod cluster;
 pub mod controllers;
 pub mod events;

@@ -32,3 +32,8 @@ typed_id!(
     /// Index of a workload (ReplicaSet or Deployment) in the cluster store.
     WorkloadId
 );
+
+impl WorkloadId {
+    /// An owner named in a manifest, not yet resolved by the API server.
+    pub const UNRESOLVED: WorkloadId = WorkloadId(u32::MAX);
+}

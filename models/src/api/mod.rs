@@ -22,7 +22,7 @@ pub use node::Node;
 pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
 pub use pdb::{IntOrPercent, PodDisruptionBudget};
 pub use pod::{
-    NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm,
+    DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm,
 };
 pub use pod_scheduling::{
     HostPort, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodSchedulingSpec, Protocol,
@@ -33,4 +33,7 @@ pub use quantity::{Quantity, QuantityError};
 pub use resources::{ResourceList, ResourceName};
 pub use taints::tolerations_tolerate;
 pub use taints::{Taint, TaintEffect, Toleration, TolerationOperator};
-pub use workloads::{Deployment, OwnerKind, OwnerRef, PodTemplate, ReplicaSet};
+pub use workloads::{
+    DEFAULT_PROGRESS_DEADLINE_SECONDS, DEFAULT_REVISION_HISTORY_LIMIT, Deployment,
+    DeploymentStrategy, OwnerKind, OwnerRef, PodTemplate, ReplicaSet,
+};

@@ -99,6 +99,33 @@ pub struct Pod {
     /// `status.nominatedNodeName`: the node a preemption freed for this pod. The scheduler
     /// tries it first and counts the pod there for pods of lower or equal priority.
     pub nominated_node_name: Option<String>,
+    /// `spec.schedulingGates` names: the pod is not scheduled while any remain (upstream
+    /// SchedulingGates PreEnqueue plugin).
+    pub scheduling_gates: Vec<String>,
+    /// `controller.kubernetes.io/pod-deletion-cost` (default 0): the ReplicaSet controller
+    /// deletes pods of lower cost first.
+    pub deletion_cost: i32,
+    /// What a `kubectl get -o yaml` dump said of the pod's state; `None` for pods created by the
+    /// simulation. The API server starts such a pod in that state.
+    pub dumped: Option<Box<DumpedPodStatus>>,
+}
+
+/// A pod's state as a dump records it (`status`, `metadata.deletionTimestamp`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DumpedPodStatus {
+    /// `status.phase`.
+    pub phase: Option<PodPhase>,
+    /// `status.startTime`, as seconds relative to the scenario's start (negative: before it).
+    /// Loaders take the latest timestamp of the dump as the scenario's start.
+    pub start_time_offset_secs: Option<i64>,
+    /// `metadata.creationTimestamp`, relative to the scenario's start like `start_time`.
+    pub creation_offset_secs: Option<i64>,
+    /// The `Ready` condition is `True`.
+    pub ready: bool,
+    /// `metadata.deletionTimestamp` is set: the pod is terminating.
+    pub terminating: bool,
+    /// `status.containerStatuses[*].restartCount`, summed.
+    pub restarts: i32,
 }
 
 /// Upstream `DefaultTerminationGracePeriodSeconds`.
@@ -135,6 +162,9 @@ impl Default for Pod {
             preemption_policy: super::PreemptionPolicy::PreemptLowerPriority,
             termination_grace_period_seconds: DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
             nominated_node_name: None,
+            scheduling_gates: Vec::new(),
+            deletion_cost: 0,
+            dumped: None,
         }
     }
 }

@@ -768,13 +768,13 @@ pub(crate) fn deployment(
         Some(&spec.template),
         serial,
     )?;
-    Ok(Deployment {
-        name: w.name,
-        namespace: w.namespace,
-        replicas: w.replicas,
-        selector: w.selector,
-        template: w.template,
-    })
+    Ok(Deployment::new(
+        w.name,
+        w.namespace,
+        w.replicas,
+        w.selector,
+        w.template,
+    ))
 }
 
 pub(crate) fn replica_set(
@@ -794,14 +794,13 @@ pub(crate) fn replica_set(
         spec.template.as_ref(),
         serial,
     )?;
-    Ok(ReplicaSet {
-        name: w.name,
-        namespace: w.namespace,
-        replicas: w.replicas,
-        selector: w.selector,
-        template: w.template,
-        owner: None,
-    })
+    Ok(ReplicaSet::new(
+        w.name,
+        w.namespace,
+        w.replicas,
+        w.selector,
+        w.template,
+    ))
 }
 
 pub(crate) fn taint(

@@ -113,16 +113,121 @@ impl NodePool {
 }
 
 /// A scripted change to the cluster at a point in simulated time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TimelineAction {
     pub at: SimDuration,
     pub action: Action,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Action {
     /// Nodes join the pool (index into `Scenario::pools`), named after the pool's existing ones.
     AddNodes { pool: usize, count: u32 },
+    /// `rollout: {deployment, image?, container?, env?}`: a change to the pod template, as
+    /// `kubectl set image` would make it. `image` replaces the image of `container` (the first
+    /// container when not named); `annotations` are added to the template (any template change
+    /// starts a rollout, e.g. `kubectl rollout restart`'s restartedAt annotation).
+    Rollout {
+        target: ObjectRef,
+        image: Option<String>,
+        container: Option<usize>,
+        template_annotations: Vec<(String, String)>,
+    },
+    /// `scale: {deployment | replicaSet | replicationController, replicas}`.
+    Scale { target: ObjectRef, replicas: i32 },
+    /// `rollback: {deployment, toRevision?}`: `kubectl rollout undo` (0 = the previous revision).
+    Rollback { target: ObjectRef, to_revision: i64 },
+    /// `pause: {deployment}` / `resume: {deployment}`.
+    Pause { target: ObjectRef },
+    Resume { target: ObjectRef },
+    /// `apply: {file | inline}`: manifests created (or, for existing Deployments, updated) then.
+    Apply(Box<Workloads>),
+    /// `delete: {kind, name, namespace?, propagationPolicy?}` (kubectl's default Background).
+    Delete {
+        target: ObjectRef,
+        propagation: Propagation,
+    },
+    /// `cordon: {node}` / `uncordon: {node}`.
+    Cordon { node: String },
+    Uncordon { node: String },
+    /// `drain: {node, timeout?}`: cordon, then evict every pod but DaemonSet and mirror pods
+    /// through the Eviction API, retrying every 5s while a PodDisruptionBudget refuses
+    /// (kubectl drain), giving up after `timeout` (kubectl's default: never).
+    Drain {
+        node: String,
+        timeout: Option<SimDuration>,
+    },
+}
+
+/// An object a timeline action names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Deployment,
+    ReplicaSet,
+    ReplicationController,
+    Pod,
+    Node,
+    PodDisruptionBudget,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Deployment => "Deployment",
+            ObjectKind::ReplicaSet => "ReplicaSet",
+            ObjectKind::ReplicationController => "ReplicationController",
+            ObjectKind::Pod => "Pod",
+            ObjectKind::Node => "Node",
+            ObjectKind::PodDisruptionBudget => "PodDisruptionBudget",
+        }
+    }
+}
+
+/// `propagationPolicy` of a delete (upstream `metav1.DeletionPropagation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Propagation {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+/// Simulation-only facts about how pods behave (`behaviour:`), until the kubelet issue brings
+/// probes and resource usage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Behaviour {
+    /// Time from the kubelet seeing its pod to the pod Running and Ready (`podStartup`).
+    pub pod_startup: (SimDuration, SimDuration),
+    /// Per workload (Deployment, ReplicaSet or bare Pod name): overrides.
+    pub workloads: BTreeMap<String, WorkloadBehaviour>,
+    /// Images whose pull fails (`failingImages: [web:v2-typo]`): such pods stay Pending with
+    /// ErrImagePull / ImagePullBackOff and never become Ready.
+    pub failing_images: BTreeSet<String>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            pod_startup: DEFAULT_POD_STARTUP,
+            workloads: BTreeMap::new(),
+            failing_images: BTreeSet::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkloadBehaviour {
+    /// `startup: 5s..20s`.
+    pub startup: Option<(SimDuration, SimDuration)>,
+    /// `ready: never`: the pods run but never pass readiness.
+    pub never_ready: bool,
 }
 
 /// Variants of a scenario run side by side on the same seeds.
@@ -191,8 +296,12 @@ pub struct Scenario {
     /// Where the scheduler configuration came from: `origin.locate(json_path, message)` turns
     /// a scheduler validation error into a located [`Diagnostic`].
     pub scheduler_config_origin: Option<SourceRef>,
-    /// Time from bind to Running, drawn uniformly from `[lo, hi]`.
+    /// Time from bind to Running, drawn uniformly from `[lo, hi]` (also `behaviour.pod_startup`).
     pub pod_startup: (SimDuration, SimDuration),
+    /// How pods behave (`behaviour:`).
+    pub behaviour: Behaviour,
+    /// Control-plane latencies (`controlPlane: {watchLatency, apiLatency}`).
+    pub control_plane: crate::apiserver::ControlPlaneTiming,
     pub ignored: Vec<IgnoredObject>,
     pub warnings: Vec<String>,
     /// Scripted changes, sorted by time.
@@ -535,6 +644,11 @@ impl Loader {
             scheduler_config,
             scheduler_config_origin,
             pod_startup,
+            behaviour: Behaviour {
+                pod_startup,
+                ..Behaviour::default()
+            },
+            control_plane: crate::apiserver::ControlPlaneTiming::default(),
             timeline,
             compare,
             trace,

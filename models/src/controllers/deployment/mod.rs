@@ -52,18 +52,13 @@ impl DeploymentState {
             crate::api::Operator::Equals,
             vec![hash],
         ));
-        ReplicaSet {
-            name,
-            namespace: d.namespace.clone(),
-            replicas: d.replicas,
-            selector,
-            template,
-            owner: Some(OwnerRef {
-                kind: OwnerKind::Deployment,
-                name: d.name.clone(),
-                id: self.id,
-            }),
-        }
+        let mut rs = ReplicaSet::new(name, d.namespace.clone(), d.replicas, selector, template);
+        rs.owner = Some(OwnerRef {
+            kind: OwnerKind::Deployment,
+            name: d.name.clone(),
+            id: self.id,
+        });
+        rs
     }
 }
 
