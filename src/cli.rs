@@ -13,6 +13,8 @@ use sim_core::SimDuration;
 
 const EXIT_BAD_INPUT: i32 = 2;
 const EXIT_FAILURE: i32 = 1;
+/// A checked invariant or expectation did not hold.
+const EXIT_ASSERTION: i32 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,6 +47,10 @@ enum Command {
         /// Run the scenario twice and name the first event where the runs diverge.
         #[arg(long)]
         check_determinism: bool,
+        /// Check the cluster's invariants after every event (rollout surge and availability,
+        /// PDBs on eviction, no node over-committed); exit 3 if one is broken.
+        #[arg(long)]
+        check_invariants: bool,
         /// No progress bar and no table, only errors.
         #[arg(long, short)]
         quiet: bool,
@@ -170,6 +176,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             out,
             max_events,
             check_determinism,
+            check_invariants,
             quiet,
         } => {
             let options = RunOptions {
@@ -177,6 +184,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 until,
                 max_events,
                 explain_pod: None,
+                check_invariants,
             };
             cmd_run(&scenario, &options, out, check_determinism, quiet)
         }
@@ -199,6 +207,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 until,
                 max_events: None,
                 explain_pod: Some(pod),
+                check_invariants: false,
             };
             cmd_explain(&scenario, &options, format)
         }
@@ -338,7 +347,7 @@ fn cmd_run(
     let written = match reports::write_run_outputs(
         &dir,
         &outcome.summary,
-        &outcome.simulation.world().events,
+        &outcome.simulation.world().api.events,
         &outcome.simulation.world().samples,
         &models::summary::pods_over_time(outcome.simulation.world(), outcome.simulation.now(), 200),
     ) {
@@ -361,6 +370,26 @@ fn cmd_run(
                 .join(", ")
         );
     }
+    if let Some(checkers) = &outcome.simulation.world().checkers {
+        if checkers.violations.is_empty() {
+            if !quiet {
+                println!(
+                    "invariants: held after every one of {} events ({} evictions checked against their budgets)",
+                    checkers.checks, checkers.evictions_checked
+                );
+            }
+        } else {
+            for v in &checkers.violations {
+                eprintln!("invariant {} broken at {}: {}", v.invariant, v.at, v.detail);
+            }
+            eprintln!(
+                "{} invariant violation(s); seed {} reproduces them",
+                checkers.violations.len(),
+                outcome.summary.seed
+            );
+            return EXIT_ASSERTION;
+        }
+    }
     0
 }
 
@@ -378,13 +407,13 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
     let want = options.explain_pod.as_deref().unwrap_or_default();
     let Some((attempt, _)) = cluster.explanation() else {
         let known: Vec<String> = cluster
-            .store
+            .store()
             .pods
             .iter()
             .take(20)
             .map(|p| p.pod.name.clone())
             .collect();
-        let bound_without_scheduler = cluster.store.pod_id(want).is_some();
+        let bound_without_scheduler = cluster.api.store.pod_id(want).is_some();
         if bound_without_scheduler {
             eprintln!(
                 "{}: pod {want:?} was never scheduled by kubesim's scheduler (it was created with spec.nodeName)",
@@ -395,7 +424,7 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
                 "{}: no pod named {want:?} in this run; pods include: {}{}",
                 path.display(),
                 known.join(", "),
-                if cluster.store.pods.len() > known.len() {
+                if cluster.api.store.pods.len() > known.len() {
                     ", …"
                 } else {
                     ""
@@ -404,7 +433,7 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
         }
         return EXIT_BAD_INPUT;
     };
-    let report = reports::explain_report(attempt, &cluster.store);
+    let report = reports::explain_report(attempt, &cluster.api.store);
     match format {
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

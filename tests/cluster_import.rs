@@ -65,7 +65,7 @@ fn bound_pods_keep_their_nodes_and_new_pods_fit_around_them() {
         |_, _| {},
     )
     .unwrap();
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     let node_of = |name: &str| {
         let p = store.pod(store.pod_id(name).unwrap());
         p.node.map(|n| store.node(n).name().to_string())
@@ -77,6 +77,6 @@ fn bound_pods_keep_their_nodes_and_new_pods_fit_around_them() {
     // 3920m - 3000m leaves 920m on ip-10-0-1-17: the 2-CPU newcomer must go to the other node.
     assert_eq!(node_of("prod/newcomer").as_deref(), Some("ip-10-0-2-33"));
     // Only the newcomer went through the scheduler.
-    assert_eq!(o.simulation.world().counters.scheduling_attempts, 1);
+    assert_eq!(o.simulation.world().api.counters.scheduling_attempts, 1);
     assert_eq!(o.summary.pods.running, 2);
 }

@@ -122,7 +122,7 @@ fn replay_is_deterministic_and_never_overcommits_a_node() {
     while next < end {
         next = next.saturating_add(SimDuration::from_hours(1)).min(end);
         stop = sim.run(RunLimits::until(next));
-        let store = &sim.world().store;
+        let store = &sim.world().api.store;
         for n in &store.nodes {
             assert!(
                 n.requested.cpu_milli <= n.node.allocatable.cpu_milli,

@@ -136,7 +136,7 @@ fn secs(s: u64) -> SimTime {
 #[test]
 fn a_critical_pod_preempts_exactly_the_victims_upstream_would() {
     let o = run_text(&scenario("critical", ""));
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     assert_eq!(
         preempted_events(&o),
         [
@@ -189,7 +189,7 @@ fn a_critical_pod_preempts_exactly_the_victims_upstream_would() {
     let victims_gone = record(store, "low-a").deleted_at.unwrap();
     assert!(checkout.scheduled_at.unwrap() >= victims_gone);
     assert_eq!(checkout.phase, models::api::PodPhase::Running);
-    assert_eq!(o.simulation.world().preemption.victims, 2);
+    assert_eq!(o.simulation.world().scheduler.preemption.victims, 2);
     // The first attempt's FailedScheduling event names the fit error (preemption succeeded, so
     // PostFilter adds no message).
     let failed: Vec<&str> = o
@@ -209,7 +209,7 @@ fn a_critical_pod_preempts_exactly_the_victims_upstream_would() {
 #[test]
 fn preemption_policy_never_waits_instead_of_preempting() {
     let o = run_text(&scenario("critical-no-preempt", ""));
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     assert!(preempted_events(&o).is_empty());
     let checkout = record(store, "checkout");
     assert_eq!(
@@ -261,7 +261,7 @@ fn a_pod_disruption_budget_steers_preemption_to_the_other_node() {
         selector: {matchLabels: {app: low}}
 "#;
     let o = run_text(&scenario_with(TWO_LOWS, "critical", pdb));
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     let events = preempted_events(&o);
     assert_eq!(events.len(), 1, "{events:?}");
     // Of mid-b and mid-c, the one that started later is less important (MoreImportantPod:

@@ -60,7 +60,7 @@ fn each_pod_is_scheduled_by_the_profile_it_names() {
         |_, _| {},
     )
     .unwrap();
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
     for p in store
         .active_pods()
@@ -81,7 +81,7 @@ fn each_pod_is_scheduled_by_the_profile_it_names() {
     // No profile claims the orphan: it stays Pending and is never attempted, as upstream.
     let orphan = store.pod(store.pod_id("orphan").unwrap());
     assert!(orphan.node.is_none());
-    assert_eq!(o.simulation.world().counters.scheduling_attempts, 4);
+    assert_eq!(o.simulation.world().api.counters.scheduling_attempts, 4);
     assert!(
         o.simulation
             .world()

@@ -28,7 +28,7 @@ fn run_scenario(file: &str) -> RunOutcome {
 
 /// Pods per node name, for placement lessons.
 fn pods_per_node(outcome: &RunOutcome) -> BTreeMap<String, usize> {
-    let store = &outcome.simulation.world().store;
+    let store = &outcome.simulation.world().api.store;
     store
         .live_nodes()
         .map(|n| (n.name().to_string(), n.pods.len()))
@@ -36,7 +36,7 @@ fn pods_per_node(outcome: &RunOutcome) -> BTreeMap<String, usize> {
 }
 
 fn pod_nodes_with_prefix(outcome: &RunOutcome, prefix: &str) -> Vec<Option<String>> {
-    let store = &outcome.simulation.world().store;
+    let store = &outcome.simulation.world().api.store;
     store
         .active_pods()
         .filter(|p| p.pod.name.starts_with(prefix))
@@ -118,7 +118,7 @@ fn does_not_fit_leaves_pods_pending_with_the_upstream_message() {
         o.summary.pods.pending, 3,
         "two analytics pods and the cache pod"
     );
-    let events = &o.simulation.world().events;
+    let events = &o.simulation.world().api.events;
     let analytics = events
         .iter()
         .find(|e| e.reason == "FailedScheduling" && e.object.starts_with("pod/analytics-"))

@@ -38,7 +38,7 @@ workloads:
 "#;
 
 fn wide_pod(o: &RunOutcome) -> &models::store::PodRecord {
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     store.pod(store.pod_id("wide").expect("pod wide"))
 }
 
@@ -50,7 +50,7 @@ fn a_node_joining_retries_the_unschedulable_pod_at_once() {
     let pod = wide_pod(&o);
     let node = pod
         .node
-        .map(|n| o.simulation.world().store.node(n).name().to_string());
+        .map(|n| o.simulation.world().api.store.node(n).name().to_string());
     assert_eq!(node.as_deref(), Some("big-0"));
     // The node registers at 1m, the informer sees it 50 ms later, the 1 s backoff of the one
     // failed attempt (at 50 ms) has long expired: the pod is scheduled at 1m + 50 ms.
@@ -59,7 +59,7 @@ fn a_node_joining_retries_the_unschedulable_pod_at_once() {
         at,
         SimTime::ZERO.saturating_add(SimDuration::from_millis(60_050))
     );
-    let events = &o.simulation.world().events;
+    let events = &o.simulation.world().api.events;
     assert!(
         events
             .iter()
@@ -73,7 +73,7 @@ fn without_a_cluster_change_the_pod_waits_for_the_five_minute_flush() {
     assert!(wide_pod(&o).node.is_none());
     // One attempt at 50 ms; the leftover flush retries only pods unschedulable for > 5 min,
     // and the scenario lasts 4 min.
-    assert_eq!(o.simulation.world().counters.scheduling_attempts, 1);
+    assert_eq!(o.simulation.world().api.counters.scheduling_attempts, 1);
 }
 
 #[test]

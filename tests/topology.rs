@@ -20,7 +20,7 @@ fn run_text(text: &str) -> RunOutcome {
 
 /// Running pods of `app` per zone label value.
 fn per_zone(o: &RunOutcome, app: &str) -> BTreeMap<String, usize> {
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     let mut zones = BTreeMap::new();
     for p in store
         .active_pods()
@@ -79,7 +79,7 @@ workloads:
     let (min, max) = (zones.values().min().unwrap(), zones.values().max().unwrap());
     assert!(max - min <= 1, "skew exceeds maxSkew 1: {zones:?}");
     assert_eq!(o.summary.pods.pending, 2);
-    let events = &o.simulation.world().events;
+    let events = &o.simulation.world().api.events;
     assert!(
         events.iter().any(|e| e.reason == "FailedScheduling"
             && e.message
@@ -117,7 +117,7 @@ workloads:
               - {name: db, image: db, resources: {requests: {cpu: 500m}}}
 "#,
     );
-    let store = &o.simulation.world().store;
+    let store = &o.simulation.world().api.store;
     let per_node: Vec<usize> = store.live_nodes().map(|n| n.pods.len()).collect();
     assert_eq!(
         per_node,

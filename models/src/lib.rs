@@ -6,10 +6,12 @@
 
 pub mod api;
 pub mod apiserver;
+pub mod checkers;
 pub mod cluster;
 pub mod controllers;
 pub mod events;
 pub mod gpu;
+pub mod kubelet;
 pub mod policies;
 pub mod run;
 pub mod scenario;

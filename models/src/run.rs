@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 
 use sim_core::{Digest, Divergence, RunLimits, SimDuration, SimTime, Simulation, StopReason};
 
-use crate::cluster::{Cluster, Event, Timing};
-use crate::scenario::{Diagnostic, Scenario};
+use crate::apiserver::ApiServer;
+use crate::checkers::Checkers;
+use crate::cluster::{Cluster, Event};
+use crate::kubelet::Kubelets;
+use crate::scenario::{Diagnostic, Scenario, Workloads};
 use crate::scheduler::{Registry, Scheduler, parse_config};
 use crate::store::Store;
 use crate::summary::{Summary, SummaryInput, summarize};
@@ -22,6 +25,8 @@ pub struct RunOptions {
     pub max_events: Option<u64>,
     /// Record every scheduling attempt of this pod for `explain`.
     pub explain_pod: Option<String>,
+    /// Run the invariant checkers after every event (`crate::checkers`).
+    pub check_invariants: bool,
 }
 
 impl RunOptions {
@@ -64,7 +69,8 @@ pub fn build_scheduler(scenario: &Scenario, registry: &Registry) -> Result<Sched
     Scheduler::new(config.as_ref(), registry).map_err(|e| locate(&e.path, e.message))
 }
 
-/// A ready-to-run simulation of `scenario`: nodes in the store, workloads submitted at t = 0.
+/// A ready-to-run simulation of `scenario`: nodes registered, the scenario's objects created
+/// at t = 0 through the API server (owners before dependents, so a dump's pods are adopted).
 pub fn build(
     scenario: &Scenario,
     registry: &Registry,
@@ -82,29 +88,42 @@ pub fn build(
     store
         .namespace_labels
         .clone_from(&scenario.namespace_labels);
-    let timing = Timing {
-        pod_startup: scenario.pod_startup,
-        ..Timing::default()
-    };
-    let mut cluster = Cluster::new(store, scheduler, timing);
-    cluster.explain_pod.clone_from(&options.explain_pod);
+    let api = ApiServer::new(store, scenario.control_plane);
+    let mut behaviour = scenario.behaviour.clone();
+    behaviour.pod_startup = scenario.pod_startup;
+    let mut cluster = Cluster::new(api, scheduler, Kubelets::new(behaviour));
+    cluster.scheduler.explain_pod.clone_from(&options.explain_pod);
+    if options.check_invariants {
+        cluster.checkers = Some(Checkers::new(true));
+    }
     let mut sim = Simulation::new(cluster, options.seed(scenario));
     sim.schedule_at(options.limits(scenario).until, Event::ScenarioEnd);
     sim.with_context(|cluster, ctx| {
-        cluster.set_timeline(ctx, scenario.pools.clone(), scenario.timeline.clone());
+        cluster.timeline.install(
+            ctx,
+            scenario.pools.clone(),
+            scenario.timeline.clone(),
+            scenario.delayed_workloads.clone(),
+        );
         if let Some(trace) = &scenario.trace {
             cluster.install_trace(ctx, trace.clone());
         }
-        for pod in &scenario.pods {
-            cluster.create_pod(ctx, pod.clone());
+        let initial = Workloads {
+            at: SimDuration::ZERO,
+            pods: scenario.pods.clone(),
+            replica_sets: scenario.replica_sets.clone(),
+            deployments: scenario.deployments.clone(),
+            ..Workloads::default()
+        };
+        cluster.apply_workloads(ctx, &initial);
+        // The controllers' informers list what exists, and the disruption controller computes
+        // every budget once, as at start-up.
+        for i in 0..scenario.pdbs.len() {
+            cluster
+                .controllers
+                .disruption
+                .enqueue(u32::try_from(i).unwrap_or(u32::MAX), ctx);
         }
-        for rs in &scenario.replica_sets {
-            cluster.add_replica_set(ctx, rs.clone());
-        }
-        for d in &scenario.deployments {
-            cluster.add_deployment(ctx, d.clone());
-        }
-        cluster.set_delayed_workloads(ctx, scenario.delayed_workloads.clone());
     });
     Ok(sim)
 }

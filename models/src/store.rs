@@ -60,11 +60,27 @@ pub struct PodRecord {
     pub deletion_timestamp: Option<SimTime>,
     /// The pod carries the `DisruptionTarget` condition with reason `PreemptionByScheduler`.
     pub preempted_by_scheduler: bool,
+    /// The `Ready` condition, and since when it holds.
+    pub ready: bool,
+    pub ready_since: Option<SimTime>,
+    /// `status.startTime` of a pod from a dump, relative to the scenario start (negative:
+    /// before it), in nanoseconds; pods started in the run use `running_at`.
+    pub start_time_offset_ns: Option<i64>,
+    /// Container restarts.
+    pub restarts: i32,
 }
 
 impl PodRecord {
     pub fn is_active(&self) -> bool {
         self.deleted_at.is_none()
+    }
+
+    /// `status.startTime` as nanoseconds from the scenario start (negative for pods a dump
+    /// says started before it); `None` until the pod started.
+    pub fn start_time_ns(&self) -> Option<i128> {
+        self.start_time_offset_ns
+            .map(i128::from)
+            .or(self.running_at.map(|t| i128::from(t.as_nanos())))
     }
 }
 
@@ -140,6 +156,10 @@ impl Store {
             gpu_devices: Vec::new(),
             deletion_timestamp: None,
             preempted_by_scheduler: false,
+            ready: false,
+            ready_since: None,
+            start_time_offset_ns: None,
+            restarts: 0,
         });
         id
     }

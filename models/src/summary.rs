@@ -133,7 +133,7 @@ pub struct SummaryInput<'a> {
 pub const MANIFEST_POOL: &str = "(nodes from manifests)";
 
 pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
-    let store = &cluster.store;
+    let store = &cluster.api.store;
     let mut pods = PodCounts::default();
     let mut pending_times = Vec::new();
     for p in &store.pods {
@@ -233,9 +233,9 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         pending_seconds: Percentiles::of(pending_times),
         pools,
         scheduler: SchedulerStats {
-            attempts: cluster.counters.scheduling_attempts,
-            failed_attempts: cluster.counters.failed_scheduling,
-            unmodelled_plugins: cluster.scheduler.unmodelled_plugins(),
+            attempts: cluster.api.counters.scheduling_attempts,
+            failed_attempts: cluster.api.counters.failed_scheduling,
+            unmodelled_plugins: cluster.scheduler.scheduler.unmodelled_plugins(),
         },
         ignored_objects: input.ignored_objects,
         warnings: input.warnings,
@@ -257,7 +257,7 @@ pub fn pods_over_time(
         .map(|i| {
             let t = sim_core::SimTime::from_nanos(step.saturating_mul(i as u64));
             let (mut pending, mut running) = (0, 0);
-            for p in &cluster.store.pods {
+            for p in &cluster.api.store.pods {
                 let alive = p.created_at <= t && p.deleted_at.is_none_or(|d| d > t);
                 if !alive {
                     continue;

@@ -102,6 +102,9 @@ pub struct Pod {
     /// `spec.schedulingGates` names: the pod is not scheduled while any remain (upstream
     /// SchedulingGates PreEnqueue plugin).
     pub scheduling_gates: Vec<String>,
+    /// `metadata.annotations` of the pod (or of a workload's template: changing one starts a
+    /// rollout, e.g. `kubectl rollout restart`'s `restartedAt`).
+    pub annotations: std::collections::BTreeMap<String, String>,
     /// `controller.kubernetes.io/pod-deletion-cost` (default 0): the ReplicaSet controller
     /// deletes pods of lower cost first.
     pub deletion_cost: i32,
@@ -163,6 +166,7 @@ impl Default for Pod {
             termination_grace_period_seconds: DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
             nominated_node_name: None,
             scheduling_gates: Vec::new(),
+            annotations: std::collections::BTreeMap::new(),
             deletion_cost: 0,
             dumped: None,
         }

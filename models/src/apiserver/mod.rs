@@ -1,6 +1,181 @@
-//! The API server: the one source of truth (objects, admission, resourceVersion and a watch
-//! log). Every component reads it and writes through it; none calls another.
+//! The API server: the one source of truth. Objects live here; every write goes through its
+//! methods, which admit the object, bump the resourceVersion and append a [`Change`] to the
+//! watch log. Components never call each other: they read the objects and react to the
+//! changes their watch delivers (after the informer latency) and to their own timers.
+//!
+//! What kubesim simplifies, and why it does not change what components decide:
+//! - An informer reads the *current* object when a change is delivered, not a copy of the
+//!   object as it was at that change. Deliveries are in resourceVersion order and never early,
+//!   so a component never acts on something before it could have seen it; it may see a later
+//!   state a little earlier than a real informer would.
+//! - A write commits `apiLatency` after it is made: the object changes at once (the writer's
+//!   own view, as upstream's expectations and assumed pods make it), but watchers learn of it
+//!   only after the commit plus their watch latency.
+//! - Watches are cheap: a watcher keeps a cursor into one shared log and has at most one
+//!   pending delivery event; a delivery consumes every change old enough for it.
 
 pub mod latency;
+pub mod objects;
+mod pods;
+mod watch;
+mod workloads;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::{Context, SimTime};
 
 pub use latency::{ControlPlaneTiming, Latency};
+pub use objects::{
+    Condition, DeploymentObject, DeploymentStatus, PdbObject, ReplicaSetObject, ReplicaSetStatus,
+};
+pub use watch::{Change, ObjectKind, Op, Subscriber, WatchLog};
+
+use crate::cluster::Event;
+use crate::events::{EventRecord, EventType};
+use crate::store::Store;
+
+/// Why a write failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// The API server is down (a fault): the writer retries later.
+    Unavailable,
+    /// The object does not exist (any more).
+    NotFound,
+    /// Eviction refused: `429 Too Many Requests`, with upstream's message.
+    TooManyRequests(String),
+    /// Eviction refused for another reason (e.g. several PDBs match), with upstream's message.
+    Refused(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Unavailable => write!(f, "the API server is unavailable"),
+            ApiError::NotFound => write!(f, "not found"),
+            ApiError::TooManyRequests(m) | ApiError::Refused(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Counters the summary reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub scheduling_attempts: u64,
+    pub failed_scheduling: u64,
+    pub pods_created: u64,
+    pub pods_bound: u64,
+    /// Pods deleted through the Eviction API.
+    pub evictions: u64,
+    /// Pods the scheduler deleted to make room (preemption victims).
+    pub preemption_victims: u64,
+    /// Writes refused because the API server was unavailable.
+    pub rejected_writes: u64,
+}
+
+pub struct ApiServer {
+    /// Pods and nodes, with the indexes the scheduler reads.
+    pub store: Store,
+    /// ReplicaSets and ReplicationControllers, by `WorkloadId`; deleted ones stay (ids are
+    /// never reused).
+    pub replica_sets: Vec<ReplicaSetObject>,
+    pub deployments: Vec<DeploymentObject>,
+    /// Status the disruption controller keeps for each PDB (`store.pdbs` order).
+    pub pdb_status: Vec<PdbObject>,
+    /// Active pods without a controller reference, which a ReplicaSet may adopt.
+    pub orphan_pods: BTreeSet<crate::api::PodId>,
+    rs_by_name: BTreeMap<(String, String), crate::api::WorkloadId>,
+    deployment_by_name: BTreeMap<(String, String), crate::api::WorkloadId>,
+    pub(crate) log: WatchLog,
+    pub timing: ControlPlaneTiming,
+    available: bool,
+    /// The event log (`kubectl get events`): Events are API objects too, but writing them
+    /// never fails and nobody watches them.
+    pub events: Vec<EventRecord>,
+    pub counters: Counters,
+}
+
+impl ApiServer {
+    pub fn new(store: Store, timing: ControlPlaneTiming) -> Self {
+        let pdb_status = store.pdbs.iter().map(|_| PdbObject::default()).collect();
+        ApiServer {
+            store,
+            replica_sets: Vec::new(),
+            deployments: Vec::new(),
+            pdb_status,
+            orphan_pods: BTreeSet::new(),
+            rs_by_name: BTreeMap::new(),
+            deployment_by_name: BTreeMap::new(),
+            log: WatchLog::default(),
+            timing,
+            available: true,
+            events: Vec::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn is_available(&self) -> bool {
+        self.available
+    }
+
+    /// Makes the API server (un)available: while down, every write fails with
+    /// [`ApiError::Unavailable`] and writers retry as upstream's would.
+    pub fn set_available(&mut self, available: bool) {
+        self.available = available;
+    }
+
+    fn check_available(&mut self) -> ApiResult<()> {
+        if self.available {
+            Ok(())
+        } else {
+            self.counters.rejected_writes += 1;
+            Err(ApiError::Unavailable)
+        }
+    }
+
+    /// The resourceVersion of the last write.
+    pub fn resource_version(&self) -> u64 {
+        self.log.resource_version()
+    }
+
+    /// Appends a change and arms the watchers it concerns.
+    fn changed(&mut self, ctx: &mut Context<'_, Event>, kind: ObjectKind, id: u32, op: Op) {
+        let l = self.timing.api_latency;
+        let commit = if l.hi > l.lo {
+            l.draw(ctx.rng("apiserver"))
+        } else {
+            l.lo
+        };
+        let at = ctx.now().saturating_add(commit);
+        let replicas = match kind {
+            ObjectKind::ReplicaSet => self.replica_sets[id as usize].rs.replicas,
+            _ => 0,
+        };
+        self.log.append(ctx, at, kind, id, op, replicas, &self.timing);
+    }
+
+    /// The changes `subscriber`'s pending delivery hands over now (and re-arms it if more are
+    /// waiting).
+    pub fn deliver(&mut self, ctx: &mut Context<'_, Event>, subscriber: Subscriber) -> Vec<Change> {
+        self.log.deliver(ctx, subscriber, &self.timing)
+    }
+
+    /// Records a Kubernetes Event.
+    pub fn record(
+        &mut self,
+        now: SimTime,
+        event_type: EventType,
+        reason: &'static str,
+        object: String,
+        message: String,
+    ) {
+        self.events.push(EventRecord {
+            time_ns: now.as_nanos(),
+            event_type,
+            reason,
+            object,
+            message,
+        });
+    }
+}

@@ -1,68 +1,368 @@
-//! ReplicaSet controller (upstream `pkg/controller/replicaset/replica_set.go`): keeps the number
-//! of active pods matching the selector equal to `spec.replicas`.
+//! ReplicaSet controller (upstream `pkg/controller/replicaset/replica_set.go`), which also runs
+//! ReplicationControllers (`pkg/controller/replication` wraps it): keeps the number of active
+//! pods matching the selector equal to `spec.replicas`, at most `burstReplicas` creations or
+//! deletions per sync, and waits for its own writes to come back through the watch
+//! (expectations) before acting again.
 
-use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::api::{PodId, PodPhase, ReplicaSet};
-use crate::store::Store;
+use rand::Rng;
+use sim_core::{Context, SimDuration, SimTime};
+
+use super::controller_utils::{ControllerExpectations, PodRank, active_pods_with_ranks_cmp};
+use super::names::random_suffix;
+use super::{Reconciler, SyncOutcome};
+use crate::api::{OwnerRef, PodId, PodPhase, WorkloadId};
+use crate::apiserver::{ApiServer, Change, ObjectKind, Op, ReplicaSetStatus};
+use crate::cluster::Event;
+use crate::events::EventType;
+use crate::store::PodRecord;
 
 /// Upstream `BurstReplicas`: at most this many creations or deletions per sync.
 pub const BURST_REPLICAS: usize = 500;
 
-#[derive(Clone, Debug)]
-pub struct ReplicaSetState {
-    pub rs: ReplicaSet,
-    /// Active pods this ReplicaSet owns, in creation order.
-    pub pods: Vec<PodId>,
+#[derive(Default)]
+pub struct ReplicaSetController {
+    expectations: ControllerExpectations,
+    /// Pods this controller deleted and has not yet seen go, per ReplicaSet (upstream
+    /// `UIDTrackingControllerExpectations`).
+    deleting: BTreeMap<WorkloadId, BTreeSet<PodId>>,
+    /// `spec.replicas` of each ReplicaSet as this controller's informer last saw it: the
+    /// Deployment controller scales ReplicaSets, and acting on a scale before its watch event
+    /// arrives would let a new ReplicaSet grow before the old one's scale-down is seen.
+    seen_replicas: BTreeMap<WorkloadId, i32>,
 }
 
-/// What one sync decided; the world carries it out (creating pods needs names and events).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReplicaSetAction {
-    Create(usize),
-    Delete(Vec<PodId>),
-    None,
+/// Upstream `controller.IsPodActive`: not terminal and not being deleted.
+pub fn is_pod_active(r: &PodRecord) -> bool {
+    r.is_active()
+        && r.deletion_timestamp.is_none()
+        && !matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed)
 }
 
-impl ReplicaSetState {
-    pub fn new(rs: ReplicaSet) -> Self {
-        ReplicaSetState {
-            rs,
-            pods: Vec::new(),
+/// Upstream `podutil.IsPodAvailable`: Ready for longer than `min_ready_seconds` ("Before").
+pub fn is_pod_available(r: &PodRecord, min_ready_seconds: i32, now: SimTime) -> bool {
+    if !r.ready {
+        return false;
+    }
+    if min_ready_seconds <= 0 {
+        return true;
+    }
+    let secs = u64::try_from(min_ready_seconds).unwrap_or(0);
+    r.ready_since
+        .is_some_and(|t| t.saturating_add(SimDuration::from_secs(secs)) < now)
+}
+
+impl ReplicaSetController {
+    fn deletion_observed(&mut self, rs: WorkloadId, pod: PodId) {
+        if let Some(set) = self.deleting.get_mut(&rs)
+            && set.remove(&pod)
+        {
+            self.expectations.deletion_observed(rs.0);
         }
     }
 
-    /// Upstream `manageReplicas`: create or delete the difference, at most a burst at a time.
-    pub fn sync(&mut self, store: &Store) -> ReplicaSetAction {
-        // Upstream `FilterActivePods`: a terminating pod (deletionTimestamp set) is replaced.
-        self.pods
-            .retain(|p| store.pod(*p).is_active() && store.pod(*p).deletion_timestamp.is_none());
-        let want = usize::try_from(self.rs.replicas.max(0)).unwrap_or(0);
-        let have = self.pods.len();
-        if have < want {
-            ReplicaSetAction::Create((want - have).min(BURST_REPLICAS))
-        } else if have > want {
-            let n = (have - want).min(BURST_REPLICAS);
-            ReplicaSetAction::Delete(pods_to_delete(&self.pods, store, n))
-        } else {
-            ReplicaSetAction::None
+    fn manage_replicas(
+        &mut self,
+        key: WorkloadId,
+        active: &[PodId],
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<(), ()> {
+        let now = ctx.now();
+        let obj = api.replica_set(key);
+        let replicas = self.seen_replicas.get(&key).copied().unwrap_or(obj.rs.replicas);
+        let want = usize::try_from(replicas.max(0)).unwrap_or(0);
+        let object = format!("{}/{}", obj.rs.kind.resource(), obj.rs.name);
+        if active.len() < want {
+            let n = (want - active.len()).min(BURST_REPLICAS);
+            self.expectations.expect_creations(key.0, n as i64, now);
+            for created in 0..n {
+                let obj = api.replica_set(key);
+                let mut pod = obj.rs.template.pod.clone();
+                pod.owner = Some(OwnerRef {
+                    kind: obj.rs.kind,
+                    name: obj.rs.name.clone(),
+                    id: key,
+                });
+                pod.name = unique_pod_name(api, ctx, &obj.rs.name, &pod.namespace);
+                pod.dumped = None;
+                let name = pod.name.clone();
+                match api.create_pod(ctx, pod) {
+                    Ok(_) => api.record(
+                        now,
+                        EventType::Normal,
+                        "SuccessfulCreate",
+                        object.clone(),
+                        format!("Created pod: {name}"),
+                    ),
+                    Err(e) => {
+                        // Upstream: the creations that were skipped will never be observed.
+                        for _ in created..n {
+                            self.expectations.creation_observed(key.0);
+                        }
+                        api.record(
+                            now,
+                            EventType::Warning,
+                            "FailedCreate",
+                            object,
+                            format!("Error creating: {e}"),
+                        );
+                        return Err(());
+                    }
+                }
+            }
+        } else if active.len() > want {
+            let n = (active.len() - want).min(BURST_REPLICAS);
+            let victims = pods_to_delete(api, key, active, n, now);
+            self.expectations.expect_deletions(key.0, victims.len() as i64, now);
+            self.deleting.entry(key).or_default().extend(victims.iter().copied());
+            for pod in victims {
+                let name = api.store.pod(pod).pod.name.clone();
+                match api.delete_pod(ctx, pod) {
+                    Ok(()) => api.record(
+                        now,
+                        EventType::Normal,
+                        "SuccessfulDelete",
+                        object.clone(),
+                        format!("Deleted pod: {name}"),
+                    ),
+                    Err(e) => {
+                        self.deletion_observed(key, pod);
+                        api.record(
+                            now,
+                            EventType::Warning,
+                            "FailedDelete",
+                            object.clone(),
+                            format!("Error deleting: {e}"),
+                        );
+                        return Err(());
+                    }
+                }
+            }
         }
+        Ok(())
     }
 }
 
-/// Upstream `getPodsToDelete` ranks by `ActivePods` order and deletes the first: unassigned
-/// before assigned, Pending before Running, then the most recently created first.
-pub fn pods_to_delete(pods: &[PodId], store: &Store, n: usize) -> Vec<PodId> {
-    let mut ranked: Vec<PodId> = pods.to_vec();
-    ranked.sort_by_key(|p| {
-        let r = store.pod(*p);
-        (
-            r.node.is_some(),
-            r.phase == PodPhase::Running,
-            Reverse(r.created_at),
-            Reverse(*p),
-        )
-    });
-    ranked.truncate(n);
-    ranked
+fn unique_pod_name(
+    api: &ApiServer,
+    ctx: &mut Context<'_, Event>,
+    base: &str,
+    namespace: &str,
+) -> String {
+    loop {
+        let name = format!("{base}-{}", random_suffix(ctx.rng("names")));
+        if api.store.pod_id(&format!("{namespace}/{name}")).is_none() {
+            return name;
+        }
+        // Vanishingly rare; the loop draws again from the same stream.
+        let _ = ctx.rng("names").random::<u8>();
+    }
+}
+
+/// Upstream `getPodsToDelete`: rank the active pods by `ActivePodsWithRanks`, where a pod's
+/// rank is the number of pods related to it (the pods of every ReplicaSet of the same
+/// Deployment) on its node, and delete the first `n`.
+pub fn pods_to_delete(
+    api: &ApiServer,
+    key: WorkloadId,
+    active: &[PodId],
+    n: usize,
+    now: SimTime,
+) -> Vec<PodId> {
+    let rs = api.replica_set(key);
+    let related: Vec<PodId> = match &rs.rs.owner {
+        Some(o) if o.id.index() < api.deployments.len() => api
+            .deployment(o.id)
+            .replica_sets
+            .iter()
+            .flat_map(|r| api.replica_set(*r).pods.iter().copied())
+            .collect(),
+        _ => rs.pods.clone(),
+    };
+    let mut per_node: BTreeMap<crate::api::NodeId, i32> = BTreeMap::new();
+    for p in related {
+        let r = api.store.pod(p);
+        if is_pod_active(r)
+            && let Some(node) = r.node
+        {
+            *per_node.entry(node).or_default() += 1;
+        }
+    }
+    let rank = |p: PodId| -> PodRank {
+        let r = api.store.pod(p);
+        PodRank {
+            assigned: r.node.is_some(),
+            phase: r.phase,
+            ready: r.ready,
+            ready_since: r.ready_since,
+            deletion_cost: r.pod.deletion_cost,
+            rank: r.node.and_then(|n| per_node.get(&n).copied()).unwrap_or(0),
+            restarts: r.restarts,
+            created: r.created_at,
+            id: p.0,
+        }
+    };
+    let mut ranked: Vec<PodRank> = active.iter().map(|p| rank(*p)).collect();
+    ranked.sort_by(|a, b| active_pods_with_ranks_cmp(a, b, now));
+    ranked.into_iter().take(n).map(|r| PodId(r.id)).collect()
+}
+
+impl Reconciler for ReplicaSetController {
+    type Key = WorkloadId;
+
+    fn on_change(
+        &mut self,
+        change: &Change,
+        api: &ApiServer,
+        _now: SimTime,
+        enqueue: &mut dyn FnMut(WorkloadId),
+    ) {
+        match change.kind {
+            ObjectKind::ReplicaSet => {
+                let id = WorkloadId(change.id);
+                if change.op == Op::Deleted {
+                    self.expectations.delete_expectations(id.0);
+                    self.deleting.remove(&id);
+                    self.seen_replicas.remove(&id);
+                } else {
+                    self.seen_replicas.insert(id, change.replicas);
+                }
+                enqueue(id);
+            }
+            ObjectKind::Pod => {
+                let pod = PodId(change.id);
+                let r = api.store.pod(pod);
+                match &r.pod.owner {
+                    Some(o) if o.id.index() < api.replica_sets.len() => {
+                        match change.op {
+                            Op::Added => self.expectations.creation_observed(o.id.0),
+                            Op::Deleting | Op::Deleted => self.deletion_observed(o.id, pod),
+                            _ => {}
+                        }
+                        enqueue(o.id);
+                    }
+                    _ => {
+                        if change.op == Op::Deleted || !is_pod_active(r) {
+                            return;
+                        }
+                        // An orphan: every ReplicaSet that could adopt it looks (upstream
+                        // `getPodReplicaSets`).
+                        for rs in &api.replica_sets {
+                            if rs.exists()
+                                && rs.rs.namespace == r.pod.namespace
+                                && rs.rs.selector.matches(&r.pod.labels)
+                            {
+                                enqueue(rs.id);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn sync(
+        &mut self,
+        key: WorkloadId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> SyncOutcome {
+        let now = ctx.now();
+        let obj = api.replica_set(key);
+        if obj.deleted {
+            self.expectations.delete_expectations(key.0);
+            return SyncOutcome::Done;
+        }
+        let needs_sync = self.expectations.satisfied_expectations(key.0, now);
+        let deleting = obj.deletion_timestamp.is_some();
+        // Upstream `claimPods`: release owned pods the selector no longer matches, adopt
+        // orphans it matches (not while the ReplicaSet is being deleted).
+        let (ns, selector, kind) = (
+            obj.rs.namespace.clone(),
+            obj.rs.selector.clone(),
+            obj.rs.kind,
+        );
+        let release: Vec<PodId> = obj
+            .pods
+            .iter()
+            .copied()
+            .filter(|p| !selector.matches(&api.store.pod(*p).pod.labels))
+            .collect();
+        for p in release {
+            if api.set_pod_owner(ctx, p, None).is_err() {
+                return SyncOutcome::Failed;
+            }
+        }
+        if !deleting {
+            let adopt: Vec<PodId> = api
+                .orphan_pods
+                .iter()
+                .copied()
+                .filter(|p| {
+                    let r = api.store.pod(*p);
+                    is_pod_active(r) && r.pod.namespace == ns && selector.matches(&r.pod.labels)
+                })
+                .collect();
+            for p in adopt {
+                if api.set_pod_owner(ctx, p, Some((kind, key))).is_err() {
+                    return SyncOutcome::Failed;
+                }
+            }
+        }
+        let active: Vec<PodId> = api
+            .replica_set(key)
+            .pods
+            .iter()
+            .copied()
+            .filter(|p| is_pod_active(api.store.pod(*p)))
+            .collect();
+        let mut outcome = SyncOutcome::Done;
+        if needs_sync && !deleting && self.manage_replicas(key, &active, api, ctx).is_err() {
+            outcome = SyncOutcome::Failed;
+        }
+        // Upstream `calculateStatus` over the active pods as they were before this sync's
+        // writes (the informer has not seen them yet).
+        let obj = api.replica_set(key);
+        let min_ready = obj.rs.min_ready_seconds;
+        let template_labels = &obj.rs.template.pod.labels;
+        let mut status = ReplicaSetStatus {
+            replicas: active.len() as i32,
+            observed_generation: obj.generation,
+            ..ReplicaSetStatus::default()
+        };
+        for p in &active {
+            let r = api.store.pod(*p);
+            if template_labels
+                .iter()
+                .all(|(k, v)| r.pod.labels.get(k) == Some(v))
+            {
+                status.fully_labeled_replicas += 1;
+            }
+            if r.ready {
+                status.ready_replicas += 1;
+                if is_pod_available(r, min_ready, now) {
+                    status.available_replicas += 1;
+                }
+            }
+        }
+        let spec = self.seen_replicas.get(&key).copied().unwrap_or(obj.rs.replicas);
+        if api.update_replica_set_status(ctx, key, status.clone()).is_err() {
+            return SyncOutcome::Failed;
+        }
+        // Upstream: "Resync the ReplicaSet after MinReadySeconds as a last line of defense to
+        // guard against clock-skew."
+        if outcome == SyncOutcome::Done
+            && min_ready > 0
+            && status.ready_replicas == spec
+            && status.available_replicas != spec
+        {
+            return SyncOutcome::RequeueAfter(SimDuration::from_secs(
+                u64::try_from(min_ready).unwrap_or(0),
+            ));
+        }
+        outcome
+    }
 }

@@ -12,12 +12,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::resources::{Amounts, ContainerRequests, PodResourceSpec, pod_level_supported};
 use super::source::{At, PathDisplay, Seg, SourceRef};
+use crate::api::node::WellKnownLabels;
 use crate::api::pod::DEFAULT_SCHEDULER_NAME;
 use crate::api::{
-    Deployment, LABEL_HOSTNAME, LabelSelector, Labels, Node, NodeAffinity, NodeSelector,
-    NodeSelectorTerm, Operator, Pod, PodTemplate, PreferredSchedulingTerm, Quantity, ReplicaSet,
-    Requirement, ResourceList, ResourceName, Taint, TaintEffect, Toleration, TolerationOperator,
+    Deployment, DeploymentStrategy, DumpedPodStatus, IntOrPercent, LabelSelector, Labels, Node,
+    NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, OwnerKind, OwnerRef, Pod, PodPhase,
+    PodTemplate, PreferredSchedulingTerm, Quantity, ReplicaSet, Requirement, ResourceList,
+    ResourceName, Taint, TaintEffect, Toleration, TolerationOperator, WorkloadId,
 };
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// Where errors of one object go.
 pub(crate) struct Ctx<'a> {
@@ -29,6 +32,15 @@ impl Ctx<'_> {
     fn err(&self, path: &[Seg], message: impl std::fmt::Display) -> Diagnostic {
         self.src
             .at(path, At::Value, format!("{}: {message}", PathDisplay(path)))
+    }
+
+    /// A warning located at `path`: `file:line:column: message`.
+    fn warn(&mut self, path: &[Seg], message: impl std::fmt::Display) {
+        let at = self.src.at(path, At::Value, String::new());
+        self.warnings.push(format!(
+            "{}:{}:{}: {message}",
+            at.file, at.line, at.column
+        ));
     }
 }
 
@@ -582,8 +594,163 @@ pub(crate) fn pod(
         },
         ..Pod::default()
     };
+    pod.scheduling_gates = scheduling_gates(ctx, spec, path)?;
     scheduling.apply_to(&mut pod);
     Ok(pod)
+}
+
+/// `spec.schedulingGates` names, validated as upstream `validateSchedulingGates` does: every
+/// gate needs a name, and names are unique.
+fn scheduling_gates(
+    ctx: &Ctx<'_>,
+    spec: &core::PodSpec,
+    path: &[Seg],
+) -> Result<Vec<String>, Diagnostic> {
+    let mut names: Vec<String> = Vec::new();
+    for (i, gate) in spec.scheduling_gates.iter().flatten().enumerate() {
+        let at = join(path, &[k("schedulingGates"), Seg::Index(i), k("name")]);
+        if gate.name.is_empty() {
+            return Err(ctx.err(&at, "Required value: a scheduling gate needs a name"));
+        }
+        if names.contains(&gate.name) {
+            return Err(ctx.err(&at, format!("Duplicate value: \"{}\"", gate.name)));
+        }
+        names.push(gate.name.clone());
+    }
+    Ok(names)
+}
+
+/// The annotation the ReplicaSet controller ranks pods by when it scales down.
+pub(crate) const ANNOTATION_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
+
+/// `controller.kubernetes.io/pod-deletion-cost` (default 0), validated as upstream
+/// `GetDeletionCostFromPodAnnotations` parses it: a base-10 int32 without a plus sign or
+/// leading zeros. `meta_path` is where the object's metadata sits.
+fn deletion_cost(
+    ctx: &Ctx<'_>,
+    annotations: Option<&BTreeMap<String, String>>,
+    meta_path: &[Seg],
+) -> Result<i32, Diagnostic> {
+    let Some(value) = annotations.and_then(|a| a.get(ANNOTATION_DELETION_COST)) else {
+        return Ok(0);
+    };
+    let valid_start = value == "0"
+        || value.starts_with('-')
+        || value.starts_with(|c: char| ('1'..='9').contains(&c));
+    match value.parse::<i32>() {
+        Ok(cost) if valid_start => Ok(cost),
+        _ => Err(ctx.err(
+            &join(meta_path, &[k("annotations"), k(ANNOTATION_DELETION_COST)]),
+            format!("Invalid value: \"{value}\": must be a 32bit integer"),
+        )),
+    }
+}
+
+fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+/// The owner reference with `controller: true`, with its index; upstream
+/// `ValidateOwnerReferences` allows at most one.
+fn controller_ref<'m>(
+    ctx: &Ctx<'_>,
+    m: &'m meta::ObjectMeta,
+) -> Result<Option<(usize, &'m meta::OwnerReference)>, Diagnostic> {
+    let mut found: Option<(usize, &meta::OwnerReference)> = None;
+    for (i, r) in m.owner_references.iter().flatten().enumerate() {
+        if r.controller != Some(true) {
+            continue;
+        }
+        if let Some((_, first)) = found {
+            return Err(ctx.err(
+                &[k("metadata"), k("ownerReferences"), Seg::Index(i), k("controller")],
+                format!(
+                    "Invalid value: only one reference can have Controller set to true, found \"true\" in references for {}/{} and {}/{}",
+                    first.kind, first.name, r.kind, r.name
+                ),
+            ));
+        }
+        found = Some((i, r));
+    }
+    Ok(found)
+}
+
+/// A pod's controlling owner from a dump: a ReplicaSet or a ReplicationController. Pods of
+/// other controllers (StatefulSet, DaemonSet, Job, a Node for mirror pods) run as bare pods.
+fn pod_owner(ctx: &Ctx<'_>, m: &meta::ObjectMeta) -> Result<Option<OwnerRef>, Diagnostic> {
+    let Some((_, r)) = controller_ref(ctx, m)? else {
+        return Ok(None);
+    };
+    let kind = match (api_group(&r.api_version), r.kind.as_str()) {
+        ("apps", "ReplicaSet") => OwnerKind::ReplicaSet,
+        ("", "ReplicationController") => OwnerKind::ReplicationController,
+        _ => return Ok(None),
+    };
+    Ok(Some(OwnerRef {
+        kind,
+        name: r.name.clone(),
+        id: WorkloadId::UNRESOLVED,
+    }))
+}
+
+/// What a dump says about a pod's state, when it says anything (`status` with a phase, start
+/// time, conditions or container statuses, or a `metadata.deletionTimestamp`). Times are
+/// absolute (Unix seconds) here; the loader makes them relative to the dump's moment once every
+/// object is read (`rebase_dumped`).
+fn dumped_status(ctx: &Ctx<'_>, p: &core::Pod) -> Result<Option<DumpedPodStatus>, Diagnostic> {
+    let status = p.status.as_ref();
+    let deletion = p.metadata.deletion_timestamp.as_ref();
+    let has_status = status.is_some_and(|s| {
+        s.phase.is_some()
+            || s.start_time.is_some()
+            || s.conditions.as_ref().is_some_and(|c| !c.is_empty())
+            || s.container_statuses.as_ref().is_some_and(|c| !c.is_empty())
+    });
+    if !has_status && deletion.is_none() {
+        return Ok(None);
+    }
+    const PHASES: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
+    let phase = match status.and_then(|s| s.phase.as_deref()) {
+        None | Some("") | Some("Unknown") => None,
+        Some("Pending") => Some(PodPhase::Pending),
+        Some("Running") => Some(PodPhase::Running),
+        Some("Succeeded") => Some(PodPhase::Succeeded),
+        Some("Failed") => Some(PodPhase::Failed),
+        Some(other) => {
+            return Err(ctx.err(
+                &[k("status"), k("phase")],
+                format!(
+                    "Unsupported value: \"{other}\": supported values: {}{}",
+                    PHASES.map(|p| format!("\"{p}\"")).join(", "),
+                    did_you_mean(other, PHASES)
+                ),
+            ));
+        }
+    };
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let restarts = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .fold(0i32, |sum, c| sum.saturating_add(c.restart_count.max(0)));
+    Ok(Some(DumpedPodStatus {
+        phase,
+        start_time_offset_secs: status
+            .and_then(|s| s.start_time.as_ref())
+            .map(|t| t.0.as_second()),
+        creation_offset_secs: p
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.as_second()),
+        ready,
+        terminating: deletion.is_some(),
+        restarts,
+    }))
 }
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> Labels {
@@ -618,14 +785,23 @@ pub(crate) fn bare_pod(ctx: &mut Ctx<'_>, p: &core::Pod, serial: usize) -> Resul
     let Some(spec) = &p.spec else {
         return Err(ctx.err(&[], "a Pod needs a spec"));
     };
-    pod(
+    let mut pod = pod(
         ctx,
         name,
         namespace(&p.metadata),
         labels(p.metadata.labels.as_ref()),
         spec,
         &[k("spec")],
-    )
+    )?;
+    pod.deletion_cost = deletion_cost(ctx, p.metadata.annotations.as_ref(), &[k("metadata")])?;
+    pod.owner = pod_owner(ctx, &p.metadata)?;
+    pod.nominated_node_name = p
+        .status
+        .as_ref()
+        .and_then(|s| s.nominated_node_name.clone())
+        .filter(|n| !n.is_empty());
+    pod.dumped = dumped_status(ctx, p)?.map(Box::new);
+    Ok(pod)
 }
 
 pub(crate) fn label_selector(
@@ -686,13 +862,28 @@ struct WorkloadParts {
     replicas: i32,
     selector: LabelSelector,
     template: PodTemplate,
+    labels: Labels,
+    annotations: BTreeMap<String, String>,
+    min_ready_seconds: i32,
 }
 
+fn non_negative(ctx: &Ctx<'_>, path: &[Seg], value: i32) -> Result<i32, Diagnostic> {
+    if value < 0 {
+        return Err(ctx.err(
+            path,
+            format!("must be greater than or equal to 0, got {value}"),
+        ));
+    }
+    Ok(value)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn workload(
     ctx: &mut Ctx<'_>,
     kind: &str,
     m: &meta::ObjectMeta,
     replicas: Option<i32>,
+    min_ready_seconds: Option<i32>,
     selector: &meta::LabelSelector,
     template: Option<&core::PodTemplateSpec>,
     serial: usize,
@@ -734,7 +925,7 @@ fn workload(
     let Some(spec) = &template.spec else {
         return Err(ctx.err(&tpl_path, "spec.template.spec is required"));
     };
-    let pod = pod(
+    let mut pod = pod(
         ctx,
         name.clone(),
         ns.clone(),
@@ -742,13 +933,119 @@ fn workload(
         spec,
         &join(&tpl_path, &[k("spec")]),
     )?;
+    pod.deletion_cost = deletion_cost(
+        ctx,
+        template.metadata.as_ref().and_then(|m| m.annotations.as_ref()),
+        &join(&tpl_path, &[k("metadata")]),
+    )?;
+    let min_ready_seconds = non_negative(
+        ctx,
+        &[k("spec"), k("minReadySeconds")],
+        min_ready_seconds.unwrap_or(0),
+    )?;
     Ok(WorkloadParts {
         name,
         namespace: ns,
         replicas,
         selector,
         template: PodTemplate { pod },
+        labels: labels(m.labels.as_ref()),
+        annotations: m.annotations.clone().unwrap_or_default(),
+        min_ready_seconds,
     })
+}
+
+/// `maxSurge` / `maxUnavailable`, validated as upstream `ValidatePositiveIntOrPercent`: a
+/// non-negative integer or a string matching `[0-9]+%`.
+fn int_or_percent(
+    ctx: &Ctx<'_>,
+    path: &[Seg],
+    value: &IntOrString,
+) -> Result<IntOrPercent, Diagnostic> {
+    match value {
+        IntOrString::Int(n) => Ok(IntOrPercent::Int(non_negative(ctx, path, *n)?)),
+        IntOrString::String(text) => {
+            let digits = text.strip_suffix('%').unwrap_or("");
+            match digits.parse::<i32>() {
+                Ok(p) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(IntOrPercent::Percent(p))
+                }
+                _ => Err(ctx.err(
+                    path,
+                    format!(
+                        "Invalid value: \"{text}\": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%', or '93%'), or write a whole number without quotes"
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// `spec.strategy` after upstream `SetDefaults_Deployment` (type RollingUpdate, 25% / 25%),
+/// validated as upstream `ValidateDeploymentStrategy` and `ValidateRollingUpdateDeployment`
+/// do. Unlike `maxUnavailable`, `maxSurge` may exceed 100%.
+fn deployment_strategy(
+    ctx: &Ctx<'_>,
+    strategy: Option<&apps::DeploymentStrategy>,
+) -> Result<DeploymentStrategy, Diagnostic> {
+    let base = [k("spec"), k("strategy")];
+    let Some(strategy) = strategy else {
+        return Ok(DeploymentStrategy::default());
+    };
+    const TYPES: [&str; 2] = ["Recreate", "RollingUpdate"];
+    let ru_path = join(&base, &[k("rollingUpdate")]);
+    match strategy
+        .type_
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("RollingUpdate")
+    {
+        "Recreate" if strategy.rolling_update.is_some() => Err(ctx.err(
+            &ru_path,
+            "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+        )),
+        "Recreate" => Ok(DeploymentStrategy::Recreate),
+        "RollingUpdate" => {
+            let ru = strategy.rolling_update.as_ref();
+            let unavailable_path = join(&ru_path, &[k("maxUnavailable")]);
+            let max_unavailable = match ru.and_then(|r| r.max_unavailable.as_ref()) {
+                Some(v) => int_or_percent(ctx, &unavailable_path, v)?,
+                None => IntOrPercent::Percent(25),
+            };
+            let max_surge = match ru.and_then(|r| r.max_surge.as_ref()) {
+                Some(v) => int_or_percent(ctx, &join(&ru_path, &[k("maxSurge")]), v)?,
+                None => IntOrPercent::Percent(25),
+            };
+            let number = |v: IntOrPercent| match v {
+                IntOrPercent::Int(n) | IntOrPercent::Percent(n) => n,
+            };
+            if number(max_unavailable) == 0 && number(max_surge) == 0 {
+                return Err(ctx.err(
+                    &unavailable_path,
+                    format!("Invalid value: {max_unavailable}: may not be 0 when `maxSurge` is 0"),
+                ));
+            }
+            if let IntOrPercent::Percent(p) = max_unavailable
+                && p > 100
+            {
+                return Err(ctx.err(
+                    &unavailable_path,
+                    format!("Invalid value: \"{p}%\": must not be greater than 100%"),
+                ));
+            }
+            Ok(DeploymentStrategy::RollingUpdate {
+                max_surge,
+                max_unavailable,
+            })
+        }
+        other => Err(ctx.err(
+            &join(&base, &[k("type")]),
+            format!(
+                "Unsupported value: \"{other}\": supported values: \"Recreate\", \"RollingUpdate\"{}",
+                did_you_mean(other, TYPES)
+            ),
+        )),
+    }
 }
 
 pub(crate) fn deployment(
@@ -764,17 +1061,49 @@ pub(crate) fn deployment(
         "Deployment",
         &d.metadata,
         spec.replicas,
+        spec.min_ready_seconds,
         &spec.selector,
         Some(&spec.template),
         serial,
     )?;
-    Ok(Deployment::new(
-        w.name,
-        w.namespace,
-        w.replicas,
-        w.selector,
-        w.template,
-    ))
+    let strategy = deployment_strategy(ctx, spec.strategy.as_ref())?;
+    let revision_history_limit = match spec.revision_history_limit {
+        Some(n) => non_negative(ctx, &[k("spec"), k("revisionHistoryLimit")], n)?,
+        None => crate::api::DEFAULT_REVISION_HISTORY_LIMIT,
+    };
+    // Upstream ValidateDeploymentSpec runs after defaulting, so a minReadySeconds of 600 or
+    // more is refused against the default deadline too.
+    let deadline_path = [k("spec"), k("progressDeadlineSeconds")];
+    let deadline = match spec.progress_deadline_seconds {
+        Some(n) => non_negative(ctx, &deadline_path, n)?,
+        None => crate::api::DEFAULT_PROGRESS_DEADLINE_SECONDS,
+    };
+    if deadline <= w.min_ready_seconds {
+        let (at, note) = match spec.progress_deadline_seconds {
+            Some(_) => (deadline_path.to_vec(), String::new()),
+            None => (
+                vec![k("spec"), k("minReadySeconds")],
+                " (the default; set progressDeadlineSeconds above minReadySeconds)".to_string(),
+            ),
+        };
+        return Err(ctx.src.at(
+            &at,
+            At::Value,
+            format!(
+                "spec.progressDeadlineSeconds: Invalid value: {deadline}{note}: must be greater than minReadySeconds ({})",
+                w.min_ready_seconds
+            ),
+        ));
+    }
+    let mut deployment = Deployment::new(w.name, w.namespace, w.replicas, w.selector, w.template);
+    deployment.strategy = strategy;
+    deployment.min_ready_seconds = w.min_ready_seconds;
+    deployment.progress_deadline_seconds = Some(deadline);
+    deployment.revision_history_limit = revision_history_limit;
+    deployment.paused = spec.paused.unwrap_or(false);
+    deployment.labels = w.labels;
+    deployment.annotations = w.annotations;
+    Ok(deployment)
 }
 
 pub(crate) fn replica_set(
@@ -790,17 +1119,93 @@ pub(crate) fn replica_set(
         "ReplicaSet",
         &r.metadata,
         spec.replicas,
+        spec.min_ready_seconds,
         &spec.selector,
         spec.template.as_ref(),
         serial,
     )?;
-    Ok(ReplicaSet::new(
-        w.name,
-        w.namespace,
-        w.replicas,
-        w.selector,
-        w.template,
-    ))
+    let owner = match controller_ref(ctx, &r.metadata)? {
+        None => None,
+        Some((_, o)) if o.kind == "Deployment" && api_group(&o.api_version) == "apps" => {
+            Some(OwnerRef {
+                kind: OwnerKind::Deployment,
+                name: o.name.clone(),
+                id: WorkloadId::UNRESOLVED,
+            })
+        }
+        Some((i, o)) => {
+            ctx.warn(
+                &[k("metadata"), k("ownerReferences"), Seg::Index(i)],
+                format!(
+                    "ReplicaSet {} is controlled by {} {} ({}), which kubesim does not simulate; it runs as a ReplicaSet without an owner",
+                    w.name, o.kind, o.name, o.api_version
+                ),
+            );
+            None
+        }
+    };
+    Ok(ReplicaSet {
+        kind: OwnerKind::ReplicaSet,
+        owner,
+        min_ready_seconds: w.min_ready_seconds,
+        labels: w.labels,
+        annotations: w.annotations,
+        ..ReplicaSet::new(w.name, w.namespace, w.replicas, w.selector, w.template)
+    })
+}
+
+/// A ReplicationController (core/v1), run by the ReplicaSet controller as upstream does. Its
+/// selector is a plain label map; upstream `SetDefaults_ReplicationController` fills an empty
+/// selector and empty labels from the template's labels.
+pub(crate) fn replication_controller(
+    ctx: &mut Ctx<'_>,
+    r: &core::ReplicationController,
+    serial: usize,
+) -> Result<ReplicaSet, Diagnostic> {
+    let Some(spec) = &r.spec else {
+        return Err(ctx.err(&[], "a ReplicationController needs a spec"));
+    };
+    let template_labels = spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .filter(|l| !l.is_empty());
+    let selector = spec
+        .selector
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| template_labels.clone());
+    if selector.is_none() {
+        return Err(ctx.err(
+            &[k("spec"), k("selector")],
+            "Required value: a ReplicationController needs a selector or template labels",
+        ));
+    }
+    let mut metadata = r.metadata.clone();
+    if metadata.labels.as_ref().is_none_or(BTreeMap::is_empty) {
+        metadata.labels = template_labels;
+    }
+    let w = workload(
+        ctx,
+        "ReplicationController",
+        &metadata,
+        spec.replicas,
+        spec.min_ready_seconds,
+        &meta::LabelSelector {
+            match_labels: selector,
+            match_expressions: None,
+        },
+        spec.template.as_ref(),
+        serial,
+    )?;
+    Ok(ReplicaSet {
+        kind: OwnerKind::ReplicationController,
+        min_ready_seconds: w.min_ready_seconds,
+        labels: w.labels,
+        annotations: w.annotations,
+        ..ReplicaSet::new(w.name, w.namespace, w.replicas, w.selector, w.template)
+    })
 }
 
 pub(crate) fn taint(
@@ -827,10 +1232,15 @@ pub(crate) fn taint(
 pub(crate) fn node(ctx: &mut Ctx<'_>, n: &core::Node, serial: usize) -> Result<Node, Diagnostic> {
     let name = object_name(ctx, &n.metadata, "Node", serial)?;
     let mut node_labels = labels(n.metadata.labels.as_ref());
-    // The kubelet always sets the hostname label; hand-written Node manifests often omit it.
-    if !node_labels.contains_key(LABEL_HOSTNAME) {
-        node_labels.insert(LABEL_HOSTNAME, name.clone());
+    // The kubelet always sets the hostname, os and arch labels (and the beta forms of the
+    // topology ones it has); hand-written Node manifests often omit them.
+    WellKnownLabels {
+        hostname: &name,
+        os: Some("linux"),
+        arch: Some("amd64"),
+        ..WellKnownLabels::default()
     }
+    .apply_to(&mut node_labels);
     let mut taints = Vec::new();
     let spec = n.spec.as_ref();
     for (i, t) in spec

@@ -29,6 +29,58 @@ impl Diagnostic {
     }
 }
 
+/// How many problems one combined diagnostic shows; the rest are counted on a last line.
+const MAX_SHOWN: usize = 100;
+
+impl Diagnostic {
+    /// Several problems as one diagnostic, so that a loader can report everything it found in
+    /// one pass: the first problem's location and message, then every other problem on a line
+    /// of its own as `file:line:column: message`. Displayed, each problem is one line in the
+    /// `file:line:column: message` form. `None` when there is nothing to report.
+    ///
+    /// Repeated problems (same place, same message) are reported once; past 100 problems the
+    /// rest are counted on a last line located at the first one left out.
+    pub fn combine(problems: impl IntoIterator<Item = Diagnostic>) -> Option<Diagnostic> {
+        let mut unique: Vec<Diagnostic> = Vec::new();
+        for d in problems {
+            if !unique.contains(&d) {
+                unique.push(d);
+            }
+        }
+        let mut iter = unique.into_iter();
+        let mut first = iter.next()?;
+        let rest: Vec<Diagnostic> = iter.collect();
+        let shown = rest.len().min(MAX_SHOWN - 1);
+        for d in &rest[..shown] {
+            first.message.push('\n');
+            first.message.push_str(&d.to_string());
+        }
+        if let Some(next) = rest.get(shown) {
+            let more = rest.len() - shown;
+            first.message.push('\n');
+            first.message.push_str(&format!(
+                "{}:{}:{}: … and {more} more problem{} not shown",
+                next.file,
+                next.line,
+                next.column,
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+        Some(first)
+    }
+
+    /// Each problem this diagnostic reports, one `file:line:column: message` line apiece: itself
+    /// first, then those [`Diagnostic::combine`] joined to it.
+    pub fn problems(&self) -> Vec<String> {
+        self.to_string().lines().map(str::to_string).collect()
+    }
+
+    /// How many problems this diagnostic reports (1 unless it was combined).
+    pub fn count(&self) -> usize {
+        1 + self.message.matches('\n').count()
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -114,6 +166,26 @@ mod tests {
         assert_eq!(closest("cout", ["name", "count", "zones"]), Some("count"));
         assert_eq!(closest("Replicas", ["replicas"]), Some("replicas"));
         assert_eq!(closest("banana", ["replicas", "selector"]), None);
+    }
+
+    #[test]
+    fn combined_diagnostics_keep_the_first_location_and_list_the_others() {
+        let a = Diagnostic::new("a.yaml", 3, 7, "first");
+        let b = Diagnostic::new("b.yaml", 1, 2, "second");
+        assert_eq!(Diagnostic::combine(Vec::new()), None);
+        assert_eq!(Diagnostic::combine([a.clone()]), Some(a.clone()));
+        let all = Diagnostic::combine([a.clone(), b.clone(), a.clone()]).unwrap();
+        assert_eq!((all.file.as_str(), all.line, all.column), ("a.yaml", 3, 7));
+        assert_eq!(all.count(), 2);
+        assert_eq!(all.to_string(), "a.yaml:3:7: first\nb.yaml:1:2: second");
+        assert_eq!(all.problems(), ["a.yaml:3:7: first", "b.yaml:1:2: second"]);
+        let many = (1..=150).map(|i| Diagnostic::new("m.yaml", i, 1, "bad"));
+        let all = Diagnostic::combine(many).unwrap();
+        assert_eq!(all.count(), 101);
+        assert_eq!(
+            all.problems().last().map(String::as_str),
+            Some("m.yaml:101:1: … and 50 more problems not shown")
+        );
     }
 
     #[test]

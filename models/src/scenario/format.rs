@@ -10,6 +10,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use sim_core::SimDuration;
 
+use super::diagnostic::Diagnostic;
+use super::source::{At, Seg, SourceRef, path_string, segs_from_path};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct ScenarioFile {
@@ -24,10 +27,15 @@ pub(crate) struct ScenarioFile {
     pub workloads: Option<Vec<serde_yaml::Value>>,
     #[serde(default)]
     pub scheduler: Option<serde_yaml::Value>,
+    /// Read by hand (`behaviour.rs`): its keys are workload names.
     #[serde(default, alias = "behavior")]
-    pub behaviour: Option<BehaviourSection>,
+    pub behaviour: Option<serde_yaml::Value>,
+    /// Read entry by entry (`timeline.rs`), so that every bad entry is reported.
     #[serde(default)]
-    pub timeline: Vec<TimelineSection>,
+    pub timeline: Vec<serde_yaml::Value>,
+    /// `{watchLatency, apiLatency}`, read by `behaviour.rs`.
+    #[serde(default)]
+    pub control_plane: Option<serde_yaml::Value>,
     #[serde(default)]
     pub compare: Option<CompareSection>,
 }
@@ -51,22 +59,6 @@ pub(crate) struct VariantSection {
     pub scheduler: Option<serde_yaml::Value>,
 }
 
-/// One scripted change: `{at: 5m, addNodes: {pool: general, count: 2}}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct TimelineSection {
-    pub at: Dur,
-    #[serde(default)]
-    pub add_nodes: Option<AddNodesSection>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct AddNodesSection {
-    pub pool: String,
-    pub count: i64,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct ClusterSection {
@@ -88,6 +80,9 @@ pub(crate) struct NodePoolSection {
     pub zones: Vec<String>,
     #[serde(default)]
     pub instance_type: Option<String>,
+    /// `topology.kubernetes.io/region`; derived from each node's zone when absent.
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(default)]
     pub cost_per_hour: Option<f64>,
     #[serde(default)]
@@ -101,13 +96,6 @@ pub(crate) struct TaintSection {
     #[serde(default)]
     pub value: String,
     pub effect: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct BehaviourSection {
-    #[serde(default)]
-    pub pod_startup: Option<DurRange>,
 }
 
 /// A seed: any 64-bit unsigned integer.
@@ -236,6 +224,30 @@ impl<'de> Deserialize<'de> for QuantityText {
         }
         d.deserialize_any(V)
     }
+}
+
+/// Deserializes the part of the scenario at `at` (whose value is `value`) into `T`, locating a
+/// type error or an unknown field at its place in the file.
+pub(crate) fn section<T: de::DeserializeOwned>(
+    src: &SourceRef,
+    value: &serde_yaml::Value,
+    at: &[Seg],
+) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize(value.clone()).map_err(|err| {
+        let mut segs = at.to_vec();
+        segs.extend(segs_from_path(err.path()));
+        let (message, unknown) =
+            describe_serde_error(&path_string(&segs), &err.inner().to_string());
+        src.at(
+            &segs,
+            if unknown.is_some() {
+                At::Key
+            } else {
+                At::Value
+            },
+            message,
+        )
+    })
 }
 
 /// Rewrites serde's messages into the style of our diagnostics. Returns the message and, for

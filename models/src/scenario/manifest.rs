@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
 use super::convert::{self, Ctx};
-use super::diagnostic::{Diagnostic, did_you_mean};
+use super::diagnostic::{Diagnostic, closest, did_you_mean};
 use super::probe::expected_fields;
 use super::source::{At, PathDisplay, Seg, SourceRef, segs_from_ignored, segs_from_path};
 use super::{Collected, IgnoredObject};
@@ -16,6 +16,7 @@ enum Handling {
     Node,
     Deployment,
     ReplicaSet,
+    ReplicationController,
     PriorityClass,
     PodDisruptionBudget,
     /// Accepted and listed as ignored: it does not affect the simulation.
@@ -57,7 +58,7 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
         &["scheduling.k8s.io/v1"],
         Handling::PriorityClass,
     ),
-    ("ReplicationController", CORE, Handling::NotSimulatedYet),
+    ("ReplicationController", CORE, Handling::ReplicationController),
     ("LimitRange", CORE, Handling::NotSimulatedYet),
     ("ResourceQuota", CORE, Handling::NotSimulatedYet),
     (
@@ -88,9 +89,11 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("CSIDriver", STORAGE, Handling::Ignore),
     ("CSINode", STORAGE, Handling::Ignore),
     ("VolumeAttachment", STORAGE, Handling::Ignore),
+    // v1beta1 was removed in 1.22, but old operator bundles still carry it; a CRD is
+    // ignored either way.
     (
         "CustomResourceDefinition",
-        &["apiextensions.k8s.io/v1"],
+        &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"],
         Handling::Ignore,
     ),
     ("MutatingWebhookConfiguration", ADMISSION, Handling::Ignore),
@@ -131,6 +134,90 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("ResourceClaimTemplate", RESOURCE, Handling::Ignore),
     ("ResourceSlice", RESOURCE, Handling::Ignore),
 ];
+
+/// API groups a Kubernetes 1.34 API server serves itself (`""` is the core group). Any other
+/// group with a dot in its name is a custom resource's (CRD groups must contain a dot) or an
+/// aggregated API's, such as `metrics.k8s.io`.
+const BUILTIN_GROUPS: &[&str] = &[
+    "",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "extensions",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+/// Keys whose values are moments something was observed or done. The latest of them over all
+/// objects is the moment of the dump. `deletionTimestamp` is left out: it is a deadline (now
+/// plus the grace period), so it may lie after the dump.
+const TIME_KEYS: &[&str] = &[
+    "acquireTime",
+    "completionTime",
+    "creationTimestamp",
+    "eventTime",
+    "finishedAt",
+    "firstTimestamp",
+    "lastHeartbeatTime",
+    "lastProbeTime",
+    "lastScaleTime",
+    "lastScheduleTime",
+    "lastSuccessfulTime",
+    "lastTimestamp",
+    "lastTransitionTime",
+    "lastUpdateTime",
+    "renewTime",
+    "startTime",
+    "startedAt",
+    "time",
+];
+
+/// Raises `latest` to the latest RFC 3339 timestamp under a [`TIME_KEYS`] key in `value`
+/// (labels and annotations are not looked into).
+fn note_timestamps(value: &Value, latest: &mut Option<i64>) {
+    match value {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let key = k.as_str().unwrap_or("");
+                if key == "labels" || key == "annotations" {
+                    continue;
+                }
+                if TIME_KEYS.contains(&key)
+                    && let Some(text) = v.as_str()
+                    && let Ok(t) = text.parse::<k8s_openapi::jiff::Timestamp>()
+                {
+                    let secs = t.as_second();
+                    *latest = Some(latest.map_or(secs, |l| l.max(secs)));
+                }
+                note_timestamps(v, latest);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| note_timestamps(v, latest)),
+        Value::Tagged(t) => note_timestamps(&t.value, latest),
+        _ => {}
+    }
+}
 
 fn describe(value: &Value) -> &'static str {
     match value {
@@ -211,12 +298,63 @@ fn location(src: &SourceRef, path: &[Seg]) -> Diagnostic {
     src.at(path, At::Value, String::new())
 }
 
-/// Loads one Kubernetes object (or a `List` of them) into `out`.
-pub(crate) fn load_object(
-    mut value: Value,
+/// Loads one Kubernetes object (or a `List` of them) into `out`. A bad object is recorded in
+/// `out.errors` (one diagnostic per object, the first problem found in it) and loading goes
+/// on, so that one pass reports every bad object.
+pub(crate) fn load_object(value: Value, src: &SourceRef, out: &mut Collected) {
+    if let Err(d) = load_one(value, src, out) {
+        out.errors.push(d);
+    }
+}
+
+/// `(kind, namespace, name)` of an object, as far as its raw value says.
+fn identity(value: &Value, kind: &str) -> (String, String, String) {
+    let text = |key: &str| {
+        value
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    (
+        kind.to_string(),
+        text("namespace").unwrap_or("default").to_string(),
+        text("name").unwrap_or("").to_string(),
+    )
+}
+
+/// The items of a `List` (or a typed list such as `PodList`), each loaded on its own; items of
+/// a typed list may leave out their kind and apiVersion, as the API server's lists do.
+fn load_items(
+    value: &mut Value,
     src: &SourceRef,
+    item_default: Option<(&str, &str)>,
     out: &mut Collected,
 ) -> Result<(), Diagnostic> {
+    let items = match value.get_mut("items") {
+        Some(Value::Sequence(items)) => std::mem::take(items),
+        None | Some(Value::Null) => Vec::new(),
+        Some(other) => {
+            return Err(src.at(
+                &[Seg::key("items")],
+                At::Value,
+                format!("items must be a list, not {}", describe(other)),
+            ));
+        }
+    };
+    for (i, mut item) in items.into_iter().enumerate() {
+        if let (Some((kind, version)), Value::Mapping(m)) = (item_default, &mut item) {
+            m.entry(Value::from("kind"))
+                .or_insert_with(|| Value::from(kind));
+            m.entry(Value::from("apiVersion"))
+                .or_insert_with(|| Value::from(version));
+        }
+        load_object(item, &src.child(&[Seg::key("items"), Seg::Index(i)]), out);
+    }
+    Ok(())
+}
+
+fn load_one(mut value: Value, src: &SourceRef, out: &mut Collected) -> Result<(), Diagnostic> {
     if !value.is_mapping() {
         return Err(src.here(format!(
             "expected a Kubernetes object (a mapping with apiVersion and kind), found {}",
@@ -231,44 +369,66 @@ pub(crate) fn load_object(
     let Some(api_version) = string_field(&value, "apiVersion", src)?.map(str::to_string) else {
         return Err(src.here(format!("this {kind} has no `apiVersion`")));
     };
+    let group = api_group(&api_version);
+    let custom = group.contains('.') && !BUILTIN_GROUPS.contains(&group);
     if let Some(item_kind) = kind.strip_suffix("List") {
         let typed_item = KINDS.iter().find(|(k, ..)| *k == item_kind);
-        if kind == "List" || typed_item.is_some() {
-            let items = match value.get_mut("items") {
-                Some(Value::Sequence(items)) => std::mem::take(items),
-                None | Some(Value::Null) => Vec::new(),
-                Some(other) => {
-                    return Err(src.at(
-                        &[Seg::key("items")],
-                        At::Value,
-                        format!("items must be a list, not {}", describe(other)),
-                    ));
-                }
-            };
-            for (i, mut item) in items.into_iter().enumerate() {
-                // Typed lists from the API (`PodList`) leave kind and apiVersion out of items.
-                if let (Some((k, versions, _)), Value::Mapping(m)) = (typed_item, &mut item) {
-                    let version = versions.first().copied().unwrap_or("v1");
-                    m.entry(Value::from("kind"))
-                        .or_insert_with(|| Value::from(*k));
-                    m.entry(Value::from("apiVersion"))
-                        .or_insert_with(|| Value::from(version));
-                }
-                load_object(item, &src.child(&[Seg::key("items"), Seg::Index(i)]), out)?;
-            }
-            return Ok(());
+        if kind == "List" {
+            return load_items(&mut value, src, None, out);
+        }
+        if let Some((k, versions, _)) = typed_item
+            && !custom
+        {
+            let version = versions.first().copied().unwrap_or("v1");
+            return load_items(&mut value, src, Some((k, version)), out);
+        }
+        if custom && value.get("items").is_some_and(Value::is_sequence) {
+            // `kubectl get prometheuses -o yaml` of a custom resource.
+            return load_items(&mut value, src, Some((item_kind, &api_version)), out);
         }
     }
-    let Some((_, versions, handling)) = KINDS.iter().find(|(k, ..)| *k == kind) else {
+    note_timestamps(&value, &mut out.latest_timestamp);
+    let known = KINDS.iter().find(|(k, ..)| *k == kind);
+    if custom {
+        // A built-in kind at a misspelt group (`app.k8s.io/v1`) is a typo, not a custom resource.
+        // So is one at a made-up `*.k8s.io` group (`apps.k8s.io/v1`): custom resources there
+        // (Gateway API, snapshots, metrics) never reuse a built-in kind's name.
+        if let Some((_, versions, _)) = known {
+            let hint = closest(&api_version, versions.iter().copied());
+            if hint.is_some() || group.ends_with(".k8s.io") {
+                return Err(src.at(
+                    &[Seg::key("apiVersion")],
+                    At::Value,
+                    format!(
+                        "{kind} is not served at apiVersion \"{api_version}\" (use {})",
+                        versions.join(" or ")
+                    ),
+                ));
+            }
+        }
+        ignore(&value, kind, false, src, out);
+        return Ok(());
+    }
+    let Some((_, versions, handling)) = known else {
         let hint = did_you_mean(&kind, KINDS.iter().map(|(k, ..)| *k));
-        let message = if hint.is_empty() {
+        let message = if !BUILTIN_GROUPS.contains(&group) {
             format!(
-                "unknown kind \"{kind}\" (apiVersion {api_version}): kubesim simulates Pod, Node, Deployment and ReplicaSet, accepts other built-in Kubernetes kinds, and does not support custom resources"
+                "unknown API group \"{group}\" (apiVersion {api_version}){}: custom resources are accepted and ignored, and their API group is a domain name such as example.com",
+                did_you_mean(group, BUILTIN_GROUPS.iter().copied().filter(|g| !g.is_empty()))
+            )
+        } else if hint.is_empty() {
+            format!(
+                "unknown kind \"{kind}\" (apiVersion {api_version}): kubesim simulates Pod, Node, Deployment, ReplicaSet and ReplicationController, accepts the other built-in Kubernetes kinds, and accepts custom resources of their own API group (such as example.com/v1)"
             )
         } else {
             format!("unknown kind \"{kind}\"{hint}")
         };
-        return Err(src.at(&[Seg::key("kind")], At::Value, message));
+        let at = if BUILTIN_GROUPS.contains(&group) {
+            "kind"
+        } else {
+            "apiVersion"
+        };
+        return Err(src.at(&[Seg::key(at)], At::Value, message));
     };
     if !versions.contains(&api_version.as_str()) {
         return Err(src.at(
@@ -280,6 +440,26 @@ pub(crate) fn load_object(
             ),
         ));
     }
+    if matches!(handling, Handling::Ignore | Handling::NotSimulatedYet) {
+        ignore(&value, kind, *handling == Handling::NotSimulatedYet, src, out);
+        return Ok(());
+    }
+    let id = identity(&value, &kind);
+    let result = convert_object(value, &kind, *handling, src, out);
+    if result.is_err() {
+        out.failed.insert(id);
+    }
+    result
+}
+
+/// Converts an object of a kind kubesim simulates and adds it to `out`.
+fn convert_object(
+    value: Value,
+    kind: &str,
+    handling: Handling,
+    src: &SourceRef,
+    out: &mut Collected,
+) -> Result<(), Diagnostic> {
     let mut ctx = Ctx {
         src,
         warnings: &mut out.warnings,
@@ -287,7 +467,7 @@ pub(crate) fn load_object(
     let name_at = [Seg::key("metadata"), Seg::key("name")];
     match handling {
         Handling::Pod => {
-            let p: k8s_openapi::api::core::v1::Pod = typed(value, &kind, src)?;
+            let p: k8s_openapi::api::core::v1::Pod = typed(value, kind, src)?;
             let pod = convert::bare_pod(&mut ctx, &p, out.pods.len())?;
             let target = super::priority::Target::Pod(out.pods.len());
             out.pods.push((pod, location(src, &name_at)));
@@ -296,14 +476,28 @@ pub(crate) fn load_object(
             }
         }
         Handling::Node => {
-            let n: k8s_openapi::api::core::v1::Node = typed(value, &kind, src)?;
+            let n: k8s_openapi::api::core::v1::Node = typed(value, kind, src)?;
             let node = convert::node(&mut ctx, &n, out.manifest_nodes.len())?;
             out.manifest_nodes.push((node, location(src, &name_at)));
         }
         Handling::Deployment => {
-            let d: k8s_openapi::api::apps::v1::Deployment = typed(value, &kind, src)?;
+            let d: k8s_openapi::api::apps::v1::Deployment = typed(value, kind, src)?;
             let deployment = convert::deployment(&mut ctx, &d, out.deployments.len())?;
             let target = super::priority::Target::Deployment(out.deployments.len());
+            let names = |list: Option<&Vec<k8s_openapi::api::core::v1::Container>>| {
+                list.into_iter()
+                    .flatten()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>()
+            };
+            let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+            out.deployment_containers.insert(
+                (deployment.namespace.clone(), deployment.name.clone()),
+                super::ContainerNames {
+                    app: names(spec.map(|s| &s.containers)),
+                    init: names(spec.and_then(|s| s.init_containers.as_ref())),
+                },
+            );
             out.deployments.push((deployment, location(src, &name_at)));
             if let Some(spec) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
                 let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
@@ -311,7 +505,7 @@ pub(crate) fn load_object(
             }
         }
         Handling::ReplicaSet => {
-            let r: k8s_openapi::api::apps::v1::ReplicaSet = typed(value, &kind, src)?;
+            let r: k8s_openapi::api::apps::v1::ReplicaSet = typed(value, kind, src)?;
             let rs = convert::replica_set(&mut ctx, &r, out.replica_sets.len())?;
             let target = super::priority::Target::ReplicaSet(out.replica_sets.len());
             out.replica_sets.push((rs, location(src, &name_at)));
@@ -325,67 +519,92 @@ pub(crate) fn load_object(
                 super::priority::note_spec(out, src, target, spec, &path);
             }
         }
+        Handling::ReplicationController => {
+            let r: k8s_openapi::api::core::v1::ReplicationController = typed(value, kind, src)?;
+            let rc = convert::replication_controller(&mut ctx, &r, out.replica_sets.len())?;
+            let target = super::priority::Target::ReplicaSet(out.replica_sets.len());
+            out.replica_sets.push((rc, location(src, &name_at)));
+            let spec = r
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|t| t.spec.as_ref());
+            if let Some(spec) = spec {
+                let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
+        }
         Handling::PriorityClass => {
-            let c: k8s_openapi::api::scheduling::v1::PriorityClass = typed(value, &kind, src)?;
+            let c: k8s_openapi::api::scheduling::v1::PriorityClass = typed(value, kind, src)?;
             let class = super::priority::priority_class(&ctx, &c, out.priority_classes.len())?;
             out.priority_classes.push((class, location(src, &name_at)));
         }
         Handling::PodDisruptionBudget => {
-            let p: k8s_openapi::api::policy::v1::PodDisruptionBudget = typed(value, &kind, src)?;
+            let p: k8s_openapi::api::policy::v1::PodDisruptionBudget = typed(value, kind, src)?;
             let pdb = super::priority::pdb(&ctx, &p, out.pdbs.len())?;
             out.pdbs.push((pdb, location(src, &name_at)));
         }
-        Handling::Ignore | Handling::NotSimulatedYet => {
-            let metadata = value.get("metadata");
-            let text = |key: &str| {
-                metadata
-                    .and_then(|m| m.get(key))
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            };
-            let name = text("name")
-                .or_else(|| text("generateName"))
-                .unwrap_or_else(|| "<unnamed>".to_string());
-            let namespace = text("namespace");
-            // Services and Namespaces are not simulated, but the scheduler reads their labels:
-            // a Service's selector makes PodTopologySpread's default constraints apply to the
-            // pods it selects, and namespaceSelector terms match Namespace labels.
-            let string_map = |v: Option<&Value>| -> crate::api::Labels {
-                v.and_then(Value::as_mapping)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-                    .collect()
-            };
-            if kind == "Service" {
-                let selector = string_map(value.get("spec").and_then(|s| s.get("selector")));
-                if !selector.is_empty() {
-                    let ns = namespace.clone().unwrap_or_else(|| "default".to_string());
-                    out.service_selectors.insert((ns, name.clone()), selector);
-                }
-            } else if kind == "Namespace" {
-                out.namespace_labels.insert(
-                    name.clone(),
-                    string_map(metadata.and_then(|m| m.get("labels"))),
-                );
-            }
-            let at = location(src, &[]);
-            if *handling == Handling::NotSimulatedYet {
-                out.warnings.push(format!(
-                    "{}:{}:{}: {kind} {name} is not simulated yet and was ignored",
-                    at.file, at.line, at.column
-                ));
-            }
-            out.ignored.push(IgnoredObject {
-                kind,
-                name,
-                namespace,
-                file: at.file,
-                line: at.line,
-            });
-        }
+        Handling::Ignore | Handling::NotSimulatedYet => ignore(
+            &value,
+            kind.to_string(),
+            handling == Handling::NotSimulatedYet,
+            src,
+            out,
+        ),
     }
     Ok(())
+}
+
+/// Lists an accepted object that is not simulated in `out.ignored`, with a warning when it
+/// would matter in a real cluster (`warn`).
+fn ignore(value: &Value, kind: String, warn: bool, src: &SourceRef, out: &mut Collected) {
+    let metadata = value.get("metadata");
+    let text = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let name = text("name")
+        .or_else(|| text("generateName"))
+        .unwrap_or_else(|| "<unnamed>".to_string());
+    let namespace = text("namespace");
+    // Services and Namespaces are not simulated, but the scheduler reads their labels:
+    // a Service's selector makes PodTopologySpread's default constraints apply to the
+    // pods it selects, and namespaceSelector terms match Namespace labels.
+    let string_map = |v: Option<&Value>| -> crate::api::Labels {
+        v.and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+            .collect()
+    };
+    if kind == "Service" && api_group(value.get("apiVersion").and_then(Value::as_str).unwrap_or("")).is_empty() {
+        let selector = string_map(value.get("spec").and_then(|s| s.get("selector")));
+        if !selector.is_empty() {
+            let ns = namespace.clone().unwrap_or_else(|| "default".to_string());
+            out.service_selectors.insert((ns, name.clone()), selector);
+        }
+    } else if kind == "Namespace" && value.get("apiVersion").and_then(Value::as_str) == Some("v1") {
+        out.namespace_labels.insert(
+            name.clone(),
+            string_map(metadata.and_then(|m| m.get("labels"))),
+        );
+    }
+    let at = location(src, &[]);
+    if warn {
+        out.warnings.push(format!(
+            "{}:{}:{}: {kind} {name} is not simulated yet and was ignored",
+            at.file, at.line, at.column
+        ));
+    }
+    out.ignored.push(IgnoredObject {
+        kind,
+        name,
+        namespace,
+        file: at.file,
+        line: at.line,
+    });
 }
 
 #[cfg(test)]
@@ -396,9 +615,12 @@ mod tests {
     fn load(text: &str) -> Result<Collected, Diagnostic> {
         let mut out = Collected::default();
         for doc in parse_documents("m.yaml", text)? {
-            load_object(doc.value, &doc.source, &mut out)?;
+            load_object(doc.value, &doc.source, &mut out);
         }
-        Ok(out)
+        match Diagnostic::combine(std::mem::take(&mut out.errors)) {
+            Some(d) => Err(d),
+            None => Ok(out),
+        }
     }
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1
@@ -529,7 +751,11 @@ items:
             .unwrap();
         assert_eq!((err.line, err.column), (1, 13));
         assert!(err.message.contains("use apps/v1"));
-        let err = load("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
+        // Custom resources are accepted and ignored, not errors.
+        let out = load("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n").unwrap();
+        assert_eq!(out.ignored.len(), 1);
+        assert_eq!(out.ignored[0].to_string(), "Widget/w");
+        let err = load("apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n")
             .err()
             .unwrap();
         assert!(err.message.contains("custom resources"), "{}", err.message);

@@ -24,6 +24,7 @@
 //!   podStartup: 1s..3s
 //! ```
 
+mod behaviour;
 mod convert;
 mod diagnostic;
 mod format;
@@ -32,6 +33,7 @@ mod priority;
 mod probe;
 mod resources;
 mod source;
+mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -42,10 +44,12 @@ use sim_core::{SimDuration, SimTime};
 pub use diagnostic::Diagnostic;
 pub use priority::Workloads;
 pub use source::SourceRef;
+pub use timeline::ANNOTATION_RESTARTED_AT;
 
+use crate::api::node::{LABEL_ZONE_BETA, WellKnownLabels, region_of_zone};
 use crate::api::{
-    Deployment, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, Labels, Node, Pod, ReplicaSet,
-    ResourceList, ResourceName, Taint,
+    Deployment, LABEL_ZONE, Labels, Node, OwnerKind, Pod, ReplicaSet, ResourceList, ResourceName,
+    Taint,
 };
 use convert::{Ctx, Scope};
 use format::{CompareSection, NodePoolSection, ScenarioFile, describe_serde_error};
@@ -61,6 +65,9 @@ pub const DEFAULT_POD_STARTUP: (SimDuration, SimDuration) =
 /// Pods a node accepts when its pool does not say (the kubelet's `maxPods` default).
 pub const DEFAULT_MAX_PODS: i64 = 110;
 
+/// A pool node's `ephemeral-storage` when its pool does not say: a common root disk size.
+pub const DEFAULT_POOL_EPHEMERAL_STORAGE: i64 = 100 << 30;
+
 /// A sanity bound on one pool, so that a stray digit cannot exhaust memory.
 const MAX_POOL_NODES: i64 = 100_000;
 
@@ -72,6 +79,9 @@ pub struct NodePool {
     /// Zones assigned round-robin: node `i` is in `zones[i % zones.len()]`.
     pub zones: Vec<String>,
     pub instance_type: Option<String>,
+    /// `region:` of the pool; when absent, each node's region is derived from its zone
+    /// (`us-east-1a` → `us-east-1`, see [`region_of_zone`]).
+    pub region: Option<String>,
     pub cost_per_hour: Option<f64>,
     /// The labels the pool declares (without the generated ones).
     pub labels: Labels,
@@ -84,21 +94,36 @@ impl NodePool {
         format!("{}-{index}", self.name)
     }
 
-    /// The pool's `index`-th node: the pool's labels plus hostname, zone (round-robin),
-    /// instance type and `kubesim.io/pool`.
+    /// The pool's `index`-th node: the pool's labels, plus what every kubelet and cloud
+    /// provider sets unless the pool's labels say otherwise — `kubernetes.io/hostname`,
+    /// `kubernetes.io/os: linux`, `kubernetes.io/arch: amd64`, `topology.kubernetes.io/zone`
+    /// (the pool's zones round-robin) and `region`, `node.kubernetes.io/instance-type`, each
+    /// with its deprecated beta form — and `kubesim.io/pool`.
     pub fn node(&self, index: usize) -> Node {
         let name = self.node_name(index);
         let mut labels = self.labels.clone();
-        labels.insert(LABEL_HOSTNAME, name.clone());
-        if let Some(zone) = self
-            .zones
-            .get(index.checked_rem(self.zones.len()).unwrap_or(0))
-        {
-            labels.insert(LABEL_ZONE, zone.clone());
+        let zone = labels
+            .get(LABEL_ZONE)
+            .or_else(|| labels.get(LABEL_ZONE_BETA))
+            .map(str::to_string)
+            .or_else(|| {
+                self.zones
+                    .get(index.checked_rem(self.zones.len()).unwrap_or(0))
+                    .cloned()
+            });
+        let region = self
+            .region
+            .clone()
+            .or_else(|| zone.as_deref().map(|z| region_of_zone(z).to_string()));
+        WellKnownLabels {
+            hostname: &name,
+            os: Some("linux"),
+            arch: Some("amd64"),
+            zone: zone.as_deref(),
+            region: region.as_deref(),
+            instance_type: self.instance_type.as_deref(),
         }
-        if let Some(t) = &self.instance_type {
-            labels.insert(LABEL_INSTANCE_TYPE, t.clone());
-        }
+        .apply_to(&mut labels);
         labels.insert(LABEL_POOL, self.name.clone());
         Node {
             name,
@@ -336,6 +361,239 @@ pub(crate) struct Collected {
     pub admission: Vec<priority::AdmissionRef>,
     pub service_selectors: BTreeMap<(String, String), crate::api::Labels>,
     pub namespace_labels: BTreeMap<String, crate::api::Labels>,
+    /// Every problem found so far, in the order found.
+    pub errors: Vec<Diagnostic>,
+    /// `(kind, namespace, name)` of simulated objects that failed to load: names that refer
+    /// to them are not reported again.
+    pub failed: BTreeSet<(String, String, String)>,
+    /// The latest time (Unix seconds) any loaded object records (see `manifest::TIME_KEYS`).
+    pub latest_timestamp: Option<i64>,
+    /// Container names of each Deployment's template, by (namespace, name).
+    pub deployment_containers: BTreeMap<(String, String), ContainerNames>,
+}
+
+/// The containers of a pod template, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ContainerNames {
+    pub app: Vec<String>,
+    pub init: Vec<String>,
+}
+
+impl Collected {
+    fn into_workloads(self, at: SimDuration) -> Workloads {
+        Workloads {
+            at,
+            pods: self.pods.into_iter().map(|(p, _)| p).collect(),
+            replica_sets: self.replica_sets.into_iter().map(|(r, _)| r).collect(),
+            deployments: self.deployments.into_iter().map(|(d, _)| d).collect(),
+            pdbs: self.pdbs.into_iter().map(|(p, _)| p).collect(),
+        }
+    }
+}
+
+/// What a scenario defines, by name: for the names timeline actions and `behaviour:` use.
+#[derive(Default)]
+pub(crate) struct Known {
+    objects: BTreeSet<(&'static str, String, String)>,
+    failed: BTreeSet<(String, String, String)>,
+    pub deployment_containers: BTreeMap<(String, String), ContainerNames>,
+    /// Kind and name of each object accepted but not simulated.
+    ignored: Vec<(String, String)>,
+    pub nodes: BTreeSet<String>,
+}
+
+impl Known {
+    fn new<'c>(
+        collections: impl Iterator<Item = &'c Collected>,
+        nodes: impl Iterator<Item = String>,
+    ) -> Known {
+        let mut known = Known {
+            nodes: nodes.collect(),
+            ..Known::default()
+        };
+        for c in collections {
+            let mut add = |kind: ObjectKind, ns: &str, name: &str| {
+                known
+                    .objects
+                    .insert((kind.as_str(), ns.to_string(), name.to_string()));
+            };
+            for (d, _) in &c.deployments {
+                add(ObjectKind::Deployment, &d.namespace, &d.name);
+            }
+            for (r, _) in &c.replica_sets {
+                let kind = match r.kind {
+                    OwnerKind::ReplicationController => ObjectKind::ReplicationController,
+                    _ => ObjectKind::ReplicaSet,
+                };
+                add(kind, &r.namespace, &r.name);
+            }
+            for (p, _) in &c.pods {
+                add(ObjectKind::Pod, &p.namespace, &p.name);
+            }
+            for (p, _) in &c.pdbs {
+                add(ObjectKind::PodDisruptionBudget, &p.namespace, &p.name);
+            }
+            known.failed.extend(c.failed.iter().cloned());
+            known.deployment_containers.extend(
+                c.deployment_containers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            known
+                .ignored
+                .extend(c.ignored.iter().map(|i| (i.kind.clone(), i.name.clone())));
+        }
+        known
+    }
+
+    pub(crate) fn exists(&self, kind: ObjectKind, namespace: &str, name: &str) -> bool {
+        self.objects
+            .contains(&(kind.as_str(), namespace.to_string(), name.to_string()))
+    }
+
+    /// An object of this kind and name failed to load (its problem is reported already).
+    pub(crate) fn failed(&self, kind: &str, namespace: &str, name: &str) -> bool {
+        self.failed
+            .contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
+    }
+
+    /// `(name, namespace)` of every object of `kind`.
+    pub(crate) fn names(&self, kind: ObjectKind) -> Vec<(String, String)> {
+        self.objects
+            .iter()
+            .filter(|(k, ..)| *k == kind.as_str())
+            .map(|(_, ns, name)| (name.clone(), ns.clone()))
+            .collect()
+    }
+
+    const WORKLOAD_KINDS: [ObjectKind; 4] = [
+        ObjectKind::Deployment,
+        ObjectKind::ReplicaSet,
+        ObjectKind::ReplicationController,
+        ObjectKind::Pod,
+    ];
+
+    /// A Deployment, ReplicaSet, ReplicationController or Pod of this name, in any namespace.
+    pub(crate) fn is_workload(&self, name: &str) -> bool {
+        self.objects
+            .iter()
+            .any(|(k, _, n)| n == name && Self::WORKLOAD_KINDS.iter().any(|w| w.as_str() == *k))
+    }
+
+    pub(crate) fn failed_workload(&self, name: &str) -> bool {
+        self.failed
+            .iter()
+            .any(|(k, _, n)| n == name && Self::WORKLOAD_KINDS.iter().any(|w| w.as_str() == k))
+    }
+
+    /// The kind of an accepted but not simulated object of this name.
+    pub(crate) fn ignored_kind(&self, name: &str) -> Option<&str> {
+        self.ignored
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(k, _)| k.as_str())
+    }
+
+    pub(crate) fn workload_names(&self) -> Vec<String> {
+        let names: BTreeSet<&String> = self
+            .objects
+            .iter()
+            .filter(|(k, ..)| Self::WORKLOAD_KINDS.iter().any(|w| w.as_str() == *k))
+            .map(|(_, _, n)| n)
+            .collect();
+        names.into_iter().cloned().collect()
+    }
+}
+
+/// Names for a message: all of them up to ten, else the first ten and a count; `none` when
+/// there are none.
+pub(crate) fn list_names(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    match names.len() {
+        0 => "none".to_string(),
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{}, … ({} more)", names[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
+/// Owners that no manifest defines are dropped, with a warning: upstream's garbage collector
+/// would delete such objects, which is never what replaying a partial dump means.
+fn check_owners(known: &Known, out: &mut Collected) {
+    let mut warn = |at: &Diagnostic, message: String| {
+        out.warnings.push(format!(
+            "{}:{}:{}: {message}",
+            at.file, at.line, at.column
+        ));
+    };
+    for (rs, at) in &mut out.replica_sets {
+        let Some(owner) = &rs.owner else { continue };
+        let kind = ObjectKind::Deployment;
+        if known.exists(kind, &rs.namespace, &owner.name)
+            || known.failed(kind.as_str(), &rs.namespace, &owner.name)
+        {
+            continue;
+        }
+        warn(
+            at,
+            format!(
+                "{} {}/{} is controlled by Deployment {}, which no manifest defines; it runs without an owner",
+                rs.kind.as_str(),
+                rs.namespace,
+                rs.name,
+                owner.name
+            ),
+        );
+        rs.owner = None;
+    }
+    for (pod, at) in &mut out.pods {
+        let Some(owner) = &pod.owner else { continue };
+        let kind = match owner.kind {
+            OwnerKind::ReplicationController => ObjectKind::ReplicationController,
+            OwnerKind::ReplicaSet => ObjectKind::ReplicaSet,
+            OwnerKind::Deployment => ObjectKind::Deployment,
+        };
+        if known.exists(kind, &pod.namespace, &owner.name)
+            || known.failed(kind.as_str(), &pod.namespace, &owner.name)
+        {
+            continue;
+        }
+        warn(
+            at,
+            format!(
+                "pod {} is controlled by {} {}, which no manifest defines; it runs as a bare pod",
+                pod.key(),
+                kind.as_str(),
+                owner.name
+            ),
+        );
+        pod.owner = None;
+    }
+}
+
+/// Problems file by file (in the order the files were first found to have one), each file's
+/// top to bottom.
+fn reading_order(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut files: Vec<String> = Vec::new();
+    for e in &errors {
+        if !files.contains(&e.file) {
+            files.push(e.file.clone());
+        }
+    }
+    errors.sort_by_key(|e| (files.iter().position(|f| *f == e.file), e.line, e.column));
+    errors
+}
+
+/// Makes the times of dumped pods relative to `reference`, the dump's moment (the scenario's
+/// start), so that they are 0 or negative.
+fn rebase_dumped(pods: &mut [(Pod, Diagnostic)], reference: Option<i64>) {
+    let Some(reference) = reference else { return };
+    for (pod, _) in pods {
+        if let Some(d) = pod.dumped.as_deref_mut() {
+            for t in [&mut d.start_time_offset_secs, &mut d.creation_offset_secs] {
+                *t = t.map(|secs| secs.saturating_sub(reference));
+            }
+        }
+    }
 }
 
 /// Loads and validates the scenario at `path`; files it names are relative to its folder.
@@ -428,6 +686,8 @@ impl Loader {
                 format!("this is a Kubernetes manifest ({kind}), not a kubesim scenario: list it under `workloads:` in a scenario file"),
             ));
         }
+        // The scenario's own structure is read in one go: a problem here stops the loading.
+        // Everything below reports every problem it finds (`self.out.errors`).
         let file: ScenarioFile = serde_path_to_error::deserialize(doc.value).map_err(|err| {
             let segs = segs_from_path(err.path());
             let (message, unknown) =
@@ -444,6 +704,7 @@ impl Loader {
         })?;
 
         let mut pools = Vec::new();
+        let mut failed_pools = BTreeSet::new();
         let mut nodes: Vec<(Node, Diagnostic)> = Vec::new();
         let cluster = file.cluster.as_ref();
         for (i, section) in cluster
@@ -453,14 +714,22 @@ impl Loader {
             .enumerate()
         {
             let at = [key("cluster"), key("nodePools"), Seg::Index(i)];
-            let pool = self.pool(&src, section, &at)?;
+            let pool = match self.pool(&src, section, &at) {
+                Ok(pool) => pool,
+                Err(d) => {
+                    self.out.errors.push(d);
+                    failed_pools.insert(section.name.clone());
+                    continue;
+                }
+            };
             let name_path: Vec<Seg> = at.iter().cloned().chain([key("name")]).collect();
             let name_at = src.at(&name_path, At::Value, String::new());
             if pools.iter().any(|p: &NodePool| p.name == pool.name) {
-                return Err(Diagnostic {
+                self.out.errors.push(Diagnostic {
                     message: format!("duplicate node pool name \"{}\"", pool.name),
                     ..name_at
                 });
+                continue;
             }
             for index in 0..pool.count as usize {
                 nodes.push((pool.node(index), name_at.clone()));
@@ -473,84 +742,100 @@ impl Loader {
             .flatten()
             .enumerate()
         {
-            self.manifests(&src, item, &[key("cluster"), key("nodes"), Seg::Index(i)])?;
+            let at = [key("cluster"), key("nodes"), Seg::Index(i)];
+            if let Err(d) = self.manifests(&src, item, &at) {
+                self.out.errors.push(d);
+            }
         }
         let mut arrivals = Vec::new();
         let mut trace: Option<crate::trace::TraceParts> = None;
         for (i, item) in file.workloads.iter().flatten().enumerate() {
             let at = [key("workloads"), Seg::Index(i)];
             if let Some(spec) = item.get("trace") {
-                let spec_at: Vec<Seg> = at.iter().cloned().chain([key("trace")]).collect();
-                if trace.is_some() {
-                    return Err(src.at(&spec_at, At::Key, "a scenario replays at most one trace"));
+                match self.trace(&src, item, spec, &at, trace.is_some(), file_label) {
+                    Ok(mut parts) => {
+                        let spec_at: Vec<Seg> = at.iter().cloned().chain([key("trace")]).collect();
+                        let name_at = src.at(&spec_at, At::Key, String::new());
+                        for node in &mut parts.nodes {
+                            // Trace nodes form their own pool in reports.
+                            node.pool.get_or_insert_with(|| "trace".to_string());
+                            nodes.push((node.clone(), name_at.clone()));
+                        }
+                        trace = Some(parts);
+                    }
+                    Err(d) => self.out.errors.push(d),
                 }
-                if let Value::Mapping(m) = item
-                    && let Some(other) = m.keys().filter_map(|k| k.as_str()).find(|k| *k != "trace")
-                {
-                    let path: Vec<Seg> = at.iter().cloned().chain([key(other)]).collect();
-                    return Err(src.at(
-                        &path,
-                        At::Key,
-                        format!("unknown field \"{other}\" next to `trace:`"),
-                    ));
-                }
-                let spec: crate::trace::TraceWorkload = serde_yaml::from_value(spec.clone())
-                    .map_err(|e| src.at(&spec_at, At::Value, format!("trace: {e}")))?;
-                let parts = crate::trace::trace_scenario_parts(&spec, &self.base_dir, file_label)?;
-                let name_at = src.at(&spec_at, At::Key, String::new());
-                let mut parts = parts;
-                for node in &mut parts.nodes {
-                    // Trace nodes form their own pool in reports.
-                    node.pool.get_or_insert_with(|| "trace".to_string());
-                    nodes.push((node.clone(), name_at.clone()));
-                }
-                trace = Some(parts);
                 continue;
             }
             // `at:` delays an entry's objects (see `priority::split_arrival`).
-            let (item, arrival) = priority::split_arrival(&src, item, &at)?;
+            let (item, arrival) = match priority::split_arrival(&src, item, &at) {
+                Ok(split) => split,
+                Err(d) => {
+                    self.out.errors.push(d);
+                    continue;
+                }
+            };
             let before = self.out.counts();
-            self.manifests(&src, &item, &at)?;
+            if let Err(d) = self.manifests(&src, &item, &at) {
+                self.out.errors.push(d);
+            }
             if let Some(t) = arrival {
                 arrivals.push((t, before, self.out.counts()));
             }
         }
         let (scheduler_config, scheduler_config_origin) = match &file.scheduler {
             Some(Value::Null) | None => (None, None),
-            Some(section) => {
-                let (config, origin) = self.scheduler(&src, section, &[key("scheduler")])?;
-                (Some(config), Some(origin))
-            }
+            Some(section) => match self.scheduler(&src, section, &[key("scheduler")]) {
+                Ok((config, origin)) => (Some(config), Some(origin)),
+                Err(d) => {
+                    self.out.errors.push(d);
+                    (None, None)
+                }
+            },
         };
 
         let seed = file.seed.as_ref().map_or(1, |s| s.0);
         let compare = match &file.compare {
             None => None,
-            Some(c) => Some(self.comparison(&src, c, seed)?),
+            Some(c) => match self.comparison(&src, c, seed) {
+                Ok(c) => Some(c),
+                Err(d) => {
+                    self.out.errors.push(d);
+                    None
+                }
+            },
         };
 
+        let priority_classes = priority::admit(&mut self.out);
+
+        // Objects the timeline applies are read before the rest of the timeline, whose
+        // actions may name them.
+        let mut entry_errors = Vec::new();
+        let entries = timeline::entries(&src, &file.timeline, &mut entry_errors);
+        self.out.errors.append(&mut entry_errors);
+        let mut applied: BTreeMap<usize, Collected> = BTreeMap::new();
+        for e in entries.iter().filter(|e| e.verb == "apply") {
+            let got = self.apply(&src, e, &priority_classes);
+            applied.insert(e.index, got);
+        }
+
         let mut out = self.out;
-        let priority_classes = priority::admit(&mut out)?;
         nodes.append(&mut out.manifest_nodes);
-        check_unique(&nodes, "node", |n| n.name.clone())?;
-        check_unique(&out.pods, "Pod", |p| p.key())?;
-        check_unique(&out.deployments, "Deployment", |d| {
-            format!("{}/{}", d.namespace, d.name)
-        })?;
-        check_unique(&out.replica_sets, "ReplicaSet", |r| {
-            format!("{}/{}", r.namespace, r.name)
-        })?;
+        let mut errors = std::mem::take(&mut out.errors);
+        check_unique(&nodes, "node", |n| n.name.clone(), &mut errors);
+        check_collected_unique(&out, &mut errors);
         if nodes.is_empty() {
-            if pools.is_empty() {
-                return Err(src.at(
+            if pools.is_empty() && failed_pools.is_empty() && errors.is_empty() {
+                errors.push(src.at(
                     &[key("cluster")],
                     At::Key,
                     "the cluster has no nodes: add cluster.nodePools, or Node manifests under cluster.nodes or workloads",
                 ));
+            } else if !pools.is_empty() {
+                out.warnings.push(format!(
+                    "{file_label}: every node pool has count 0, so the cluster starts with no nodes"
+                ));
             }
-            out.warnings.push(format!(
-                "{file_label}: every node pool has count 0, so the cluster starts with no nodes"
-            ));
         }
         let node_names: BTreeSet<&str> = nodes.iter().map(|(n, _)| n.name.as_str()).collect();
         for (pod, at) in &out.pods {
@@ -567,62 +852,70 @@ impl Loader {
             }
         }
 
-        let mut timeline = Vec::with_capacity(file.timeline.len());
-        for (i, entry) in file.timeline.iter().enumerate() {
-            let at = [key("timeline"), Seg::Index(i)];
-            let Some(add) = &entry.add_nodes else {
-                return Err(src.at(
-                    &at,
-                    At::Key,
-                    "a timeline entry needs an action, e.g. `addNodes: {pool: general, count: 1}`",
-                ));
-            };
-            let field = |name: &str| -> Vec<Seg> {
-                at.iter()
-                    .cloned()
-                    .chain([key("addNodes"), key(name)])
-                    .collect()
-            };
-            let Some(pool) = pools.iter().position(|p| p.name == add.pool) else {
-                let known: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
-                return Err(src.at(
-                    &field("pool"),
-                    At::Value,
-                    format!(
-                        "no node pool named \"{}\" (pools: {})",
-                        add.pool,
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                ));
-            };
-            let count = u32::try_from(add.count)
-                .ok()
-                .filter(|c| *c >= 1 && *c <= 100_000)
-                .ok_or_else(|| {
-                    src.at(
-                        &field("count"),
-                        At::Value,
-                        format!("count must be between 1 and 100000, got {}", add.count),
-                    )
-                })?;
-            timeline.push(TimelineAction {
-                at: entry.at.0,
-                action: Action::AddNodes { pool, count },
-            });
+        let known = Known::new(
+            std::iter::once(&out).chain(applied.values()),
+            nodes.iter().map(|(n, _)| n.name.clone()),
+        );
+        // A dump's moment is the latest time any object records: the scenario's start.
+        let reference = std::iter::once(&out)
+            .chain(applied.values())
+            .filter_map(|c| c.latest_timestamp)
+            .max();
+        check_owners(&known, &mut out);
+        rebase_dumped(&mut out.pods, reference);
+        for c in applied.values_mut() {
+            check_owners(&known, c);
+            rebase_dumped(&mut c.pods, reference);
+            out.warnings.append(&mut c.warnings);
         }
+
+        let behaviour = behaviour::behaviour(
+            &src,
+            file.behaviour.as_ref(),
+            &known,
+            &mut out.warnings,
+            &mut errors,
+        );
+        let control_plane = behaviour::control_plane(&src, file.control_plane.as_ref())
+            .unwrap_or_else(|d| {
+                errors.push(d);
+                crate::apiserver::ControlPlaneTiming::default()
+            });
+
+        let mut timeline = Vec::with_capacity(entries.len());
+        let mut resolver = timeline::Resolver::new(
+            &src,
+            &pools,
+            &failed_pools,
+            &known,
+            &mut out.warnings,
+        );
+        for e in &entries {
+            if e.verb == "apply" {
+                let c = applied.remove(&e.index).unwrap_or_default();
+                timeline.push(TimelineAction {
+                    at: e.at,
+                    action: Action::Apply(Box::new(c.into_workloads(e.at))),
+                });
+                continue;
+            }
+            match resolver.action(e) {
+                Ok(Some(action)) => timeline.push(TimelineAction { at: e.at, action }),
+                Ok(None) => {}
+                Err(d) => errors.push(d),
+            }
+        }
+        resolver.check_nodes(&mut errors);
         // Same-time actions keep their file order: the engine runs same-time events FIFO.
         timeline.sort_by_key(|a| a.at);
 
+        if let Some(all) = Diagnostic::combine(reading_order(errors)) {
+            return Err(all);
+        }
+
         let delayed_workloads = priority::take_delayed(&mut out, &arrivals);
         let pdbs = out.pdbs.into_iter().map(|(p, _)| p).collect();
-        let pod_startup = match file.behaviour.as_ref().and_then(|b| b.pod_startup.as_ref()) {
-            Some(r) => (r.0, r.1),
-            None => DEFAULT_POD_STARTUP,
-        };
+        let pod_startup = behaviour.pod_startup;
         Ok(Scenario {
             name: file.name,
             seed,
@@ -644,11 +937,8 @@ impl Loader {
             scheduler_config,
             scheduler_config_origin,
             pod_startup,
-            behaviour: Behaviour {
-                pod_startup,
-                ..Behaviour::default()
-            },
-            control_plane: crate::apiserver::ControlPlaneTiming::default(),
+            behaviour,
+            control_plane,
             timeline,
             compare,
             trace,
@@ -660,6 +950,81 @@ impl Loader {
             pdbs,
             delayed_workloads,
         })
+    }
+
+    /// A `workloads` entry `{trace: …}`.
+    fn trace(
+        &self,
+        src: &SourceRef,
+        item: &Value,
+        spec: &Value,
+        at: &[Seg],
+        have_one: bool,
+        file_label: &str,
+    ) -> Result<crate::trace::TraceParts, Diagnostic> {
+        let spec_at: Vec<Seg> = at.iter().cloned().chain([key("trace")]).collect();
+        if have_one {
+            return Err(src.at(&spec_at, At::Key, "a scenario replays at most one trace"));
+        }
+        if let Value::Mapping(m) = item
+            && let Some(other) = m.keys().filter_map(|k| k.as_str()).find(|k| *k != "trace")
+        {
+            let path: Vec<Seg> = at.iter().cloned().chain([key(other)]).collect();
+            return Err(src.at(
+                &path,
+                At::Key,
+                format!("unknown field \"{other}\" next to `trace:`"),
+            ));
+        }
+        let spec: crate::trace::TraceWorkload = serde_yaml::from_value(spec.clone())
+            .map_err(|e| src.at(&spec_at, At::Value, format!("trace: {e}")))?;
+        crate::trace::trace_scenario_parts(&spec, &self.base_dir, file_label)
+    }
+
+    /// The objects of a timeline `apply`, admitted against the scenario's PriorityClasses.
+    /// Problems go to `self.out.errors`, ignored objects to `self.out.ignored`; warnings stay
+    /// with the returned objects until their owners are checked.
+    fn apply(
+        &mut self,
+        src: &SourceRef,
+        e: &timeline::Entry<'_>,
+        classes: &crate::api::PriorityClasses,
+    ) -> Collected {
+        let saved = std::mem::take(&mut self.out);
+        let result = self.manifests(src, e.body, &e.path());
+        let mut got = std::mem::replace(&mut self.out, saved);
+        if let Err(d) = result {
+            got.errors.push(d);
+        }
+        priority::admit_with(classes, &mut got);
+        for (node, at) in std::mem::take(&mut got.manifest_nodes) {
+            got.errors.push(Diagnostic {
+                message: format!(
+                    "Node {}: the timeline cannot apply Node manifests; add nodes with `addNodes` or list them under cluster.nodes",
+                    node.name
+                ),
+                ..at
+            });
+        }
+        for (class, at) in std::mem::take(&mut got.priority_classes) {
+            got.errors.push(Diagnostic {
+                message: format!(
+                    "PriorityClass {}: PriorityClasses must exist from the start: list them under workloads",
+                    class.name
+                ),
+                ..at
+            });
+        }
+        let mut errors = std::mem::take(&mut got.errors);
+        check_collected_unique(&got, &mut errors);
+        self.out.errors.append(&mut errors);
+        self.out.ignored.append(&mut got.ignored);
+        self.out.failed.append(&mut got.failed);
+        self.out
+            .service_selectors
+            .append(&mut got.service_selectors);
+        self.out.namespace_labels.append(&mut got.namespace_labels);
+        got
     }
 
     fn pool(
@@ -703,6 +1068,15 @@ impl Loader {
             }
             allocatable.set(&rn, rn.amount(&parsed));
         }
+        if !s.resources.contains_key(ResourceName::EphemeralStorage.as_str()) {
+            allocatable.ephemeral_storage = DEFAULT_POOL_EPHEMERAL_STORAGE;
+        }
+        if s.region.as_deref() == Some("") {
+            return Err(err(
+                field("region"),
+                "a region name may not be empty".to_string(),
+            ));
+        }
         for required in [ResourceName::Cpu, ResourceName::Memory] {
             if !s.resources.contains_key(required.as_str()) {
                 return Err(err(
@@ -740,6 +1114,7 @@ impl Loader {
             count: u32::try_from(s.count).unwrap_or(0),
             zones: s.zones.clone(),
             instance_type: s.instance_type.clone(),
+            region: s.region.clone(),
             cost_per_hour: s.cost_per_hour,
             labels: Labels::from(s.labels.clone()),
             taints,
@@ -794,15 +1169,17 @@ impl Loader {
             )),
             (None, Some(inline)) => {
                 let path: Vec<Seg> = at.iter().cloned().chain([key("inline")]).collect();
-                manifest::load_object(inline.clone(), &src.child(&path), &mut self.out)
+                manifest::load_object(inline.clone(), &src.child(&path), &mut self.out);
+                Ok(())
             }
             (Some(file), None) => {
                 let path: Vec<Seg> = at.iter().cloned().chain([key("file")]).collect();
                 let Some(written) = file.as_str() else {
                     return Err(src.at(&path, At::Value, "file must be a path (a string)"));
                 };
-                for doc in self.read_manifest_files(src, &path, written)? {
-                    manifest::load_object(doc.value, &doc.source, &mut self.out)?;
+                let docs = self.read_manifest_files(src, &path, written)?;
+                for doc in docs {
+                    manifest::load_object(doc.value, &doc.source, &mut self.out);
                 }
                 Ok(())
             }
@@ -811,7 +1188,7 @@ impl Loader {
 
     /// Reads a manifest file, or every `.yaml`/`.yml`/`.json` file of a folder in name order.
     fn read_manifest_files(
-        &self,
+        &mut self,
         src: &SourceRef,
         at: &[Seg],
         written: &str,
@@ -834,11 +1211,18 @@ impl Loader {
             files.push(resolved);
         }
         let mut docs = Vec::new();
-        for path in files {
+        let read = |path: &Path| -> Result<Vec<Document>, Diagnostic> {
             let label = path.display().to_string();
-            let bytes = std::fs::read(&path).map_err(|e| cannot(&path, &e))?;
+            let bytes = std::fs::read(path).map_err(|e| cannot(path, &e))?;
             let text = decode(&label, bytes)?;
-            docs.extend(parse_documents(&label, &text)?);
+            parse_documents(&label, &text)
+        };
+        // A file that cannot be read or parsed is one problem; the other files still load.
+        for path in files {
+            match read(&path) {
+                Ok(mut d) => docs.append(&mut d),
+                Err(e) => self.out.errors.push(e),
+            }
         }
         Ok(docs)
     }
@@ -1040,22 +1424,54 @@ fn check_unique<T>(
     items: &[(T, Diagnostic)],
     what: &str,
     key: impl Fn(&T) -> String,
-) -> Result<(), Diagnostic> {
+    errors: &mut Vec<Diagnostic>,
+) {
     let mut seen: BTreeMap<String, &Diagnostic> = BTreeMap::new();
     for (item, at) in items {
         let k = key(item);
         if let Some(first) = seen.get(&k) {
-            return Err(Diagnostic {
+            errors.push(Diagnostic {
                 message: format!(
                     "duplicate {what} \"{k}\" (first defined at {}:{}:{})",
                     first.file, first.line, first.column
                 ),
                 ..at.clone()
             });
+            continue;
         }
         seen.insert(k, at);
     }
-    Ok(())
+}
+
+/// Names are unique per kind and namespace.
+fn check_collected_unique(out: &Collected, errors: &mut Vec<Diagnostic>) {
+    check_unique(&out.pods, "Pod", |p| p.key(), errors);
+    check_unique(
+        &out.deployments,
+        "Deployment",
+        |d| format!("{}/{}", d.namespace, d.name),
+        errors,
+    );
+    for kind in [OwnerKind::ReplicaSet, OwnerKind::ReplicationController] {
+        let of_kind: Vec<(&ReplicaSet, Diagnostic)> = out
+            .replica_sets
+            .iter()
+            .filter(|(r, _)| r.kind == kind)
+            .map(|(r, at)| (r, at.clone()))
+            .collect();
+        check_unique(
+            &of_kind,
+            kind.as_str(),
+            |r| format!("{}/{}", r.namespace, r.name),
+            errors,
+        );
+    }
+    check_unique(
+        &out.pdbs,
+        "PodDisruptionBudget",
+        |p| format!("{}/{}", p.namespace, p.name),
+        errors,
+    );
 }
 
 #[cfg(test)]

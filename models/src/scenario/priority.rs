@@ -194,15 +194,24 @@ fn pod_of(out: &mut Collected, target: Target) -> Option<&mut Pod> {
 }
 
 /// Builds the cluster's PriorityClasses and admits every pod and template, as the API
-/// server's priority admission plugin does on create.
-pub(crate) fn admit(out: &mut Collected) -> Result<PriorityClasses, Diagnostic> {
+/// server's priority admission plugin does on create. Problems go to `out.errors`.
+pub(crate) fn admit(out: &mut Collected) -> PriorityClasses {
     let mut classes = PriorityClasses::default();
     for (class, at) in &out.priority_classes {
-        classes.add(class.clone()).map_err(|m| Diagnostic {
-            message: format!("PriorityClass {}: {m}", class.name),
-            ..at.clone()
-        })?;
+        if let Err(m) = classes.add(class.clone()) {
+            out.errors.push(Diagnostic {
+                message: format!("PriorityClass {}: {m}", class.name),
+                ..at.clone()
+            });
+        }
     }
+    admit_with(&classes, out);
+    classes
+}
+
+/// Admits every pod and template of `out` against `classes` (objects applied by the timeline
+/// are admitted against the scenario's classes). Problems go to `out.errors`.
+pub(crate) fn admit_with(classes: &PriorityClasses, out: &mut Collected) {
     let refs = std::mem::take(&mut out.admission);
     for r in &refs {
         let admitted = classes
@@ -225,23 +234,31 @@ pub(crate) fn admit(out: &mut Collected) -> Result<PriorityClasses, Diagnostic> 
                     message: format!("pods \"forbidden\": {m}{hint}"),
                     ..r.at.clone()
                 }
-            })?;
-        if let Some(pod) = pod_of(out, r.target) {
-            pod.priority = admitted.priority;
-            pod.preemption_policy = admitted.preemption_policy;
-            pod.priority_class_name = admitted.class_name;
+            });
+        match admitted {
+            Ok(admitted) => {
+                if let Some(pod) = pod_of(out, r.target) {
+                    pod.priority = admitted.priority;
+                    pod.preemption_policy = admitted.preemption_policy;
+                    pod.priority_class_name = admitted.class_name;
+                }
+            }
+            Err(d) => out.errors.push(d),
         }
     }
-    Ok(classes)
 }
 
-/// Workloads that arrive `at` after the start.
+/// Workloads that arrive `at` after the start (delayed `workloads:` entries, and the timeline's
+/// `apply`). `replica_sets` holds ReplicationControllers too (see `ReplicaSet::kind`).
 #[derive(Clone, Debug, Default)]
 pub struct Workloads {
     pub at: SimDuration,
     pub pods: Vec<Pod>,
     pub replica_sets: Vec<ReplicaSet>,
     pub deployments: Vec<Deployment>,
+    /// PodDisruptionBudgets created then (only `apply` fills this; the PDBs of delayed
+    /// `workloads:` entries exist from the start).
+    pub pdbs: Vec<PodDisruptionBudget>,
 }
 
 /// How many objects had been collected when a workloads entry started.
@@ -335,6 +352,7 @@ pub(crate) fn take_delayed(
                 pods,
                 replica_sets,
                 deployments,
+                pdbs: Vec::new(),
             },
         )
         .collect()

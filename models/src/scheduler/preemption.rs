@@ -109,9 +109,9 @@ impl Store {
     }
 }
 
-/// Upstream `countHealthyPods`: not being deleted, and Ready (Running here).
+/// Upstream `countHealthyPods`: not being deleted, and Ready.
 fn is_healthy(r: &PodRecord) -> bool {
-    r.deletion_timestamp.is_none() && r.phase == crate::api::PodPhase::Running
+    r.deletion_timestamp.is_none() && r.ready
 }
 
 impl PodRecord {
@@ -496,8 +496,8 @@ pub fn pod_eligible_to_preempt_others(
 
 /// A pod's start time for ordering: when it became Running; never started counts as "now",
 /// later than every real start (upstream `GetPodStartTime`).
-fn start_time(r: &PodRecord) -> u64 {
-    r.running_at.map_or(u64::MAX, |t| t.as_nanos())
+fn start_time(r: &PodRecord) -> i128 {
+    r.start_time_ns().unwrap_or(i128::MAX)
 }
 
 /// Upstream `util.MoreImportantPod`: higher priority first, then the earlier start. Ties keep
@@ -663,7 +663,7 @@ fn earliest_start_of_highest_priority(victims: &[PodId], snapshot: &Snapshot) ->
         .filter(|r| Some(r.pod.priority) == highest)
         .map(start_time)
         .min()
-        .unwrap_or(u64::MAX);
+        .unwrap_or(i128::MAX);
     i64::try_from(earliest).unwrap_or(i64::MAX)
 }
 

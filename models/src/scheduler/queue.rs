@@ -91,6 +91,11 @@ impl SchedulingQueue {
             .push(pod, (info.priority, Reverse((info.timestamp, info.seq))));
     }
 
+    /// The pod is in one of the three queues.
+    pub fn contains(&self, pod: PodId) -> bool {
+        self.info.contains_key(&pod)
+    }
+
     /// Pops the pod PrioritySort puts first: highest priority, then earliest timestamp.
     pub fn pop(&mut self) -> Option<PodId> {
         let (pod, _) = self.active.pop()?;

@@ -180,7 +180,7 @@ impl Cluster {
         let now = ctx.now();
         sampler
             .cache
-            .resize_with(self.store.nodes.len(), NodeCache::default);
+            .resize_with(self.api.store.nodes.len(), NodeCache::default);
         let mut s = Sample {
             time_s: now.as_secs_f64(),
             cpu_requested_milli: 0,
@@ -191,16 +191,16 @@ impl Cluster {
             gpu_allocatable_milli: 0,
             gpus_partly_used: 0,
             pods_running: 0,
-            pods_pending: (self.queue.active_len()
-                + self.queue.backoff_len()
-                + self.queue.unschedulable_len()) as u64,
+            pods_pending: (self.scheduler.queue.active_len()
+                + self.scheduler.queue.backoff_len()
+                + self.scheduler.queue.unschedulable_len()) as u64,
             gpu_frag_milli: 0.0,
             gpu_frag_ratio: 0.0,
             gpu_frag_partial_milli: 0.0,
             gpu_frag_partial_ratio: 0.0,
         };
         let (mut fgd, mut partial) = (0u128, 0u128);
-        for (info, cache) in self.store.nodes.iter().zip(sampler.cache.iter_mut()) {
+        for (info, cache) in self.api.store.nodes.iter().zip(sampler.cache.iter_mut()) {
             if !info.exists {
                 cache.valid = false;
                 continue;
@@ -264,7 +264,8 @@ mod tests {
 
     use super::*;
     use crate::api::{Node, NodeId, Pod, ResourceList, ResourceName};
-    use crate::cluster::Timing;
+    use crate::apiserver::{ApiServer, ControlPlaneTiming as Timing};
+    use crate::kubelet::Kubelets;
     use crate::gpu::{GPU_RESOURCE, GpuRequest, MixEntry};
     use crate::scheduler::{Registry, Scheduler};
     use crate::store::Store;
@@ -307,7 +308,7 @@ mod tests {
         store.add_node(node("a", 2));
         store.add_node(node("b", 1));
         let scheduler = Scheduler::new(None, &Registry::default_plugins()).unwrap();
-        let mut sim = Simulation::new(Cluster::new(store, scheduler, Timing::default()), 1);
+        let mut sim = Simulation::new(Cluster::new(ApiServer::new(store, Timing::default()), scheduler, Kubelets::default()), 1);
         let mix = TypicalMix {
             entries: vec![MixEntry {
                 cpu_milli: 1000,
@@ -330,15 +331,15 @@ mod tests {
         let at = |s: u64| SimTime::ZERO.saturating_add(SimDuration::from_secs(s));
         // t=0: empty. Then 600 on a's device 0 (a: 400, 1000; b: 1000).
         sim.run(RunLimits::until(at(5)));
-        let p = sim.world_mut().store.add_pod(share("p", 600), at(5));
-        sim.world_mut().store.bind(p, NodeId(0), at(5));
+        let p = sim.world_mut().api.store.add_pod(share("p", 600), at(5));
+        sim.world_mut().api.store.bind(p, NodeId(0), at(5));
         // Then 800 on b (b: 200).
         sim.run(RunLimits::until(at(15)));
-        let q = sim.world_mut().store.add_pod(share("q", 800), at(15));
-        sim.world_mut().store.bind(q, NodeId(1), at(15));
+        let q = sim.world_mut().api.store.add_pod(share("q", 800), at(15));
+        sim.world_mut().api.store.bind(q, NodeId(1), at(15));
         // Then p leaves (a: 1000, 1000).
         sim.run(RunLimits::until(at(25)));
-        sim.world_mut().store.delete_pod(p, at(25));
+        sim.world_mut().api.store.delete_pod(p, at(25));
         sim.run(RunLimits::until(at(40)));
         let samples = &sim.world().samples;
         assert_eq!(
@@ -359,7 +360,7 @@ mod tests {
         assert_eq!(samples[3].gpu_allocatable_milli, 3000);
         assert!((samples[3].gpu_frag_ratio - 200.0 / 3000.0).abs() < 1e-12);
         // Cross-check the last sample against a from-scratch computation.
-        let store = &sim.world().store;
+        let store = &sim.world().api.store;
         let direct: u64 = store
             .nodes
             .iter()

@@ -16,7 +16,9 @@ use sim_core::{Context, RunLimits, SimDuration, SimTime, Simulation, StopReason}
 use super::metrics::SamplingConfig;
 use super::{DEFAULT_SAMPLE_INTERVAL, Trace, TraceParts, TracePod, load_openb};
 use crate::api::{Pod, PodId};
-use crate::cluster::{Cluster, Event, Timing};
+use crate::apiserver::{ApiServer, ControlPlaneTiming as Timing};
+use crate::cluster::{Cluster, Event};
+use crate::kubelet::Kubelets;
 use crate::events::{EventRecord, EventType};
 use crate::gpu::DEFAULT_TYPICAL_POD_THRESHOLD_PERCENT;
 use crate::scenario::Diagnostic;
@@ -93,7 +95,9 @@ impl Cluster {
         let Some(pod) = self.trace.waiting.get_mut(i).and_then(Option::take) else {
             return;
         };
-        let id = self.create_pod(ctx, pod);
+        let Ok(id) = self.api.create_pod(ctx, pod) else {
+            return;
+        };
         self.trace.ids[i] = Some(id);
         if let Some(departure) = self.trace.departures[i] {
             // A departure not after the arrival is clamped to now: it runs after the arrival
@@ -106,13 +110,13 @@ impl Cluster {
     }
 
     pub(crate) fn trace_departure(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
-        let record = self.store.pod(pod);
+        let record = self.api.store.pod(pod);
         if !record.is_active() {
             return;
         }
         if record.node.is_none() {
             self.trace.left_unscheduled += 1;
-            self.events.push(EventRecord {
+            self.api.events.push(EventRecord {
                 time_ns: ctx.now().as_nanos(),
                 event_type: EventType::Warning,
                 reason: "LeftUnscheduled",
@@ -123,7 +127,8 @@ impl Cluster {
         } else {
             self.trace.departed += 1;
         }
-        self.delete_pod(ctx, pod);
+        // The recorded deletion: the pod goes at once, as the trace says it did.
+        let _ = self.api.remove_pod(ctx, pod);
     }
 }
 
@@ -215,7 +220,7 @@ pub fn build_replay(
     for node in trace.nodes {
         store.add_node(node);
     }
-    let mut sim = Simulation::new(Cluster::new(store, scheduler, options.timing), seed);
+    let mut sim = Simulation::new(Cluster::new(ApiServer::new(store, options.timing), scheduler, Kubelets::default()), seed);
     sim.with_context(|cluster, ctx| {
         cluster.add_trace(ctx, trace.pods);
         cluster.enable_sampling(ctx, sampling);
@@ -336,7 +341,7 @@ pub struct ReplayReport {
 impl ReplayReport {
     pub fn new(sim: &Simulation<Cluster>, stop: &StopReason, options: &ReplayOptions) -> Self {
         let cluster = sim.world();
-        let store = &cluster.store;
+        let store = &cluster.api.store;
         let t = &cluster.trace;
         let mut waits: Vec<u64> = Vec::new();
         let (mut pending_at_end, mut not_arrived) = (0, 0);
@@ -389,8 +394,8 @@ impl ReplayReport {
             wait_mean_s,
             wait_p99_s: waits.get(p99).map_or(0.0, |&w| secs(w)),
             wait_max_s: waits.last().map_or(0.0, |&w| secs(w)),
-            scheduling_attempts: cluster.counters.scheduling_attempts,
-            failed_scheduling: cluster.counters.failed_scheduling,
+            scheduling_attempts: cluster.api.counters.scheduling_attempts,
+            failed_scheduling: cluster.api.counters.failed_scheduling,
             samples: samples.len(),
             sample_interval_s: options.sample_interval.as_secs_f64(),
             typical_mix_shapes: sampler.map_or(0, |s| s.config().mix.entries.len()),
@@ -475,7 +480,7 @@ mod tests {
         let out = replay(trace, 7, &options(), &Registry::default_plugins()).unwrap();
         let cluster = out.simulation.world();
         let pod = |name: &str| {
-            cluster.store.pod(
+            cluster.api.store.pod(
                 cluster
                     .store
                     .pods
@@ -508,7 +513,7 @@ mod tests {
             (3, 0)
         );
         // Everything left by 300 s; all devices idle again.
-        assert_eq!(cluster.store.nodes[0].gpu_free, vec![1000]);
+        assert_eq!(cluster.api.store.nodes[0].gpu_free, vec![1000]);
         // At 50 s: a (700) and nothing else (c left at 45 s); b pending.
         let at50 = cluster.samples.iter().find(|s| s.time_s == 50.0).unwrap();
         assert_eq!(at50.gpu_requested_milli, 700);

@@ -1,0 +1,264 @@
+//! Writes to pods and nodes.
+
+use sim_core::{Context, SimTime};
+
+use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op};
+use crate::api::{Node, NodeId, OwnerKind, OwnerRef, Pod, PodId, PodPhase, WorkloadId};
+use crate::cluster::Event;
+use crate::events::EventType;
+
+impl ApiServer {
+    /// `POST /pods`: admits the pod (resolves its controller reference), stores it and lets
+    /// watchers know. A pod from a dump starts in the state the dump recorded.
+    pub fn create_pod(&mut self, ctx: &mut Context<'_, Event>, mut pod: Pod) -> ApiResult<PodId> {
+        self.check_available()?;
+        let now = ctx.now();
+        if let Some(owner) = &mut pod.owner
+            && owner.id == WorkloadId::UNRESOLVED
+        {
+            match self.replica_set_id(&pod.namespace, &owner.name) {
+                Some(id) if self.replica_sets[id.index()].rs.kind == owner.kind => owner.id = id,
+                _ => {
+                    let message = format!(
+                        "ownerReference names {} {}, which does not exist: the pod is an orphan",
+                        owner.kind.as_str(),
+                        owner.name
+                    );
+                    self.record(now, EventType::Warning, "OwnerNotFound", pod_object(&pod), message);
+                    pod.owner = None;
+                }
+            }
+        }
+        let dumped = pod.dumped.take();
+        let owner = pod.owner.as_ref().map(|o| o.id);
+        let node_name = pod.node_name.clone();
+        let id = self.store.add_pod(pod, now);
+        self.counters.pods_created += 1;
+        match owner {
+            Some(owner) => self.replica_sets[owner.index()].pods.push(id),
+            None => {
+                self.orphan_pods.insert(id);
+            }
+        }
+        if let Some(node) = node_name.as_deref().and_then(|n| self.store.node_id(n)) {
+            // spec.nodeName set at creation: the pod skips the scheduler.
+            self.store.bind(id, node, now);
+            self.counters.pods_bound += 1;
+        }
+        if let Some(d) = dumped {
+            let r = self.store.pod_mut(id);
+            if let Some(phase) = d.phase {
+                r.phase = phase;
+            }
+            if r.node.is_none() && r.phase != PodPhase::Pending {
+                // A running pod must be on a node; one whose node is gone starts over.
+                r.phase = PodPhase::Pending;
+            }
+            if r.phase == PodPhase::Running {
+                r.running_at = Some(now);
+                r.ready = d.ready;
+                r.ready_since = d.ready.then_some(now);
+            }
+            r.start_time_offset_ns = d
+                .start_time_offset_secs
+                .map(|s| s.saturating_mul(1_000_000_000));
+            r.restarts = d.restarts;
+            if d.terminating && r.node.is_some() {
+                self.store.mark_terminating(id, now);
+            }
+        }
+        self.changed(ctx, ObjectKind::Pod, id.0, Op::Added);
+        if self.store.pod(id).deletion_timestamp.is_some() {
+            self.changed(ctx, ObjectKind::Pod, id.0, Op::Deleting);
+        }
+        Ok(id)
+    }
+
+    /// `POST /pods/{name}/binding`.
+    pub fn bind(&mut self, ctx: &mut Context<'_, Event>, pod: PodId, node: NodeId) -> ApiResult<()> {
+        self.check_available()?;
+        let r = self.store.pod(pod);
+        if !r.is_active() {
+            return Err(ApiError::NotFound);
+        }
+        if r.node.is_some() {
+            return Err(ApiError::Refused(format!(
+                "pod {} is already assigned to a node",
+                r.pod.key()
+            )));
+        }
+        self.store.bind(pod, node, ctx.now());
+        self.counters.pods_bound += 1;
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Bound);
+        Ok(())
+    }
+
+    /// The kubelet's status update: the pod's containers run; `ready` is its Ready condition.
+    pub fn set_pod_running(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        ready: bool,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        let now = ctx.now();
+        let r = self.store.pod_mut(pod);
+        if !r.is_active() {
+            return Err(ApiError::NotFound);
+        }
+        if r.phase == PodPhase::Running && r.ready == ready {
+            return Ok(());
+        }
+        if r.phase != PodPhase::Running {
+            r.phase = PodPhase::Running;
+            r.running_at = Some(now);
+        }
+        if r.ready != ready {
+            r.ready = ready;
+            r.ready_since = ready.then_some(now);
+        }
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(())
+    }
+
+    /// `DELETE /pods/{name}`: graceful deletion. A pod on a node gets a deletionTimestamp and
+    /// its kubelet stops it; one on no node, or in a terminal phase, goes at once (upstream
+    /// `podStrategy.CheckGracefulDelete`). Deleting a terminating pod again changes nothing.
+    pub fn delete_pod(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) -> ApiResult<()> {
+        self.check_available()?;
+        let r = self.store.pod(pod);
+        if !r.is_active() {
+            return Err(ApiError::NotFound);
+        }
+        if r.deletion_timestamp.is_some() {
+            return Ok(());
+        }
+        let immediate = r.node.is_none()
+            || matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed)
+            || r.pod.termination_grace_period_seconds == 0;
+        if immediate {
+            self.remove_pod_now(ctx, pod);
+        } else {
+            self.store.mark_terminating(pod, ctx.now());
+            self.changed(ctx, ObjectKind::Pod, pod.0, Op::Deleting);
+        }
+        Ok(())
+    }
+
+    /// The kubelet's final delete once the pod's containers stopped, or a forced delete
+    /// (`--grace-period=0 --force`): the pod is gone and its node's resources are free.
+    pub fn remove_pod(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) -> ApiResult<()> {
+        self.check_available()?;
+        if !self.store.pod(pod).is_active() {
+            return Err(ApiError::NotFound);
+        }
+        self.remove_pod_now(ctx, pod);
+        Ok(())
+    }
+
+    fn remove_pod_now(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
+        if let Some(owner) = self.store.pod(pod).pod.owner.as_ref().map(|o| o.id)
+            && let Some(rs) = self.replica_sets.get_mut(owner.index())
+        {
+            rs.pods.retain(|p| *p != pod);
+        }
+        self.orphan_pods.remove(&pod);
+        self.store.delete_pod(pod, ctx.now());
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Deleted);
+    }
+
+    /// Sets or clears `status.nominatedNodeName` (the scheduler, after preemption).
+    pub fn set_nominated_node(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        node: Option<NodeId>,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        self.store.set_nominated_node(pod, node);
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(())
+    }
+
+    /// The scheduler's `DisruptionTarget` condition on a preemption victim.
+    pub fn mark_preempted(&mut self, pod: PodId) {
+        self.counters.preemption_victims += 1;
+        self.store.pod_mut(pod).preempted_by_scheduler = true;
+    }
+
+    /// Sets or clears a pod's controller reference (adoption, release, orphaning).
+    pub fn set_pod_owner(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        owner: Option<(OwnerKind, WorkloadId)>,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        if let Some(old) = self.store.pod(pod).pod.owner.as_ref().map(|o| o.id)
+            && let Some(rs) = self.replica_sets.get_mut(old.index())
+        {
+            rs.pods.retain(|p| *p != pod);
+        }
+        let owner = owner.map(|(kind, id)| OwnerRef {
+            kind,
+            name: self.replica_sets[id.index()].rs.name.clone(),
+            id,
+        });
+        if owner.is_none() {
+            self.orphan_pods.insert(pod);
+        } else {
+            self.orphan_pods.remove(&pod);
+        }
+        if let Some(o) = &owner {
+            let pods = &mut self.replica_sets[o.id.index()].pods;
+            // Keep the index in creation order (pod ids grow with creation).
+            let at = pods.partition_point(|p| *p < pod);
+            pods.insert(at, pod);
+        }
+        self.store.pod_mut(pod).pod.owner = owner;
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(())
+    }
+
+    /// A node registers (kubelet start, or a pool growing).
+    pub fn add_node(&mut self, ctx: &mut Context<'_, Event>, node: Node) -> NodeId {
+        let id = self.store.add_node(node);
+        self.changed(ctx, ObjectKind::Node, id.0, Op::Added);
+        id
+    }
+
+    /// `kubectl cordon` / `uncordon`: sets `spec.unschedulable`.
+    pub fn set_unschedulable(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        node: NodeId,
+        unschedulable: bool,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        let info = &mut self.store.nodes[node.index()];
+        if info.node.unschedulable == unschedulable {
+            return Ok(());
+        }
+        info.node.unschedulable = unschedulable;
+        self.store.touch_nodes();
+        self.changed(ctx, ObjectKind::Node, node.0, Op::Modified);
+        Ok(())
+    }
+
+    /// Records that a pod's scheduling gates were all removed.
+    pub fn clear_scheduling_gates(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) -> ApiResult<()> {
+        self.check_available()?;
+        self.store.pod_mut(pod).pod.scheduling_gates.clear();
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(())
+    }
+
+    /// The time a pod's graceful deletion started, if it did.
+    pub fn deletion_timestamp(&self, pod: PodId) -> Option<SimTime> {
+        self.store.pod(pod).deletion_timestamp
+    }
+}
+
+pub(crate) fn pod_object(p: &Pod) -> String {
+    format!("pod/{}", p.name)
+}

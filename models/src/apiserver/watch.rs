@@ -1,0 +1,259 @@
+//! The watch log: every committed change, in resourceVersion order, and one cursor per
+//! watcher. A watcher has at most one pending delivery event; a delivery hands over every
+//! change that has been committed for at least the watcher's latency.
+
+use std::collections::VecDeque;
+
+use sim_core::{Context, SimDuration, SimTime};
+
+use super::ControlPlaneTiming;
+use crate::cluster::Event;
+
+/// The kinds of object the API server stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObjectKind {
+    Pod,
+    Node,
+    ReplicaSet,
+    Deployment,
+    PodDisruptionBudget,
+}
+
+impl ObjectKind {
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// What a change did, as an informer's handlers tell it apart (add, update, delete), with the
+/// updates that matter to more than one watcher named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Added,
+    /// Any update not named below (status, spec, labels, ownerReferences).
+    Modified,
+    /// A pod was bound to a node (`spec.nodeName` set through the binding subresource).
+    Bound,
+    /// Graceful deletion started: `metadata.deletionTimestamp` is set.
+    Deleting,
+    /// The object is gone.
+    Deleted,
+}
+
+/// One committed write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub resource_version: u64,
+    /// When the write committed.
+    pub at: SimTime,
+    pub kind: ObjectKind,
+    /// Index of the object (`PodId`, `NodeId`, `WorkloadId` or PDB index).
+    pub id: u32,
+    pub op: Op,
+    /// For ReplicaSets: `spec.replicas` as written by this change. Informers cache objects as
+    /// they were at each change; this is the one field a controller acts on that another
+    /// writes, so the change carries it (see `ReplicaSetController`).
+    pub replicas: i32,
+}
+
+/// The components that watch. Each has one cursor and at most one pending delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subscriber {
+    Scheduler,
+    ReplicaSetController,
+    DeploymentController,
+    GarbageCollector,
+    DisruptionController,
+    Kubelet,
+}
+
+impl Subscriber {
+    pub const ALL: [Subscriber; 6] = [
+        Subscriber::Scheduler,
+        Subscriber::ReplicaSetController,
+        Subscriber::DeploymentController,
+        Subscriber::GarbageCollector,
+        Subscriber::DisruptionController,
+        Subscriber::Kubelet,
+    ];
+
+    /// The kinds each component's informers list and watch.
+    fn kinds(self) -> u8 {
+        use ObjectKind::*;
+        match self {
+            Subscriber::Scheduler => Pod.bit() | Node.bit(),
+            Subscriber::ReplicaSetController => Pod.bit() | ReplicaSet.bit(),
+            Subscriber::DeploymentController => Pod.bit() | ReplicaSet.bit() | Deployment.bit(),
+            Subscriber::GarbageCollector => Pod.bit() | ReplicaSet.bit() | Deployment.bit(),
+            Subscriber::DisruptionController => Pod.bit() | PodDisruptionBudget.bit(),
+            Subscriber::Kubelet => Pod.bit(),
+        }
+    }
+
+    /// The random stream its watch latencies are drawn from.
+    fn stream(self) -> &'static str {
+        match self {
+            Subscriber::Scheduler => "watch/scheduler",
+            Subscriber::ReplicaSetController => "watch/replicaset-controller",
+            Subscriber::DeploymentController => "watch/deployment-controller",
+            Subscriber::GarbageCollector => "watch/garbage-collector",
+            Subscriber::DisruptionController => "watch/disruption-controller",
+            Subscriber::Kubelet => "watch/kubelet",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Subscriber::Scheduler => "scheduler",
+            Subscriber::ReplicaSetController => "replicaset-controller",
+            Subscriber::DeploymentController => "deployment-controller",
+            Subscriber::GarbageCollector => "garbage-collector",
+            Subscriber::DisruptionController => "disruption-controller",
+            Subscriber::Kubelet => "kubelet",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Cursor {
+    /// resourceVersion of the next change this watcher has not consumed.
+    next: u64,
+    /// The latency drawn for the pending delivery, if one is pending.
+    pending: Option<SimDuration>,
+}
+
+#[derive(Debug)]
+pub struct WatchLog {
+    changes: VecDeque<Change>,
+    /// resourceVersion of `changes[0]`.
+    base: u64,
+    last: u64,
+    last_at: SimTime,
+    cursors: [Cursor; Subscriber::ALL.len()],
+}
+
+impl Default for WatchLog {
+    fn default() -> Self {
+        WatchLog {
+            changes: VecDeque::new(),
+            base: 1,
+            last: 0,
+            last_at: SimTime::ZERO,
+            cursors: [Cursor {
+                next: 1,
+                pending: None,
+            }; Subscriber::ALL.len()],
+        }
+    }
+}
+
+impl WatchLog {
+    pub fn resource_version(&self) -> u64 {
+        self.last
+    }
+
+    /// Changes kept because some watcher has not consumed them yet.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub(super) fn append(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        at: SimTime,
+        kind: ObjectKind,
+        id: u32,
+        op: Op,
+        replicas: i32,
+        timing: &ControlPlaneTiming,
+    ) {
+        // The log is in commit order: a write never commits before the one made before it.
+        let at = at.max(self.last_at);
+        self.last_at = at;
+        self.last += 1;
+        self.changes.push_back(Change {
+            resource_version: self.last,
+            at,
+            kind,
+            id,
+            op,
+            replicas,
+        });
+        for s in Subscriber::ALL {
+            let c = &mut self.cursors[s as usize];
+            if c.pending.is_some() {
+                continue;
+            }
+            if s.kinds() & kind.bit() == 0 {
+                // Caught up (no delivery pending) and not interested: skip it now, so the log
+                // can be trimmed past it.
+                c.next = self.last + 1;
+                continue;
+            }
+            let lag = draw(timing, ctx, s);
+            c.pending = Some(lag);
+            ctx.schedule_at(at.saturating_add(lag).max(ctx.now()), Event::Watch(s));
+        }
+    }
+
+    pub(super) fn deliver(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        s: Subscriber,
+        timing: &ControlPlaneTiming,
+    ) -> Vec<Change> {
+        let now = ctx.now();
+        let c = self.cursors[s as usize];
+        let Some(lag) = c.pending else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut next = c.next;
+        let mut rearm = None;
+        while next <= self.last {
+            let change = self.changes[(next - self.base) as usize];
+            if s.kinds() & change.kind.bit() == 0 {
+                next += 1;
+                continue;
+            }
+            if change.at.saturating_add(lag) > now {
+                rearm = Some(change.at);
+                break;
+            }
+            out.push(change);
+            next += 1;
+        }
+        let c = &mut self.cursors[s as usize];
+        c.next = next;
+        c.pending = None;
+        if let Some(at) = rearm {
+            let lag = draw(timing, ctx, s);
+            c.pending = Some(lag);
+            ctx.schedule_at(at.saturating_add(lag).max(now), Event::Watch(s));
+        }
+        self.trim();
+        out
+    }
+
+    /// Drops the changes every watcher has consumed.
+    fn trim(&mut self) {
+        let oldest = self.cursors.iter().map(|c| c.next).min().unwrap_or(self.last + 1);
+        while self.base < oldest && !self.changes.is_empty() {
+            self.changes.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+fn draw(timing: &ControlPlaneTiming, ctx: &mut Context<'_, Event>, s: Subscriber) -> SimDuration {
+    let l = timing.watch_latency;
+    if l.hi > l.lo {
+        l.draw(ctx.rng(s.stream()))
+    } else {
+        l.lo
+    }
+}

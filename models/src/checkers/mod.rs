@@ -1,0 +1,200 @@
+//! Invariant checkers, kept apart from the code they check (as TigerBeetle's VOPR keeps its
+//! checkers apart from the replica): after every event they read the API server's objects and
+//! record any violation with the time it was seen.
+//!
+//! - Rollout bounds: while a Deployment's `spec.replicas` is unchanged since it last was
+//!   complete, its active (non-terminating) pods never exceed `replicas + maxSurge`, and its
+//!   available pods never drop below `replicas - maxUnavailable` (the latter only counts when
+//!   no one else — an eviction, a drain, a preemption — deleted its pods meanwhile).
+//! - PDBs: an eviction never takes a budget's healthy pods below its desired healthy count.
+//! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
+
+use std::collections::BTreeMap;
+
+use sim_core::SimTime;
+
+use crate::api::{DeploymentStrategy, WorkloadId};
+use crate::apiserver::ApiServer;
+use crate::controllers::deployment::util::{self, DeploymentInfo, Strategy};
+use crate::controllers::replicaset::{is_pod_active, is_pod_available};
+
+/// One invariant broken at one instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub at: SimTime,
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Armed {
+    replicas: i32,
+    evictions: u64,
+}
+
+#[derive(Default)]
+pub struct Checkers {
+    pub violations: Vec<Violation>,
+    /// Checks run (one per event).
+    pub checks: u64,
+    armed: BTreeMap<WorkloadId, Armed>,
+    /// Also check the availability bound (off when the scenario deletes pods behind the
+    /// Deployment's back in ways a PDB does not cover).
+    pub check_availability: bool,
+    /// Evictions seen so far (the PDB check runs after each new one).
+    evictions_seen: u64,
+    /// Evictions checked against their budgets.
+    pub evictions_checked: u64,
+}
+
+impl Checkers {
+    pub fn new(check_availability: bool) -> Self {
+        Checkers {
+            check_availability,
+            ..Checkers::default()
+        }
+    }
+
+    pub fn check(&mut self, api: &ApiServer, now: SimTime) {
+        self.checks += 1;
+        self.rollouts(api, now);
+        self.placement(api, now);
+        if api.counters.evictions != self.evictions_seen {
+            self.evictions_seen = api.counters.evictions;
+            self.budgets(api, now);
+        }
+    }
+
+    /// Right after an eviction, every budget still has its desired healthy pods, computed
+    /// here from the pods and the budget's spec, independently of the disruption controller.
+    fn budgets(&mut self, api: &ApiServer, now: SimTime) {
+        self.evictions_checked += 1;
+        for pdb in &api.store.pdbs {
+            let store = &api.store;
+            let pods = store.active_pods().map(|r| crate::api::pdb::PdbPod {
+                pod: &r.pod,
+                healthy: r.ready && r.deletion_timestamp.is_none(),
+            });
+            let s = pdb.status(pods, |o| store.workload_scales.get(&(o.kind, o.id)).copied());
+            if s.expected_pods > 0 && s.current_healthy < s.desired_healthy {
+                self.violate(
+                    now,
+                    "pdb-violated-by-eviction",
+                    format!(
+                        "poddisruptionbudget/{}: {} healthy pods after an eviction, fewer than the {} it requires",
+                        pdb.name, s.current_healthy, s.desired_healthy
+                    ),
+                );
+            }
+        }
+    }
+
+    fn violate(&mut self, at: SimTime, invariant: &'static str, detail: String) {
+        // Keep memory bounded on a badly broken run.
+        if self.violations.len() < 1000 {
+            self.violations.push(Violation {
+                at,
+                invariant,
+                detail,
+            });
+        }
+    }
+
+    fn rollouts(&mut self, api: &ApiServer, now: SimTime) {
+        let disruptions = api.counters.evictions + api.counters.preemption_victims;
+        for d in &api.deployments {
+            if d.deleted || d.deletion_timestamp.is_some() || d.d.paused {
+                self.armed.remove(&d.id);
+                continue;
+            }
+            let DeploymentStrategy::RollingUpdate {
+                max_surge,
+                max_unavailable,
+            } = d.d.strategy
+            else {
+                continue;
+            };
+            let info = DeploymentInfo {
+                replicas: d.d.replicas,
+                strategy: Strategy::RollingUpdate {
+                    max_surge,
+                    max_unavailable,
+                },
+                min_ready_seconds: d.d.min_ready_seconds,
+                progress_deadline_seconds: d.d.progress_deadline_seconds,
+                revision_history_limit: Some(d.d.revision_history_limit),
+                paused: false,
+            };
+            let (mut active, mut available) = (0i32, 0i32);
+            for rs in &d.replica_sets {
+                for p in &api.replica_set(*rs).pods {
+                    let r = api.store.pod(*p);
+                    if is_pod_active(r) {
+                        active += 1;
+                        if is_pod_available(r, d.d.min_ready_seconds, now) {
+                            available += 1;
+                        }
+                    }
+                }
+            }
+            let replicas = d.d.replicas;
+            match self.armed.get(&d.id).copied() {
+                Some(a) if a.replicas == replicas => {
+                    let surge = util::max_surge(&info);
+                    if active > replicas + surge {
+                        self.violate(
+                            now,
+                            "rollout-surge",
+                            format!(
+                                "deployment/{}: {active} pods, more than replicas {replicas} + maxSurge {surge}",
+                                d.d.name
+                            ),
+                        );
+                    }
+                    let unavailable = util::max_unavailable(&info);
+                    if self.check_availability
+                        && a.evictions == disruptions
+                        && available < replicas - unavailable
+                    {
+                        self.violate(
+                            now,
+                            "rollout-availability",
+                            format!(
+                                "deployment/{}: {available} pods available, fewer than replicas {replicas} - maxUnavailable {unavailable}",
+                                d.d.name
+                            ),
+                        );
+                    }
+                }
+                _ => {
+                    self.armed.remove(&d.id);
+                }
+            }
+            // Armed once complete: every replica there and available.
+            if active == replicas && available >= replicas && !self.armed.contains_key(&d.id) {
+                self.armed.insert(
+                    d.id,
+                    Armed {
+                        replicas,
+                        evictions: disruptions,
+                    },
+                );
+            }
+        }
+    }
+
+    fn placement(&mut self, api: &ApiServer, now: SimTime) {
+        // Cheap per event: only the nodes' running sums, kept by the store.
+        for n in api.store.live_nodes() {
+            let a = &n.node.allocatable;
+            let r = &n.requested;
+            if r.cpu_milli > a.cpu_milli || r.memory > a.memory || r.pods > a.pods {
+                self.violate(
+                    now,
+                    "node-overcommitted",
+                    format!("node/{}: requests exceed allocatable", n.name()),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! kube-scheduler as a component: its informers feed the scheduling queue; each cycle takes
+//! one pod, runs the framework on the API server's current objects and writes the result
+//! back (a binding, or the FailedScheduling event and, after preemption, the victims'
+//! deletion and the preemptor's nomination).
+
+use sim_core::{Context, SimDuration, SimTime};
+
+use super::Event;
+use crate::api::{NodeId, PodId};
+use crate::apiserver::{ApiServer, Change, ObjectKind, Op};
+use crate::events::EventType;
+use crate::scheduler::queue::{BACKOFF_FLUSH_PERIOD, SchedulingQueue, UNSCHEDULABLE_FLUSH_PERIOD};
+use crate::scheduler::{Explanation, ScheduleResult, Scheduler};
+
+/// The scheduler's own timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchedulerEvent {
+    /// Take the next pod from the active queue.
+    ScheduleNext,
+    FlushBackoff,
+    FlushUnschedulable,
+}
+
+/// The last scheduling attempt of the pod `explain` asked about.
+#[derive(Clone, Debug)]
+pub struct ExplainedAttempt {
+    pub pod: PodId,
+    pub at: SimTime,
+    pub attempt: u32,
+    pub result: ScheduleResult,
+}
+
+/// Counters of preemption, for the summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PreemptionCounters {
+    /// Scheduling attempts whose PostFilter nominated a node.
+    pub preemptions: u64,
+    /// Pods deleted to make room.
+    pub victims: u64,
+}
+
+pub struct SchedulerComponent {
+    pub scheduler: Scheduler,
+    pub queue: SchedulingQueue,
+    /// Name (or `namespace/name`) of the pod whose scheduling attempts `explain` records.
+    pub explain_pod: Option<String>,
+    pub explained: Option<ExplainedAttempt>,
+    explain_attempts: u32,
+    pub preemption: PreemptionCounters,
+    schedule_pending: bool,
+    backoff_flush_pending: bool,
+    unschedulable_flush_pending: bool,
+}
+
+impl SchedulerComponent {
+    pub fn new(scheduler: Scheduler) -> Self {
+        SchedulerComponent {
+            scheduler,
+            queue: SchedulingQueue::new(),
+            explain_pod: None,
+            explained: None,
+            explain_attempts: 0,
+            preemption: PreemptionCounters::default(),
+            schedule_pending: false,
+            backoff_flush_pending: false,
+            unschedulable_flush_pending: false,
+        }
+    }
+
+    /// The informers' handlers.
+    pub fn on_changes(&mut self, changes: &[Change], api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let mut requeue_all = false;
+        for c in changes {
+            match (c.kind, c.op) {
+                (ObjectKind::Pod, Op::Added | Op::Modified) => {
+                    let pod = PodId(c.id);
+                    let r = api.store.pod(pod);
+                    if !r.is_active() || r.node.is_some() || r.deletion_timestamp.is_some() {
+                        continue;
+                    }
+                    // Upstream SchedulingGates (PreEnqueue): a gated pod waits outside the queue.
+                    if !r.pod.scheduling_gates.is_empty() {
+                        continue;
+                    }
+                    if c.op == Op::Modified {
+                        // Only a pod not yet in the queue needs adding (gates removed).
+                        if self.queue.contains(pod) {
+                            continue;
+                        }
+                    }
+                    if !self.scheduler.has_profile(&r.pod.scheduler_name) {
+                        if c.op == Op::Added {
+                            // Upstream: no scheduler claims the pod, so it stays Pending.
+                            let (object, name) =
+                                (format!("pod/{}", r.pod.name), r.pod.scheduler_name.clone());
+                            api.record(
+                                now,
+                                EventType::Warning,
+                                "NoScheduler",
+                                object,
+                                format!(
+                                    "no scheduler profile named {name:?}: the pod stays Pending"
+                                ),
+                            );
+                        }
+                        continue;
+                    }
+                    let priority = r.pod.priority;
+                    self.queue.add(pod, priority, now);
+                }
+                (ObjectKind::Pod, Op::Deleted) => {
+                    let pod = PodId(c.id);
+                    self.queue.forget(pod);
+                    // Upstream: AssignedPodDelete moves unschedulable pods back.
+                    if api.store.pod(pod).node.is_some() {
+                        requeue_all = true;
+                    }
+                }
+                (ObjectKind::Node, Op::Added | Op::Modified) => {
+                    // NodeAdd / NodeUpdate (e.g. uncordon): unschedulable pods may fit now.
+                    requeue_all = true;
+                }
+                _ => {}
+            }
+        }
+        if requeue_all {
+            self.queue.move_all_to_active_or_backoff(now);
+        }
+        self.wake(ctx);
+    }
+
+    pub fn handle(&mut self, event: SchedulerEvent, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        match event {
+            SchedulerEvent::ScheduleNext => self.schedule_next(api, ctx),
+            SchedulerEvent::FlushBackoff => {
+                self.backoff_flush_pending = false;
+                self.queue.flush_backoff_completed(ctx.now());
+            }
+            SchedulerEvent::FlushUnschedulable => {
+                self.unschedulable_flush_pending = false;
+                self.queue.flush_unschedulable_leftover(ctx.now());
+            }
+        }
+        self.wake(ctx);
+    }
+
+    fn wake(&mut self, ctx: &mut Context<'_, Event>) {
+        if !self.schedule_pending && self.queue.active_len() > 0 {
+            self.schedule_pending = true;
+            ctx.schedule(
+                SimDuration::ZERO,
+                Event::Scheduler(SchedulerEvent::ScheduleNext),
+            );
+        }
+        if !self.backoff_flush_pending && self.queue.backoff_len() > 0 {
+            self.backoff_flush_pending = true;
+            ctx.schedule_at(
+                next_tick(ctx.now(), BACKOFF_FLUSH_PERIOD),
+                Event::Scheduler(SchedulerEvent::FlushBackoff),
+            );
+        }
+        if !self.unschedulable_flush_pending && self.queue.unschedulable_len() > 0 {
+            self.unschedulable_flush_pending = true;
+            ctx.schedule_at(
+                next_tick(ctx.now(), UNSCHEDULABLE_FLUSH_PERIOD),
+                Event::Scheduler(SchedulerEvent::FlushUnschedulable),
+            );
+        }
+    }
+
+    fn schedule_next(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        self.schedule_pending = false;
+        let Some(pod_id) = self.queue.pop() else {
+            return;
+        };
+        let now = ctx.now();
+        let record = api.store.pod(pod_id);
+        if !record.is_active() || record.node.is_some() || record.deletion_timestamp.is_some() {
+            // Upstream `skipPodSchedule`: deleted or already assigned meanwhile.
+            self.queue.forget(pod_id);
+            return;
+        }
+        let explain = self.explain_pod.as_deref().is_some_and(|want| {
+            let p = &record.pod;
+            p.name == want || p.key() == want
+        });
+        let result =
+            self.scheduler
+                .schedule_one(&record.pod, &api.store, ctx.rng("scheduler"), explain);
+        api.counters.scheduling_attempts += 1;
+        match result.selected {
+            Some(node) => self.bind(api, ctx, pod_id, node),
+            None => {
+                api.counters.failed_scheduling += 1;
+                self.queue.add_unschedulable(pod_id, now);
+                let message = result
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "no nodes available".into());
+                let object = format!("pod/{}", api.store.pod(pod_id).pod.name);
+                api.record(now, EventType::Warning, "FailedScheduling", object, message);
+                self.apply_post_filter(api, ctx, pod_id, &result);
+            }
+        }
+        if explain {
+            self.explain_attempts += 1;
+            self.explained = Some(ExplainedAttempt {
+                pod: pod_id,
+                at: now,
+                attempt: self.explain_attempts,
+                result,
+            });
+        }
+    }
+
+    fn bind(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>, pod: PodId, node: NodeId) {
+        let now = ctx.now();
+        match api.bind(ctx, pod, node) {
+            Ok(()) => {
+                self.queue.forget(pod);
+                let p = &api.store.pod(pod).pod;
+                let message = format!(
+                    "Successfully assigned {} to {}",
+                    p.key(),
+                    api.store.node(node).name()
+                );
+                let object = format!("pod/{}", p.name);
+                api.record(now, EventType::Normal, "Scheduled", object, message);
+            }
+            Err(e) => {
+                // Upstream `handleBindingCycleError`: the pod goes back with a backoff.
+                self.queue.add_unschedulable(pod, now);
+                let object = format!("pod/{}", api.store.pod(pod).pod.name);
+                api.record(
+                    now,
+                    EventType::Warning,
+                    "FailedScheduling",
+                    object,
+                    format!("Binding rejected: {e}"),
+                );
+            }
+        }
+    }
+
+    /// Upstream `Evaluator.prepareCandidate` and the status update in
+    /// `handleSchedulingFailure`: the victims are deleted gracefully (they keep their node's
+    /// resources until their kubelet has stopped them), `Preempted` events are recorded,
+    /// lower-priority pods nominated to the node lose their nomination, and the preemptor gets
+    /// its `nominatedNodeName` and waits, unschedulable, for the victims to go.
+    fn apply_post_filter(
+        &mut self,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+        preemptor: PodId,
+        result: &ScheduleResult,
+    ) {
+        let now = ctx.now();
+        if result.clear_nomination {
+            let _ = api.set_nominated_node(ctx, preemptor, None);
+        }
+        let Some(node) = result.nominated_node else {
+            return;
+        };
+        self.preemption.preemptions += 1;
+        let (key, priority) = {
+            let p = &api.store.pod(preemptor).pod;
+            (p.key(), p.priority)
+        };
+        let node_name = api.store.node(node).name().to_string();
+        for &victim in &result.victims {
+            let r = api.store.pod(victim);
+            // "Graceful pod deletion has already started. Sending another API call is
+            // unnecessary."
+            if r.deletion_timestamp.is_some() || !r.is_active() {
+                continue;
+            }
+            let object = format!("pod/{}", r.pod.name);
+            api.mark_preempted(victim);
+            if api.delete_pod(ctx, victim).is_err() {
+                continue;
+            }
+            self.preemption.victims += 1;
+            // Upstream: Eventf(victim, preemptor, Normal, "Preempted", "Preempting",
+            // "Preempted by pod %v on node %v", preemptor.UID, c.Name()); kubesim has no
+            // UIDs, so the preemptor is named by namespace/name.
+            api.record(
+                now,
+                EventType::Normal,
+                "Preempted",
+                object,
+                format!("Preempted by pod {key} on node {node_name}"),
+            );
+        }
+        // "Lower priority pods nominated to run on this node, may no longer fit on this node.
+        // So, we should remove their nomination."
+        let lower: Vec<PodId> = api
+            .store
+            .nominated_pods(node)
+            .iter()
+            .copied()
+            .filter(|&p| api.store.pod(p).pod.priority < priority)
+            .collect();
+        for p in lower {
+            let _ = api.set_nominated_node(ctx, p, None);
+        }
+        let _ = api.set_nominated_node(ctx, preemptor, Some(node));
+    }
+
+    /// The last recorded explanation, if the pod asked about was attempted.
+    pub fn explanation(&self) -> Option<(&ExplainedAttempt, Option<&Explanation>)> {
+        self.explained
+            .as_ref()
+            .map(|e| (e, e.result.explanation.as_ref()))
+    }
+}
+
+/// The next multiple of `period` strictly after `now`: periodic flushes keep upstream's fixed
+/// cadence instead of drifting with the time they were armed.
+fn next_tick(now: SimTime, period: SimDuration) -> SimTime {
+    let p = period.as_nanos().max(1);
+    SimTime::from_nanos((now.as_nanos() / p).saturating_add(1).saturating_mul(p))
+}

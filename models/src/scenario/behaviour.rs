@@ -1,0 +1,217 @@
+//! `behaviour:` (how pods behave, by workload name) and `controlPlane:` (latencies).
+//!
+//! ```yaml
+//! behaviour:
+//!   podStartup: 1s..3s              # every pod, unless its workload says otherwise
+//!   failingImages: [web:v2-typo]    # pulls of these images fail
+//!   frontend: {startup: 5s..20s}    # by Deployment, ReplicaSet, ReplicationController or Pod name
+//!   flaky: {ready: never}
+//! controlPlane:
+//!   watchLatency: 10ms..100ms
+//!   apiLatency: 0s
+//! ```
+
+use serde_yaml::Value;
+
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::format::{DurRange, section};
+use super::source::{At, Seg, SourceRef, path_string};
+use super::{Behaviour, Known, WorkloadBehaviour};
+use crate::apiserver::{ControlPlaneTiming, Latency};
+
+/// Keys of a workload's entry that kubesim reads.
+const WORKLOAD_KEYS: [&str; 2] = ["startup", "ready"];
+
+/// Keys of a workload's entry that belong to traffic and batch simulation, accepted with a
+/// warning until those exist.
+const NOT_YET_KEYS: [&str; 5] = ["cpuPerRequest", "concurrency", "timeout", "runFor", "exitCode"];
+
+/// Keys of `behaviour:` that are not workload names.
+const GLOBAL_KEYS: [&str; 2] = ["podStartup", "failingImages"];
+
+fn key(k: &str) -> Seg {
+    Seg::key(k)
+}
+
+/// Reads `behaviour:`; problems go to `errors` (one per bad entry), so that every one is
+/// reported.
+pub(crate) fn behaviour(
+    src: &SourceRef,
+    value: Option<&Value>,
+    known: &Known,
+    warnings: &mut Vec<String>,
+    errors: &mut Vec<Diagnostic>,
+) -> Behaviour {
+    let mut out = Behaviour::default();
+    let at = [key("behaviour")];
+    let map = match value {
+        None | Some(Value::Null) => return out,
+        Some(Value::Mapping(map)) => map,
+        Some(_) => {
+            errors.push(src.at(
+                &at,
+                At::Value,
+                "behaviour must be a mapping, e.g. {podStartup: 1s..3s, frontend: {startup: 5s..20s}}",
+            ));
+            return out;
+        }
+    };
+    for (k, v) in map {
+        let Some(name) = k.as_str() else {
+            errors.push(src.at(&at, At::Value, "behaviour keys must be names (strings)"));
+            continue;
+        };
+        let path = [key("behaviour"), key(name)];
+        let result = match name {
+            "podStartup" => section::<DurRange>(src, v, &path).map(|r| {
+                out.pod_startup = (r.0, r.1);
+            }),
+            "failingImages" => section::<Vec<String>>(src, v, &path).and_then(|images| {
+                if let Some(i) = images.iter().position(String::is_empty) {
+                    let mut p = path.to_vec();
+                    p.push(Seg::Index(i));
+                    return Err(src.at(&p, At::Value, "an image name may not be empty"));
+                }
+                out.failing_images.extend(images);
+                Ok(())
+            }),
+            _ => workload_entry(src, name, v, known, warnings).map(|w| {
+                if let Some(w) = w {
+                    out.workloads.insert(name.to_string(), w);
+                }
+            }),
+        };
+        if let Err(d) = result {
+            errors.push(d);
+        }
+    }
+    out
+}
+
+/// One workload's entry; `None` when it names a workload that is not simulated.
+fn workload_entry(
+    src: &SourceRef,
+    name: &str,
+    value: &Value,
+    known: &Known,
+    warnings: &mut Vec<String>,
+) -> Result<Option<WorkloadBehaviour>, Diagnostic> {
+    let path = [key("behaviour"), key(name)];
+    let warn = |warnings: &mut Vec<String>, at: &[Seg], message: String| {
+        let d = src.at(at, At::Key, String::new());
+        warnings.push(format!("{}:{}:{}: {message}", d.file, d.line, d.column));
+    };
+    let simulated = known.is_workload(name);
+    if !simulated && !known.failed_workload(name) {
+        if let Some(kind) = known.ignored_kind(name) {
+            warn(
+                warnings,
+                &path,
+                format!(
+                    "behaviour.{name}: {kind} {name} is not simulated yet, so this entry has no effect"
+                ),
+            );
+        } else {
+            let names = known.workload_names();
+            let candidates = names.iter().map(String::as_str).chain(GLOBAL_KEYS);
+            return Err(src.at(
+                &path,
+                At::Key,
+                format!(
+                    "behaviour.{name}: no workload named \"{name}\"{}: entries under behaviour are podStartup, failingImages, or the name of a Deployment, ReplicaSet, ReplicationController or Pod ({})",
+                    did_you_mean(name, candidates),
+                    super::list_names(&names)
+                ),
+            ));
+        }
+    }
+    let Value::Mapping(map) = value else {
+        return Err(src.at(
+            &path,
+            At::Value,
+            format!(
+                "behaviour.{name} must be a mapping such as {{startup: 5s..20s}} or {{ready: never}}"
+            ),
+        ));
+    };
+    let mut out = WorkloadBehaviour::default();
+    for (k, v) in map {
+        let Some(field) = k.as_str() else {
+            return Err(src.at(&path, At::Value, "field names must be strings"));
+        };
+        let at: Vec<Seg> = path.iter().cloned().chain([key(field)]).collect();
+        match field {
+            "startup" => {
+                let r: DurRange = section(src, v, &at)?;
+                out.startup = Some((r.0, r.1));
+            }
+            "ready" => match v.as_str() {
+                Some("never") => out.never_ready = true,
+                Some("always") => out.never_ready = false,
+                _ => {
+                    let shown = serde_yaml::to_string(v).unwrap_or_default();
+                    let shown = shown.trim();
+                    return Err(src.at(
+                        &at,
+                        At::Value,
+                        format!(
+                            "{}: expected `never` (the pods run but never pass readiness) or `always`, got {shown}{}",
+                            path_string(&at),
+                            did_you_mean(shown, ["never", "always"])
+                        ),
+                    ));
+                }
+            },
+            f if NOT_YET_KEYS.contains(&f) => warn(
+                warnings,
+                &at,
+                format!(
+                    "{}: traffic and batch behaviour is not simulated yet and was ignored",
+                    path_string(&at)
+                ),
+            ),
+            other => {
+                let all = WORKLOAD_KEYS.iter().chain(&NOT_YET_KEYS).copied();
+                return Err(src.at(
+                    &at,
+                    At::Key,
+                    format!(
+                        "unknown field \"{other}\" in behaviour.{name}, expected one of {}{}",
+                        all.clone().collect::<Vec<_>>().join(", "),
+                        did_you_mean(other, all)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(simulated.then_some(out))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ControlPlaneSection {
+    #[serde(default)]
+    watch_latency: Option<DurRange>,
+    #[serde(default)]
+    api_latency: Option<DurRange>,
+}
+
+/// `controlPlane: {watchLatency, apiLatency}`: a duration (`50ms`, `0s`) or a range
+/// (`10ms..100ms`) each; what is left out keeps its default.
+pub(crate) fn control_plane(
+    src: &SourceRef,
+    value: Option<&Value>,
+) -> Result<ControlPlaneTiming, Diagnostic> {
+    let mut timing = ControlPlaneTiming::default();
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(timing);
+    };
+    let s: ControlPlaneSection = section(src, value, &[key("controlPlane")])?;
+    if let Some(r) = s.watch_latency {
+        timing.watch_latency = Latency { lo: r.0, hi: r.1 };
+    }
+    if let Some(r) = s.api_latency {
+        timing.api_latency = Latency { lo: r.0, hi: r.1 };
+    }
+    Ok(timing)
+}

@@ -1,0 +1,298 @@
+//! The control plane end to end, through the library's public path (scenario text → run):
+//! rollouts checked after every event by the invariant checkers, which live apart from the
+//! controllers; a ReplicaSet larger than one burst; a stuck rollout and its rollback; a drain
+//! that a PodDisruptionBudget slows down; garbage collection; an API server outage.
+
+use std::path::Path;
+
+use models::api::PodPhase;
+use models::run::{RunOptions, RunOutcome, build, run};
+use models::scenario::load_str;
+use models::scheduler::Registry;
+use sim_core::{RunLimits, SimDuration, SimTime};
+
+fn options(check: bool) -> RunOptions {
+    RunOptions {
+        check_invariants: check,
+        ..RunOptions::default()
+    }
+}
+
+fn run_text(text: &str) -> RunOutcome {
+    let s = load_str("control-plane-test.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    run(&s, &Registry::default_plugins(), &options(true), |_, _| {}).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn run_file(file: &str) -> RunOutcome {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
+    let s = models::scenario::load(&path).unwrap_or_else(|d| panic!("{d}"));
+    run(&s, &Registry::default_plugins(), &options(true), |_, _| {}).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn assert_no_violations(o: &RunOutcome) {
+    let checkers = o.simulation.world().checkers.as_ref().expect("checkers enabled");
+    assert!(checkers.checks > 0);
+    assert!(
+        checkers.violations.is_empty(),
+        "seed {}: {:#?}",
+        o.summary.seed,
+        &checkers.violations[..checkers.violations.len().min(5)]
+    );
+}
+
+/// Running, non-terminating pods of a Deployment, by image.
+fn pods_by_image(o: &RunOutcome, deployment: &str) -> Vec<(String, usize)> {
+    let api = &o.simulation.world().api;
+    let id = api.deployment_id("default", deployment).expect("deployment exists");
+    let mut out: std::collections::BTreeMap<String, usize> = Default::default();
+    for rs in &api.deployment(id).replica_sets {
+        for p in &api.replica_set(*rs).pods {
+            let r = api.store.pod(*p);
+            if r.is_active() && r.deletion_timestamp.is_none() && r.phase == PodPhase::Running {
+                *out.entry(r.pod.images.join(",")).or_default() += 1;
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn messages(o: &RunOutcome, reason: &str) -> Vec<String> {
+    o.simulation
+        .world()
+        .api
+        .events
+        .iter()
+        .filter(|e| e.reason == reason)
+        .map(|e| e.message.clone())
+        .collect()
+}
+
+#[test]
+fn rolling_updates_stay_within_surge_and_availability_and_finish() {
+    let o = run_file("rolling-update.yaml");
+    assert_no_violations(&o);
+    assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 10)]);
+    assert_eq!(pods_by_image(&o, "api"), vec![("api:v2".to_string(), 10)]);
+    let scaling = messages(&o, "ScalingReplicaSet");
+    // 25% of 10: surge 3 (rounded up), unavailable 2 (rounded down): the new ReplicaSet starts
+    // at 3 and the old one drops to 8 at once.
+    assert!(
+        scaling.iter().any(|m| m.starts_with("Scaled up replica set web-") && m.ends_with("from 0 to 3")),
+        "{scaling:#?}"
+    );
+    assert!(
+        scaling.iter().any(|m| m.starts_with("Scaled down replica set web-") && m.ends_with("from 10 to 8")),
+        "{scaling:#?}"
+    );
+    // maxSurge 0, maxUnavailable 1: the old ReplicaSet goes down first, one at a time, and
+    // the new one is created at 0 ("Scaled up ... from 0 to" is never logged for 0).
+    assert!(scaling.iter().any(|m| m.starts_with("Scaled down replica set api-") && m.ends_with("from 10 to 9")));
+    assert!(scaling.iter().any(|m| m.starts_with("Scaled up replica set api-") && m.ends_with("from 0 to 1")));
+    let api = &o.simulation.world().api;
+    let web = api.deployment(api.deployment_id("default", "web").unwrap());
+    assert_eq!(web.status.updated_replicas, 10);
+    assert_eq!(web.status.available_replicas, 10);
+    assert_eq!(
+        web.status.condition("Progressing").map(|c| c.reason),
+        Some("NewReplicaSetAvailable")
+    );
+    // Two ReplicaSets: revision 1 scaled to 0 and kept (history limit 10), revision 2 live.
+    let revisions: Vec<(i64, i32)> = web
+        .replica_sets
+        .iter()
+        .map(|r| (api.replica_set(*r).revision(), api.replica_set(*r).rs.replicas))
+        .collect();
+    assert_eq!(revisions, vec![(1, 0), (2, 10)]);
+}
+
+#[test]
+fn a_replica_set_larger_than_a_burst_converges() {
+    // Upstream burstReplicas is 500: 1,200 replicas take three syncs, each waiting for the
+    // previous burst's creations to come back through the watch (expectations).
+    let o = run_text(
+        r#"
+name: big-rs
+duration: 5m
+cluster:
+  nodePools: [{name: big, count: 12, resources: {cpu: "200", memory: 800Gi, pods: 200}}]
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: ReplicaSet
+      metadata: {name: many}
+      spec:
+        replicas: 1200
+        selector: {matchLabels: {app: many}}
+        template:
+          metadata: {labels: {app: many}}
+          spec: {containers: [{name: c, image: x, resources: {requests: {cpu: 100m}}}]}
+"#,
+    );
+    assert_no_violations(&o);
+    let api = &o.simulation.world().api;
+    let rs = api.replica_set(api.replica_set_id("default", "many").unwrap());
+    assert_eq!(rs.status.replicas, 1200);
+    assert_eq!(rs.status.ready_replicas, 1200);
+    assert_eq!(messages(&o, "SuccessfulCreate").len(), 1200);
+}
+
+#[test]
+fn a_stuck_rollout_hits_its_deadline_and_is_rolled_back() {
+    let o = run_file("stuck-rollout.yaml");
+    assert_no_violations(&o);
+    let exceeded = messages(&o, "ProgressDeadlineExceeded");
+    assert_eq!(exceeded.len(), 1, "{exceeded:?}");
+    let at = o
+        .simulation
+        .world()
+        .api
+        .events
+        .iter()
+        .find(|e| e.reason == "ProgressDeadlineExceeded")
+        .unwrap()
+        .time();
+    // The rollout starts at 1m; nothing progresses once the 2 surge pods fail to pull; the
+    // deadline is 120s after the last progress.
+    assert!(at >= SimTime::ZERO.saturating_add(SimDuration::from_secs(180)), "{at}");
+    assert!(at < SimTime::ZERO.saturating_add(SimDuration::from_secs(240)), "{at}");
+    assert!(messages(&o, "Failed").iter().any(|m| m == "Error: ErrImagePull"));
+    assert_eq!(messages(&o, "DeploymentRollback"), vec!["Rolled back deployment \"cart\" to revision 1".to_string()]);
+    assert_eq!(pods_by_image(&o, "cart"), vec![("shop/cart:v1".to_string(), 6)]);
+}
+
+#[test]
+fn a_drain_waits_for_the_disruption_budget() {
+    let o = run_file("drain-with-pdb.yaml");
+    assert_no_violations(&o);
+    let world = o.simulation.world();
+    assert!(world.checkers.as_ref().unwrap().evictions_checked >= 4);
+    let drain = messages(&o, "Drain");
+    let evicting = drain.iter().filter(|m| m.starts_with("evicting pod")).count();
+    let refused = drain.iter().filter(|m| m.contains("disruption budget")).count();
+    assert_eq!(evicting, 4, "{drain:#?}");
+    assert!(refused >= 3, "each of the last three evictions waits at least once: {drain:#?}");
+    assert_eq!(drain.last().map(String::as_str), Some("node/general-0 drained"));
+    let api = &world.api;
+    let node = api.store.node_id("general-0").unwrap();
+    assert!(api.store.node(node).node.unschedulable);
+    assert!(api.store.node(node).pods.iter().all(|p| !api.store.pod(*p).is_active()));
+    assert_eq!(pods_by_image(&o, "checkout"), vec![("checkout:v1".to_string(), 4)]);
+}
+
+fn gc_scenario(policy: &str) -> String {
+    format!(
+        r#"
+name: gc-{policy}
+duration: 3m
+cluster:
+  nodePools: [{{name: general, count: 2, resources: {{cpu: "8", memory: 32Gi}}}}]
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {{name: web}}
+      spec:
+        replicas: 3
+        selector: {{matchLabels: {{app: web}}}}
+        template:
+          metadata: {{labels: {{app: web}}}}
+          spec: {{containers: [{{name: c, image: web:v1}}]}}
+timeline:
+  - {{at: 1m, delete: {{kind: Deployment, name: web, propagationPolicy: {policy}}}}}
+"#
+    )
+}
+
+#[test]
+fn deleting_a_deployment_collects_or_orphans_its_dependents() {
+    for policy in ["Background", "Foreground"] {
+        let o = run_text(&gc_scenario(policy));
+        let api = &o.simulation.world().api;
+        assert!(api.deployment_id("default", "web").is_none(), "{policy}");
+        assert!(api.replica_sets.iter().all(|rs| rs.deleted), "{policy}");
+        assert_eq!(api.store.active_pods().count(), 0, "{policy}");
+    }
+    let o = run_text(&gc_scenario("Orphan"));
+    let api = &o.simulation.world().api;
+    assert!(api.deployment_id("default", "web").is_none());
+    let live: Vec<_> = api.replica_sets.iter().filter(|rs| rs.exists()).collect();
+    assert_eq!(live.len(), 1);
+    assert!(live[0].rs.owner.is_none(), "the ReplicaSet lost its ownerReference");
+    assert_eq!(live[0].pods.len(), 3, "its pods stay, still owned by it");
+    assert_eq!(api.store.active_pods().count(), 3);
+}
+
+#[test]
+fn writes_during_an_api_server_outage_are_retried_and_converge() {
+    let text = r#"
+name: outage
+duration: 5m
+cluster:
+  nodePools: [{name: general, count: 2, resources: {cpu: "8", memory: 32Gi}}]
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web}
+      spec:
+        replicas: 2
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec: {containers: [{name: c, image: web:v1}]}
+timeline:
+  - {at: 1m, scale: {deployment: web, replicas: 6}}
+"#;
+    let s = load_str("outage.yaml", text, Path::new(".")).unwrap();
+    let registry = Registry::default_plugins();
+    let mut sim = build(&s, &registry, &options(true)).unwrap();
+    let at = |s: u64| SimTime::ZERO.saturating_add(SimDuration::from_secs(s));
+    sim.run(RunLimits::until(at(50)));
+    sim.world_mut().api.set_available(false);
+    sim.run(RunLimits::until(at(120)));
+    let api = &sim.world().api;
+    assert!(api.counters.rejected_writes > 0, "the scale was refused while down");
+    assert_eq!(api.store.active_pods().count(), 2, "nothing changed while down");
+    sim.world_mut().api.set_available(true);
+    sim.run(RunLimits::until(at(300)));
+    let api = &sim.world().api;
+    let id = api.deployment_id("default", "web").unwrap();
+    assert_eq!(api.deployment(id).d.replicas, 6);
+    assert_eq!(api.deployment(id).status.available_replicas, 6);
+}
+
+#[test]
+fn scaling_mid_rollout_is_proportional_and_pause_holds_the_rollout() {
+    let o = run_text(
+        r#"
+name: proportional
+duration: 10m
+cluster:
+  nodePools: [{name: general, count: 4, resources: {cpu: "16", memory: 64Gi}}]
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web}
+      spec:
+        replicas: 10
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec: {containers: [{name: c, image: web:v1}]}
+behaviour:
+  podStartup: 20s..30s
+timeline:
+  - {at: 1m, rollout: {deployment: web, image: web:v2}}
+  - {at: 1m, pause: {deployment: web}}
+  - {at: 2m, scale: {deployment: web, replicas: 20}}
+  - {at: 5m, resume: {deployment: web}}
+"#,
+    );
+    assert_no_violations(&o);
+    let scaling = messages(&o, "ScalingReplicaSet");
+    // Paused at once: the new ReplicaSet is created only on resume. Meanwhile the scale to 20
+    // goes to the only active ReplicaSet.
+    assert!(scaling.iter().any(|m| m.contains("from 10 to 20")), "{scaling:#?}");
+    assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 20)]);
+}
