@@ -71,6 +71,8 @@ fn messages(o: &RunOutcome, reason: &str) -> Vec<String> {
 fn rolling_updates_stay_within_surge_and_availability_and_finish() {
     let o = run_file("rolling-update.yaml");
     assert_no_violations(&o);
+    let checked = o.simulation.world().checkers.as_ref().unwrap().rollout_checks;
+    assert!(checked > 1000, "the bounds were checked through the rollouts: {checked}");
     assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 10)]);
     assert_eq!(pods_by_image(&o, "api"), vec![("api:v2".to_string(), 10)]);
     let scaling = messages(&o, "ScalingReplicaSet");

@@ -91,14 +91,14 @@ fn default_trace_replays_with_every_pod_accounted_for() {
     // Every pod has a recorded deletion time, so at the end every device is idle again.
     assert!(
         cluster
-            .store
+            .store()
             .nodes
             .iter()
             .all(|n| n.gpu_free.iter().all(|&f| f == MILLI_PER_GPU))
     );
     assert!(
         cluster
-            .store
+            .store()
             .nodes
             .iter()
             .all(|n| n.pods.is_empty() && n.requested.cpu_milli == 0)

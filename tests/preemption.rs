@@ -74,6 +74,7 @@ fn scenario_with(layout: Layout<'_>, checkout_class: &str, extra: &str) -> Strin
 name: preemption-test
 seed: 7
 duration: 5m
+controlPlane: {watchLatency: 50ms, apiLatency: 0s}   # fixed, for exact times below
 cluster:
   nodePools:
     - {name: general, count: 2, resources: {cpu: "4", memory: 16Gi, pods: 110}}
@@ -122,7 +123,7 @@ fn record<'a>(store: &'a Store, name: &str) -> &'a models::store::PodRecord {
 fn preempted_events(o: &RunOutcome) -> Vec<(String, String)> {
     o.simulation
         .world()
-        .events
+        .api.events
         .iter()
         .filter(|e| e.reason == "Preempted")
         .map(|e| (e.object.clone(), e.message.clone()))
@@ -195,7 +196,7 @@ fn a_critical_pod_preempts_exactly_the_victims_upstream_would() {
     let failed: Vec<&str> = o
         .simulation
         .world()
-        .events
+        .api.events
         .iter()
         .filter(|e| e.reason == "FailedScheduling" && e.object == "pod/checkout")
         .map(|e| e.message.as_str())
@@ -223,7 +224,7 @@ fn preemption_policy_never_waits_instead_of_preempting() {
     let message = o
         .simulation
         .world()
-        .events
+        .api.events
         .iter()
         .rfind(|e| e.reason == "FailedScheduling" && e.object == "pod/checkout")
         .map(|e| e.message.clone());
@@ -320,10 +321,10 @@ fn the_teaching_scenario_preempts_the_batch_tier() {
     )
     .unwrap_or_else(|d| panic!("{d}"));
     let world = o.simulation.world();
-    assert!(world.preemption.victims > 0);
+    assert!(world.scheduler.preemption.victims > 0);
     // Every critical replica ends up running.
     let critical: Vec<_> = world
-        .store
+        .api.store
         .active_pods()
         .filter(|r| r.pod.priority_class_name.as_deref() == Some("critical-service"))
         .collect();
@@ -352,7 +353,7 @@ fn explain_shows_the_preemption_decision() {
     let o = run(&s, &Registry::default_plugins(), &options, |_, _| {}).unwrap();
     let world = o.simulation.world();
     let (attempt, _) = world.explanation().expect("checkout was attempted");
-    let report = reports::explain::explain_report(attempt, &world.store);
+    let report = reports::explain::explain_report(attempt, &world.api.store);
     let p = report.preemption.as_ref().expect("preemption ran");
     assert_eq!(p.nominated_node.as_deref(), Some("general-0"));
     assert_eq!(p.victims, ["default/low-a", "default/low-b"]);

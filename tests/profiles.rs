@@ -85,7 +85,7 @@ fn each_pod_is_scheduled_by_the_profile_it_names() {
     assert!(
         o.simulation
             .world()
-            .events
+            .api.events
             .iter()
             .any(|e| e.object == "pod/orphan" && e.reason == "NoScheduler")
     );

@@ -23,6 +23,7 @@ const CLUSTER: &str = r#"
 name: queue
 seed: 5
 duration: 4m
+controlPlane: {watchLatency: 50ms, apiLatency: 0s}   # fixed, for exact times below
 cluster:
   nodePools:
     - {name: small, count: 1, resources: {cpu: "2", memory: 8Gi}}

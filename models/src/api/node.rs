@@ -62,7 +62,11 @@ impl WellKnownLabels<'_> {
             (LABEL_ARCH, LABEL_ARCH_BETA, self.arch),
             (LABEL_ZONE, LABEL_ZONE_BETA, self.zone),
             (LABEL_REGION, LABEL_REGION_BETA, self.region),
-            (LABEL_INSTANCE_TYPE, LABEL_INSTANCE_TYPE_BETA, self.instance_type),
+            (
+                LABEL_INSTANCE_TYPE,
+                LABEL_INSTANCE_TYPE_BETA,
+                self.instance_type,
+            ),
         ];
         for (ga, beta, default) in pairs {
             let value = labels

@@ -37,6 +37,8 @@ pub struct Checkers {
     pub violations: Vec<Violation>,
     /// Checks run (one per event).
     pub checks: u64,
+    /// Deployment states checked against the rollout bounds.
+    pub rollout_checks: u64,
     armed: BTreeMap<WorkloadId, Armed>,
     /// Also check the availability bound (off when the scenario deletes pods behind the
     /// Deployment's back in ways a PDB does not cover).
@@ -139,7 +141,12 @@ impl Checkers {
             }
             let replicas = d.d.replicas;
             match self.armed.get(&d.id).copied() {
+                // Someone else deleted pods (eviction, preemption): re-arm once complete.
+                Some(a) if a.evictions != disruptions => {
+                    self.armed.remove(&d.id);
+                }
                 Some(a) if a.replicas == replicas => {
+                    self.rollout_checks += 1;
                     let surge = util::max_surge(&info);
                     if active > replicas + surge {
                         self.violate(
@@ -152,9 +159,7 @@ impl Checkers {
                         );
                     }
                     let unavailable = util::max_unavailable(&info);
-                    if self.check_availability
-                        && a.evictions == disruptions
-                        && available < replicas - unavailable
+                    if self.check_availability && available < replicas - unavailable
                     {
                         self.violate(
                             now,

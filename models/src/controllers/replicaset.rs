@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::Rng;
 use sim_core::{Context, SimDuration, SimTime};
 
-use super::controller_utils::{ControllerExpectations, PodRank, active_pods_with_ranks_cmp};
+use super::controller_utils::{
+    ControllerExpectations, PodRank, pods_to_delete as controller_pods_to_delete,
+};
 use super::names::random_suffix;
 use super::{Reconciler, SyncOutcome};
 use crate::api::{OwnerRef, PodId, PodPhase, WorkloadId};
@@ -204,9 +206,12 @@ pub fn pods_to_delete(
             id: p.0,
         }
     };
-    let mut ranked: Vec<PodRank> = active.iter().map(|p| rank(*p)).collect();
-    ranked.sort_by(|a, b| active_pods_with_ranks_cmp(a, b, now));
-    ranked.into_iter().take(n).map(|r| PodId(r.id)).collect()
+    let ranked: Vec<PodRank> = active.iter().map(|p| rank(*p)).collect();
+    // Upstream's order is not always transitive; this sort never panics on it.
+    controller_pods_to_delete(&ranked, n, now)
+        .into_iter()
+        .map(PodId)
+        .collect()
 }
 
 impl Reconciler for ReplicaSetController {

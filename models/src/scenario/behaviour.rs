@@ -24,7 +24,13 @@ const WORKLOAD_KEYS: [&str; 2] = ["startup", "ready"];
 
 /// Keys of a workload's entry that belong to traffic and batch simulation, accepted with a
 /// warning until those exist.
-const NOT_YET_KEYS: [&str; 5] = ["cpuPerRequest", "concurrency", "timeout", "runFor", "exitCode"];
+const NOT_YET_KEYS: [&str; 5] = [
+    "cpuPerRequest",
+    "concurrency",
+    "timeout",
+    "runFor",
+    "exitCode",
+];
 
 /// Keys of `behaviour:` that are not workload names.
 const GLOBAL_KEYS: [&str; 2] = ["podStartup", "failingImages"];

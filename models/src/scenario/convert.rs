@@ -37,10 +37,8 @@ impl Ctx<'_> {
     /// A warning located at `path`: `file:line:column: message`.
     fn warn(&mut self, path: &[Seg], message: impl std::fmt::Display) {
         let at = self.src.at(path, At::Value, String::new());
-        self.warnings.push(format!(
-            "{}:{}:{}: {message}",
-            at.file, at.line, at.column
-        ));
+        self.warnings
+            .push(format!("{}:{}:{}: {message}", at.file, at.line, at.column));
     }
 }
 
@@ -935,7 +933,10 @@ fn workload(
     )?;
     pod.deletion_cost = deletion_cost(
         ctx,
-        template.metadata.as_ref().and_then(|m| m.annotations.as_ref()),
+        template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.as_ref()),
         &join(&tpl_path, &[k("metadata")]),
     )?;
     let min_ready_seconds = non_negative(
@@ -1000,9 +1001,13 @@ fn deployment_strategy(
         .filter(|t| !t.is_empty())
         .unwrap_or("RollingUpdate")
     {
-        "Recreate" if strategy.rolling_update.is_some() => Err(ctx.err(
+        "Recreate" if strategy.rolling_update.is_some() => Err(ctx.src.at(
             &ru_path,
-            "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+            At::Key,
+            format!(
+                "{}: Forbidden: may not be specified when strategy `type` is 'Recreate'",
+                PathDisplay(&ru_path)
+            ),
         )),
         "Recreate" => Ok(DeploymentStrategy::Recreate),
         "RollingUpdate" => {

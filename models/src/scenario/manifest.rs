@@ -58,7 +58,11 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
         &["scheduling.k8s.io/v1"],
         Handling::PriorityClass,
     ),
-    ("ReplicationController", CORE, Handling::ReplicationController),
+    (
+        "ReplicationController",
+        CORE,
+        Handling::ReplicationController,
+    ),
     ("LimitRange", CORE, Handling::NotSimulatedYet),
     ("ResourceQuota", CORE, Handling::NotSimulatedYet),
     (
@@ -410,11 +414,20 @@ fn load_one(mut value: Value, src: &SourceRef, out: &mut Collected) -> Result<()
         return Ok(());
     }
     let Some((_, versions, handling)) = known else {
-        let hint = did_you_mean(&kind, KINDS.iter().map(|(k, ..)| *k));
+        let suggested = closest(&kind, KINDS.iter().map(|(k, ..)| *k));
+        if let Some(k) = suggested {
+            // `kind: Deploymnet` is a Deployment that failed to load: names that refer to it
+            // are not reported again.
+            out.failed.insert(identity(&value, k));
+        }
+        let hint = did_you_mean(&kind, suggested);
         let message = if !BUILTIN_GROUPS.contains(&group) {
             format!(
                 "unknown API group \"{group}\" (apiVersion {api_version}){}: custom resources are accepted and ignored, and their API group is a domain name such as example.com",
-                did_you_mean(group, BUILTIN_GROUPS.iter().copied().filter(|g| !g.is_empty()))
+                did_you_mean(
+                    group,
+                    BUILTIN_GROUPS.iter().copied().filter(|g| !g.is_empty())
+                )
             )
         } else if hint.is_empty() {
             format!(
@@ -441,7 +454,13 @@ fn load_one(mut value: Value, src: &SourceRef, out: &mut Collected) -> Result<()
         ));
     }
     if matches!(handling, Handling::Ignore | Handling::NotSimulatedYet) {
-        ignore(&value, kind, *handling == Handling::NotSimulatedYet, src, out);
+        ignore(
+            &value,
+            kind,
+            *handling == Handling::NotSimulatedYet,
+            src,
+            out,
+        );
         return Ok(());
     }
     let id = identity(&value, &kind);
@@ -579,7 +598,15 @@ fn ignore(value: &Value, kind: String, warn: bool, src: &SourceRef, out: &mut Co
             .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
             .collect()
     };
-    if kind == "Service" && api_group(value.get("apiVersion").and_then(Value::as_str).unwrap_or("")).is_empty() {
+    if kind == "Service"
+        && api_group(
+            value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        )
+        .is_empty()
+    {
         let selector = string_map(value.get("spec").and_then(|s| s.get("selector")));
         if !selector.is_empty() {
             let ns = namespace.clone().unwrap_or_else(|| "default".to_string());

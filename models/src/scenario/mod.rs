@@ -3,8 +3,15 @@
 //!
 //! Every problem is reported as a [`Diagnostic`] at `file:line:column`, never as a panic: a
 //! typo in a scenario field or in a manifest (`replicsa`), a bad quantity, an unknown kind, a
-//! missing file. Kinds that do not matter to the simulation (ServiceAccount, ConfigMap, …) are
-//! accepted and listed in [`Scenario::ignored`].
+//! missing file. One pass reports every problem it finds (one per bad object, pool, entry or
+//! file), combined into one diagnostic whose lines each read `file:line:column: message`.
+//! Kinds that do not matter to the simulation (ServiceAccount, ConfigMap, CRDs and custom
+//! resources, …) are accepted and listed in [`Scenario::ignored`].
+//!
+//! Real inputs are first-class: `kubectl get -o yaml` dumps keep their owners
+//! (`metadata.ownerReferences`), pod status (phase, startTime, Ready, restarts,
+//! deletionTimestamp: see [`crate::api::DumpedPodStatus`], times relative to the latest
+//! time the dump records), scheduling gates, nominated nodes and deletion costs.
 //!
 //! ```yaml
 //! name: quickstart
@@ -20,9 +27,19 @@
 //!   - inline: {apiVersion: v1, kind: Pod, ...}
 //! scheduler:
 //!   config: {apiVersion: kubescheduler.config.k8s.io/v1, kind: KubeSchedulerConfiguration, ...}
+//! controlPlane: {watchLatency: 10ms..100ms, apiLatency: 2ms..10ms}
 //! behaviour:
 //!   podStartup: 1s..3s
+//!   failingImages: [web:v2-typo]
+//!   frontend: {startup: 5s..20s, ready: never}   # by workload name
+//! timeline:                                       # see `timeline.rs` for every action
+//!   - {at: 10m, rollout: {deployment: frontend, image: frontend:v2}}
+//!   - {at: 20m, drain: {node: general-1}}
 //! ```
+//!
+//! Pool nodes are labelled as a kubelet and a cloud provider label real ones (hostname, os,
+//! arch, zone, region, instance type, with the beta forms; see [`NodePool::node`]) and have
+//! 100Gi of `ephemeral-storage` unless the pool says otherwise.
 
 mod behaviour;
 mod convert;
@@ -147,7 +164,10 @@ pub struct TimelineAction {
 #[derive(Clone, Debug)]
 pub enum Action {
     /// Nodes join the pool (index into `Scenario::pools`), named after the pool's existing ones.
-    AddNodes { pool: usize, count: u32 },
+    AddNodes {
+        pool: usize,
+        count: u32,
+    },
     /// `rollout: {deployment, image?, container?, env?}`: a change to the pod template, as
     /// `kubectl set image` would make it. `image` replaces the image of `container` (the first
     /// container when not named); `annotations` are added to the template (any template change
@@ -159,12 +179,22 @@ pub enum Action {
         template_annotations: Vec<(String, String)>,
     },
     /// `scale: {deployment | replicaSet | replicationController, replicas}`.
-    Scale { target: ObjectRef, replicas: i32 },
+    Scale {
+        target: ObjectRef,
+        replicas: i32,
+    },
     /// `rollback: {deployment, toRevision?}`: `kubectl rollout undo` (0 = the previous revision).
-    Rollback { target: ObjectRef, to_revision: i64 },
+    Rollback {
+        target: ObjectRef,
+        to_revision: i64,
+    },
     /// `pause: {deployment}` / `resume: {deployment}`.
-    Pause { target: ObjectRef },
-    Resume { target: ObjectRef },
+    Pause {
+        target: ObjectRef,
+    },
+    Resume {
+        target: ObjectRef,
+    },
     /// `apply: {file | inline}`: manifests created (or, for existing Deployments, updated) then.
     Apply(Box<Workloads>),
     /// `delete: {kind, name, namespace?, propagationPolicy?}` (kubectl's default Background).
@@ -173,8 +203,12 @@ pub enum Action {
         propagation: Propagation,
     },
     /// `cordon: {node}` / `uncordon: {node}`.
-    Cordon { node: String },
-    Uncordon { node: String },
+    Cordon {
+        node: String,
+    },
+    Uncordon {
+        node: String,
+    },
     /// `drain: {node, timeout?}`: cordon, then evict every pod but DaemonSet and mirror pods
     /// through the Eviction API, retrying every 5s while a PodDisruptionBudget refuses
     /// (kubectl drain), giving up after `timeout` (kubectl's default: never).
@@ -230,7 +264,8 @@ pub enum Propagation {
 pub struct Behaviour {
     /// Time from the kubelet seeing its pod to the pod Running and Ready (`podStartup`).
     pub pod_startup: (SimDuration, SimDuration),
-    /// Per workload (Deployment, ReplicaSet or bare Pod name): overrides.
+    /// Per workload (Deployment, ReplicaSet, ReplicationController or bare Pod name):
+    /// overrides.
     pub workloads: BTreeMap<String, WorkloadBehaviour>,
     /// Images whose pull fails (`failingImages: [web:v2-typo]`): such pods stay Pending with
     /// ErrImagePull / ImagePullBackOff and never become Ready.
@@ -520,10 +555,8 @@ pub(crate) fn list_names(names: &[String]) -> String {
 /// would delete such objects, which is never what replaying a partial dump means.
 fn check_owners(known: &Known, out: &mut Collected) {
     let mut warn = |at: &Diagnostic, message: String| {
-        out.warnings.push(format!(
-            "{}:{}:{}: {message}",
-            at.file, at.line, at.column
-        ));
+        out.warnings
+            .push(format!("{}:{}:{}: {message}", at.file, at.line, at.column));
     };
     for (rs, at) in &mut out.replica_sets {
         let Some(owner) = &rs.owner else { continue };
@@ -882,14 +915,29 @@ impl Loader {
                 crate::apiserver::ControlPlaneTiming::default()
             });
 
-        let mut timeline = Vec::with_capacity(entries.len());
-        let mut resolver = timeline::Resolver::new(
-            &src,
-            &pools,
-            &failed_pools,
-            &known,
-            &mut out.warnings,
+        // A trace runs to its end unless the scenario says otherwise.
+        let duration = file.duration.as_ref().map_or_else(
+            || {
+                trace.as_ref().map_or(SimDuration::from_hours(1), |t| {
+                    t.sampling.until.since(SimTime::ZERO)
+                })
+            },
+            |d| d.0,
         );
+        for e in entries.iter().filter(|e| e.at > duration) {
+            let at = src.at(
+                &[key("timeline"), Seg::Index(e.index), key("at")],
+                At::Value,
+                String::new(),
+            );
+            out.warnings.push(format!(
+                "{}:{}:{}: this {} happens at {}, after the run ends ({duration}), so it never runs",
+                at.file, at.line, at.column, e.verb, e.at
+            ));
+        }
+        let mut timeline = Vec::with_capacity(entries.len());
+        let mut resolver =
+            timeline::Resolver::new(&src, &pools, &failed_pools, &known, &mut out.warnings);
         for e in &entries {
             if e.verb == "apply" {
                 let c = applied.remove(&e.index).unwrap_or_default();
@@ -919,15 +967,7 @@ impl Loader {
         Ok(Scenario {
             name: file.name,
             seed,
-            // A trace runs to its end unless the scenario says otherwise.
-            duration: file.duration.map_or_else(
-                || {
-                    trace.as_ref().map_or(SimDuration::from_hours(1), |t| {
-                        t.sampling.until.since(SimTime::ZERO)
-                    })
-                },
-                |d| d.0,
-            ),
+            duration,
             file: file_label.to_string(),
             pools,
             nodes: nodes.into_iter().map(|(n, _)| n).collect(),
@@ -1068,7 +1108,10 @@ impl Loader {
             }
             allocatable.set(&rn, rn.amount(&parsed));
         }
-        if !s.resources.contains_key(ResourceName::EphemeralStorage.as_str()) {
+        if !s
+            .resources
+            .contains_key(ResourceName::EphemeralStorage.as_str())
+        {
             allocatable.ephemeral_storage = DEFAULT_POOL_EPHEMERAL_STORAGE;
         }
         if s.region.as_deref() == Some("") {

@@ -601,10 +601,7 @@ cluster:
 
 /// A scenario with one inline manifest (the text is indented under `inline:`).
 fn with_manifest(manifest: &str) -> String {
-    let indented: String = manifest
-        .lines()
-        .map(|l| format!("      {l}\n"))
-        .collect();
+    let indented: String = manifest.lines().map(|l| format!("      {l}\n")).collect();
     format!("{CLUSTER}workloads:\n  - inline:\n{indented}")
 }
 
@@ -682,7 +679,10 @@ spec:
     assert_eq!(d.revision_history_limit, 10);
     assert_eq!((d.min_ready_seconds, d.paused), (0, false));
     // Recreate takes no rollingUpdate defaults.
-    let recreate = minimal.replace("spec:\n  selector", "spec:\n  strategy: {type: Recreate}\n  selector");
+    let recreate = minimal.replace(
+        "spec:\n  selector",
+        "spec:\n  strategy: {type: Recreate}\n  selector",
+    );
     let s = load_text(&with_manifest(&recreate)).unwrap();
     assert_eq!(
         s.deployments[0].strategy,
@@ -708,7 +708,7 @@ fn invalid_deployment_specs_are_located_with_upstream_messages() {
         (
             "{maxSurge: 2, maxUnavailable: 10%}",
             "{maxSurge: -1, maxUnavailable: 10%}",
-            "-1",
+            "-1, max",
             "spec.strategy.rollingUpdate.maxSurge: must be greater than or equal to 0, got -1",
         ),
         (
@@ -737,20 +737,20 @@ fn invalid_deployment_specs_are_located_with_upstream_messages() {
         ),
         (
             "progressDeadlineSeconds: 300",
-            "progressDeadlineSeconds: 10",
-            "10\n",
-            "spec.progressDeadlineSeconds: Invalid value: 10: must be greater than minReadySeconds (10)",
+            "progressDeadlineSeconds: 7",
+            "7\n",
+            "spec.progressDeadlineSeconds: Invalid value: 7: must be greater than minReadySeconds (10)",
         ),
         (
             "revisionHistoryLimit: 3",
             "revisionHistoryLimit: -1",
-            "-1",
+            "-1\n",
             "spec.revisionHistoryLimit: must be greater than or equal to 0, got -1",
         ),
         (
             "minReadySeconds: 10",
             "minReadySeconds: -10",
-            "-10",
+            "-10\n",
             "spec.minReadySeconds: must be greater than or equal to 0, got -10",
         ),
         (
@@ -864,30 +864,38 @@ fn replica_sets_keep_owner_metadata_and_replication_controllers_load() {
     assert_ne!(bad, text);
     let err = load_text(&bad).unwrap_err();
     assert!(
-        err.message.contains("`selector` does not match template `labels`"),
+        err.message
+            .contains("`selector` does not match template `labels`"),
         "{err}"
     );
 }
 
 #[test]
 fn owners_no_manifest_defines_are_dropped_with_a_warning() {
-    let text = format!("{CLUSTER}workloads:{RS_AND_RC}").replace("name: web, uid: u1", "name: gone, uid: u1");
+    let text = format!("{CLUSTER}workloads:{RS_AND_RC}")
+        .replace("name: web, uid: u1", "name: gone, uid: u1");
     let s = load_text(&text).unwrap();
     assert_eq!(s.replica_sets[0].owner, None);
     let line = find(&text, "web-5d8f7").0;
     assert!(
-        s.warnings.iter().any(|w| w.starts_with(&format!("s.yaml:{line}:"))
-            && w.contains("controlled by Deployment gone, which no manifest defines")),
+        s.warnings
+            .iter()
+            .any(|w| w.starts_with(&format!("s.yaml:{line}:"))
+                && w.contains("controlled by Deployment gone, which no manifest defines")),
         "{:?}",
         s.warnings
     );
     // A controller that kubesim does not simulate (Argo Rollouts): no owner, and a warning.
-    let text = format!("{CLUSTER}workloads:{RS_AND_RC}")
-        .replace("apiVersion: apps/v1, kind: Deployment, name: web", "apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web");
+    let text = format!("{CLUSTER}workloads:{RS_AND_RC}").replace(
+        "apiVersion: apps/v1, kind: Deployment, name: web",
+        "apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web",
+    );
     let s = load_text(&text).unwrap();
     assert_eq!(s.replica_sets[0].owner, None);
     assert!(
-        s.warnings.iter().any(|w| w.contains("controlled by Rollout web (argoproj.io/v1alpha1)")),
+        s.warnings
+            .iter()
+            .any(|w| w.contains("controlled by Rollout web (argoproj.io/v1alpha1)")),
         "{:?}",
         s.warnings
     );
@@ -898,7 +906,8 @@ fn owners_no_manifest_defines_are_dropped_with_a_warning() {
     );
     let err = load_text(&text).unwrap_err();
     assert!(
-        err.message.contains("only one reference can have Controller set to true"),
+        err.message
+            .contains("only one reference can have Controller set to true"),
         "{err}"
     );
     assert_eq!(err.line, find(&text, "name: web2").0);
@@ -989,7 +998,10 @@ fn dumped_pods_keep_owner_gates_cost_and_status_relative_to_the_dump() {
     assert_eq!(d.restarts, 3);
 
     let gated = pod("gated");
-    assert_eq!(gated.scheduling_gates, ["example.com/quota", "example.com/review"]);
+    assert_eq!(
+        gated.scheduling_gates,
+        ["example.com/quota", "example.com/review"]
+    );
     assert_eq!(gated.nominated_node_name.as_deref(), Some("general-1"));
     let d = gated.dumped.as_deref().unwrap();
     assert_eq!(
@@ -1046,7 +1058,10 @@ fn invalid_dumped_pods_are_located() {
     }
     // A bad "Phase" is suggested its spelling.
     let err = load_text(&base.replace("phase: Running", "phase: running")).unwrap_err();
-    assert!(err.message.ends_with("(did you mean \"Running\"?)"), "{err}");
+    assert!(
+        err.message.ends_with("(did you mean \"Running\"?)"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1082,18 +1097,41 @@ fn custom_resources_are_ignored_with_their_location() {
         ]
     );
     assert_eq!(s.ignored[0].namespace.as_deref(), Some("monitoring"));
-    assert_eq!((s.ignored[1].file.as_str(), s.ignored[1].line), ("s.yaml", find(&text, "{apiVersion: networking").0));
+    assert_eq!(
+        (s.ignored[1].file.as_str(), s.ignored[1].line),
+        ("s.yaml", find(&text, "{apiVersion: networking").0)
+    );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
 #[test]
 fn misspelt_built_in_kinds_and_groups_are_still_errors() {
     let cases: &[(&str, &str, &str)] = &[
-        ("apiVersion: apps/v1, kind: Deploymnet", "Deploymnet", "unknown kind \"Deploymnet\" (did you mean \"Deployment\"?)"),
-        ("apiVersion: app/v1, kind: Deployment", "app/v1", "Deployment is not served at apiVersion \"app/v1\" (use apps/v1)"),
-        ("apiVersion: apps.k8s.io/v1, kind: Deployment", "apps.k8s.io/v1", "use apps/v1"),
-        ("apiVersion: policy.k8s.io/v1, kind: PodDisruptionBudget", "policy.k8s.io/v1", "use policy/v1"),
-        ("apiVersion: widgets/v1, kind: Widget", "widgets/v1", "unknown API group \"widgets\""),
+        (
+            "apiVersion: apps/v1, kind: Deploymnet",
+            "Deploymnet",
+            "unknown kind \"Deploymnet\" (did you mean \"Deployment\"?)",
+        ),
+        (
+            "apiVersion: app/v1, kind: Deployment",
+            "app/v1",
+            "Deployment is not served at apiVersion \"app/v1\" (use apps/v1)",
+        ),
+        (
+            "apiVersion: apps.k8s.io/v1, kind: Deployment",
+            "apps.k8s.io/v1",
+            "use apps/v1",
+        ),
+        (
+            "apiVersion: policy.k8s.io/v1, kind: PodDisruptionBudget",
+            "policy.k8s.io/v1",
+            "use policy/v1",
+        ),
+        (
+            "apiVersion: widgets/v1, kind: Widget",
+            "widgets/v1",
+            "unknown API group \"widgets\"",
+        ),
     ];
     for (head, token, message) in cases {
         let text = format!("{CLUSTER}workloads:\n  - inline: {{{head}, metadata: {{name: x}}}}\n");
@@ -1222,18 +1260,27 @@ fn node_manifests_get_the_kubelet_labels_they_lack() {
 #[test]
 fn control_plane_latencies_are_read() {
     let s = load_text(CLUSTER).unwrap();
-    assert_eq!(s.control_plane, crate::apiserver::ControlPlaneTiming::default());
+    assert_eq!(
+        s.control_plane,
+        crate::apiserver::ControlPlaneTiming::default()
+    );
     let s = load_text(&format!(
         "{CLUSTER}controlPlane: {{watchLatency: 50ms, apiLatency: 1ms..5ms}}\n"
     ))
     .unwrap();
     let fixed = SimDuration::from_millis(50);
     assert_eq!(
-        (s.control_plane.watch_latency.lo, s.control_plane.watch_latency.hi),
+        (
+            s.control_plane.watch_latency.lo,
+            s.control_plane.watch_latency.hi
+        ),
         (fixed, fixed)
     );
     assert_eq!(
-        (s.control_plane.api_latency.lo, s.control_plane.api_latency.hi),
+        (
+            s.control_plane.api_latency.lo,
+            s.control_plane.api_latency.hi
+        ),
         (SimDuration::from_millis(1), SimDuration::from_millis(5))
     );
     let s = load_text(&format!("{CLUSTER}controlPlane: {{watchLatency: 0s}}\n")).unwrap();
@@ -1241,7 +1288,10 @@ fn control_plane_latencies_are_read() {
     let text = format!("{CLUSTER}controlPlane: {{watchLatncy: 5ms}}\n");
     let err = load_text(&text).unwrap_err();
     assert_eq!((err.line, err.column), find(&text, "watchLatncy"));
-    assert!(err.message.contains("did you mean \"watchLatency\""), "{err}");
+    assert!(
+        err.message.contains("did you mean \"watchLatency\""),
+        "{err}"
+    );
     let text = format!("{CLUSTER}controlPlane: {{apiLatency: 9ms..1ms}}\n");
     let err = load_text(&text).unwrap_err();
     assert_eq!((err.line, err.column), find(&text, "9ms"));
@@ -1288,9 +1338,19 @@ fn behaviour_is_read_per_workload() {
     // The Job is not simulated: no entry, and a warning; traffic keys warn too.
     assert!(!b.workloads.contains_key("nightly-report"));
     let warned = |needle: &str| s.warnings.iter().any(|w| w.contains(needle));
-    assert!(warned("behaviour.frontend.cpuPerRequest: traffic and batch behaviour is not simulated yet"), "{:?}", s.warnings);
+    assert!(
+        warned(
+            "behaviour.frontend.cpuPerRequest: traffic and batch behaviour is not simulated yet"
+        ),
+        "{:?}",
+        s.warnings
+    );
     assert!(warned("behaviour.frontend.concurrency"), "{:?}", s.warnings);
-    assert!(warned("Job nightly-report is not simulated yet"), "{:?}", s.warnings);
+    assert!(
+        warned("Job nightly-report is not simulated yet"),
+        "{:?}",
+        s.warnings
+    );
 }
 
 #[test]
@@ -1305,12 +1365,7 @@ fn behaviour_mistakes_are_located() {
             "frontnd",
             "no workload named \"frontnd\" (did you mean \"frontend\"?)",
         ),
-        (
-            "ready: never",
-            "ready: nevr",
-            "nevr",
-            "expected `never`",
-        ),
+        ("ready: never", "ready: nevr", "nevr", "expected `never`"),
         (
             "startup: 5s",
             "startpu: 5s",
@@ -1422,7 +1477,9 @@ fn every_timeline_action_is_read() {
     let times: Vec<u64> = actions.iter().map(|(t, _)| *t).collect();
     assert_eq!(
         times,
-        [60, 60, 60, 120, 120, 180, 180, 240, 300, 360, 360, 360, 420, 480, 480, 540, 600]
+        [
+            60, 60, 60, 120, 120, 180, 180, 240, 300, 360, 360, 360, 420, 480, 480, 540, 600
+        ]
     );
     let checkout = ns_ref(ObjectKind::Deployment, "default", "checkout");
     match actions[0].1 {
@@ -1447,7 +1504,10 @@ fn every_timeline_action_is_read() {
             ..
         } => {
             assert_eq!(*image, None);
-            assert_eq!(template_annotations, &[("team".to_string(), "pay".to_string())]);
+            assert_eq!(
+                template_annotations,
+                &[("team".to_string(), "pay".to_string())]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -1468,8 +1528,14 @@ fn every_timeline_action_is_read() {
         Action::Scale { target, replicas: 0 }
             if *target == ns_ref(ObjectKind::ReplicationController, "default", "legacy")
     ));
-    assert!(matches!(actions[5].1, Action::Rollback { to_revision: 2, .. }));
-    assert!(matches!(actions[6].1, Action::Rollback { to_revision: 0, .. }));
+    assert!(matches!(
+        actions[5].1,
+        Action::Rollback { to_revision: 2, .. }
+    ));
+    assert!(matches!(
+        actions[6].1,
+        Action::Rollback { to_revision: 0, .. }
+    ));
     assert!(matches!(actions[7].1, Action::Pause { target } if *target == checkout));
     assert!(matches!(actions[8].1, Action::Resume { target } if *target == checkout));
     assert!(matches!(
@@ -1488,7 +1554,10 @@ fn every_timeline_action_is_read() {
     ));
     assert!(matches!(actions[12].1, Action::Cordon { node } if node == "general-0"));
     assert!(matches!(actions[13].1, Action::Uncordon { node } if node == "general-0"));
-    assert!(matches!(actions[14].1, Action::AddNodes { pool: 0, count: 2 }));
+    assert!(matches!(
+        actions[14].1,
+        Action::AddNodes { pool: 0, count: 2 }
+    ));
     // general-4 exists only once addNodes has run; the check allows it.
     assert!(matches!(
         actions[15].1,
@@ -1502,7 +1571,9 @@ fn every_timeline_action_is_read() {
     ))
     .unwrap();
     assert!(
-        s.warnings.iter().any(|w| w.contains("the image goes to its first container, app")),
+        s.warnings
+            .iter()
+            .any(|w| w.contains("the image goes to its first container, app")),
         "{:?}",
         s.warnings
     );
@@ -1672,8 +1743,28 @@ fn timeline_mistakes_are_located() {
         let at = text.find("timeline:").unwrap();
         let (line, column) = find(&text[at..], token);
         let base_line = text[..at].matches('\n').count();
-        assert_eq!((err.line, err.column), (base_line + line, column), "{entry}: {err}");
+        assert_eq!(
+            (err.line, err.column),
+            (base_line + line, column),
+            "{entry}: {err}"
+        );
         assert!(err.message.contains(message), "{entry}: {err}");
         assert_eq!(err.count(), 1, "{err}");
     }
+}
+
+#[test]
+fn timeline_entries_after_the_end_warn() {
+    let text = timeline_scenario("  - {at: 2h, pause: {deployment: checkout}}\n");
+    let s = load_text(&text).unwrap();
+    let (line, column) = find(&text, "2h");
+    assert!(
+        s.warnings.iter().any(|w| w
+            == &format!(
+                "s.yaml:{line}:{column}: this pause happens at 2h, after the run ends (1h), so it never runs"
+            )),
+        "{:?}",
+        s.warnings
+    );
+    assert_eq!(s.timeline.len(), 1);
 }

@@ -65,7 +65,10 @@ fn key(k: &str) -> Seg {
 }
 
 fn join(base: &[Seg], tail: &[&str]) -> Vec<Seg> {
-    base.iter().cloned().chain(tail.iter().map(|k| key(k))).collect()
+    base.iter()
+        .cloned()
+        .chain(tail.iter().map(|k| key(k)))
+        .collect()
 }
 
 /// A timeline entry whose shape is right: when, which action, and the action's body.
@@ -403,7 +406,10 @@ impl<'a> Resolver<'a> {
             other => {
                 return Err(self.err(
                     &path,
-                    format!("`{other}` cannot be used here (timeline actions: {})", actions_list()),
+                    format!(
+                        "`{other}` cannot be used here (timeline actions: {})",
+                        actions_list()
+                    ),
                 ));
             }
         }))
@@ -630,7 +636,9 @@ impl<'a> Resolver<'a> {
                 .map(|(_, other)| other.as_str())
                 .collect();
             let hint = match elsewhere.first() {
-                Some(other) => format!(" (it is in namespace \"{other}\": add `namespace: {other}`)"),
+                Some(other) => {
+                    format!(" (it is in namespace \"{other}\": add `namespace: {other}`)")
+                }
                 None => did_you_mean(
                     name,
                     all.iter().filter(|(_, n)| n == ns).map(|(n, _)| n.as_str()),
@@ -682,17 +690,16 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             let added = self.pools.iter().enumerate().any(|(i, pool)| {
-                let total =
-                    u64::from(pool.count) + self.added.get(&i).copied().unwrap_or_default();
+                let total = u64::from(pool.count) + self.added.get(&i).copied().unwrap_or_default();
                 name.strip_prefix(&pool.name)
                     .and_then(|rest| rest.strip_prefix('-'))
                     .and_then(|index| index.parse::<u64>().ok())
                     .is_some_and(|index| index < total)
             });
-            let in_failed_pool = self
-                .failed_pools
-                .iter()
-                .any(|p| name.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('-')));
+            let in_failed_pool = self.failed_pools.iter().any(|p| {
+                name.strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('-'))
+            });
             if added || in_failed_pool {
                 continue;
             }

@@ -482,7 +482,7 @@ mod tests {
         let pod = |name: &str| {
             cluster.api.store.pod(
                 cluster
-                    .store
+                    .store()
                     .pods
                     .iter()
                     .find(|p| p.pod.name == name)
@@ -558,7 +558,7 @@ mod tests {
         let reasons: Vec<&str> = out
             .simulation
             .world()
-            .events
+            .events()
             .iter()
             .map(|e| e.reason)
             .collect();
@@ -566,7 +566,7 @@ mod tests {
         let failed = out
             .simulation
             .world()
-            .events
+            .events()
             .iter()
             .find(|e| e.reason == "FailedScheduling")
             .unwrap();

@@ -62,6 +62,7 @@ fn cluster(nodes: &[&str], pods: Vec<(Pod, &str, u64)>) -> Store {
         store.bind(id, node, SimTime::ZERO);
         let r = store.pod_mut(id);
         r.phase = crate::api::PodPhase::Running;
+        r.ready = true;
         r.running_at = Some(SimTime::from_nanos(day * 86_400_000_000_000));
     }
     store
