@@ -19,18 +19,28 @@ fn options(check: bool) -> RunOptions {
 }
 
 fn run_text(text: &str) -> RunOutcome {
-    let s = load_str("control-plane-test.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
-    run(&s, &Registry::default_plugins(), &options(true), |_, _| {}).unwrap_or_else(|d| panic!("{d}"))
+    let s =
+        load_str("control-plane-test.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    run(&s, &Registry::default_plugins(), &options(true), |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"))
 }
 
 fn run_file(file: &str) -> RunOutcome {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
     let s = models::scenario::load(&path).unwrap_or_else(|d| panic!("{d}"));
-    run(&s, &Registry::default_plugins(), &options(true), |_, _| {}).unwrap_or_else(|d| panic!("{d}"))
+    run(&s, &Registry::default_plugins(), &options(true), |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"))
 }
 
 fn assert_no_violations(o: &RunOutcome) {
-    let checkers = o.simulation.world().checkers.as_ref().expect("checkers enabled");
+    let checkers = o
+        .simulation
+        .world()
+        .checkers
+        .as_ref()
+        .expect("checkers enabled");
     assert!(checkers.checks > 0);
     assert!(
         checkers.violations.is_empty(),
@@ -43,7 +53,9 @@ fn assert_no_violations(o: &RunOutcome) {
 /// Running, non-terminating pods of a Deployment, by image.
 fn pods_by_image(o: &RunOutcome, deployment: &str) -> Vec<(String, usize)> {
     let api = &o.simulation.world().api;
-    let id = api.deployment_id("default", deployment).expect("deployment exists");
+    let id = api
+        .deployment_id("default", deployment)
+        .expect("deployment exists");
     let mut out: std::collections::BTreeMap<String, usize> = Default::default();
     for rs in &api.deployment(id).replica_sets {
         for p in &api.replica_set(*rs).pods {
@@ -71,25 +83,46 @@ fn messages(o: &RunOutcome, reason: &str) -> Vec<String> {
 fn rolling_updates_stay_within_surge_and_availability_and_finish() {
     let o = run_file("rolling-update.yaml");
     assert_no_violations(&o);
-    let checked = o.simulation.world().checkers.as_ref().unwrap().rollout_checks;
-    assert!(checked > 1000, "the bounds were checked through the rollouts: {checked}");
+    let checked = o
+        .simulation
+        .world()
+        .checkers
+        .as_ref()
+        .unwrap()
+        .rollout_checks;
+    assert!(
+        checked > 1000,
+        "the bounds were checked through the rollouts: {checked}"
+    );
     assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 10)]);
     assert_eq!(pods_by_image(&o, "api"), vec![("api:v2".to_string(), 10)]);
     let scaling = messages(&o, "ScalingReplicaSet");
     // 25% of 10: surge 3 (rounded up), unavailable 2 (rounded down): the new ReplicaSet starts
     // at 3 and the old one drops to 8 at once.
     assert!(
-        scaling.iter().any(|m| m.starts_with("Scaled up replica set web-") && m.ends_with("from 0 to 3")),
+        scaling
+            .iter()
+            .any(|m| m.starts_with("Scaled up replica set web-") && m.ends_with("from 0 to 3")),
         "{scaling:#?}"
     );
     assert!(
-        scaling.iter().any(|m| m.starts_with("Scaled down replica set web-") && m.ends_with("from 10 to 8")),
+        scaling
+            .iter()
+            .any(|m| m.starts_with("Scaled down replica set web-") && m.ends_with("from 10 to 8")),
         "{scaling:#?}"
     );
     // maxSurge 0, maxUnavailable 1: the old ReplicaSet goes down first, one at a time, and
     // the new one is created at 0 ("Scaled up ... from 0 to" is never logged for 0).
-    assert!(scaling.iter().any(|m| m.starts_with("Scaled down replica set api-") && m.ends_with("from 10 to 9")));
-    assert!(scaling.iter().any(|m| m.starts_with("Scaled up replica set api-") && m.ends_with("from 0 to 1")));
+    assert!(
+        scaling
+            .iter()
+            .any(|m| m.starts_with("Scaled down replica set api-") && m.ends_with("from 10 to 9"))
+    );
+    assert!(
+        scaling
+            .iter()
+            .any(|m| m.starts_with("Scaled up replica set api-") && m.ends_with("from 0 to 1"))
+    );
     let api = &o.simulation.world().api;
     let web = api.deployment(api.deployment_id("default", "web").unwrap());
     assert_eq!(web.status.updated_replicas, 10);
@@ -102,7 +135,12 @@ fn rolling_updates_stay_within_surge_and_availability_and_finish() {
     let revisions: Vec<(i64, i32)> = web
         .replica_sets
         .iter()
-        .map(|r| (api.replica_set(*r).revision(), api.replica_set(*r).rs.replicas))
+        .map(|r| {
+            (
+                api.replica_set(*r).revision(),
+                api.replica_set(*r).rs.replicas,
+            )
+        })
         .collect();
     assert_eq!(revisions, vec![(1, 0), (2, 10)]);
 }
@@ -155,11 +193,27 @@ fn a_stuck_rollout_hits_its_deadline_and_is_rolled_back() {
         .time();
     // The rollout starts at 1m; nothing progresses once the 2 surge pods fail to pull; the
     // deadline is 120s after the last progress.
-    assert!(at >= SimTime::ZERO.saturating_add(SimDuration::from_secs(180)), "{at}");
-    assert!(at < SimTime::ZERO.saturating_add(SimDuration::from_secs(240)), "{at}");
-    assert!(messages(&o, "Failed").iter().any(|m| m == "Error: ErrImagePull"));
-    assert_eq!(messages(&o, "DeploymentRollback"), vec!["Rolled back deployment \"cart\" to revision 1".to_string()]);
-    assert_eq!(pods_by_image(&o, "cart"), vec![("shop/cart:v1".to_string(), 6)]);
+    assert!(
+        at >= SimTime::ZERO.saturating_add(SimDuration::from_secs(180)),
+        "{at}"
+    );
+    assert!(
+        at < SimTime::ZERO.saturating_add(SimDuration::from_secs(240)),
+        "{at}"
+    );
+    assert!(
+        messages(&o, "Failed")
+            .iter()
+            .any(|m| m == "Error: ErrImagePull")
+    );
+    assert_eq!(
+        messages(&o, "DeploymentRollback"),
+        vec!["Rolled back deployment \"cart\" to revision 1".to_string()]
+    );
+    assert_eq!(
+        pods_by_image(&o, "cart"),
+        vec![("shop/cart:v1".to_string(), 6)]
+    );
 }
 
 #[test]
@@ -169,16 +223,37 @@ fn a_drain_waits_for_the_disruption_budget() {
     let world = o.simulation.world();
     assert!(world.checkers.as_ref().unwrap().evictions_checked >= 4);
     let drain = messages(&o, "Drain");
-    let evicting = drain.iter().filter(|m| m.starts_with("evicting pod")).count();
-    let refused = drain.iter().filter(|m| m.contains("disruption budget")).count();
+    let evicting = drain
+        .iter()
+        .filter(|m| m.starts_with("evicting pod"))
+        .count();
+    let refused = drain
+        .iter()
+        .filter(|m| m.contains("disruption budget"))
+        .count();
     assert_eq!(evicting, 4, "{drain:#?}");
-    assert!(refused >= 3, "each of the last three evictions waits at least once: {drain:#?}");
-    assert_eq!(drain.last().map(String::as_str), Some("node/general-0 drained"));
+    assert!(
+        refused >= 3,
+        "each of the last three evictions waits at least once: {drain:#?}"
+    );
+    assert_eq!(
+        drain.last().map(String::as_str),
+        Some("node/general-0 drained")
+    );
     let api = &world.api;
     let node = api.store.node_id("general-0").unwrap();
     assert!(api.store.node(node).node.unschedulable);
-    assert!(api.store.node(node).pods.iter().all(|p| !api.store.pod(*p).is_active()));
-    assert_eq!(pods_by_image(&o, "checkout"), vec![("checkout:v1".to_string(), 4)]);
+    assert!(
+        api.store
+            .node(node)
+            .pods
+            .iter()
+            .all(|p| !api.store.pod(*p).is_active())
+    );
+    assert_eq!(
+        pods_by_image(&o, "checkout"),
+        vec![("checkout:v1".to_string(), 4)]
+    );
 }
 
 fn gc_scenario(policy: &str) -> String {
@@ -219,7 +294,10 @@ fn deleting_a_deployment_collects_or_orphans_its_dependents() {
     assert!(api.deployment_id("default", "web").is_none());
     let live: Vec<_> = api.replica_sets.iter().filter(|rs| rs.exists()).collect();
     assert_eq!(live.len(), 1);
-    assert!(live[0].rs.owner.is_none(), "the ReplicaSet lost its ownerReference");
+    assert!(
+        live[0].rs.owner.is_none(),
+        "the ReplicaSet lost its ownerReference"
+    );
     assert_eq!(live[0].pods.len(), 3, "its pods stay, still owned by it");
     assert_eq!(api.store.active_pods().count(), 3);
 }
@@ -253,8 +331,15 @@ timeline:
     sim.world_mut().api.set_available(false);
     sim.run(RunLimits::until(at(120)));
     let api = &sim.world().api;
-    assert!(api.counters.rejected_writes > 0, "the scale was refused while down");
-    assert_eq!(api.store.active_pods().count(), 2, "nothing changed while down");
+    assert!(
+        api.counters.rejected_writes > 0,
+        "the scale was refused while down"
+    );
+    assert_eq!(
+        api.store.active_pods().count(),
+        2,
+        "nothing changed while down"
+    );
     sim.world_mut().api.set_available(true);
     sim.run(RunLimits::until(at(300)));
     let api = &sim.world().api;
@@ -295,6 +380,9 @@ timeline:
     let scaling = messages(&o, "ScalingReplicaSet");
     // Paused at once: the new ReplicaSet is created only on resume. Meanwhile the scale to 20
     // goes to the only active ReplicaSet.
-    assert!(scaling.iter().any(|m| m.contains("from 10 to 20")), "{scaling:#?}");
+    assert!(
+        scaling.iter().any(|m| m.contains("from 10 to 20")),
+        "{scaling:#?}"
+    );
     assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 20)]);
 }

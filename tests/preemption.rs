@@ -123,7 +123,8 @@ fn record<'a>(store: &'a Store, name: &str) -> &'a models::store::PodRecord {
 fn preempted_events(o: &RunOutcome) -> Vec<(String, String)> {
     o.simulation
         .world()
-        .api.events
+        .api
+        .events
         .iter()
         .filter(|e| e.reason == "Preempted")
         .map(|e| (e.object.clone(), e.message.clone()))
@@ -196,7 +197,8 @@ fn a_critical_pod_preempts_exactly_the_victims_upstream_would() {
     let failed: Vec<&str> = o
         .simulation
         .world()
-        .api.events
+        .api
+        .events
         .iter()
         .filter(|e| e.reason == "FailedScheduling" && e.object == "pod/checkout")
         .map(|e| e.message.as_str())
@@ -224,7 +226,8 @@ fn preemption_policy_never_waits_instead_of_preempting() {
     let message = o
         .simulation
         .world()
-        .api.events
+        .api
+        .events
         .iter()
         .rfind(|e| e.reason == "FailedScheduling" && e.object == "pod/checkout")
         .map(|e| e.message.clone());
@@ -324,7 +327,8 @@ fn the_teaching_scenario_preempts_the_batch_tier() {
     assert!(world.scheduler.preemption.victims > 0);
     // Every critical replica ends up running.
     let critical: Vec<_> = world
-        .api.store
+        .api
+        .store
         .active_pods()
         .filter(|r| r.pod.priority_class_name.as_deref() == Some("critical-service"))
         .collect();

@@ -85,7 +85,8 @@ fn each_pod_is_scheduled_by_the_profile_it_names() {
     assert!(
         o.simulation
             .world()
-            .api.events
+            .api
+            .events
             .iter()
             .any(|e| e.object == "pod/orphan" && e.reason == "NoScheduler")
     );

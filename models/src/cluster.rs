@@ -148,7 +148,11 @@ impl Cluster {
 
     /// Creates the objects of a workloads entry as `kubectl apply` would at this moment:
     /// Deployments first, then ReplicaSets (which may name them as owners), then pods.
-    pub fn apply_workloads(&mut self, ctx: &mut Context<'_, Event>, w: &crate::scenario::Workloads) {
+    pub fn apply_workloads(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        w: &crate::scenario::Workloads,
+    ) {
         timeline::apply(&mut self.api, ctx, w);
     }
 }
@@ -164,7 +168,9 @@ impl World for Cluster {
                 let c = &mut self.controllers;
                 match s {
                     Subscriber::Scheduler => self.scheduler.on_changes(&changes, api, ctx),
-                    Subscriber::ReplicaSetController => c.replica_set.on_changes(&changes, api, ctx),
+                    Subscriber::ReplicaSetController => {
+                        c.replica_set.on_changes(&changes, api, ctx)
+                    }
                     Subscriber::DeploymentController => c.deployment.on_changes(&changes, api, ctx),
                     Subscriber::GarbageCollector => {
                         c.garbage_collector.on_changes(&changes, api, ctx)

@@ -92,7 +92,10 @@ pub fn build(
     let mut behaviour = scenario.behaviour.clone();
     behaviour.pod_startup = scenario.pod_startup;
     let mut cluster = Cluster::new(api, scheduler, Kubelets::new(behaviour));
-    cluster.scheduler.explain_pod.clone_from(&options.explain_pod);
+    cluster
+        .scheduler
+        .explain_pod
+        .clone_from(&options.explain_pod);
     if options.check_invariants {
         cluster.checkers = Some(Checkers::new(true));
     }

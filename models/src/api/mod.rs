@@ -22,7 +22,8 @@ pub use node::Node;
 pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
 pub use pdb::{IntOrPercent, PodDisruptionBudget};
 pub use pod::{
-    DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PreferredSchedulingTerm,
+    DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase,
+    PreferredSchedulingTerm,
 };
 pub use pod_scheduling::{
     HostPort, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodSchedulingSpec, Protocol,

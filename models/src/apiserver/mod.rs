@@ -152,7 +152,8 @@ impl ApiServer {
             ObjectKind::ReplicaSet => self.replica_sets[id as usize].rs.replicas,
             _ => 0,
         };
-        self.log.append(ctx, at, kind, id, op, replicas, &self.timing);
+        self.log
+            .append(ctx, at, kind, id, op, replicas, &self.timing);
     }
 
     /// The changes `subscriber`'s pending delivery hands over now (and re-arms it if more are

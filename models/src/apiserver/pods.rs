@@ -24,7 +24,13 @@ impl ApiServer {
                         owner.kind.as_str(),
                         owner.name
                     );
-                    self.record(now, EventType::Warning, "OwnerNotFound", pod_object(&pod), message);
+                    self.record(
+                        now,
+                        EventType::Warning,
+                        "OwnerNotFound",
+                        pod_object(&pod),
+                        message,
+                    );
                     pod.owner = None;
                 }
             }
@@ -75,7 +81,12 @@ impl ApiServer {
     }
 
     /// `POST /pods/{name}/binding`.
-    pub fn bind(&mut self, ctx: &mut Context<'_, Event>, pod: PodId, node: NodeId) -> ApiResult<()> {
+    pub fn bind(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        node: NodeId,
+    ) -> ApiResult<()> {
         self.check_available()?;
         let r = self.store.pod(pod);
         if !r.is_active() {
@@ -246,7 +257,11 @@ impl ApiServer {
     }
 
     /// Records that a pod's scheduling gates were all removed.
-    pub fn clear_scheduling_gates(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) -> ApiResult<()> {
+    pub fn clear_scheduling_gates(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+    ) -> ApiResult<()> {
         self.check_available()?;
         self.store.pod_mut(pod).pod.scheduling_gates.clear();
         self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);

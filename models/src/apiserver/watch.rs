@@ -161,6 +161,7 @@ impl WatchLog {
         self.changes.is_empty()
     }
 
+    #[allow(clippy::too_many_arguments)] // one change's fields, passed once
     pub(super) fn append(
         &mut self,
         ctx: &mut Context<'_, Event>,
@@ -241,7 +242,12 @@ impl WatchLog {
 
     /// Drops the changes every watcher has consumed.
     fn trim(&mut self) {
-        let oldest = self.cursors.iter().map(|c| c.next).min().unwrap_or(self.last + 1);
+        let oldest = self
+            .cursors
+            .iter()
+            .map(|c| c.next)
+            .min()
+            .unwrap_or(self.last + 1);
         while self.base < oldest && !self.changes.is_empty() {
             self.changes.pop_front();
             self.base += 1;

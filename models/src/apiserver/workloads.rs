@@ -360,9 +360,9 @@ impl ApiServer {
                 let status = &mut self.pdb_status[i];
                 // Upstream: an unready pod may go while the budget is healthy enough
                 // (unhealthyPodEvictionPolicy IfHealthyBudget, the default).
-                let healthy_enough = status.current_healthy >= status.desired_healthy
-                    && status.desired_healthy > 0;
-                if !(!ready && healthy_enough) {
+                let healthy_enough =
+                    status.current_healthy >= status.desired_healthy && status.desired_healthy > 0;
+                if ready || !healthy_enough {
                     if !status.observed {
                         return Err(ApiError::TooManyRequests(
                             "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget has not been processed yet.".into(),

@@ -77,7 +77,9 @@ impl Checkers {
                 pod: &r.pod,
                 healthy: r.ready && r.deletion_timestamp.is_none(),
             });
-            let s = pdb.status(pods, |o| store.workload_scales.get(&(o.kind, o.id)).copied());
+            let s = pdb.status(pods, |o| {
+                store.workload_scales.get(&(o.kind, o.id)).copied()
+            });
             if s.expected_pods > 0 && s.current_healthy < s.desired_healthy {
                 self.violate(
                     now,
@@ -159,8 +161,7 @@ impl Checkers {
                         );
                     }
                     let unavailable = util::max_unavailable(&info);
-                    if self.check_availability && available < replicas - unavailable
-                    {
+                    if self.check_availability && available < replicas - unavailable {
                         self.violate(
                             now,
                             "rollout-availability",

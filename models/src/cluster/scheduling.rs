@@ -68,7 +68,12 @@ impl SchedulerComponent {
     }
 
     /// The informers' handlers.
-    pub fn on_changes(&mut self, changes: &[Change], api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+    pub fn on_changes(
+        &mut self,
+        changes: &[Change],
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let now = ctx.now();
         let mut requeue_all = false;
         for c in changes {
@@ -130,7 +135,12 @@ impl SchedulerComponent {
         self.wake(ctx);
     }
 
-    pub fn handle(&mut self, event: SchedulerEvent, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+    pub fn handle(
+        &mut self,
+        event: SchedulerEvent,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         match event {
             SchedulerEvent::ScheduleNext => self.schedule_next(api, ctx),
             SchedulerEvent::FlushBackoff => {
@@ -214,7 +224,13 @@ impl SchedulerComponent {
         }
     }
 
-    fn bind(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>, pod: PodId, node: NodeId) {
+    fn bind(
+        &mut self,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        node: NodeId,
+    ) {
         let now = ctx.now();
         match api.bind(ctx, pod, node) {
             Ok(()) => {

@@ -68,7 +68,12 @@ impl TimelineDriver {
         self.delayed = delayed;
     }
 
-    pub fn workloads_arrive(&mut self, index: u32, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+    pub fn workloads_arrive(
+        &mut self,
+        index: u32,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         if let Some(w) = self.delayed.get(index as usize) {
             apply(api, ctx, w);
         }
@@ -333,7 +338,9 @@ fn rollback(
             EventType::Warning,
             "DeploymentRollbackTemplateUnchanged",
             format!("deployment/{name}"),
-            format!("The rollback revision contains the same template as current deployment \"{name}\""),
+            format!(
+                "The rollback revision contains the same template as current deployment \"{name}\""
+            ),
         );
         return Ok(());
     }

@@ -60,7 +60,9 @@ impl Reconciler for DisruptionController {
             pod: &r.pod,
             healthy: r.ready && r.deletion_timestamp.is_none() && !disrupted.contains_key(&r.id),
         });
-        let s = pdb.status(pods, |o| store.workload_scales.get(&(o.kind, o.id)).copied());
+        let s = pdb.status(pods, |o| {
+            store.workload_scales.get(&(o.kind, o.id)).copied()
+        });
         let recheck = disrupted
             .values()
             .map(|at| at.saturating_add(DELETION_TIMEOUT))

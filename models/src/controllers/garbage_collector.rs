@@ -64,7 +64,12 @@ impl Reconciler for GarbageCollector {
         }
     }
 
-    fn sync(&mut self, key: Owner, api: &mut ApiServer, ctx: &mut Context<'_, Event>) -> SyncOutcome {
+    fn sync(
+        &mut self,
+        key: Owner,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> SyncOutcome {
         let ok = match key {
             Owner::ReplicaSet(id) => sync_replica_set(id, api, ctx),
             Owner::Deployment(id) => sync_deployment(id, api, ctx),
@@ -77,7 +82,11 @@ impl Reconciler for GarbageCollector {
     }
 }
 
-fn sync_replica_set(id: WorkloadId, api: &mut ApiServer, ctx: &mut Context<'_, Event>) -> Result<(), ()> {
+fn sync_replica_set(
+    id: WorkloadId,
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+) -> Result<(), ()> {
     let obj = api.replica_set(id);
     let pods: Vec<PodId> = obj
         .pods
@@ -104,7 +113,11 @@ fn sync_replica_set(id: WorkloadId, api: &mut ApiServer, ctx: &mut Context<'_, E
     Ok(())
 }
 
-fn sync_deployment(id: WorkloadId, api: &mut ApiServer, ctx: &mut Context<'_, Event>) -> Result<(), ()> {
+fn sync_deployment(
+    id: WorkloadId,
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+) -> Result<(), ()> {
     let obj = api.deployment(id);
     let (deleted, foreground, orphan) = (obj.deleted, obj.foreground, obj.orphan);
     let rss: Vec<WorkloadId> = obj

@@ -87,7 +87,12 @@ impl<R: Reconciler> Runner<R> {
     }
 
     /// A watch delivery: enqueue the keys the changes concern.
-    pub fn on_changes(&mut self, changes: &[Change], api: &ApiServer, ctx: &mut Context<'_, Event>) {
+    pub fn on_changes(
+        &mut self,
+        changes: &[Change],
+        api: &ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let now = ctx.now();
         let queue = &mut self.queue;
         for c in changes {

@@ -73,7 +73,11 @@ impl ReplicaSetController {
     ) -> Result<(), ()> {
         let now = ctx.now();
         let obj = api.replica_set(key);
-        let replicas = self.seen_replicas.get(&key).copied().unwrap_or(obj.rs.replicas);
+        let replicas = self
+            .seen_replicas
+            .get(&key)
+            .copied()
+            .unwrap_or(obj.rs.replicas);
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
         let object = format!("{}/{}", obj.rs.kind.resource(), obj.rs.name);
         if active.len() < want {
@@ -117,8 +121,12 @@ impl ReplicaSetController {
         } else if active.len() > want {
             let n = (active.len() - want).min(BURST_REPLICAS);
             let victims = pods_to_delete(api, key, active, n, now);
-            self.expectations.expect_deletions(key.0, victims.len() as i64, now);
-            self.deleting.entry(key).or_default().extend(victims.iter().copied());
+            self.expectations
+                .expect_deletions(key.0, victims.len() as i64, now);
+            self.deleting
+                .entry(key)
+                .or_default()
+                .extend(victims.iter().copied());
             for pod in victims {
                 let name = api.store.pod(pod).pod.name.clone();
                 match api.delete_pod(ctx, pod) {
@@ -353,8 +361,15 @@ impl Reconciler for ReplicaSetController {
                 }
             }
         }
-        let spec = self.seen_replicas.get(&key).copied().unwrap_or(obj.rs.replicas);
-        if api.update_replica_set_status(ctx, key, status.clone()).is_err() {
+        let spec = self
+            .seen_replicas
+            .get(&key)
+            .copied()
+            .unwrap_or(obj.rs.replicas);
+        if api
+            .update_replica_set_status(ctx, key, status.clone())
+            .is_err()
+        {
             return SyncOutcome::Failed;
         }
         // Upstream: "Resync the ReplicaSet after MinReadySeconds as a last line of defense to

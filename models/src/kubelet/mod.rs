@@ -77,7 +77,12 @@ impl Kubelets {
             .is_some_and(|b| b.never_ready)
     }
 
-    pub fn on_changes(&mut self, changes: &[Change], api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+    pub fn on_changes(
+        &mut self,
+        changes: &[Change],
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         for c in changes {
             if c.kind != ObjectKind::Pod {
                 continue;
@@ -128,7 +133,13 @@ impl Kubelets {
         }
     }
 
-    fn start(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>, node: NodeId, pod: PodId) {
+    fn start(
+        &mut self,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+        node: NodeId,
+        pod: PodId,
+    ) {
         let now = ctx.now();
         let r = api.store.pod(pod);
         let object = format!("pod/{}", r.pod.name);

@@ -792,6 +792,7 @@ pub(crate) fn bare_pod(ctx: &mut Ctx<'_>, p: &core::Pod, serial: usize) -> Resul
         &[k("spec")],
     )?;
     pod.deletion_cost = deletion_cost(ctx, p.metadata.annotations.as_ref(), &[k("metadata")])?;
+    pod.annotations = p.metadata.annotations.clone().unwrap_or_default();
     pod.owner = pod_owner(ctx, &p.metadata)?;
     pod.nominated_node_name = p
         .status
@@ -931,14 +932,16 @@ fn workload(
         spec,
         &join(&tpl_path, &[k("spec")]),
     )?;
+    let template_annotations = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.as_ref());
     pod.deletion_cost = deletion_cost(
         ctx,
-        template
-            .metadata
-            .as_ref()
-            .and_then(|m| m.annotations.as_ref()),
+        template_annotations,
         &join(&tpl_path, &[k("metadata")]),
     )?;
+    pod.annotations = template_annotations.cloned().unwrap_or_default();
     let min_ready_seconds = non_negative(
         ctx,
         &[k("spec"), k("minReadySeconds")],

@@ -503,19 +503,10 @@ fn convert_object(
             let d: k8s_openapi::api::apps::v1::Deployment = typed(value, kind, src)?;
             let deployment = convert::deployment(&mut ctx, &d, out.deployments.len())?;
             let target = super::priority::Target::Deployment(out.deployments.len());
-            let names = |list: Option<&Vec<k8s_openapi::api::core::v1::Container>>| {
-                list.into_iter()
-                    .flatten()
-                    .map(|c| c.name.clone())
-                    .collect::<Vec<_>>()
-            };
             let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
             out.deployment_containers.insert(
                 (deployment.namespace.clone(), deployment.name.clone()),
-                super::ContainerNames {
-                    app: names(spec.map(|s| &s.containers)),
-                    init: names(spec.and_then(|s| s.init_containers.as_ref())),
-                },
+                super::ContainerNames::of(spec),
             );
             out.deployments.push((deployment, location(src, &name_at)));
             if let Some(spec) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {

@@ -168,10 +168,13 @@ pub enum Action {
         pool: usize,
         count: u32,
     },
-    /// `rollout: {deployment, image?, container?, env?}`: a change to the pod template, as
-    /// `kubectl set image` would make it. `image` replaces the image of `container` (the first
-    /// container when not named); `annotations` are added to the template (any template change
-    /// starts a rollout, e.g. `kubectl rollout restart`'s restartedAt annotation).
+    /// `rollout: {deployment, image?, container?, annotations?}`: a change to the pod template,
+    /// as `kubectl set image` would make it. `image` replaces the image of the container named
+    /// `container` (the first app container when not named); `container` is that container's
+    /// index in the template pod's [`Pod::images`] (init containers' images come first), set
+    /// whenever `image` is. `annotations` are added to the template (any template change starts
+    /// a rollout); a rollout with neither image nor annotations is `kubectl rollout restart`,
+    /// which sets the `kubectl.kubernetes.io/restartedAt` annotation (here: the entry's `at`).
     Rollout {
         target: ObjectRef,
         image: Option<String>,
@@ -412,6 +415,41 @@ pub(crate) struct Collected {
 pub(crate) struct ContainerNames {
     pub app: Vec<String>,
     pub init: Vec<String>,
+    /// For each app container, the index of its image in the template pod's
+    /// [`Pod::images`] (init containers' images first, containers without an image left out).
+    pub image_index: Vec<usize>,
+}
+
+impl ContainerNames {
+    pub(crate) fn of(spec: Option<&k8s_openapi::api::core::v1::PodSpec>) -> ContainerNames {
+        let has_image = |c: &k8s_openapi::api::core::v1::Container| {
+            c.image.as_deref().is_some_and(|i| !i.is_empty())
+        };
+        let init: Vec<&k8s_openapi::api::core::v1::Container> = spec
+            .and_then(|s| s.init_containers.as_ref())
+            .into_iter()
+            .flatten()
+            .collect();
+        let app: Vec<&k8s_openapi::api::core::v1::Container> = spec
+            .map(|s| s.containers.iter().collect())
+            .unwrap_or_default();
+        let mut next = init.iter().filter(|c| has_image(c)).count();
+        let image_index = app
+            .iter()
+            .map(|c| {
+                let i = next;
+                if has_image(c) {
+                    next += 1;
+                }
+                i
+            })
+            .collect();
+        ContainerNames {
+            app: app.iter().map(|c| c.name.clone()).collect(),
+            init: init.iter().map(|c| c.name.clone()).collect(),
+            image_index,
+        }
+    }
 }
 
 impl Collected {

@@ -655,8 +655,16 @@ fn deployment_spec_fields_and_metadata_are_read() {
             .map(String::as_str),
         Some("4")
     );
-    // The template's deletion cost is what its pods will carry.
+    // The template's deletion cost and annotations are what its pods will carry.
     assert_eq!(d.template.pod.deletion_cost, -5);
+    assert_eq!(
+        d.template
+            .pod
+            .annotations
+            .get("controller.kubernetes.io/pod-deletion-cost")
+            .map(String::as_str),
+        Some("-5")
+    );
 }
 
 #[test]
@@ -987,6 +995,7 @@ fn dumped_pods_keep_owner_gates_cost_and_status_relative_to_the_dump() {
         (crate::api::OwnerKind::ReplicaSet, "web-5d8f7")
     );
     assert_eq!(web.deletion_cost, 100);
+    assert_eq!(web.annotations.len(), 1);
     let d = web.dumped.as_deref().unwrap();
     // The latest time recorded is the Ready transition at 10:00:00 (the deletionTimestamp,
     // a deadline, is not a record): startTime 09:59:10 is 50s before, creation 60s.
@@ -1491,8 +1500,8 @@ fn every_timeline_action_is_read() {
         } => {
             assert_eq!(target, &ns_ref(ObjectKind::Deployment, "shop", "frontend"));
             assert_eq!(image.as_deref(), Some("frontend:2"));
-            // `proxy` is the second app container; init containers do not count.
-            assert_eq!(*container, Some(1));
+            // `proxy`'s image is the third of the template's images: migrate's, app's, proxy's.
+            assert_eq!(*container, Some(2));
             assert!(template_annotations.is_empty());
         }
         other => panic!("{other:?}"),
@@ -1565,11 +1574,21 @@ fn every_timeline_action_is_read() {
     ));
     // A timeout of 0 is kubectl's "wait forever".
     assert!(matches!(actions[16].1, Action::Drain { timeout: None, .. }));
-    // The image of a two-container Deployment without `container:` warns.
+    // The image of a two-container Deployment without `container:` goes to the first app
+    // container (after the init container's image), with a warning.
     let s = load_text(&timeline_scenario(
         "  - {at: 1m, rollout: {deployment: frontend, namespace: shop, image: frontend:2}}\n",
     ))
     .unwrap();
+    assert!(matches!(
+        s.timeline[0].action,
+        Action::Rollout {
+            container: Some(1),
+            ..
+        }
+    ));
+    let images = &s.deployments[0].template.pod.images;
+    assert_eq!(images[1], "frontend:1");
     assert!(
         s.warnings
             .iter()

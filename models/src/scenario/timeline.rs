@@ -439,7 +439,7 @@ impl<'a> Resolver<'a> {
             .get(&(target.namespace.clone(), target.name.clone()));
         let container = match (&r.container, names) {
             (Some(c), Some(names)) => match names.app.iter().position(|n| n == c) {
-                Some(i) => Some(i),
+                Some(i) => names.image_index.get(i).copied(),
                 None if names.init.contains(c) => {
                     return Err(self.err(
                         &join(path, &["container"]),
@@ -472,7 +472,7 @@ impl<'a> Resolver<'a> {
                         ),
                     );
                 }
-                None
+                r.image.as_ref().and(names.image_index.first().copied())
             }
             // The Deployment failed to load; its error is reported already.
             (_, None) => None,

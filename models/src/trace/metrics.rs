@@ -265,8 +265,8 @@ mod tests {
     use super::*;
     use crate::api::{Node, NodeId, Pod, ResourceList, ResourceName};
     use crate::apiserver::{ApiServer, ControlPlaneTiming as Timing};
-    use crate::kubelet::Kubelets;
     use crate::gpu::{GPU_RESOURCE, GpuRequest, MixEntry};
+    use crate::kubelet::Kubelets;
     use crate::scheduler::{Registry, Scheduler};
     use crate::store::Store;
 
@@ -308,7 +308,14 @@ mod tests {
         store.add_node(node("a", 2));
         store.add_node(node("b", 1));
         let scheduler = Scheduler::new(None, &Registry::default_plugins()).unwrap();
-        let mut sim = Simulation::new(Cluster::new(ApiServer::new(store, Timing::default()), scheduler, Kubelets::default()), 1);
+        let mut sim = Simulation::new(
+            Cluster::new(
+                ApiServer::new(store, Timing::default()),
+                scheduler,
+                Kubelets::default(),
+            ),
+            1,
+        );
         let mix = TypicalMix {
             entries: vec![MixEntry {
                 cpu_milli: 1000,

@@ -18,9 +18,9 @@ use super::{DEFAULT_SAMPLE_INTERVAL, Trace, TraceParts, TracePod, load_openb};
 use crate::api::{Pod, PodId};
 use crate::apiserver::{ApiServer, ControlPlaneTiming as Timing};
 use crate::cluster::{Cluster, Event};
-use crate::kubelet::Kubelets;
 use crate::events::{EventRecord, EventType};
 use crate::gpu::DEFAULT_TYPICAL_POD_THRESHOLD_PERCENT;
+use crate::kubelet::Kubelets;
 use crate::scenario::Diagnostic;
 use crate::scheduler::config::{
     KubeSchedulerConfiguration, KubeSchedulerProfile, PluginRef, Plugins,
@@ -220,7 +220,14 @@ pub fn build_replay(
     for node in trace.nodes {
         store.add_node(node);
     }
-    let mut sim = Simulation::new(Cluster::new(ApiServer::new(store, options.timing), scheduler, Kubelets::default()), seed);
+    let mut sim = Simulation::new(
+        Cluster::new(
+            ApiServer::new(store, options.timing),
+            scheduler,
+            Kubelets::default(),
+        ),
+        seed,
+    );
     sim.with_context(|cluster, ctx| {
         cluster.add_trace(ctx, trace.pods);
         cluster.enable_sampling(ctx, sampling);

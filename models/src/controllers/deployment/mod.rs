@@ -237,7 +237,8 @@ impl DeploymentController {
         let has_deadline = d.progress_deadline_seconds.is_some();
         if let Some(id) = sets.new {
             let o = api.replica_set(id);
-            let needs = o.revision() < new_revision || o.rs.min_ready_seconds != d.min_ready_seconds;
+            let needs =
+                o.revision() < new_revision || o.rs.min_ready_seconds != d.min_ready_seconds;
             if needs {
                 let revision = o.revision().max(new_revision);
                 api.update_replica_set(ctx, id, |rs| {
@@ -419,11 +420,7 @@ impl DeploymentController {
         if any {
             return self.sync_rollout_status(key, &sets, status, api, ctx);
         }
-        let counts = util::calculate_status(
-            &infos(api, &sets.all()),
-            new_info.as_ref(),
-            &dinfo,
-        );
+        let counts = util::calculate_status(&infos(api, &sets.all()), new_info.as_ref(), &dinfo);
         if util::deployment_complete(&dinfo, &counts, true) {
             self.cleanup(key, &sets, api, ctx)?;
         }
@@ -456,7 +453,10 @@ impl DeploymentController {
                 let r = api.store.pod(*p);
                 r.is_active() && !matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed)
             })
-        }) || sets.old.iter().any(|id| api.replica_set(*id).status.replicas > 0);
+        }) || sets
+            .old
+            .iter()
+            .any(|id| api.replica_set(*id).status.replicas > 0);
         if running {
             return self.sync_rollout_status(key, &sets, status, api, ctx);
         }
@@ -506,7 +506,8 @@ impl DeploymentController {
         let mut status = status;
         apply_counts(&mut status, &counts, api.deployment(key).generation);
         set_available_condition(&mut status, &counts, &dinfo, ctx.now());
-        api.update_deployment_status(ctx, key, status).map_err(|_| ())?;
+        api.update_deployment_status(ctx, key, status)
+            .map_err(|_| ())?;
         Ok(None)
     }
 
@@ -589,7 +590,10 @@ impl DeploymentController {
                 .as_ref()
                 .is_some_and(|c| c.reason == NEW_RS_AVAILABLE_REASON);
         if has_deadline && !is_complete {
-            let new_name = new_info.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+            let new_name = new_info
+                .as_ref()
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             if util::deployment_complete(&dinfo, &counts, true) {
                 status.set_condition(condition(
                     PROGRESSING,
@@ -642,9 +646,15 @@ impl DeploymentController {
             }
         }
         if api.deployment(key).status == status {
-            return Ok(requeue_stuck(&d, status.condition(PROGRESSING), &counts, now));
+            return Ok(requeue_stuck(
+                &d,
+                status.condition(PROGRESSING),
+                &counts,
+                now,
+            ));
         }
-        api.update_deployment_status(ctx, key, status).map_err(|_| ())?;
+        api.update_deployment_status(ctx, key, status)
+            .map_err(|_| ())?;
         Ok(None)
     }
 }
@@ -835,9 +845,7 @@ impl Reconciler for DeploymentController {
         }
         let replicas = obj.d.replicas;
         let recreate = obj.d.strategy == DeploymentStrategy::Recreate;
-        let result = if paused {
-            self.sync_scale(key, sets, status, api, ctx)
-        } else if is_scaling_event(api, &sets, replicas) {
+        let result = if paused || is_scaling_event(api, &sets, replicas) {
             self.sync_scale(key, sets, status, api, ctx)
         } else if recreate {
             self.rollout_recreate(key, sets, status, api, ctx)
@@ -868,7 +876,8 @@ impl DeploymentController {
         let counts = util::calculate_status(&all, new_info.as_ref(), &dinfo);
         apply_counts(&mut status, &counts, api.deployment(key).generation);
         set_available_condition(&mut status, &counts, &dinfo, ctx.now());
-        api.update_deployment_status(ctx, key, status).map_err(|_| ())
+        api.update_deployment_status(ctx, key, status)
+            .map_err(|_| ())
     }
 }
 
