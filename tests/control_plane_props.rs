@@ -24,7 +24,7 @@ enum Step {
     Scale(usize, u8),
     Pause(usize),
     Resume(usize),
-    DeletePod(usize, u8),
+    DeleteDeployment(usize),
     Drain(u8),
     Uncordon(u8),
 }
@@ -35,7 +35,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (1..3usize, 0..12u8).prop_map(|(d, r)| Step::Scale(d, r)),
         1 => (1..3usize).prop_map(Step::Pause),
         1 => (1..3usize).prop_map(Step::Resume),
-        1 => (1..3usize, 0..20u8).prop_map(|(d, i)| Step::DeletePod(d, i)),
+        1 => (1..3usize).prop_map(Step::DeleteDeployment),
         1 => (0..4u8).prop_map(Step::Drain),
         1 => (0..4u8).prop_map(Step::Uncordon),
     ]
@@ -52,9 +52,9 @@ fn scenario(seed: u64, steps: &[(u16, Step)]) -> String {
         "name: props\nseed: {seed}\nduration: 20m\ncluster:\n  nodePools: [{{name: n, count: 4, resources: {{cpu: \"8\", memory: 32Gi}}, zones: [a, b]}}]\nbehaviour: {{podStartup: 2s..10s}}\nworkloads:\n"
     );
     for (d, strategy) in STRATEGIES.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "  - inline: {{apiVersion: apps/v1, kind: Deployment, metadata: {{name: d{d}}}, spec: {{replicas: 4, minReadySeconds: {min_ready}, strategy: {strategy}, selector: {{matchLabels: {{app: d{d}}}}}, template: {{metadata: {{labels: {{app: d{d}}}}}, spec: {{containers: [{{name: c, image: \"d{d}:v0\", resources: {{requests: {{cpu: 200m}}}}}}]}}}}}}}}\n",
+            "  - inline: {{apiVersion: apps/v1, kind: Deployment, metadata: {{name: d{d}}}, spec: {{replicas: 4, minReadySeconds: {min_ready}, strategy: {strategy}, selector: {{matchLabels: {{app: d{d}}}}}, template: {{metadata: {{labels: {{app: d{d}}}}}, spec: {{containers: [{{name: c, image: \"d{d}:v0\", resources: {{requests: {{cpu: 200m}}}}}}]}}}}}}}}",
             min_ready = d * 3
         );
     }
@@ -69,7 +69,7 @@ fn scenario(seed: u64, steps: &[(u16, Step)]) -> String {
             Step::Scale(d, r) => format!("scale: {{deployment: d{d}, replicas: {r}}}"),
             Step::Pause(d) => format!("pause: {{deployment: d{d}}}"),
             Step::Resume(d) => format!("resume: {{deployment: d{d}}}"),
-            Step::DeletePod(d, _) => format!("delete: {{kind: Deployment, name: d{d}}}"),
+            Step::DeleteDeployment(d) => format!("delete: {{kind: Deployment, name: d{d}}}"),
             Step::Drain(n) => format!("drain: {{node: n-{n}}}"),
             Step::Uncordon(n) => format!("uncordon: {{node: n-{n}}}"),
         };
