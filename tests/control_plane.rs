@@ -386,3 +386,112 @@ timeline:
     );
     assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 20)]);
 }
+
+#[test]
+fn scaling_mid_rollout_spreads_the_new_replicas_in_proportion() {
+    // Upstream `scale()` (sync.go) with the Deployment mid-rollout. 10 replicas, surge 3,
+    // unavailable 2: new 0 -> 3, old 10 -> 8, then `reconcileNewReplicaSet` fills the surge
+    // (13 - 11 = 2): new 3 -> 5. The new pods take 60s to start, so the rollout waits at
+    // old 8 / new 5. Scaling to 20: allowed = 20 + maxSurge(25% of 20 = 5) = 25, to add =
+    // 25 - 13 = 12. Fractions against the max-replicas annotation (13): old round(8*25/13) =
+    // round(15.4) = 15 (+7), new round(5*25/13) = round(9.6) = 10 (+5); nothing left over:
+    // old 8 -> 15, new 5 -> 10.
+    let o = run_text(
+        r#"
+name: proportional-exact
+duration: 10m
+controlPlane: {watchLatency: 50ms, apiLatency: 0s}
+cluster:
+  nodePools: [{name: general, count: 4, resources: {cpu: "16", memory: 64Gi}}]
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web}
+      spec:
+        replicas: 10
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec: {containers: [{name: c, image: web:v1}]}
+behaviour:
+  podStartup: 60s
+timeline:
+  - {at: 2m, rollout: {deployment: web, image: web:v2}}
+  - {at: 2m20s, scale: {deployment: web, replicas: 20}}
+"#,
+    );
+    assert_no_violations(&o);
+    let scaling = messages(&o, "ScalingReplicaSet");
+    let at_scale: Vec<&String> = scaling
+        .iter()
+        .filter(|m| m.ends_with("from 8 to 15") || m.ends_with("from 5 to 10"))
+        .collect();
+    assert_eq!(at_scale.len(), 2, "{scaling:#?}");
+    assert!(
+        scaling.iter().any(|m| m.ends_with("from 3 to 5")),
+        "{scaling:#?}"
+    );
+    assert_eq!(pods_by_image(&o, "web"), vec![("web:v2".to_string(), 20)]);
+}
+
+#[test]
+fn recreate_empties_the_old_pods_first_and_history_is_pruned_to_its_limit() {
+    let o = run_text(
+        r#"
+name: recreate
+duration: 15m
+cluster:
+  nodePools: [{name: general, count: 2, resources: {cpu: "8", memory: 32Gi}}]
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: db}
+      spec:
+        replicas: 3
+        revisionHistoryLimit: 1
+        strategy: {type: Recreate}
+        selector: {matchLabels: {app: db}}
+        template:
+          metadata: {labels: {app: db}}
+          spec: {containers: [{name: c, image: db:v1}], terminationGracePeriodSeconds: 20}
+timeline:
+  - {at: 2m, rollout: {deployment: db, image: db:v2}}
+  - {at: 5m, rollout: {deployment: db, image: db:v3}}
+  - {at: 8m, rollout: {deployment: db, image: db:v4}}
+"#,
+    );
+    assert_no_violations(&o);
+    let world = o.simulation.world();
+    let api = &world.api;
+    // Recreate: the first v2 pod is created only after every v1 pod is gone (their 20s grace
+    // period included).
+    let events = &api.events;
+    let first_v2 = events
+        .iter()
+        .find(|e| e.reason == "SuccessfulCreate" && e.time_ns > 120_000_000_000)
+        .map(|e| e.time())
+        .unwrap();
+    let v1_gone = api
+        .store
+        .pods
+        .iter()
+        .filter(|p| p.pod.images == ["db:v1"])
+        .map(|p| p.deleted_at.expect("every v1 pod went"))
+        .max()
+        .unwrap();
+    assert!(first_v2 >= v1_gone, "{first_v2} before {v1_gone}");
+    assert!(v1_gone.since(sim_core::SimTime::ZERO) >= SimDuration::from_secs(140));
+    assert_eq!(pods_by_image(&o, "db"), vec![("db:v4".to_string(), 3)]);
+    // revisionHistoryLimit 1: of the three old ReplicaSets, only the newest old one is kept.
+    let id = api.deployment_id("default", "db").unwrap();
+    let mut revisions: Vec<i64> = api
+        .deployment(id)
+        .replica_sets
+        .iter()
+        .map(|r| api.replica_set(*r).revision())
+        .collect();
+    revisions.sort();
+    assert_eq!(revisions, vec![3, 4]);
+}

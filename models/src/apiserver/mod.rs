@@ -85,6 +85,8 @@ pub struct ApiServer {
     pub pdb_status: Vec<PdbObject>,
     /// Active pods without a controller reference, which a ReplicaSet may adopt.
     pub orphan_pods: BTreeSet<crate::api::PodId>,
+    /// ReplicaSets without a controller reference, which a Deployment may adopt.
+    pub orphan_replica_sets: BTreeSet<crate::api::WorkloadId>,
     rs_by_name: BTreeMap<(String, String), crate::api::WorkloadId>,
     deployment_by_name: BTreeMap<(String, String), crate::api::WorkloadId>,
     pub(crate) log: WatchLog,
@@ -105,6 +107,7 @@ impl ApiServer {
             deployments: Vec::new(),
             pdb_status,
             orphan_pods: BTreeSet::new(),
+            orphan_replica_sets: BTreeSet::new(),
             rs_by_name: BTreeMap::new(),
             deployment_by_name: BTreeMap::new(),
             log: WatchLog::default(),

@@ -53,8 +53,11 @@ impl ApiServer {
                 None => rs.owner = None,
             }
         }
-        if let Some(owner) = &rs.owner {
-            self.deployments[owner.id.index()].replica_sets.push(id);
+        match &rs.owner {
+            Some(owner) => self.deployments[owner.id.index()].replica_sets.push(id),
+            None => {
+                self.orphan_replica_sets.insert(id);
+            }
         }
         // The disruption controller's "scale" of the pods' controller and PodTopologySpread's
         // default selector: indexes the scheduler reads.
@@ -95,6 +98,7 @@ impl ApiServer {
             return Err(ApiError::NotFound);
         }
         let before = (obj.rs.replicas, obj.rs.min_ready_seconds);
+        let before_owner = obj.rs.owner.as_ref().map(|o| o.id);
         edit(&mut obj.rs);
         if (obj.rs.replicas, obj.rs.min_ready_seconds) != before {
             obj.generation += 1;
@@ -102,14 +106,25 @@ impl ApiServer {
         let (kind, replicas, owner) = (obj.rs.kind, obj.rs.replicas, obj.rs.owner.clone());
         self.store.workload_scales.insert((kind, id), replicas);
         // A released ReplicaSet leaves its Deployment's index; an adopted one joins.
-        for d in &mut self.deployments {
+        if let Some(b) = before_owner
+            && before_owner != owner.as_ref().map(|o| o.id)
+            && let Some(d) = self.deployments.get_mut(b.index())
+        {
             d.replica_sets.retain(|r| *r != id);
         }
-        if let Some(o) = owner
-            && let Some(d) = self.deployments.get_mut(o.id.index())
-        {
-            d.replica_sets.push(id);
-            d.replica_sets.sort();
+        match owner {
+            Some(o) => {
+                self.orphan_replica_sets.remove(&id);
+                if let Some(d) = self.deployments.get_mut(o.id.index())
+                    && !d.replica_sets.contains(&id)
+                {
+                    d.replica_sets.push(id);
+                    d.replica_sets.sort();
+                }
+            }
+            None => {
+                self.orphan_replica_sets.insert(id);
+            }
         }
         self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Modified);
         Ok(())
@@ -175,6 +190,7 @@ impl ApiServer {
         let key = (obj.rs.namespace.clone(), obj.rs.name.clone());
         let (kind, owner) = (obj.rs.kind, obj.rs.owner.clone());
         self.rs_by_name.remove(&key);
+        self.orphan_replica_sets.remove(&id);
         self.store.workload_scales.remove(&(kind, id));
         self.store.owner_selectors.remove(&(kind, id));
         if let Some(o) = owner

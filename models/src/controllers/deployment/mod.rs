@@ -175,11 +175,11 @@ impl DeploymentController {
         }
         if !deleting {
             let orphans: Vec<WorkloadId> = api
-                .replica_sets
+                .orphan_replica_sets
                 .iter()
+                .map(|id| api.replica_set(*id))
                 .filter(|rs| {
                     rs.exists()
-                        && rs.rs.owner.is_none()
                         && rs.rs.kind == OwnerKind::ReplicaSet
                         && rs.rs.namespace == ns
                         && rs.deletion_timestamp.is_none()
@@ -493,7 +493,9 @@ impl DeploymentController {
         let dinfo = info(&api.deployment(key).d);
         let new_info = sets.new.map(|id| rs_info(api, id));
         let old: Vec<RsInfo> = sets.old.iter().map(|id| rs_info(api, *id)).collect();
-        let sizes = scale::scale(&dinfo, new_info.as_ref(), &old);
+        let status_replicas = api.deployment(key).status.replicas;
+        let sizes =
+            scale::scale_with_status_replicas(&dinfo, status_replicas, new_info.as_ref(), &old);
         for (id, size) in sizes {
             Self::scale_replica_set(api, ctx, key, WorkloadId(id), size)?;
         }
