@@ -25,6 +25,9 @@ pub struct Summary {
     pub pending_seconds: Percentiles,
     pub pools: Vec<PoolUsage>,
     pub scheduler: SchedulerStats,
+    /// Deployments and ReplicaSets at the end of the run, as `kubectl get deployments,rs`.
+    pub workloads: Vec<WorkloadStatus>,
+    pub control_plane: ControlPlaneStats,
     pub ignored_objects: Vec<String>,
     pub warnings: Vec<String>,
     /// Further headline figures of particular models (e.g. GPU fragmentation of a trace
@@ -115,6 +118,42 @@ pub struct SchedulerStats {
     pub failed_attempts: u64,
     /// Plugins of the configured profiles that kubesim does not model yet (skipped).
     pub unmodelled_plugins: Vec<String>,
+}
+
+/// One workload at the end of the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadStatus {
+    /// `deployment`, `replicaset` or `replicationcontroller`.
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `spec.replicas`.
+    pub replicas: i32,
+    pub ready: i32,
+    /// Deployments: `status.updatedReplicas`; ReplicaSets: their active pods.
+    pub up_to_date: i32,
+    pub available: i32,
+    /// Deployments: the reason of the `Progressing` condition (e.g.
+    /// `NewReplicaSetAvailable`, `ProgressDeadlineExceeded`), and the current revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progressing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+}
+
+/// The control plane's activity over the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlPlaneStats {
+    /// Writes committed (the API server's last resourceVersion).
+    pub writes: u64,
+    /// Keys synced by the controllers.
+    pub controller_syncs: u64,
+    /// Pods deleted through the Eviction API.
+    pub evictions: u64,
+    /// Writes refused while the API server was unavailable.
+    pub rejected_writes: u64,
 }
 
 /// What the summary needs to know about the scenario besides the cluster.
@@ -237,11 +276,65 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             failed_attempts: cluster.api.counters.failed_scheduling,
             unmodelled_plugins: cluster.scheduler.scheduler.unmodelled_plugins(),
         },
+        workloads: workloads(cluster),
+        control_plane: ControlPlaneStats {
+            writes: cluster.api.resource_version(),
+            controller_syncs: cluster.controllers.replica_set.syncs
+                + cluster.controllers.deployment.syncs
+                + cluster.controllers.garbage_collector.syncs
+                + cluster.controllers.disruption.syncs,
+            evictions: cluster.api.counters.evictions,
+            rejected_writes: cluster.api.counters.rejected_writes,
+        },
         ignored_objects: input.ignored_objects,
         warnings: input.warnings,
         extra_metrics: Vec::new(),
         trace: None,
     }
+}
+
+/// The Deployments, then the ReplicaSets no Deployment owns, that still exist.
+fn workloads(cluster: &Cluster) -> Vec<WorkloadStatus> {
+    let api = &cluster.api;
+    let mut out = Vec::new();
+    for d in api.deployments.iter().filter(|d| d.exists()) {
+        out.push(WorkloadStatus {
+            kind: "deployment".into(),
+            namespace: d.d.namespace.clone(),
+            name: d.d.name.clone(),
+            replicas: d.d.replicas,
+            ready: d.status.ready_replicas,
+            up_to_date: d.status.updated_replicas,
+            available: d.status.available_replicas,
+            progressing: d
+                .status
+                .condition(crate::controllers::deployment::PROGRESSING)
+                .map(|c| c.reason.to_string()),
+            revision: d
+                .d
+                .annotations
+                .get(crate::apiserver::objects::REVISION_ANNOTATION)
+                .and_then(|r| r.parse().ok()),
+        });
+    }
+    for rs in api
+        .replica_sets
+        .iter()
+        .filter(|r| r.exists() && r.rs.owner.is_none())
+    {
+        out.push(WorkloadStatus {
+            kind: rs.rs.kind.resource().into(),
+            namespace: rs.rs.namespace.clone(),
+            name: rs.rs.name.clone(),
+            replicas: rs.rs.replicas,
+            ready: rs.status.ready_replicas,
+            up_to_date: rs.status.replicas,
+            available: rs.status.available_replicas,
+            progressing: None,
+            revision: None,
+        });
+    }
+    out
 }
 
 /// Pods pending (created, not yet bound) and running at `points` evenly spaced instants from

@@ -19,6 +19,9 @@ pub fn human_amount(resource: &str, amount: i64) -> String {
     }
 }
 
+/// Workload rows shown in the terminal table; summary.json has them all.
+const MAX_WORKLOAD_ROWS: usize = 20;
+
 pub fn summary_table(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "scenario   {}", s.scenario);
@@ -57,6 +60,48 @@ pub fn summary_table(s: &Summary) -> String {
         "scheduler  {} attempts, {} unschedulable",
         s.scheduler.attempts, s.scheduler.failed_attempts
     );
+    if !s.workloads.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<40} {:>7} {:>10} {:>9}  PROGRESSING",
+            "WORKLOAD", "READY", "UP-TO-DATE", "AVAILABLE"
+        );
+        for w in s.workloads.iter().take(MAX_WORKLOAD_ROWS) {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>7} {:>10} {:>9}  {}",
+                format!("{}/{}", w.kind, w.name),
+                format!("{}/{}", w.ready, w.replicas),
+                w.up_to_date,
+                w.available,
+                w.progressing.as_deref().unwrap_or("")
+            );
+        }
+        if s.workloads.len() > MAX_WORKLOAD_ROWS {
+            let _ = writeln!(
+                out,
+                "... and {} more (summary.json lists them all)",
+                s.workloads.len() - MAX_WORKLOAD_ROWS
+            );
+        }
+        let c = &s.control_plane;
+        let _ = writeln!(
+            out,
+            "control plane: {} writes, {} controller syncs, {} evictions{}",
+            c.writes,
+            c.controller_syncs,
+            c.evictions,
+            if c.rejected_writes > 0 {
+                format!(
+                    ", {} writes refused while the API server was down",
+                    c.rejected_writes
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "NODES = nodes in use / nodes");
     let _ = writeln!(

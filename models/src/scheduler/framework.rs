@@ -1,11 +1,21 @@
 //! The scheduling framework: extension points, `Status` codes and the `Plugin` trait, named as
 //! in kube-scheduler (`pkg/scheduler/framework/interface.go`).
 //!
-//! One deliberate difference from upstream: there is no `CycleState` map. Upstream plugins are
-//! shared by goroutines and so keep per-cycle data in a concurrent map; kubesim schedules on one
-//! thread, so a plugin keeps what its PreFilter/PreScore computed in its own fields (`&mut self`)
-//! and reads it back in Filter/Score (`&self`). Same semantics, no map lookups per node.
+//! One deliberate difference from upstream: the cycle's state is not a `CycleState` map that
+//! every extension point reads. Upstream plugins are shared by goroutines and so keep per-cycle
+//! data in a concurrent map; kubesim schedules on one thread, so a plugin keeps what its
+//! PreFilter/PreScore computed in its own fields (`&mut self`) and reads it back in Filter/Score
+//! (`&self`). Same semantics, no map lookups per node.
+//!
+//! The one place upstream changes that state is the PreFilter extensions (`AddPod`/`RemovePod`):
+//! preemption's dry run and the filters with nominated pods run them on a copy of the cycle state
+//! (`CycleState.Clone`). For that, a plugin with extensions hands out its PreFilter state as a
+//! [`StateData`] value ([`Plugin::pre_filter_state`]), updates such a value in
+//! [`Plugin::add_pod`] / [`Plugin::remove_pod`], and filters against it in
+//! [`Plugin::filter_with_state`]; [`CycleState`] holds those values, one per plugin. The normal
+//! cycle never builds one.
 
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -152,8 +162,8 @@ impl ExtensionPoints {
     pub const PRE_BIND: Self = Self(1 << 8);
     pub const BIND: Self = Self(1 << 9);
     pub const POST_BIND: Self = Self(1 << 10);
-    /// Upstream `PreEnqueuePlugin` (e.g. SchedulingGates); listed so configs naming the point
-    /// validate, though no queue-side plugin is modelled yet.
+    /// Upstream `PreEnqueuePlugin` (SchedulingGates): whether a pod may enter the scheduling
+    /// queue ([`Plugin::pre_enqueue`]).
     pub const PRE_ENQUEUE: Self = Self(1 << 11);
 
     pub const fn union(self, other: Self) -> Self {
@@ -169,6 +179,78 @@ impl std::ops::BitOr for ExtensionPoints {
     type Output = Self;
     fn bitor(self, rhs: Self) -> Self {
         self.union(rhs)
+    }
+}
+
+/// Upstream `framework.StateData`: what a plugin's PreFilter computed, as a value the framework
+/// can copy and the plugin's PreFilter extensions can change. A value is only meaningful in the
+/// cycle whose PreFilter produced it.
+pub trait StateData: Any + fmt::Debug {
+    /// Upstream `StateData.Clone`.
+    fn clone_data(&self) -> Box<dyn StateData>;
+}
+
+/// `state` as the plugin's own state type `T`, or the error upstream's `getPreFilterState`
+/// reports for a value of another type.
+pub fn downcast_state<'a, T: StateData>(
+    state: &'a dyn StateData,
+    plugin: &str,
+) -> Result<&'a T, Status> {
+    let any: &dyn Any = state;
+    any.downcast_ref::<T>()
+        .ok_or_else(|| Status::error(format!("{state:?} convert to {plugin} state error")))
+}
+
+/// [`downcast_state`] for a mutable value.
+pub fn downcast_state_mut<'a, T: StateData>(
+    state: &'a mut dyn StateData,
+    plugin: &str,
+) -> Result<&'a mut T, Status> {
+    let message = format!("{state:?} convert to {plugin} state error");
+    let any: &mut dyn Any = state;
+    any.downcast_mut::<T>()
+        .ok_or_else(|| Status::error(message))
+}
+
+/// Upstream `framework.CycleState`, as far as the PreFilter extensions use it: the PreFilter
+/// state of every plugin that has extensions and whose PreFilter ran (did not return Skip) this
+/// cycle, in PreFilter order. Cloning clones each plugin's state (upstream `CycleState.Clone`).
+#[derive(Debug, Default)]
+pub struct CycleState {
+    entries: Vec<(usize, Box<dyn StateData>)>,
+}
+
+impl Clone for CycleState {
+    fn clone(&self) -> Self {
+        CycleState {
+            entries: self
+                .entries
+                .iter()
+                .map(|(plugin, data)| (*plugin, data.clone_data()))
+                .collect(),
+        }
+    }
+}
+
+impl CycleState {
+    /// The state of the profile's plugin at index `plugin`, if it has one.
+    pub fn get(&self, plugin: usize) -> Option<&dyn StateData> {
+        self.entries
+            .iter()
+            .find(|(p, _)| *p == plugin)
+            .map(|(_, d)| d.as_ref())
+    }
+
+    pub(crate) fn push(&mut self, plugin: usize, data: Box<dyn StateData>) {
+        self.entries.push((plugin, data));
+    }
+
+    pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = (usize, &mut dyn StateData)> {
+        self.entries.iter_mut().map(|(p, d)| (*p, d.as_mut()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -191,6 +273,12 @@ pub trait Plugin {
 
     fn extension_points(&self) -> ExtensionPoints;
 
+    /// Upstream `PreEnqueuePlugin.PreEnqueue`: whether `pod` may enter the scheduling queue; a
+    /// rejection keeps it out until it changes (SchedulingGates).
+    fn pre_enqueue(&self, _pod: &Pod) -> Status {
+        Status::success()
+    }
+
     fn pre_filter(&mut self, _pod: &Pod, _snapshot: &Snapshot) -> Status {
         Status::success()
     }
@@ -204,6 +292,54 @@ pub trait Plugin {
 
     fn filter(&self, _pod: &Pod, _node: &NodeInfo, _snapshot: &Snapshot) -> Status {
         Status::success()
+    }
+
+    /// Upstream `PreFilterPlugin.PreFilterExtensions() != nil`: after a successful `pre_filter`,
+    /// this cycle's PreFilter state as a value `add_pod` / `remove_pod` can change. `None` (the
+    /// default) for a plugin without PreFilter extensions, whose Filter does not depend on other
+    /// pods through its PreFilter state. Called only when a dry run or a node with nominated
+    /// pods needs it, at most once per cycle.
+    fn pre_filter_state(&self) -> Option<Box<dyn StateData>> {
+        None
+    }
+
+    /// Upstream `PreFilterExtensions.AddPod`: `state` (from `pre_filter_state`) as if
+    /// `pod_to_add` ran on `node` (which already counts it) when scheduling `pod_to_schedule`.
+    fn add_pod(
+        &self,
+        _state: &mut dyn StateData,
+        _pod_to_schedule: &Pod,
+        _pod_to_add: &Pod,
+        _node: &NodeInfo,
+        _snapshot: &Snapshot,
+    ) -> Status {
+        Status::success()
+    }
+
+    /// Upstream `PreFilterExtensions.RemovePod`: `state` as if `pod_to_remove` no longer ran on
+    /// `node` (which no longer counts it).
+    fn remove_pod(
+        &self,
+        _state: &mut dyn StateData,
+        _pod_to_schedule: &Pod,
+        _pod_to_remove: &Pod,
+        _node: &NodeInfo,
+        _snapshot: &Snapshot,
+    ) -> Status {
+        Status::success()
+    }
+
+    /// `filter` reading `state` (from `pre_filter_state`, as `add_pod` / `remove_pod` left it)
+    /// instead of the plugin's own PreFilter state: upstream's Filter given a cloned
+    /// `CycleState`. The default ignores `state`.
+    fn filter_with_state(
+        &self,
+        _state: &dyn StateData,
+        pod: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        self.filter(pod, node, snapshot)
     }
 
     /// `filter` over `nodes`: keeps in `nodes`, in order, those that pass, and appends the

@@ -30,6 +30,7 @@ mod props;
 #[cfg(test)]
 mod testing;
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -39,7 +40,7 @@ use crate::api::{NodeId, Pod, PodId};
 use crate::store::NodeInfo;
 
 pub use config::{ConfigError, KubeSchedulerConfiguration, KubeSchedulerProfile, parse_config};
-pub use framework::{Code, ExtensionPoints, NodeScore, Plugin, Snapshot, Status};
+pub use framework::{Code, CycleState, ExtensionPoints, NodeScore, Plugin, Snapshot, Status};
 pub use profile::{EnabledPlugin, Profile};
 pub use registry::{Factory, Registry};
 
@@ -228,6 +229,9 @@ struct Buffers {
     /// Failed nodes of `batch` by position, with the status `run_filters` would give.
     batch_rejected: Vec<(usize, Status)>,
     score_skip: Vec<bool>,
+    /// This cycle's PreFilter state for the PreFilter extensions, built only when a dry run or
+    /// a node with nominated pods needs it (upstream `CycleState`).
+    cycle_state: OnceCell<CycleState>,
     /// Per score slot, the scores of the feasible nodes.
     scores: Vec<Vec<NodeScore>>,
     raw: Vec<Vec<i64>>,
@@ -368,7 +372,8 @@ impl Scheduler {
 }
 
 /// Upstream `RunFilterPlugins`: the first plugin that does not succeed decides; anything but a
-/// rejection becomes an error naming the plugin.
+/// rejection becomes an error naming the plugin. With `state`, a plugin that has its PreFilter
+/// state there filters against it (a copy the PreFilter extensions changed).
 fn run_filters(
     plugins: &[Box<dyn Plugin>],
     slots: &[Slot],
@@ -376,13 +381,17 @@ fn run_filters(
     pod: &Pod,
     node: &NodeInfo,
     snapshot: &Snapshot,
+    state: Option<&CycleState>,
 ) -> Status {
     for slot in slots {
         if skip[slot.plugin] {
             continue;
         }
         let plugin = &plugins[slot.plugin];
-        let status = plugin.filter(pod, node, snapshot);
+        let status = match state.and_then(|s| s.get(slot.plugin)) {
+            Some(data) => plugin.filter_with_state(data, pod, node, snapshot),
+            None => plugin.filter(pod, node, snapshot),
+        };
         if !status.is_success() {
             return attribute_filter_failure(status, plugin.name());
         }
@@ -572,6 +581,8 @@ impl Cycle<'_> {
         let buf = &mut *self.buf;
         buf.filter_skip.clear();
         buf.filter_skip.resize(plugins.len(), false);
+        // The last cycle's PreFilter state (if a dry run built one) is not this cycle's.
+        buf.cycle_state.take();
         let slots = &points[profile::POINTS
             .iter()
             .position(|(p, _, _)| *p == ExtensionPoints::PRE_FILTER)
@@ -733,7 +744,7 @@ impl Cycle<'_> {
         if snapshot.nominated.is_empty() {
             buf.candidates.extend_from_slice(&buf.batch);
         } else {
-            let runner = preemption::FilterRunner::new(profile, &buf.filter_skip);
+            let runner = preemption::FilterRunner::new(profile, &buf.filter_skip, &buf.cycle_state);
             for (i, &id) in buf.batch.iter().enumerate() {
                 if snapshot.nominated_pods(id).is_empty() {
                     buf.candidates.push(id);
@@ -956,6 +967,7 @@ impl Cycle<'_> {
                     self.pod,
                     info,
                     self.snapshot,
+                    None,
                 );
                 v.feasible = status.is_success();
                 v.reasons = status.reasons;

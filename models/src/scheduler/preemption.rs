@@ -36,6 +36,7 @@
 //!   preemption, as if the disruption controller had just synced; `disruptedPods` is always
 //!   empty because the scheduler deletes victims without the eviction API.
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 
 use rand::{Rng, RngCore};
@@ -43,7 +44,7 @@ use serde_json::Value;
 
 use crate::api::pdb::PdbPod;
 use crate::api::{NodeId, Pod, PodDisruptionBudget, PodId, PreemptionPolicy};
-use crate::scheduler::framework::{Code, ExtensionPoints, Plugin, Snapshot, Status};
+use crate::scheduler::framework::{Code, CycleState, ExtensionPoints, Plugin, Snapshot, Status};
 use crate::scheduler::profile::{Profile, Slot};
 use crate::store::{NodeInfo, PodRecord, Store};
 
@@ -157,65 +158,203 @@ fn add_to_node(info: &mut NodeInfo, record: &PodRecord) {
 // ---------------------------------------------------------------------------------------------
 // Filters with nominated pods.
 
-/// The profile's Filter plugins, as a PostFilter plugin may run them (upstream's framework
-/// handle).
+/// The profile's Filter plugins and PreFilter extensions, as a PostFilter plugin may run them
+/// (upstream's framework handle: `RunFilterPlugins`, `RunFilterPluginsWithNominatedPods`,
+/// `RunPreFilterExtensionAddPod` / `RemovePod`).
 pub struct FilterRunner<'a> {
     plugins: &'a [Box<dyn Plugin>],
     slots: &'a [Slot],
+    pre_filter_slots: &'a [Slot],
     skip: &'a [bool],
+    state: &'a OnceCell<CycleState>,
 }
 
 impl<'a> FilterRunner<'a> {
-    pub(crate) fn new(profile: &'a Profile, skip: &'a [bool]) -> Self {
+    /// `state` caches this cycle's [`CycleState`]; it must be empty at the start of the cycle.
+    pub(crate) fn new(
+        profile: &'a Profile,
+        skip: &'a [bool],
+        state: &'a OnceCell<CycleState>,
+    ) -> Self {
         FilterRunner {
             plugins: &profile.plugins,
             slots: profile.slots(ExtensionPoints::FILTER),
+            pre_filter_slots: profile.slots(ExtensionPoints::PRE_FILTER),
             skip,
+            state,
         }
     }
 
-    /// Upstream `RunFilterPlugins`.
-    pub fn run(&self, pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Status {
-        super::run_filters(self.plugins, self.slots, self.skip, pod, node, snapshot)
+    /// This cycle's PreFilter state, as the plugins with PreFilter extensions computed it: the
+    /// value upstream's `state.Clone()` copies. Built at the first call of the cycle.
+    pub fn cycle_state(&self) -> &CycleState {
+        self.state.get_or_init(|| {
+            let mut state = CycleState::default();
+            for slot in self.pre_filter_slots {
+                if self.skip[slot.plugin] {
+                    continue;
+                }
+                if let Some(data) = self.plugins[slot.plugin].pre_filter_state() {
+                    state.push(slot.plugin, data);
+                }
+            }
+            state
+        })
     }
 
-    /// Upstream `RunFilterPluginsWithNominatedPods`: when pods of equal or higher priority are
-    /// nominated to the node, the pod must fit both with them added ("the current pod must
-    /// yield to them and not take a space opened for running them") and without them.
+    /// Upstream `RunFilterPlugins` with the cycle's own state.
+    pub fn run(&self, pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Status {
+        super::run_filters(
+            self.plugins,
+            self.slots,
+            self.skip,
+            pod,
+            node,
+            snapshot,
+            None,
+        )
+    }
+
+    /// Upstream `RunFilterPlugins` with `state`, a copy of the cycle state the PreFilter
+    /// extensions may have changed.
+    pub fn run_with_state(
+        &self,
+        pod: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+        state: &CycleState,
+    ) -> Status {
+        super::run_filters(
+            self.plugins,
+            self.slots,
+            self.skip,
+            pod,
+            node,
+            snapshot,
+            Some(state),
+        )
+    }
+
+    /// Upstream `RunPreFilterExtensionAddPod`: every plugin in `state`, in PreFilter order; the
+    /// first failure is an error naming the plugin.
+    pub fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        pod_to_add: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        for (i, data) in state.entries_mut() {
+            let plugin = &self.plugins[i];
+            let status = plugin.add_pod(data, pod, pod_to_add, node, snapshot);
+            if !status.is_success() {
+                return Status::error(format!(
+                    "running AddPod on PreFilter plugin {:?}: {status}",
+                    plugin.name()
+                ))
+                .with_plugin(plugin.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// Upstream `RunPreFilterExtensionRemovePod`.
+    pub fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        pod_to_remove: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        for (i, data) in state.entries_mut() {
+            let plugin = &self.plugins[i];
+            let status = plugin.remove_pod(data, pod, pod_to_remove, node, snapshot);
+            if !status.is_success() {
+                return Status::error(format!(
+                    "running RemovePod on PreFilter plugin {:?}: {status}",
+                    plugin.name()
+                ))
+                .with_plugin(plugin.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// Upstream `RunFilterPluginsWithNominatedPods` with the cycle's own state: when pods of
+    /// equal or higher priority are nominated to the node, the pod must fit both with them
+    /// added ("the current pod must yield to them and not take a space opened for running
+    /// them") and without them.
     pub fn run_with_nominated_pods(
         &self,
         pod: &Pod,
         node: &NodeInfo,
         snapshot: &Snapshot,
     ) -> Status {
-        let Some(with_nominated) = with_nominated_pods(pod, node, snapshot) else {
-            return self.run(pod, node, snapshot);
+        self.run_with_nominated_pods_in(pod, node, snapshot, None)
+    }
+
+    /// Upstream `RunFilterPluginsWithNominatedPods` with `state` (`None`: the cycle's own):
+    /// the nominated pods are added to a copy of the node and of the state (`addGENominatedPods`
+    /// runs AddPod on a clone), so a nominated pod counts for spreading and inter-pod
+    /// (anti-)affinity too.
+    pub fn run_with_nominated_pods_in(
+        &self,
+        pod: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+        state: Option<&CycleState>,
+    ) -> Status {
+        let added = match with_nominated_pods(self, pod, node, snapshot, state) {
+            Ok(added) => added,
+            Err(status) => return status,
         };
-        let status = self.run(pod, &with_nominated, snapshot);
-        if !status.is_success() {
-            return status;
+        if let Some((with_nominated, state_with_nominated)) = added {
+            let status = self.run_with_state(pod, &with_nominated, snapshot, &state_with_nominated);
+            if !status.is_success() {
+                return status;
+            }
         }
-        self.run(pod, node, snapshot)
+        match state {
+            None => self.run(pod, node, snapshot),
+            Some(state) => self.run_with_state(pod, node, snapshot, state),
+        }
     }
 }
 
-/// Upstream `addGENominatedPods`: a copy of the node with the nominated pods of priority ≥ the
-/// pod's (other than the pod itself) added; `None` when there are none.
-fn with_nominated_pods(pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Option<NodeInfo> {
+/// Upstream `addGENominatedPods`: copies of the node and of `state` (`None`: the cycle's own)
+/// with the nominated pods of priority ≥ the pod's (other than the pod itself) added, each
+/// through the PreFilter extensions' AddPod; `None` when there are none.
+fn with_nominated_pods(
+    runner: &FilterRunner<'_>,
+    pod: &Pod,
+    node: &NodeInfo,
+    snapshot: &Snapshot,
+    state: Option<&CycleState>,
+) -> Result<Option<(NodeInfo, CycleState)>, Status> {
     let nominated = snapshot.nominated_pods(node.id);
     if nominated.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let mut copy: Option<NodeInfo> = None;
+    let mut out: Option<(NodeInfo, CycleState)> = None;
     for &id in nominated {
         let r = snapshot.pod(id);
         if r.pod.priority >= pod.priority
             && !(r.pod.name == pod.name && r.pod.namespace == pod.namespace)
         {
-            add_to_node(copy.get_or_insert_with(|| node.clone()), r);
+            let (info, cycle_state) = out.get_or_insert_with(|| {
+                let state = state.unwrap_or_else(|| runner.cycle_state());
+                (node.clone(), state.clone())
+            });
+            add_to_node(info, r);
+            let status = runner.add_pod(cycle_state, pod, &r.pod, info, snapshot);
+            if !status.is_success() {
+                return Err(status);
+            }
         }
     }
-    copy
+    Ok(out)
 }
 
 /// The node a pod is nominated to, if it still exists (upstream `evaluateNominatedNode` looks
@@ -308,9 +447,11 @@ pub struct PreemptionExplanation {
 /// Upstream `RunPostFilterPlugins`: the first success or UnschedulableAndUnresolvable wins;
 /// otherwise the reasons of all plugins are joined and the last meaningful result kept.
 /// `None` when the profile has no PostFilter plugin.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_post_filter_plugins(
     profile: &Profile,
     filter_skip: &[bool],
+    cycle_state: &OnceCell<CycleState>,
     pod: &Pod,
     snapshot: &Snapshot,
     statuses: &NodeToStatus,
@@ -329,7 +470,7 @@ pub(crate) fn run_post_filter_plugins(
         let mut handle = PostFilterHandle {
             snapshot,
             statuses,
-            filters: FilterRunner::new(profile, filter_skip),
+            filters: FilterRunner::new(profile, filter_skip, cycle_state),
             rng: &mut *rng,
             explain,
         };
@@ -564,13 +705,26 @@ pub fn select_victims_on_node(
     if potential.is_empty() {
         return Err(Status::unresolvable(NO_VICTIMS));
     }
+    // Upstream `DryRunPreemption`: each node is checked on its own copy of the node and of the
+    // cycle state (`stateCopy := state.Clone()`), which RemovePod / AddPod then change.
+    let mut state = filters.cycle_state().clone();
     let mut copy = node.clone();
+    let remove = |id: PodId, copy: &mut NodeInfo, state: &mut CycleState| -> Result<(), Status> {
+        let r = snapshot.pod(id);
+        remove_from_node(copy, r);
+        let status = filters.remove_pod(state, pod, &r.pod, copy, snapshot);
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    };
     for &p in &potential {
-        remove_from_node(&mut copy, snapshot.pod(p));
+        remove(p, &mut copy, &mut state)?;
     }
     // "If the new pod does not fit after removing all the eligible pods, we are almost done
     // and this node is not suitable for preemption."
-    let status = filters.run_with_nominated_pods(pod, &copy, snapshot);
+    let status = filters.run_with_nominated_pods_in(pod, &copy, snapshot, Some(&state));
     if !status.is_success() {
         return Err(status);
     }
@@ -579,24 +733,30 @@ pub fn select_victims_on_node(
         filter_pods_with_pdb_violation(&potential, snapshot, pdbs, pdb_allowed);
     let mut victims = Vec::new();
     let mut num_violating = 0i64;
-    let reprieve = |id: PodId, copy: &mut NodeInfo, victims: &mut Vec<PodId>| -> bool {
-        add_to_node(copy, snapshot.pod(id));
-        let fits = filters
-            .run_with_nominated_pods(pod, copy, snapshot)
-            .is_success();
-        if !fits {
-            remove_from_node(copy, snapshot.pod(id));
-            victims.push(id);
-        }
-        fits
-    };
+    let mut reprieve =
+        |id: PodId, copy: &mut NodeInfo, state: &mut CycleState| -> Result<bool, Status> {
+            let r = snapshot.pod(id);
+            add_to_node(copy, r);
+            let status = filters.add_pod(state, pod, &r.pod, copy, snapshot);
+            if !status.is_success() {
+                return Err(status);
+            }
+            let fits = filters
+                .run_with_nominated_pods_in(pod, copy, snapshot, Some(state))
+                .is_success();
+            if !fits {
+                remove(id, copy, state)?;
+                victims.push(id);
+            }
+            Ok(fits)
+        };
     for &p in &violating {
-        if !reprieve(p, &mut copy, &mut victims) {
+        if !reprieve(p, &mut copy, &mut state)? {
             num_violating += 1;
         }
     }
     for &p in &non_violating {
-        reprieve(p, &mut copy, &mut victims);
+        reprieve(p, &mut copy, &mut state)?;
     }
     if !violating.is_empty() && !non_violating.is_empty() {
         victims.sort_by(|&a, &b| more_important(snapshot.pod(a), snapshot.pod(b)));
@@ -822,7 +982,7 @@ impl super::Cycle<'_> {
         explain: bool,
     ) -> Option<super::ScheduleResult> {
         let id = nominated_node(self.pod, self.snapshot)?;
-        let status = FilterRunner::new(self.profile, &self.buf.filter_skip)
+        let status = FilterRunner::new(self.profile, &self.buf.filter_skip, &self.buf.cycle_state)
             .run_with_nominated_pods(self.pod, self.snapshot.node(id), self.snapshot);
         if !status.is_success() {
             return None;
@@ -857,6 +1017,7 @@ impl super::Cycle<'_> {
         let Some(r) = run_post_filter_plugins(
             self.profile,
             &self.buf.filter_skip,
+            &self.buf.cycle_state,
             self.pod,
             self.snapshot,
             statuses,

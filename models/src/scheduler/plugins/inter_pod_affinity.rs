@@ -25,7 +25,8 @@ use crate::api::{
 };
 use crate::scheduler::config::ConfigError;
 use crate::scheduler::framework::{
-    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
+    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, StateData, Status,
+    downcast_state, downcast_state_mut,
 };
 use crate::store::{NodeInfo, PlacementKind};
 
@@ -237,7 +238,7 @@ fn matches_who(
 }
 
 /// Counts per topology pair: key → value → count (upstream `topologyToMatchedTermCount`).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct PairCounts(BTreeMap<String, BTreeMap<String, i64>>);
 
 impl PairCounts {
@@ -287,6 +288,74 @@ impl PairCounts {
 
     fn clear(&mut self) {
         self.0.clear();
+    }
+
+    /// The number of pairs (none is zero).
+    fn len(&self) -> usize {
+        self.0.values().map(BTreeMap::len).sum()
+    }
+}
+
+/// Kept counts as a dry run sees them: the PreFilter counts plus the changes the PreFilter
+/// extensions made (upstream changes a cloned map; the sum is that map).
+#[derive(Clone, Copy, Debug)]
+struct CountsView<'a> {
+    base: &'a PairCounts,
+    delta: Option<&'a PairCounts>,
+}
+
+impl CountsView<'_> {
+    fn get(&self, key: &str, value: &str) -> i64 {
+        self.base.get(key, value) + self.delta.map_or(0, |d| d.get(key, value))
+    }
+
+    /// `len(map) == 0`: no pair left with a non-zero count.
+    fn is_empty(&self) -> bool {
+        let Some(delta) = self.delta.filter(|d| !d.is_empty()) else {
+            return self.base.is_empty();
+        };
+        let mut len = self.base.len();
+        for (key, values) in &delta.0 {
+            for (value, d) in values {
+                match self.base.get(key, value) {
+                    0 => len += 1,
+                    b if b + d == 0 => len -= 1,
+                    _ => {}
+                }
+            }
+        }
+        len == 0
+    }
+
+    /// Whether some label of the node names a pair counted above zero (upstream
+    /// `satisfyExistingPodsAntiAffinity` walks the node's labels; the counted keys are fewer).
+    fn any_positive(&self, labels: &Labels) -> bool {
+        let keys = self
+            .base
+            .0
+            .keys()
+            .chain(self.delta.into_iter().flat_map(|d| d.0.keys()));
+        for key in keys {
+            if labels.get(key).is_some_and(|v| self.get(key, v) > 0) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// InterPodAffinity's PreFilter state as the PreFilter extensions change it (upstream
+/// `preFilterState` after `Clone`): changes to `existingAntiAffinityCounts`, `affinityCounts`
+/// and `antiAffinityCounts`, over the kept counts of the cycle.
+#[derive(Clone, Debug)]
+pub(crate) struct AffinityState {
+    generation: u64,
+    deltas: [PairCounts; 3],
+}
+
+impl StateData for AffinityState {
+    fn clone_data(&self) -> Box<dyn StateData> {
+        Box::new(self.clone())
     }
 }
 
@@ -658,6 +727,8 @@ pub struct InterPodAffinity {
     self_match: bool,
     /// PreScore state: where upstream's `topologyScore` is.
     score_slot: Option<usize>,
+    /// Counts `pre_filter` calls, so an [`AffinityState`] from another cycle is recognised.
+    generation: u64,
 }
 
 impl InterPodAffinity {
@@ -690,6 +761,104 @@ impl InterPodAffinity {
     fn topology_score(&self) -> &PairCounts {
         self.counts(self.score_slot, 0)
     }
+
+    /// The three PreFilter maps (existing anti-affinity, affinity, anti-affinity), with the
+    /// changes of `state` when given.
+    fn views<'a>(&'a self, state: Option<&'a AffinityState>) -> [CountsView<'a>; 3] {
+        let delta = |i: usize| state.map(|s| &s.deltas[i]);
+        [
+            CountsView {
+                base: self.existing_anti(),
+                delta: delta(0),
+            },
+            CountsView {
+                base: self.affinity(),
+                delta: delta(1),
+            },
+            CountsView {
+                base: self.anti_affinity(),
+                delta: delta(2),
+            },
+        ]
+    }
+
+    /// Upstream `Filter` (`satisfyPodAffinity`, `satisfyPodAntiAffinity`,
+    /// `satisfyExistingPodsAntiAffinity`), reading the counts through `state` when given.
+    fn filter_in(&self, pod: &Pod, node: &NodeInfo, state: Option<&AffinityState>) -> Status {
+        let labels = &node.node.labels;
+        let [existing_anti, affinity, anti] = self.views(state);
+        // satisfyPodAffinity
+        let mut pods_exist = true;
+        for t in required_terms(pod.pod_affinity.as_ref()) {
+            match labels.get(&t.topology_key) {
+                Some(v) => {
+                    if affinity.get(&t.topology_key, v) <= 0 {
+                        pods_exist = false;
+                    }
+                }
+                // "All topology labels must exist on the node."
+                None => return Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH),
+            }
+        }
+        // "This pod may be the first pod in a series that have affinity to themselves."
+        if !(pods_exist || (affinity.is_empty() && self.self_match)) {
+            return Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH);
+        }
+        // satisfyPodAntiAffinity
+        if !anti.is_empty() {
+            for t in required_terms(pod.pod_anti_affinity.as_ref()) {
+                if labels
+                    .get(&t.topology_key)
+                    .is_some_and(|v| anti.get(&t.topology_key, v) > 0)
+                {
+                    return Status::unschedulable(ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
+                }
+            }
+        }
+        // satisfyExistingPodsAntiAffinity
+        if existing_anti.any_positive(labels) {
+            return Status::unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        Status::success()
+    }
+
+    /// Upstream `preFilterState.updateWithPod`: `updated`'s required anti-affinity terms that
+    /// select the incoming pod, and whether `updated` matches all of the incoming pod's
+    /// required affinity terms and each of its anti-affinity terms, counted for `node`'s
+    /// topology pairs with `multiplier`.
+    fn update_with_pod(
+        &self,
+        state: &mut AffinityState,
+        updated: &Pod,
+        incoming: &Pod,
+        node: &NodeInfo,
+        multiplier: i64,
+        snapshot: &Snapshot,
+    ) -> Status {
+        if state.generation != self.generation {
+            return Status::error(format!("{NAME}: PreFilter state of another cycle"));
+        }
+        let ns = &snapshot.namespace_labels;
+        let (me, it) = (Who::from(incoming), Who::from(updated));
+        let [existing_anti, affinity, anti] = &mut state.deltas;
+        for t in required_terms(updated.pod_anti_affinity.as_ref()) {
+            if matches_who(t, it, me, ns) {
+                existing_anti.add_for_node(node, &t.topology_key, multiplier);
+            }
+        }
+        let terms = required_terms(incoming.pod_affinity.as_ref());
+        if matches_all(terms, me, it, ns) {
+            for t in terms {
+                affinity.add_for_node(node, &t.topology_key, multiplier);
+            }
+        }
+        for t in required_terms(incoming.pod_anti_affinity.as_ref()) {
+            if matches_who(t, me, it, ns) {
+                anti.add_for_node(node, &t.topology_key, multiplier);
+            }
+        }
+        Status::success()
+    }
 }
 
 impl Plugin for InterPodAffinity {
@@ -705,6 +874,7 @@ impl Plugin for InterPodAffinity {
     }
 
     fn pre_filter(&mut self, pod: &Pod, snapshot: &Snapshot) -> Status {
+        self.generation = self.generation.wrapping_add(1);
         self.existing_slot = None;
         self.incoming_slot = None;
         let hard = self.args.hard_pod_affinity_weight;
@@ -738,49 +908,59 @@ impl Plugin for InterPodAffinity {
     }
 
     fn filter(&self, pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Status {
-        let labels = &node.node.labels;
-        // satisfyPodAffinity
-        let affinity = self.affinity();
-        let mut pods_exist = true;
-        for t in required_terms(pod.pod_affinity.as_ref()) {
-            match labels.get(&t.topology_key) {
-                Some(v) => {
-                    if affinity.get(&t.topology_key, v) <= 0 {
-                        pods_exist = false;
-                    }
-                }
-                // "All topology labels must exist on the node."
-                None => return Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH),
-            }
+        self.filter_in(pod, node, None)
+    }
+
+    /// The PreFilter state: no changes yet to this cycle's counts.
+    fn pre_filter_state(&self) -> Option<Box<dyn StateData>> {
+        Some(Box::new(AffinityState {
+            generation: self.generation,
+            deltas: Default::default(),
+        }))
+    }
+
+    /// Upstream `AddPod`.
+    fn add_pod(
+        &self,
+        state: &mut dyn StateData,
+        pod_to_schedule: &Pod,
+        pod_to_add: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        match downcast_state_mut::<AffinityState>(state, NAME) {
+            Ok(s) => self.update_with_pod(s, pod_to_add, pod_to_schedule, node, 1, snapshot),
+            Err(status) => status,
         }
-        // "This pod may be the first pod in a series that have affinity to themselves."
-        if !(pods_exist || (affinity.is_empty() && self.self_match)) {
-            return Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH);
+    }
+
+    /// Upstream `RemovePod`.
+    fn remove_pod(
+        &self,
+        state: &mut dyn StateData,
+        pod_to_schedule: &Pod,
+        pod_to_remove: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        match downcast_state_mut::<AffinityState>(state, NAME) {
+            Ok(s) => self.update_with_pod(s, pod_to_remove, pod_to_schedule, node, -1, snapshot),
+            Err(status) => status,
         }
-        // satisfyPodAntiAffinity
-        let anti = self.anti_affinity();
-        if !anti.is_empty() {
-            for t in required_terms(pod.pod_anti_affinity.as_ref()) {
-                if labels
-                    .get(&t.topology_key)
-                    .is_some_and(|v| anti.get(&t.topology_key, v) > 0)
-                {
-                    return Status::unschedulable(ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
-                }
-            }
+    }
+
+    fn filter_with_state(
+        &self,
+        state: &dyn StateData,
+        pod: &Pod,
+        node: &NodeInfo,
+        _snapshot: &Snapshot,
+    ) -> Status {
+        match downcast_state::<AffinityState>(state, NAME) {
+            Ok(s) if s.generation == self.generation => self.filter_in(pod, node, Some(s)),
+            Ok(_) => Status::error(format!("{NAME}: PreFilter state of another cycle")),
+            Err(status) => status,
         }
-        // satisfyExistingPodsAntiAffinity: any of the node's labels counted (looked up from the
-        // counted keys, which are few).
-        for (key, values) in &self.existing_anti().0 {
-            if labels
-                .get(key)
-                .and_then(|v| values.get(v))
-                .is_some_and(|c| *c > 0)
-            {
-                return Status::unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
-            }
-        }
-        Status::success()
     }
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], snapshot: &Snapshot) -> Status {

@@ -228,6 +228,17 @@ impl SpreadIndex {
             .unwrap_or(i64::from(i32::MAX))
     }
 
+    /// Domains with counted nodes (upstream `len(TpValueToMatchNum[i])`).
+    pub fn eligible_domains(&self) -> usize {
+        self.eligible_domains
+    }
+
+    /// Whether the constraint's effective selector selects `labels` (upstream
+    /// `constraint.Selector.Matches`; unlike the counting, `{}` selects every pod).
+    pub fn selector_matches(&self, labels: &Labels) -> bool {
+        self.key.selector.matches(labels)
+    }
+
     fn new(key: ShapeKey) -> Self {
         SpreadIndex {
             key,

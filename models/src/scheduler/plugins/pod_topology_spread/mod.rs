@@ -35,7 +35,8 @@ use crate::api::{
 };
 use crate::scheduler::config::ConfigError;
 use crate::scheduler::framework::{
-    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
+    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, StateData, Status,
+    downcast_state, downcast_state_mut,
 };
 use crate::scheduler::plugins::helper::qualified_name_error;
 use crate::scheduler::plugins::inter_pod_affinity::check_args_type;
@@ -179,6 +180,8 @@ struct CycleConstraint {
     max_skew: i32,
     /// Filter: the global minimum (`minMatchNum`, with minDomains applied).
     min_match: i64,
+    /// Filter: `minDomains` (1 when unset).
+    min_domains: i32,
     /// Filter: the incoming pod matches the selector (`selfMatchNum`).
     self_match: bool,
     /// Score: the topology key is `kubernetes.io/hostname` (counted per node).
@@ -199,6 +202,97 @@ pub struct PodTopologySpread {
     /// PreScore: `requireAllTopologies`.
     require_all: bool,
     cycle: u32,
+    /// Counts `pre_filter` calls, so a [`SpreadState`] from another cycle is recognised.
+    generation: u64,
+}
+
+/// Upstream `criticalPaths`: the two domains with the fewest matching pods as PreFilter found
+/// them, then as `update` keeps them through AddPod / RemovePod. `[0]` always holds the minimum
+/// only as far as upstream's approximation goes ("`[1]` is not guaranteed to be the 2nd
+/// minimum"), which is what upstream's Filter reads. A domain is `None` in the initial
+/// placeholders (upstream's empty topology value with `MaxInt32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CriticalPaths(pub [(Option<u32>, i64); 2]);
+
+impl CriticalPaths {
+    fn new() -> Self {
+        let none = (None, i64::from(i32::MAX));
+        CriticalPaths([none, none])
+    }
+
+    /// Upstream `criticalPaths.update`.
+    fn update(&mut self, domain: u32, num: i64) {
+        let p = &mut self.0;
+        let at = if p[0].0 == Some(domain) {
+            Some(0)
+        } else if p[1].0 == Some(domain) {
+            Some(1)
+        } else {
+            None
+        };
+        match at {
+            Some(i) => {
+                p[i].1 = num;
+                if p[0].1 > p[1].1 {
+                    p.swap(0, 1);
+                }
+            }
+            None => {
+                if num < p[0].1 {
+                    p[1] = p[0];
+                    p[0] = (Some(domain), num);
+                } else if num < p[1].1 {
+                    p[1] = (Some(domain), num);
+                }
+            }
+        }
+    }
+}
+
+/// One hard constraint's part of a [`SpreadState`].
+#[derive(Clone, Debug)]
+struct ConstraintState {
+    /// Domain → change of its matching pods since PreFilter (the few domains a dry run or the
+    /// nominated pods touched).
+    deltas: Vec<(u32, i64)>,
+    paths: CriticalPaths,
+}
+
+impl ConstraintState {
+    fn delta(&self, domain: u32) -> i64 {
+        self.deltas
+            .iter()
+            .find(|(d, _)| *d == domain)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn add(&mut self, domain: u32, delta: i64) -> i64 {
+        match self.deltas.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, n)) => {
+                *n += delta;
+                *n
+            }
+            None => {
+                self.deltas.push((domain, delta));
+                delta
+            }
+        }
+    }
+}
+
+/// PodTopologySpread's PreFilter state as the PreFilter extensions change it (upstream
+/// `preFilterState` after `Clone`): for each hard constraint of the cycle, in order, the changes
+/// to `TpValueToMatchNum` over the kept counts, and `CriticalPaths`.
+#[derive(Clone, Debug)]
+pub(crate) struct SpreadState {
+    generation: u64,
+    constraints: Vec<ConstraintState>,
+}
+
+impl StateData for SpreadState {
+    fn clone_data(&self) -> Box<dyn StateData> {
+        Box::new(self.clone())
+    }
 }
 
 /// Upstream `topologyNormalizingWeight`: `log(size + 2)`.
@@ -367,6 +461,112 @@ impl PodTopologySpread {
     }
 }
 
+impl PodTopologySpread {
+    /// [`Plugin::filter`], reading the counts through `state` when given.
+    fn filter_in(&self, node: &NodeInfo, state: Option<&SpreadState>) -> Status {
+        let i = node.id.index();
+        for (k, c) in self.filter.iter().enumerate() {
+            let index = self.indexes.get(c.slot);
+            if !index.node_has_label.get(i).copied().unwrap_or(false) {
+                return Status::unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
+            }
+            let domain = index.node_domain[i];
+            let mut match_num = index.domains.get(domain as usize).map_or(0, |d| d.matches);
+            let mut min_match = c.min_match;
+            if let Some(cs) = state.and_then(|s| s.constraints.get(k)) {
+                match_num += cs.delta(domain);
+                // Upstream `minMatchNum`: the first critical path, or 0 below minDomains.
+                min_match =
+                    if index.eligible_domains() < usize::try_from(c.min_domains).unwrap_or(0) {
+                        0
+                    } else {
+                        cs.paths.0[0].1
+                    };
+            }
+            let skew = match_num + i64::from(c.self_match) - min_match;
+            if skew > i64::from(c.max_skew) {
+                return Status::unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
+            }
+        }
+        Status::success()
+    }
+
+    /// This cycle's PreFilter state as a value: each hard constraint's critical paths, found as
+    /// upstream's `calPreFilterState` does by updating empty paths with every domain (here in
+    /// domain order, where upstream walks a Go map: when several domains tie, upstream keeps
+    /// whichever it met first).
+    fn spread_state(&self) -> SpreadState {
+        let constraints = self
+            .filter
+            .iter()
+            .map(|c| {
+                let mut paths = CriticalPaths::new();
+                let index = self.indexes.get(c.slot);
+                for (d, domain) in index.domains.iter().enumerate() {
+                    if domain.eligible_nodes > 0 {
+                        paths.update(u32::try_from(d).unwrap_or(u32::MAX), domain.matches);
+                    }
+                }
+                ConstraintState {
+                    deltas: Vec::new(),
+                    paths,
+                }
+            })
+            .collect();
+        SpreadState {
+            generation: self.generation,
+            constraints,
+        }
+    }
+
+    /// Upstream `updateWithPod`: a pod of the preemptor's namespace on a node carrying every
+    /// constraint's key changes the count of the node's domain, and the critical paths, of each
+    /// constraint whose selector selects it and whose node-inclusion policies take the node. As
+    /// upstream, the pod is not checked for being terminating (PreFilter does not count such
+    /// pods, RemovePod still subtracts them).
+    fn update_with_pod(
+        &self,
+        state: &mut SpreadState,
+        updated: &Pod,
+        preemptor: &Pod,
+        node: &NodeInfo,
+        delta: i64,
+    ) -> Status {
+        if state.generation != self.generation {
+            return Status::error(format!("{NAME}: PreFilter state of another cycle"));
+        }
+        if updated.namespace != preemptor.namespace {
+            return Status::success();
+        }
+        let i = node.id.index();
+        // `nodeLabelsMatchSpreadConstraints`.
+        let has_all_keys = self.filter.iter().all(|c| {
+            let index = self.indexes.get(c.slot);
+            index.node_has_label.get(i).copied().unwrap_or(false)
+        });
+        if !has_all_keys {
+            return Status::success();
+        }
+        for (c, cs) in self.filter.iter().zip(&mut state.constraints) {
+            let index = self.indexes.get(c.slot);
+            // `constraint.Selector.Matches`, then `matchNodeInclusionPolicies` (the node has
+            // every key, so inclusion is the policies').
+            if !index.selector_matches(&updated.labels)
+                || !index.node_included.get(i).copied().unwrap_or(false)
+            {
+                continue;
+            }
+            let domain = index.node_domain[i];
+            let Some(base) = index.domains.get(domain as usize).map(|d| d.matches) else {
+                continue;
+            };
+            let changed = cs.add(domain, delta);
+            cs.paths.update(domain, base + changed);
+        }
+        Status::success()
+    }
+}
+
 impl Plugin for PodTopologySpread {
     fn name(&self) -> &str {
         NAME
@@ -381,6 +581,7 @@ impl Plugin for PodTopologySpread {
 
     /// Upstream `calPreFilterState`; Skip when the pod has no hard constraints.
     fn pre_filter(&mut self, pod: &Pod, snapshot: &Snapshot) -> Status {
+        self.generation = self.generation.wrapping_add(1);
         self.filter.clear();
         let defaults = std::mem::take(&mut self.default_constraints);
         let constraints =
@@ -394,6 +595,7 @@ impl Plugin for PodTopologySpread {
                     slot,
                     max_skew: c.max_skew,
                     min_match: index.min_match(c.min_domains.unwrap_or(1)),
+                    min_domains: c.min_domains.unwrap_or(1),
                     self_match: view_matches(selector, &pod.labels),
                     hostname: c.topology_key == LABEL_HOSTNAME,
                     weight: 0.0,
@@ -411,22 +613,56 @@ impl Plugin for PodTopologySpread {
     /// Upstream `Filter`: `matchNum + selfMatchNum - minMatchNum <= maxSkew` for every hard
     /// constraint.
     fn filter(&self, _pod: &Pod, node: &NodeInfo, _snapshot: &Snapshot) -> Status {
-        let i = node.id.index();
-        for c in &self.filter {
-            let index = self.indexes.get(c.slot);
-            if !index.node_has_label.get(i).copied().unwrap_or(false) {
-                return Status::unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
-            }
-            let match_num = index
-                .domains
-                .get(index.node_domain[i] as usize)
-                .map_or(0, |d| d.matches);
-            let skew = match_num + i64::from(c.self_match) - c.min_match;
-            if skew > i64::from(c.max_skew) {
-                return Status::unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
-            }
+        self.filter_in(node, None)
+    }
+
+    /// The PreFilter state: this cycle's critical paths, no changes yet.
+    fn pre_filter_state(&self) -> Option<Box<dyn StateData>> {
+        Some(Box::new(self.spread_state()))
+    }
+
+    /// Upstream `AddPod`.
+    fn add_pod(
+        &self,
+        state: &mut dyn StateData,
+        pod_to_schedule: &Pod,
+        pod_to_add: &Pod,
+        node: &NodeInfo,
+        _snapshot: &Snapshot,
+    ) -> Status {
+        match downcast_state_mut::<SpreadState>(state, NAME) {
+            Ok(s) => self.update_with_pod(s, pod_to_add, pod_to_schedule, node, 1),
+            Err(status) => status,
         }
-        Status::success()
+    }
+
+    /// Upstream `RemovePod`.
+    fn remove_pod(
+        &self,
+        state: &mut dyn StateData,
+        pod_to_schedule: &Pod,
+        pod_to_remove: &Pod,
+        node: &NodeInfo,
+        _snapshot: &Snapshot,
+    ) -> Status {
+        match downcast_state_mut::<SpreadState>(state, NAME) {
+            Ok(s) => self.update_with_pod(s, pod_to_remove, pod_to_schedule, node, -1),
+            Err(status) => status,
+        }
+    }
+
+    fn filter_with_state(
+        &self,
+        state: &dyn StateData,
+        _pod: &Pod,
+        node: &NodeInfo,
+        _snapshot: &Snapshot,
+    ) -> Status {
+        match downcast_state::<SpreadState>(state, NAME) {
+            Ok(s) if s.generation == self.generation => self.filter_in(node, Some(s)),
+            Ok(_) => Status::error(format!("{NAME}: PreFilter state of another cycle")),
+            Err(status) => status,
+        }
     }
 
     /// Upstream `PreScore` / `initPreScoreState`.
@@ -452,6 +688,7 @@ impl Plugin for PodTopologySpread {
                     slot,
                     max_skew: c.max_skew,
                     min_match: 0,
+                    min_domains: 1,
                     self_match: false,
                     hostname: c.topology_key == LABEL_HOSTNAME,
                     weight: 0.0,
