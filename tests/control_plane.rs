@@ -320,6 +320,8 @@ workloads:
         template:
           metadata: {labels: {app: web}}
           spec: {containers: [{name: c, image: web:v1}]}
+  - at: 90s                           # arrives while the API server is down
+    inline: {apiVersion: v1, kind: Pod, metadata: {name: late}, spec: {containers: [{name: c, image: x}]}}
 timeline:
   - {at: 1m, scale: {deployment: web, replicas: 6}}
 "#;
@@ -346,6 +348,11 @@ timeline:
     let id = api.deployment_id("default", "web").unwrap();
     assert_eq!(api.deployment(id).d.replicas, 6);
     assert_eq!(api.deployment(id).status.available_replicas, 6);
+    // The pod refused at 90s was created once the API server was back, and runs.
+    let late = api
+        .store
+        .pod(api.store.pod_id("late").expect("created after the outage"));
+    assert!(late.created_at > at(120) && late.ready);
 }
 
 #[test]
@@ -494,4 +501,50 @@ timeline:
         .collect();
     revisions.sort();
     assert_eq!(revisions, vec![3, 4]);
+}
+
+#[test]
+fn a_binding_refused_during_an_outage_is_retried_after_its_backoff() {
+    let text = r#"
+name: bind-outage
+duration: 2m
+controlPlane: {watchLatency: 50ms, apiLatency: 0s}
+cluster:
+  nodePools: [{name: general, count: 1, resources: {cpu: "8", memory: 32Gi}}]
+workloads:
+  - at: 30s
+    inline: {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: x}]}}
+"#;
+    let s = load_str("bind-outage.yaml", text, Path::new(".")).unwrap();
+    let mut sim = build(&s, &Registry::default_plugins(), &options(true)).unwrap();
+    let ms = |m: u64| SimTime::ZERO.saturating_add(SimDuration::from_millis(m));
+    // Created at 30s; the scheduler sees it and binds at 30.05s — while the API is down.
+    sim.run(RunLimits::until(ms(30_010)));
+    sim.world_mut().api.set_available(false);
+    sim.run(RunLimits::until(ms(40_000)));
+    let api = &sim.world().api;
+    let pod = api.store.pod_id("p").unwrap();
+    assert!(api.store.pod(pod).node.is_none());
+    assert!(
+        api.events
+            .iter()
+            .any(|e| e.reason == "FailedScheduling" && e.message.starts_with("Binding rejected"))
+    );
+    sim.world_mut().api.set_available(true);
+    sim.run(RunLimits::until(ms(120_000)));
+    let r = sim.world().api.store.pod(pod);
+    // Each refusal puts the pod in the backoff queue (not the unschedulable one), so it is
+    // retried as its backoff (1s, 2s, 4s, 8s: doubling per attempt) expires, at the queue's
+    // next 1s flush: four refusals while down, then bound at 46s — not after the 5-minute
+    // leftover flush of unschedulable pods.
+    let bound = r.scheduled_at.expect("bound after the outage");
+    assert_eq!(bound, ms(46_000));
+    let refused = sim
+        .world()
+        .api
+        .events
+        .iter()
+        .filter(|e| e.message.starts_with("Binding rejected"))
+        .count();
+    assert_eq!(refused, 4);
 }

@@ -152,8 +152,8 @@ impl Cluster {
         &mut self,
         ctx: &mut Context<'_, Event>,
         w: &crate::scenario::Workloads,
-    ) {
-        timeline::apply(&mut self.api, ctx, w);
+    ) -> Result<(), crate::apiserver::ApiError> {
+        timeline::apply(&mut self.api, ctx, w)
     }
 }
 

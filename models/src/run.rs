@@ -118,7 +118,8 @@ pub fn build(
             deployments: scenario.deployments.clone(),
             ..Workloads::default()
         };
-        cluster.apply_workloads(ctx, &initial);
+        // The API server is up at the start: nothing is refused.
+        let _ = cluster.apply_workloads(ctx, &initial);
         // The controllers' informers list what exists, and the disruption controller computes
         // every budget once, as at start-up.
         for i in 0..scenario.pdbs.len() {

@@ -245,8 +245,9 @@ impl SchedulerComponent {
                 api.record(now, EventType::Normal, "Scheduled", object, message);
             }
             Err(e) => {
-                // Upstream `handleBindingCycleError`: the pod goes back with a backoff.
-                self.queue.add_unschedulable(pod, now);
+                // Upstream `handleBindingCycleError`: an error, not a verdict: the pod goes to
+                // the backoff queue and is retried when its backoff expires.
+                self.queue.add_after_error(pod, now);
                 let object = format!("pod/{}", api.store.pod(pod).pod.name);
                 api.record(
                     now,

@@ -74,8 +74,10 @@ impl TimelineDriver {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) {
-        if let Some(w) = self.delayed.get(index as usize) {
-            apply(api, ctx, w);
+        if let Some(w) = self.delayed.get(index as usize)
+            && apply(api, ctx, w).is_err()
+        {
+            ctx.schedule(RETRY_UNAVAILABLE, Event::WorkloadsArrive(index));
         }
     }
 
@@ -130,10 +132,7 @@ impl TimelineDriver {
             Action::Resume { target } => with_deployment(api, &target, |api, id| {
                 api.update_deployment(ctx, id, |d| d.paused = false)
             }),
-            Action::Apply(w) => {
-                apply(api, ctx, &w);
-                Ok(())
-            }
+            Action::Apply(w) => apply(api, ctx, &w),
             Action::Delete {
                 target,
                 propagation,
@@ -417,50 +416,56 @@ fn cordon(
 }
 
 /// Creates (or, for an existing Deployment or ReplicaSet, updates the spec of) the objects of
-/// a workloads entry, owners before dependents, as `kubectl apply` would.
-pub(super) fn apply(api: &mut ApiServer, ctx: &mut Context<'_, Event>, w: &Workloads) {
+/// a workloads entry, owners before dependents, as `kubectl apply` would. Applying again is
+/// harmless, so when the API server was down for some write the whole entry is retried.
+pub(super) fn apply(
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+    w: &Workloads,
+) -> Result<(), ApiError> {
     let now = ctx.now();
+    let mut result = Ok(());
+    let mut note = |r: Result<(), ApiError>| {
+        if let Err(ApiError::Unavailable) = r {
+            result = Err(ApiError::Unavailable);
+        }
+    };
     for d in &w.deployments {
         match api.deployment_id(&d.namespace, &d.name) {
-            Some(id) => {
-                let _ = api.update_deployment(ctx, id, |old| {
-                    let annotations = std::mem::take(&mut old.annotations);
-                    *old = d.clone();
-                    for (k, v) in annotations {
-                        old.annotations.entry(k).or_insert(v);
-                    }
-                });
-            }
-            None => {
-                let _ = api.create_deployment(ctx, d.clone());
-            }
+            Some(id) => note(api.update_deployment(ctx, id, |old| {
+                let annotations = std::mem::take(&mut old.annotations);
+                *old = d.clone();
+                for (k, v) in annotations {
+                    old.annotations.entry(k).or_insert(v);
+                }
+            })),
+            None => note(api.create_deployment(ctx, d.clone()).map(|_| ())),
         }
     }
     for rs in &w.replica_sets {
         match api.replica_set_id(&rs.namespace, &rs.name) {
-            Some(id) => {
-                let _ = api.update_replica_set(ctx, id, |old| {
-                    old.replicas = rs.replicas;
-                    old.template = rs.template.clone();
-                });
-            }
-            None => {
-                let _ = api.create_replica_set(ctx, rs.clone());
-            }
+            Some(id) => note(api.update_replica_set(ctx, id, |old| {
+                old.replicas = rs.replicas;
+                old.template = rs.template.clone();
+            })),
+            None => note(api.create_replica_set(ctx, rs.clone()).map(|_| ())),
         }
     }
     for pod in &w.pods {
         if api.store.pod_id(&pod.key()).is_some() {
             continue;
         }
-        if let Err(e) = api.create_pod(ctx, pod.clone()) {
-            api.record(
+        match api.create_pod(ctx, pod.clone()) {
+            Ok(_) => {}
+            Err(ApiError::Unavailable) => note(Err(ApiError::Unavailable)),
+            Err(e) => api.record(
                 now,
                 EventType::Warning,
                 "FailedCreate",
                 format!("pod/{}", pod.name),
                 format!("Error creating: {e}"),
-            );
+            ),
         }
     }
+    result
 }

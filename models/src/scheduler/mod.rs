@@ -333,6 +333,32 @@ impl Scheduler {
         all.into_iter().cloned().collect()
     }
 
+    /// Upstream `RunPreEnqueuePlugins` of the pod's profile: the first plugin that does not
+    /// succeed decides (a rejection as it is, anything else as an error naming the plugin).
+    /// Success when no profile claims the pod. The scheduling queue performs the SchedulingGates
+    /// check itself (a gated pod is never queued), which is this with the default profile.
+    pub fn pre_enqueue(&self, pod: &Pod) -> Status {
+        let Some(profile) = self.profile(&pod.scheduler_name) else {
+            return Status::success();
+        };
+        for slot in profile.slots(ExtensionPoints::PRE_ENQUEUE) {
+            let plugin = &profile.plugins[slot.plugin];
+            let status = plugin.pre_enqueue(pod);
+            if status.is_success() {
+                continue;
+            }
+            if status.is_rejected() {
+                return status.with_plugin(plugin.name());
+            }
+            return Status::error(format!(
+                "running PreEnqueue plugin {:?}: {status}",
+                plugin.name()
+            ))
+            .with_plugin(plugin.name());
+        }
+        Status::success()
+    }
+
     /// One scheduling cycle for `pod` (already in the store, unbound). Pure with respect to the
     /// store: the caller binds. `explain` adds per-node verdicts without changing the decision,
     /// the rotation or the random draws.
@@ -368,6 +394,52 @@ impl Scheduler {
             snapshot,
         };
         cycle.run(rng, explain)
+    }
+}
+
+#[cfg(test)]
+impl Scheduler {
+    /// Upstream's PostFilter test harness (`TestDryRunPreemption`, `TestPreempt`): PreFilter for
+    /// `pod`, then the PostFilter plugins with `statuses` as the filter result, explained.
+    pub(crate) fn pre_filter_then_post_filter(
+        &mut self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        statuses: &preemption::NodeToStatus,
+        rng: &mut impl Rng,
+    ) -> Option<preemption::PostFilterResult> {
+        let index = self
+            .profiles
+            .iter()
+            .position(|p| p.scheduler_name == pod.scheduler_name)?;
+        let Scheduler {
+            profiles,
+            percentage_of_nodes_to_score,
+            next_start_node_index,
+            buf,
+        } = self;
+        let mut cycle = Cycle {
+            profile: &mut profiles[index],
+            global_percentage: *percentage_of_nodes_to_score,
+            next_start: next_start_node_index,
+            buf,
+            pod,
+            snapshot,
+        };
+        if let Err(PreFilterOutcome::Error(e)) = cycle.pre_filter() {
+            panic!("PreFilter failed: {e}");
+        }
+        let rng: &mut dyn rand::RngCore = rng;
+        preemption::run_post_filter_plugins(
+            cycle.profile,
+            &cycle.buf.filter_skip,
+            &cycle.buf.cycle_state,
+            pod,
+            snapshot,
+            statuses,
+            rng,
+            true,
+        )
     }
 }
 

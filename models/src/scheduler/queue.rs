@@ -137,6 +137,16 @@ impl SchedulingQueue {
         }
     }
 
+    /// The attempt failed with an error rather than a verdict (e.g. the binding was refused):
+    /// upstream puts such a pod in the backoff queue, to be retried when its backoff expires.
+    pub fn add_after_error(&mut self, pod: PodId, now: SimTime) {
+        if let Some(info) = self.info.get_mut(&pod) {
+            info.last_failure = now;
+        }
+        self.unschedulable.remove(&pod);
+        self.requeue(pod, now);
+    }
+
     fn requeue(&mut self, pod: PodId, now: SimTime) {
         let Some(info) = self.info.get(&pod).copied() else {
             return;

@@ -45,7 +45,7 @@ use crate::scheduler::framework::Plugin;
 use crate::scheduler::plugins::{
     DefaultBinder, ImageLocality, InterPodAffinity, NodeAffinity, NodeName, NodePorts,
     NodeResourcesBalancedAllocation, NodeResourcesFit, NodeUnschedulable, PodTopologySpread,
-    PrioritySort, TaintToleration,
+    PrioritySort, SchedulingGates, TaintToleration,
 };
 
 /// Builds a plugin from its `pluginConfig` args (`None` when the profile gives none).
@@ -147,6 +147,8 @@ impl Registry {
     /// The plugins kubesim models.
     pub fn default_plugins() -> Self {
         let mut r = Registry::new();
+        // PreEnqueue: the scheduling queue performs the check (see `plugins::scheduling_gates`).
+        r.register("SchedulingGates", SchedulingGates::factory);
         r.register("PrioritySort", PrioritySort::factory);
         r.register("NodeUnschedulable", NodeUnschedulable::factory);
         r.register("NodeName", NodeName::factory);

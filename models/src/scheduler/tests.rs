@@ -130,7 +130,6 @@ fn default_profile_has_upstream_plugins_and_weights() {
         [
             "DynamicResources",
             "NodeVolumeLimits",
-            "SchedulingGates",
             "VolumeBinding",
             "VolumeRestrictions",
             "VolumeZone"

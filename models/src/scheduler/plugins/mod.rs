@@ -16,6 +16,7 @@ pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod priority_sort;
 pub mod resource_allocation;
+pub mod scheduling_gates;
 pub mod taint_toleration;
 
 pub use default_binder::DefaultBinder;
@@ -30,4 +31,5 @@ pub use node_resources_fit::NodeResourcesFit;
 pub use node_unschedulable::NodeUnschedulable;
 pub use pod_topology_spread::PodTopologySpread;
 pub use priority_sort::PrioritySort;
+pub use scheduling_gates::SchedulingGates;
 pub use taint_toleration::TaintToleration;
