@@ -35,6 +35,7 @@ impl ApiServer {
                 }
             }
         }
+        admit_default_tolerations(&mut pod);
         let dumped = pod.dumped.take();
         let owner = pod.owner.as_ref().map(|o| o.id);
         let node_name = pod.node_name.clone();
@@ -274,6 +275,98 @@ impl ApiServer {
     }
 }
 
+/// Upstream admission plugin `DefaultTolerationSeconds`: every pod tolerates the
+/// `node.kubernetes.io/not-ready` and `unreachable` NoExecute taints for 300s, unless it says
+/// otherwise, so the node lifecycle controller's taints evict it only after five minutes.
+pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
+pub const TAINT_NODE_NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub const TAINT_NODE_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+
+pub(crate) fn admit_default_tolerations(pod: &mut Pod) {
+    use crate::api::{TaintEffect, Toleration, TolerationOperator};
+    for key in [TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE] {
+        // Upstream: `(toleration.Key == TaintNodeNotReady || len(toleration.Key) == 0) &&
+        // (toleration.Effect == TaintEffectNoExecute || len(toleration.Effect) == 0)`.
+        let covered = pod.tolerations.iter().any(|t| {
+            (t.key == key || t.key.is_empty())
+                && t.effect.is_none_or(|e| e == TaintEffect::NoExecute)
+        });
+        if !covered {
+            pod.tolerations.push(Toleration {
+                key: key.to_string(),
+                operator: TolerationOperator::Exists,
+                value: String::new(),
+                effect: Some(TaintEffect::NoExecute),
+                toleration_seconds: Some(DEFAULT_TOLERATION_SECONDS),
+            });
+        }
+    }
+}
+
 pub(crate) fn pod_object(p: &Pod) -> String {
     format!("pod/{}", p.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{TaintEffect, Toleration, TolerationOperator};
+
+    fn toleration(key: &str, effect: Option<TaintEffect>) -> Toleration {
+        Toleration {
+            key: key.into(),
+            operator: TolerationOperator::Exists,
+            value: String::new(),
+            effect,
+            toleration_seconds: None,
+        }
+    }
+
+    /// Upstream `plugin/pkg/admission/defaulttolerationseconds/admission_test.go`: a pod with
+    /// no tolerations gets both, 300s each; one that tolerates a key with NoExecute (or every
+    /// effect) keeps its own; an empty key covers both; a NoSchedule toleration covers neither.
+    #[test]
+    fn default_toleration_seconds_as_upstream_admits() {
+        let keys = |p: &Pod| -> Vec<(String, Option<i64>)> {
+            p.tolerations
+                .iter()
+                .map(|t| (t.key.clone(), t.toleration_seconds))
+                .collect()
+        };
+        let mut p = Pod::default();
+        admit_default_tolerations(&mut p);
+        assert_eq!(
+            keys(&p),
+            [
+                (TAINT_NODE_NOT_READY.to_string(), Some(300)),
+                (TAINT_NODE_UNREACHABLE.to_string(), Some(300))
+            ]
+        );
+        let mut p = Pod {
+            tolerations: vec![toleration(
+                TAINT_NODE_NOT_READY,
+                Some(TaintEffect::NoExecute),
+            )],
+            ..Pod::default()
+        };
+        admit_default_tolerations(&mut p);
+        assert_eq!(p.tolerations.len(), 2);
+        assert_eq!(p.tolerations[0].toleration_seconds, None);
+        assert_eq!(p.tolerations[1].key, TAINT_NODE_UNREACHABLE);
+        let mut p = Pod {
+            tolerations: vec![toleration("", None)],
+            ..Pod::default()
+        };
+        admit_default_tolerations(&mut p);
+        assert_eq!(p.tolerations.len(), 1);
+        let mut p = Pod {
+            tolerations: vec![toleration(
+                TAINT_NODE_NOT_READY,
+                Some(TaintEffect::NoSchedule),
+            )],
+            ..Pod::default()
+        };
+        admit_default_tolerations(&mut p);
+        assert_eq!(p.tolerations.len(), 3);
+    }
 }

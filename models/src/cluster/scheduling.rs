@@ -84,8 +84,9 @@ impl SchedulerComponent {
                     if !r.is_active() || r.node.is_some() || r.deletion_timestamp.is_some() {
                         continue;
                     }
-                    // Upstream SchedulingGates (PreEnqueue): a gated pod waits outside the queue.
-                    if !r.pod.scheduling_gates.is_empty() {
+                    // Upstream PreEnqueue (SchedulingGates): a pod a profile's PreEnqueue
+                    // plugin rejects waits outside the queue until it changes.
+                    if !self.scheduler.pre_enqueue(&r.pod).is_success() {
                         continue;
                     }
                     if c.op == Op::Modified {

@@ -263,6 +263,11 @@ impl CycleState {
 /// weight and sums. A `Skip` from `pre_filter` / `pre_score` skips this plugin's `filter` /
 /// `score` for this cycle, as upstream.
 ///
+/// When no node passes Filter, PostFilter (preemption) dry-runs Filter on copies of nodes, and
+/// nodes with nominated pods are filtered with those pods added: the framework then asks each
+/// plugin with PreFilter extensions for `pre_filter_state` (once per cycle), changes copies of it
+/// with `add_pod` / `remove_pod` and filters with `filter_with_state`.
+///
 /// Upstream plugins fall back to computing their cycle state inside Filter/Score when their
 /// PreFilter/PreScore point is disabled in the profile. Here the framework instead still calls
 /// `pre_filter` / `pre_score` for such a plugin, ignoring the status, so `filter` / `score` can

@@ -12,10 +12,19 @@
 //!    ones (taints, affinity, …) cannot be fixed by removing pods;
 //! 3. dry-runs `SelectVictimsOnNode` on them from a random offset until it has
 //!    `max(nodes × minCandidateNodesPercentage%, minCandidateNodesAbsolute)` candidates (and at
-//!    least one that violates no PodDisruptionBudget);
+//!    least one that violates no PodDisruptionBudget). Each node is dry-run on its own copy of
+//!    the node and of the cycle's PreFilter state (`state.Clone()`): every lower-priority pod is
+//!    removed, the PreFilter extensions' `RemovePod` taking it out of PodTopologySpread's and
+//!    InterPodAffinity's counts, then the pods are reprieved one by one through `AddPod`, so a
+//!    topology-spread or required (anti-)affinity failure can be resolved as upstream resolves it;
 //! 4. picks one candidate with `pickOneNodeForPreemption`'s criteria, in order: fewest PDB
 //!    violations, lowest highest-priority victim, smallest sum of victim priorities, fewest
 //!    victims, latest start time of the highest-priority victims, then the first candidate.
+//!
+//! Filters with nominated pods (`RunFilterPluginsWithNominatedPods`) add the nominated pods of
+//! equal or higher priority to a copy of the node and, through `AddPod`, to a copy of the cycle
+//! state (`addGENominatedPods`): a nominated pod takes its room and counts for spreading and
+//! inter-pod (anti-)affinity for the pods that must yield to it.
 //!
 //! The cycle stays pure: the result names the node to nominate and the victims, and the world
 //! (`cluster::preemption`) deletes the victims gracefully and records the events.
@@ -26,12 +35,20 @@
 //!   which candidates it finds past the first ones, and the final "first node" tie-break, vary
 //!   between runs. kubesim takes the potential nodes in node order, dry-runs them one by one
 //!   from the random offset, and breaks the last tie by that order.
-//! - There are no PreFilter extensions (`AddPod`/`RemovePod`) in kubesim's framework: during a
-//!   dry run and when nominated pods are added, plugins that read the node (NodeResourcesFit,
-//!   NodePorts, …) see the change, but cycle state a PreFilter computed from other pods
-//!   (InterPodAffinity, PodTopologySpread) does not.
-//! - Start times are the times pods became Running; a pod not yet running counts as starting
-//!   now, as upstream's `GetPodStartTime` does with a nil `status.startTime`.
+//! - The cycle state the PreFilter extensions change holds, per plugin, the changes to its
+//!   counts since PreFilter rather than a full copy of them (PodTopologySpread's and
+//!   InterPodAffinity's counts are kept across cycles, see their modules); Filter reads counts
+//!   plus changes, which is the copy upstream would have changed. PodTopologySpread's critical
+//!   paths start from the domains in domain order where upstream walks a Go map, so when several
+//!   domains tie for the minimum, kubesim keeps one of the pairs upstream may keep.
+//! - A Filter plugin whose PreFilter point is disabled in the profile still gets its PreFilter
+//!   state computed (see `framework::Plugin`), but no extensions run for it, as upstream runs
+//!   them only for enabled PreFilter plugins (upstream's PodTopologySpread and InterPodAffinity
+//!   Filters fail without their PreFilter state, so such a profile errors there).
+//! - Start times are `status.startTime` (`PodRecord::start_time_ns`): for a pod from a dump,
+//!   the start time it records; otherwise when the pod became Running in the run. A pod not yet
+//!   started counts as starting now, as upstream's `GetPodStartTime` does with a nil
+//!   `status.startTime`.
 //! - PodDisruptionBudgets' `disruptionsAllowed` is computed from the store at the moment of the
 //!   preemption, as if the disruption controller had just synced; `disruptedPods` is always
 //!   empty because the scheduler deletes victims without the eviction API.
@@ -635,8 +652,9 @@ pub fn pod_eligible_to_preempt_others(
     Ok(())
 }
 
-/// A pod's start time for ordering: when it became Running; never started counts as "now",
-/// later than every real start (upstream `GetPodStartTime`).
+/// A pod's start time for ordering: its `status.startTime` (a dumped pod's recorded start, else
+/// when it became Running); never started counts as "now", later than every real start
+/// (upstream `GetPodStartTime`).
 fn start_time(r: &PodRecord) -> i128 {
     r.start_time_ns().unwrap_or(i128::MAX)
 }
@@ -686,8 +704,10 @@ pub fn filter_pods_with_pdb_violation(
 
 /// Upstream `SelectVictimsOnNode`: remove every lower-priority pod; if the pod then fits,
 /// reprieve as many as possible, PDB-violating ones first, each group most important first.
-/// Returns the victims (most important first) and how many of them violate a PDB, or the
-/// status that rules the node out.
+/// Pods are removed from and added back to a copy of the node and, through the PreFilter
+/// extensions (`removePod` / `addPod`), to a copy of the cycle state. Returns the victims (most
+/// important first) and how many of them violate a PDB, or the status that rules the node out
+/// (an error when a PreFilter extension fails, as upstream's `AsStatus(err)`).
 pub fn select_victims_on_node(
     pod: &Pod,
     node: &NodeInfo,

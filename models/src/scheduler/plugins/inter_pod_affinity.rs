@@ -8,6 +8,13 @@
 //! without looking at a single node: the store keeps the lists upstream's NodeInfo keeps
 //! (`PodsWithAffinity`, `PodsWithRequiredAntiAffinity`).
 //!
+//! PreFilter extensions (upstream `AddPod` / `RemovePod`, `preFilterState.updateWithPod`):
+//! preemption's dry run and the filters with nominated pods change an [`AffinityState`] (changes
+//! to the three PreFilter maps), and Filter reads the kept counts plus those changes. As
+//! upstream, they do not run when PreFilter returned Skip (no placed pod with required
+//! anti-affinity and no required terms on the incoming pod), so a nominated pod's own required
+//! anti-affinity is then not seen.
+//!
 //! Namespaces: a term without `namespaces` and `namespaceSelector` selects its own pod's
 //! namespace; `namespaceSelector: {}` selects every namespace; another selector is matched
 //! against `Store::namespace_labels`. Upstream unrolls the incoming pod's selector over the

@@ -88,4 +88,53 @@ mod tests {
         };
         assert!(s.pre_enqueue(&ungated).is_success());
     }
+
+    fn with_config(config: serde_json::Value) -> Result<Scheduler, crate::scheduler::ConfigError> {
+        let config = crate::scheduler::parse_config(&config)?;
+        Scheduler::new(Some(&config), &Registry::default_plugins())
+    }
+
+    #[test]
+    fn configs_enable_disable_and_configure_it_as_upstream() {
+        let gated = Pod {
+            scheduler_name: crate::scheduler::config::DEFAULT_SCHEDULER_NAME.into(),
+            scheduling_gates: vec!["g".into()],
+            ..Pod::default()
+        };
+        // Named explicitly at its point, with (ignored) args.
+        let s = with_config(serde_json::json!({"profiles": [{
+            "plugins": {"preEnqueue": {"enabled": [{"name": "SchedulingGates"}]}},
+            "pluginConfig": [{"name": "SchedulingGates", "args": {}}]
+        }]}))
+        .unwrap();
+        assert_eq!(
+            s.profiles()[0].enabled(ExtensionPoints::PRE_ENQUEUE)[0].name,
+            NAME
+        );
+        assert_eq!(
+            s.pre_enqueue(&gated).code,
+            Code::UnschedulableAndUnresolvable
+        );
+        // Disabled: the profile gates nothing, and nothing is reported as not modelled.
+        let s = with_config(serde_json::json!({"profiles": [{
+            "plugins": {"multiPoint": {"disabled": [{"name": "SchedulingGates"}]}}
+        }]}))
+        .unwrap();
+        assert!(
+            s.profiles()[0]
+                .enabled(ExtensionPoints::PRE_ENQUEUE)
+                .is_empty()
+        );
+        assert!(s.pre_enqueue(&gated).is_success());
+        assert!(!s.unmodelled_plugins().contains(&NAME.to_string()));
+        // At a point it does not implement: upstream's configuration error.
+        let e = with_config(serde_json::json!({"profiles": [{
+            "plugins": {"filter": {"enabled": [{"name": "SchedulingGates"}]}}
+        }]}))
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "plugin \"SchedulingGates\" does not extend FilterPlugin plugin"
+        );
+    }
 }

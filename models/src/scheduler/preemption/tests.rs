@@ -508,3 +508,274 @@ fn candidate_count_follows_calculate_num_candidates() {
         .is_err()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dry runs through the PreFilter extensions (PodTopologySpread, InterPodAffinity).
+
+use crate::api::{
+    Operator, PodAffinity, PodAffinityTerm, Requirement, TopologySpreadConstraint,
+    WhenUnsatisfiable,
+};
+
+/// Upstream's `nodeNames` such as `"node-a/zone1"`: the node is named by the first part and
+/// labelled `hostname`, `zone`, `region` by the parts in order (TestDryRunPreemption).
+fn topology_node(spec: &str) -> Node {
+    let parts: Vec<&str> = spec.split('/').collect();
+    let mut n = node(parts[0]);
+    n.labels = ["hostname", "zone", "region"]
+        .into_iter()
+        .zip(parts.iter().copied())
+        .collect();
+    n
+}
+
+fn topology_cluster(specs: &[&str], pods: Vec<(Pod, &str)>) -> Store {
+    let mut store = Store::new();
+    for s in specs {
+        store.add_node(topology_node(s));
+    }
+    for (p, n) in pods {
+        let node = store.node_id(n).expect("node exists");
+        let id = store.add_pod(p, SimTime::ZERO);
+        store.bind(id, node, SimTime::ZERO);
+        let r = store.pod_mut(id);
+        r.phase = crate::api::PodPhase::Running;
+        r.ready = true;
+        r.running_at = Some(SimTime::ZERO);
+    }
+    store
+}
+
+fn exists(key: &str) -> Option<LabelSelector> {
+    Some(LabelSelector {
+        requirements: vec![Requirement::new(key, Operator::Exists, vec![])],
+    })
+}
+
+/// `st.MakePod().Name(name).Label("foo", "").Priority(priority)` (no requests).
+fn foo_pod(name: &str, priority: i32) -> Pod {
+    labelled_with(pod(name, 0, priority), &[("foo", "")])
+}
+
+fn labelled_with(mut p: Pod, pairs: &[(&str, &str)]) -> Pod {
+    p.labels = pairs.iter().copied().collect::<Labels>();
+    p
+}
+
+/// `.SpreadConstraint(maxSkew, key, DoNotSchedule, Exists("foo"))` for each key.
+fn spread_foo(mut p: Pod, keys: &[&str]) -> Pod {
+    p.topology_spread_constraints = keys
+        .iter()
+        .map(|k| {
+            TopologySpreadConstraint::new(1, *k, WhenUnsatisfiable::DoNotSchedule, exists("foo"))
+        })
+        .collect();
+    p
+}
+
+/// `.PodAntiAffinityExists(key, topologyKey, PodAntiAffinityWithRequiredReq)`.
+fn anti_affinity_exists(mut p: Pod, key: &str, topology_key: &str) -> Pod {
+    p.pod_anti_affinity = Some(PodAffinity {
+        required: vec![PodAffinityTerm::new(exists(key), topology_key)],
+        ..PodAffinity::default()
+    });
+    p
+}
+
+/// Upstream TestDryRunPreemption: PreFilter, then PostFilter with every node Unschedulable
+/// (the dry run visits all of them); the candidates by node name with their victims.
+fn dry_run(store: &Store, preemptor: &Pod) -> (Vec<(String, Vec<String>)>, PostFilterResult) {
+    let mut s = Scheduler::new(None, &Registry::default_plugins()).expect("default profile");
+    let statuses = NodeToStatus {
+        explicit: Vec::new(),
+        absent: Status::unschedulable("filtered"),
+    };
+    let r = s
+        .pre_filter_then_post_filter(
+            preemptor,
+            store,
+            &statuses,
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .expect("the default profile has DefaultPreemption");
+    let mut out: Vec<(String, Vec<String>)> = r
+        .explanation
+        .as_ref()
+        .expect("explained")
+        .candidates
+        .iter()
+        .map(|c| (c.name.clone(), names(store, &c.victims)))
+        .collect();
+    out.sort();
+    (out, r)
+}
+
+// default_preemption_test.go TestDryRunPreemption "pod with anti-affinity is preempted":
+// p1.1 repels every `foo` pod from node1 by hostname; removing the lower-priority pods
+// (RemovePod takes p1.1's term out of existingAntiAffinityCounts) makes room, p1.2 is reprieved,
+// p1.1 is not. node2 has no lower-priority pod.
+#[test]
+fn pod_with_anti_affinity_is_preempted() {
+    let store = topology_cluster(
+        &["node1", "node2"],
+        vec![
+            (
+                anti_affinity_exists(
+                    labelled_with(pod("p1.1", SMALL, LOW), &[("foo", "")]),
+                    "foo",
+                    "hostname",
+                ),
+                "node1",
+            ),
+            (pod("p1.2", SMALL, MID), "node1"),
+            (pod("p1.3", SMALL, HIGH), "node1"),
+            (pod("p2", SMALL, HIGH), "node2"),
+        ],
+    );
+    let preemptor = labelled_with(pod("p", SMALL, HIGH), &[("foo", "")]);
+    let (candidates, r) = dry_run(&store, &preemptor);
+    assert_eq!(candidates, [pair("node1", &["p1.1"])]);
+    assert_eq!(r.nominate, Some(store.node_id("node1")));
+    assert_eq!(names(&store, &r.victims), ["p1.1"]);
+}
+
+// default_preemption_test.go TestDryRunPreemption "preemption to resolve pod topology spread
+// filter failure": zone1 (node-a, node-b) holds 3 `foo` pods, zone2 (node-x) 2, so every node
+// fails a maxSkew-1 constraint. On node-a, removing pod-a1 and pod-a2 (RemovePod: zone1 → 1,
+// node-a → 0) lets p fit; pod-a1 (mid) is reprieved, pod-a2 is not. On node-b, pod-b1 goes.
+// node-x's pods are not of lower priority.
+#[test]
+fn preemption_resolves_a_pod_topology_spread_filter_failure() {
+    let store = topology_cluster(
+        &["node-a/zone1", "node-b/zone1", "node-x/zone2"],
+        vec![
+            (foo_pod("pod-a1", MID), "node-a"),
+            (foo_pod("pod-a2", LOW), "node-a"),
+            (foo_pod("pod-b1", LOW), "node-b"),
+            (foo_pod("pod-x1", HIGH), "node-x"),
+            (foo_pod("pod-x2", HIGH), "node-x"),
+        ],
+    );
+    let preemptor = spread_foo(foo_pod("p", HIGH), &["zone", "hostname"]);
+    let (candidates, _) = dry_run(&store, &preemptor);
+    assert_eq!(
+        candidates,
+        [pair("node-a", &["pod-a2"]), pair("node-b", &["pod-b1"])]
+    );
+}
+
+// default_preemption_test.go TestPreempt "preemption for topology spread constraints", through
+// a whole scheduling cycle: every node fails PodTopologySpread, only node-b has a lower-priority
+// pod, and removing it satisfies both constraints.
+#[test]
+fn preempt_for_topology_spread_constraints() {
+    let store = topology_cluster(
+        &["node-a/zone1", "node-b/zone1", "node-x/zone2"],
+        vec![
+            (foo_pod("p-a1", HIGH), "node-a"),
+            (foo_pod("p-a2", HIGH), "node-a"),
+            (foo_pod("p-b1", LOW), "node-b"),
+            (foo_pod("p-x1", HIGH), "node-x"),
+            (foo_pod("p-x2", HIGH), "node-x"),
+        ],
+    );
+    let preemptor = spread_foo(foo_pod("p", HIGH), &["zone", "hostname"]);
+    let r = schedule(&store, &preemptor);
+    assert_eq!(r.selected, None);
+    assert_eq!(
+        r.message
+            .as_deref()
+            .map(|m| m.split(" preemption").next().unwrap_or(m)),
+        Some("0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints.")
+    );
+    assert_eq!(chosen(&store, &r), "node-b");
+    assert_eq!(names(&store, &r.victims), ["p-b1"]);
+}
+
+// Reprieving a victim adds it back through AddPod, critical paths included. zone1 holds 4 `foo`
+// pods (node-a 2 high, node-b 2 low), zone2 3 (node-x, high): every node fails. On node-b,
+// RemovePod of both lows gives zone1 2 (critical paths [zone1 2, zone2 3]) and node-b 0, so p
+// fits; AddPod of p-b1 gives zone1 3 and node-b 1 (minimum 3 and 1): still fits, reprieved;
+// AddPod of p-b2 gives zone1 4 against zone2's 3: skew 2, so p-b2 is the one victim.
+#[test]
+fn a_reprieved_victim_counts_again_in_the_spread() {
+    let store = topology_cluster(
+        &["node-a/zone1", "node-b/zone1", "node-x/zone2"],
+        vec![
+            (foo_pod("p-a1", HIGH), "node-a"),
+            (foo_pod("p-a2", HIGH), "node-a"),
+            (foo_pod("p-b1", LOW), "node-b"),
+            (foo_pod("p-b2", LOW), "node-b"),
+            (foo_pod("p-x1", HIGH), "node-x"),
+            (foo_pod("p-x2", HIGH), "node-x"),
+            (foo_pod("p-x3", HIGH), "node-x"),
+        ],
+    );
+    let preemptor = spread_foo(foo_pod("p", HIGH), &["zone", "hostname"]);
+    let (candidates, _) = dry_run(&store, &preemptor);
+    assert_eq!(candidates, [pair("node-b", &["p-b2"])]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nominated pods through AddPod (upstream `addGENominatedPods` runs AddPod on a cloned state).
+
+/// A store with `node-a`, `node-b` (hostname labels) and `nominated` nominated to node-a.
+fn with_nominated(nominated: Pod) -> Store {
+    let mut store = topology_cluster(&["node-a", "node-b"], vec![]);
+    let id = store.add_pod(nominated, SimTime::ZERO);
+    store.set_nominated_node(id, store.node_id("node-a"));
+    store
+}
+
+#[test]
+fn a_nominated_pod_counts_in_spreading_for_pods_of_lower_or_equal_priority() {
+    let store = with_nominated(foo_pod("nominated", HIGH));
+    // Equal priority: node-a counts the nominated pod (1 + 1 − 0 > 1), so only node-b fits.
+    for priority in [MID, HIGH] {
+        let r = schedule(&store, &spread_foo(foo_pod("p", priority), &["hostname"]));
+        assert_eq!(r.feasible_nodes, 1, "priority {priority}");
+        assert_eq!(r.selected, store.node_id("node-b"));
+        let verdict = &r.explanation.as_ref().unwrap().nodes[0];
+        assert_eq!(
+            verdict.reasons,
+            [crate::scheduler::plugins::pod_topology_spread::ERR_REASON_CONSTRAINTS_NOT_MATCH]
+        );
+    }
+    // A more important pod does not yield to it.
+    let r = schedule(&store, &spread_foo(foo_pod("p", VERY_HIGH), &["hostname"]));
+    assert_eq!(r.feasible_nodes, 2);
+}
+
+#[test]
+fn a_nominated_pod_counts_for_the_incoming_pods_anti_affinity() {
+    let store = with_nominated(labelled_with(pod("db", SMALL, HIGH), &[("app", "db")]));
+    let mut p = labelled_with(pod("web", SMALL, MID), &[("app", "web")]);
+    p = anti_affinity_exists(p, "app", "hostname");
+    p.pod_anti_affinity.as_mut().unwrap().required[0].label_selector = Some(LabelSelector {
+        requirements: vec![Requirement::new("app", Operator::In, vec!["db".into()])],
+    });
+    let r = schedule(&store, &p);
+    assert_eq!(r.selected, store.node_id("node-b"));
+    assert_eq!(r.feasible_nodes, 1);
+    assert_eq!(
+        r.explanation.as_ref().unwrap().nodes[0].reasons,
+        [crate::scheduler::plugins::inter_pod_affinity::ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH]
+    );
+}
+
+#[test]
+fn a_nominated_pods_own_anti_affinity_is_not_seen_when_inter_pod_affinity_skips() {
+    // As upstream: with no placed pod with required anti-affinity and none on the incoming pod,
+    // InterPodAffinity's PreFilter returns Skip, so AddPod does not run for it either.
+    let nominated = anti_affinity_exists(
+        labelled_with(pod("db", SMALL, HIGH), &[("app", "db")]),
+        "app",
+        "hostname",
+    );
+    let store = with_nominated(nominated);
+    let r = schedule(
+        &store,
+        &labelled_with(pod("web", SMALL, MID), &[("app", "web")]),
+    );
+    assert_eq!(r.feasible_nodes, 2);
+}

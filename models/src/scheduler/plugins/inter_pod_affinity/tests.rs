@@ -1459,3 +1459,247 @@ fn kept_counts_equal_fresh_ones() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// PreFilter extensions: filtering_test.go TestPreFilterStateAddRemovePod.
+
+type Pairs = BTreeMap<(String, String), i64>;
+
+/// The three PreFilter maps (existing anti-affinity, affinity, anti-affinity) as upstream's
+/// `topologyToMatchedTermCount`, with `state`'s changes when given.
+fn prefilter_maps(pl: &InterPodAffinity, state: Option<&AffinityState>) -> [Pairs; 3] {
+    pl.views(state).map(|v| {
+        let mut out = Pairs::new();
+        let all = v
+            .base
+            .0
+            .iter()
+            .chain(v.delta.into_iter().flat_map(|d| d.0.iter()));
+        for (key, values) in all {
+            for value in values.keys() {
+                let n = v.get(key, value);
+                if n != 0 {
+                    out.insert((key.clone(), value.clone()), n);
+                }
+            }
+        }
+        out
+    })
+}
+
+fn pairs(entries: &[(&str, &str, i64)]) -> Pairs {
+    entries
+        .iter()
+        .map(|(k, v, n)| ((k.to_string(), v.to_string()), *n))
+        .collect()
+}
+
+#[test]
+fn pre_filter_state_add_remove_pod_matches_upstream_table() {
+    let nodes = || {
+        vec![
+            labelled_node("nodeA", &[("region", "r1"), ("zone", "z11")]),
+            labelled_node("nodeB", &[("region", "r1"), ("zone", "z12")]),
+            labelled_node("nodeC", &[("region", "r2"), ("zone", "z21")]),
+        ]
+    };
+    let selector1 = [("foo", "bar")];
+    let anti_foo_bar = || vec![term_in("foo", "region", &["bar"])];
+    let complex = || {
+        vec![
+            term_in("foo", "region", &["bar", "buzz"]),
+            term_not_in("service", "zone", &["bar", "security", "test"]),
+        ]
+    };
+    struct Case {
+        name: &'static str,
+        pending: Pod,
+        existing: Vec<(Pod, &'static str)>,
+        added: (Pod, &'static str),
+        anti: Pairs,
+        affinity: Pairs,
+    }
+    let cases = [
+        Case {
+            name: "preFilterState anti-affinity terms are updated correctly after adding and removing a pod",
+            pending: required(mk("default", &selector1), vec![], anti_foo_bar()),
+            existing: vec![
+                (mk("default", &selector1), "nodeA"),
+                (
+                    required(mk("default", &[]), vec![], anti_foo_bar()),
+                    "nodeC",
+                ),
+            ],
+            added: (
+                required(mk("default", &selector1), vec![], anti_foo_bar()),
+                "nodeB",
+            ),
+            anti: pairs(&[("region", "r1", 2)]),
+            affinity: pairs(&[]),
+        },
+        Case {
+            name: "preFilterState anti-affinity terms are updated correctly after adding and removing a pod (complex)",
+            pending: required(mk("default", &selector1), vec![], complex()),
+            existing: vec![
+                (mk("default", &selector1), "nodeA"),
+                (
+                    required(mk("default", &[]), vec![], anti_foo_bar()),
+                    "nodeC",
+                ),
+            ],
+            added: (
+                required(mk("default", &selector1), vec![], complex()),
+                "nodeA",
+            ),
+            anti: pairs(&[("region", "r1", 2), ("zone", "z11", 2), ("zone", "z21", 1)]),
+            affinity: pairs(&[]),
+        },
+        Case {
+            name: "preFilterState matching pod affinity and anti-affinity are updated correctly after adding and removing a pod",
+            pending: required(mk("default", &selector1), complex(), vec![]),
+            existing: vec![
+                (mk("default", &selector1), "nodeA"),
+                (
+                    required(mk("default", &[]), complex(), anti_foo_bar()),
+                    "nodeC",
+                ),
+            ],
+            added: (
+                required(mk("default", &selector1), vec![], complex()),
+                "nodeA",
+            ),
+            anti: pairs(&[]),
+            affinity: pairs(&[("region", "r1", 2), ("zone", "z11", 2)]),
+        },
+    ];
+    for c in cases {
+        // The state PreFilter computes with the added pod placed…
+        let mut all = c.existing.clone();
+        all.push(c.added.clone());
+        let store_all = snapshot(nodes(), all);
+        let mut pl_all = InterPodAffinity::default();
+        assert!(
+            pl_all.pre_filter(&c.pending, &store_all).is_success(),
+            "{}",
+            c.name
+        );
+        let want = prefilter_maps(&pl_all, None);
+
+        // …equals the state without it plus AddPod.
+        let store = snapshot(nodes(), c.existing.clone());
+        let mut pl = InterPodAffinity::default();
+        assert!(pl.pre_filter(&c.pending, &store).is_success(), "{}", c.name);
+        let original = prefilter_maps(&pl, None);
+        let mut state = pl
+            .pre_filter_state()
+            .expect("InterPodAffinity has PreFilter extensions");
+        let node = store.node(store.node_id(c.added.1).unwrap());
+        assert!(
+            pl.add_pod(state.as_mut(), &c.pending, &c.added.0, node, &store)
+                .is_success()
+        );
+        let got = prefilter_maps(&pl, Some(downcast_state(state.as_ref(), NAME).unwrap()));
+        assert_eq!(got[2], c.anti, "{}: antiAffinityCounts", c.name);
+        assert_eq!(got[1], c.affinity, "{}: affinityCounts", c.name);
+        assert_eq!(got, want, "{}: AddPod", c.name);
+
+        // RemovePod takes it back to the original.
+        assert!(
+            pl.remove_pod(state.as_mut(), &c.pending, &c.added.0, node, &store)
+                .is_success()
+        );
+        let got = prefilter_maps(&pl, Some(downcast_state(state.as_ref(), NAME).unwrap()));
+        assert_eq!(got, original, "{}: RemovePod", c.name);
+    }
+
+    // "no affinity exist": no placed pod has required anti-affinity and the pending pod has no
+    // terms, so PreFilter skips (as upstream since the Skip status), and with it the
+    // extensions.
+    let store = snapshot(
+        nodes(),
+        vec![
+            (mk("default", &selector1), "nodeA"),
+            (mk("default", &[]), "nodeC"),
+        ],
+    );
+    let mut pl = InterPodAffinity::default();
+    assert!(pl.pre_filter(&mk("default", &selector1), &store).is_skip());
+    assert_eq!(
+        prefilter_maps(&pl, None),
+        [Pairs::new(), Pairs::new(), Pairs::new()]
+    );
+}
+
+/// Filtering against AddPod / RemovePod changes: the emptiness upstream's Filter tests (the
+/// "first pod of a series" rule, `len(antiAffinityCounts) > 0`) follows the changed counts.
+#[test]
+fn filter_with_state_sees_added_and_removed_pods() {
+    let nodes = || {
+        vec![
+            labelled_node("nodeA", &[("region", "r1"), ("zone", "z11")]),
+            labelled_node("nodeB", &[("region", "r2"), ("zone", "z21")]),
+        ]
+    };
+    // A pod with affinity to itself (`foo: bar` by region), no such pod placed: any node with
+    // the key fits ("first pod in a series").
+    let pending = required(
+        mk("default", &[("foo", "bar")]),
+        vec![term_in("foo", "region", &["bar"])],
+        vec![],
+    );
+    let store = snapshot(nodes(), vec![]);
+    let mut pl = InterPodAffinity::default();
+    assert!(pl.pre_filter(&pending, &store).is_success());
+    let mut state = pl.pre_filter_state().unwrap();
+    let (a, b) = (&store.nodes[0], &store.nodes[1]);
+    assert!(
+        pl.filter_with_state(state.as_ref(), &pending, b, &store)
+            .is_success()
+    );
+    // With a matching pod added on nodeA, only region r1 satisfies the affinity.
+    let peer = mk("default", &[("foo", "bar")]);
+    assert!(
+        pl.add_pod(state.as_mut(), &pending, &peer, a, &store)
+            .is_success()
+    );
+    assert!(
+        pl.filter_with_state(state.as_ref(), &pending, a, &store)
+            .is_success()
+    );
+    assert_eq!(
+        pl.filter_with_state(state.as_ref(), &pending, b, &store),
+        affinity_fail()
+    );
+    // Removed again: the map is empty, the series rule applies once more.
+    assert!(
+        pl.remove_pod(state.as_mut(), &pending, &peer, a, &store)
+            .is_success()
+    );
+    assert!(
+        pl.filter_with_state(state.as_ref(), &pending, b, &store)
+            .is_success()
+    );
+
+    // Anti-affinity the other way: removing the only placed pod that repels the pending pod
+    // frees its region.
+    let repeller = required(
+        mk("default", &[]),
+        vec![],
+        vec![term_in("foo", "region", &["bar"])],
+    );
+    let store = snapshot(nodes(), vec![(repeller.clone(), "nodeA")]);
+    let incoming = mk("default", &[("foo", "bar")]);
+    let mut pl = InterPodAffinity::default();
+    assert!(pl.pre_filter(&incoming, &store).is_success());
+    let a = &store.nodes[0];
+    assert_eq!(pl.filter(&incoming, a, &store), existing_fail());
+    let mut state = pl.pre_filter_state().unwrap();
+    assert!(
+        pl.remove_pod(state.as_mut(), &incoming, &repeller, a, &store)
+            .is_success()
+    );
+    assert!(
+        pl.filter_with_state(state.as_ref(), &incoming, a, &store)
+            .is_success()
+    );
+}

@@ -16,11 +16,21 @@
 //! store, the pod's own labels stand in for it (exact when the selector is the template's
 //! labels, as `kubectl create deployment` makes it, plus `pod-template-hash`).
 //!
+//! PreFilter extensions (upstream `AddPod` / `RemovePod`, `updateWithPod`): preemption's dry run
+//! and the filters with nominated pods change a [`SpreadState`] — per hard constraint the
+//! changes to the domain counts and upstream's two critical paths, updated by upstream's rule —
+//! and Filter reads the kept counts plus those changes, with the global minimum from the first
+//! critical path (as upstream: after updates it may not be the true minimum). As upstream, a pod
+//! added or removed counts when it is in the preemptor's namespace, its node carries every
+//! constraint's key and passes the constraint's node-inclusion policies, and the constraint's
+//! selector selects it; terminating pods are not told apart there (PreFilter does not count
+//! them, RemovePod still subtracts them).
+//!
 //! Known differences from upstream: `math.Log` (Go, pure-Go implementation) and `f64::ln` may
-//! differ in the last bit, which could only flip a score rounded at exactly `.5`. kubesim's
-//! framework has no PreFilter extensions (`AddPod`/`RemovePod`), so preemption's dry runs see
-//! the counts without the victims removed. Terminating pods stop counting when their graceful
-//! deletion goes through `Store::mark_terminating`.
+//! differ in the last bit, which could only flip a score rounded at exactly `.5`. The critical
+//! paths start from the domains in domain order where upstream walks a Go map, so among domains
+//! tied for the minimum kubesim keeps one of the pairs upstream may keep. Terminating pods stop
+//! counting when their graceful deletion goes through `Store::mark_terminating`.
 
 mod index;
 

@@ -1509,3 +1509,562 @@ fn pods_on_removed_nodes_stop_counting() {
     // Only z2 is left: 0 matching pods, so the skew check passes there.
     assert_eq!(pl.filter(&incoming, &store.nodes[1], &store).code, OK);
 }
+
+// ---------------------------------------------------------------------------------------------
+// PreFilter extensions: filtering_test.go TestPreFilterStateAddPod / TestPreFilterStateRemovePod
+// (the cases with NodeInclusionPolicy enabled, as it always is in v1.34).
+
+/// A constraint's part of the PreFilter state as upstream's tests compare it: the match count of
+/// every domain (`TpValueToMatchNum`) and the critical paths, ties sorted by topology value as
+/// upstream's `criticalPaths` comparer does (the placeholder is `("", MaxInt32)`).
+type StateView = (Vec<(String, i64)>, [(String, i64); 2]);
+
+fn state_view(
+    pl: &PodTopologySpread,
+    state: &SpreadState,
+    store: &Store,
+    keys: &[&str],
+) -> Vec<StateView> {
+    pl.filter
+        .iter()
+        .zip(&state.constraints)
+        .zip(keys)
+        .map(|((c, cs), key)| {
+            let index = pl.indexes.get(c.slot);
+            let value_of = |domain: u32| {
+                store
+                    .live_nodes()
+                    .find(|n| index.node_domain[n.id.index()] == domain)
+                    .and_then(|n| n.node.labels.get(key))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let mut counts: Vec<(String, i64)> = Vec::new();
+            for n in store.live_nodes() {
+                let i = n.id.index();
+                let d = index.node_domain[i];
+                let value = value_of(d);
+                if index.node_included[i] && !counts.iter().any(|(v, _)| *v == value) {
+                    counts.push((value, index.domains[d as usize].matches + cs.delta(d)));
+                }
+            }
+            counts.sort();
+            let mut paths = cs
+                .paths
+                .0
+                .map(|(d, n)| (d.map(value_of).unwrap_or_default(), n));
+            if paths[0].1 == paths[1].1 && paths[0].0 > paths[1].0 {
+                paths.swap(0, 1);
+            }
+            (counts, paths)
+        })
+        .collect()
+}
+
+fn view(counts: &[(&str, i64)], paths: [(&str, i64); 2]) -> StateView {
+    (
+        counts.iter().map(|(v, n)| (v.to_string(), *n)).collect(),
+        paths.map(|(v, n)| (v.to_string(), n)),
+    )
+}
+
+const MAX: i64 = i32::MAX as i64;
+
+/// PreFilter for `preemptor` on `nodes` with `existing`, then AddPod (`delta` 1) or RemovePod
+/// (`delta` -1) of `updated` on `on`, through the plugin's PreFilter extensions.
+fn after_update(
+    preemptor: &Pod,
+    nodes: Vec<Node>,
+    existing: Vec<(Pod, &str)>,
+    updated: &Pod,
+    on: &str,
+    delta: i64,
+    keys: &[&str],
+) -> Vec<StateView> {
+    let store = snapshot(nodes, existing);
+    let mut pl = list_defaulting();
+    assert!(pl.pre_filter(preemptor, &store).is_success());
+    let mut state = pl
+        .pre_filter_state()
+        .expect("PodTopologySpread has PreFilter extensions");
+    let node = store.node(store.node_id(on).unwrap());
+    let status = if delta > 0 {
+        pl.add_pod(state.as_mut(), preemptor, updated, node, &store)
+    } else {
+        pl.remove_pod(state.as_mut(), preemptor, updated, node, &store)
+    };
+    assert!(status.is_success(), "{status}");
+    let state = downcast_state::<SpreadState>(state.as_ref(), NAME).unwrap();
+    state_view(&pl, state, &store, keys)
+}
+
+fn two_nodes_zone1() -> Vec<Node> {
+    vec![
+        n("node-a", &[("zone", "zone1"), ("node", "node-a")]),
+        n("node-b", &[("zone", "zone1"), ("node", "node-b")]),
+    ]
+}
+
+fn three_nodes() -> Vec<Node> {
+    vec![
+        n("node-a", &[("zone", "zone1"), ("node", "node-a")]),
+        n("node-b", &[("zone", "zone1"), ("node", "node-b")]),
+        n("node-x", &[("zone", "zone2"), ("node", "node-x")]),
+    ]
+}
+
+/// node-a in zone1 labelled `foo: bar`, node-b in zone2 labelled `foo: ""` (the inclusion
+/// policy cases).
+fn foo_bar_nodes() -> Vec<Node> {
+    vec![
+        n(
+            "node-a",
+            &[("zone", "zone1"), ("node", "node-a"), ("foo", "bar")],
+        ),
+        n(
+            "node-b",
+            &[("zone", "zone2"), ("node", "node-b"), ("foo", "")],
+        ),
+    ]
+}
+
+fn in_ns(mut p: Pod, ns: &str) -> Pod {
+    p.namespace = ns.into();
+    p
+}
+
+#[test]
+fn pre_filter_state_add_pod_matches_upstream_table() {
+    let node_c = || tsc(1, "node", DoNotSchedule, foo());
+    let zone_c = || tsc(1, "zone", DoNotSchedule, foo());
+    let by_node = mk(&["foo"], vec![node_c()]);
+    let by_zone = mk(&["foo"], vec![zone_c()]);
+    let by_both = mk(&["foo"], vec![zone_c(), node_c()]);
+    let foo_pod = mk(&["foo"], vec![]);
+    let add = |preemptor: &Pod, nodes, existing, on, keys| {
+        after_update(preemptor, nodes, existing, &foo_pod, on, 1, keys)
+    };
+
+    // "node a and b both impact current min match"
+    assert_eq!(
+        add(&by_node, two_nodes_zone1(), vec![], "node-a", &["node"]),
+        [view(
+            &[("node-a", 1), ("node-b", 0)],
+            [("node-b", 0), ("node-a", 1)]
+        )]
+    );
+    // "only node a impacts current min match"
+    assert_eq!(
+        add(
+            &by_node,
+            two_nodes_zone1(),
+            existing(&[(&["foo"], "node-b")]),
+            "node-a",
+            &["node"]
+        ),
+        [view(
+            &[("node-a", 1), ("node-b", 1)],
+            [("node-a", 1), ("node-b", 1)]
+        )]
+    );
+    // "add a pod in a different namespace doesn't change topologyKeyToMinPodsMap"
+    assert_eq!(
+        after_update(
+            &by_node,
+            two_nodes_zone1(),
+            existing(&[(&["foo"], "node-b")]),
+            &in_ns(mk(&["foo"], vec![]), "ns1"),
+            "node-a",
+            1,
+            &["node"]
+        ),
+        [view(
+            &[("node-a", 0), ("node-b", 1)],
+            [("node-a", 0), ("node-b", 1)]
+        )]
+    );
+    // "add pod on non-critical node won't trigger re-calculation"
+    assert_eq!(
+        add(
+            &by_node,
+            two_nodes_zone1(),
+            existing(&[(&["foo"], "node-b")]),
+            "node-b",
+            &["node"]
+        ),
+        [view(
+            &[("node-a", 0), ("node-b", 2)],
+            [("node-a", 0), ("node-b", 2)]
+        )]
+    );
+    let a_and_x = || {
+        vec![
+            n("node-a", &[("zone", "zone1"), ("node", "node-a")]),
+            n("node-x", &[("zone", "zone2"), ("node", "node-x")]),
+        ]
+    };
+    // "node a and x both impact topologyKeyToMinPodsMap on zone and node"
+    assert_eq!(
+        add(&by_both, a_and_x(), vec![], "node-a", &["zone", "node"]),
+        [
+            view(&[("zone1", 1), ("zone2", 0)], [("zone2", 0), ("zone1", 1)]),
+            view(
+                &[("node-a", 1), ("node-x", 0)],
+                [("node-x", 0), ("node-a", 1)]
+            ),
+        ]
+    );
+    // "only node a impacts topologyKeyToMinPodsMap on zone and node"
+    assert_eq!(
+        add(
+            &by_both,
+            a_and_x(),
+            existing(&[(&["foo"], "node-x")]),
+            "node-a",
+            &["zone", "node"]
+        ),
+        [
+            view(&[("zone1", 1), ("zone2", 1)], [("zone1", 1), ("zone2", 1)]),
+            view(
+                &[("node-a", 1), ("node-x", 1)],
+                [("node-a", 1), ("node-x", 1)]
+            ),
+        ]
+    );
+    // "node a impacts topologyKeyToMinPodsMap on node, node x impacts topologyKeyToMinPodsMap
+    // on zone"
+    assert_eq!(
+        add(
+            &by_both,
+            three_nodes(),
+            existing(&[
+                (&["foo"], "node-b"),
+                (&["foo"], "node-b"),
+                (&["foo"], "node-x")
+            ]),
+            "node-a",
+            &["zone", "node"]
+        ),
+        [
+            view(&[("zone1", 3), ("zone2", 1)], [("zone2", 1), ("zone1", 3)]),
+            view(
+                &[("node-a", 1), ("node-b", 2), ("node-x", 1)],
+                [("node-a", 1), ("node-x", 1)]
+            ),
+        ]
+    );
+    // "Constraints hold different labelSelectors, node a impacts topologyKeyToMinPodsMap on
+    // zone"
+    let foo_zone_bar_node = mk(
+        &["foo", "bar"],
+        vec![zone_c(), tsc(1, "node", DoNotSchedule, bar())],
+    );
+    assert_eq!(
+        add(
+            &foo_zone_bar_node,
+            three_nodes(),
+            existing(&[
+                (&["foo", "bar"], "node-b"),
+                (&["foo", "bar"], "node-x"),
+                (&["bar"], "node-x"),
+            ]),
+            "node-a",
+            &["zone", "node"]
+        ),
+        [
+            view(&[("zone1", 2), ("zone2", 1)], [("zone2", 1), ("zone1", 2)]),
+            view(
+                &[("node-a", 0), ("node-b", 1), ("node-x", 2)],
+                [("node-a", 0), ("node-b", 1)]
+            ),
+        ]
+    );
+    // "Constraints hold different labelSelectors, node a impacts topologyKeyToMinPodsMap on
+    // both zone and node"
+    assert_eq!(
+        after_update(
+            &foo_zone_bar_node,
+            three_nodes(),
+            existing(&[
+                (&["bar"], "node-b"),
+                (&["foo", "bar"], "node-x"),
+                (&["bar"], "node-x")
+            ]),
+            &mk(&["foo", "bar"], vec![]),
+            "node-a",
+            1,
+            &["zone", "node"]
+        ),
+        [
+            view(&[("zone1", 1), ("zone2", 1)], [("zone1", 1), ("zone2", 1)]),
+            view(
+                &[("node-a", 1), ("node-b", 1), ("node-x", 2)],
+                [("node-a", 1), ("node-b", 1)]
+            ),
+        ]
+    );
+    // "add a pod when scheduling node affinity unmatched pod with NodeInclusionPolicy enabled":
+    // node-a (foo: bar) is not counted, so a pod added there changes nothing.
+    let mut not_bar = by_zone.clone();
+    not_bar.node_affinity = Some(node_affinity("foo", Operator::NotIn, &["bar"]));
+    assert_eq!(
+        add(
+            &not_bar,
+            foo_bar_nodes(),
+            existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
+            "node-a",
+            &["zone"]
+        ),
+        [view(&[("zone2", 1)], [("zone2", 1), ("", MAX)])]
+    );
+    // "add a pod when scheduling node affinity matched pod with NodeInclusionPolicy enabled"
+    assert_eq!(
+        add(
+            &by_zone,
+            foo_bar_nodes(),
+            existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
+            "node-b",
+            &["zone"]
+        ),
+        [view(
+            &[("zone1", 1), ("zone2", 2)],
+            [("zone1", 1), ("zone2", 2)]
+        )]
+    );
+    // "add a label selector not matched pod when with NodeInclusionPolicy enabled"
+    assert_eq!(
+        after_update(
+            &by_zone,
+            foo_bar_nodes(),
+            existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
+            &mk(&[], vec![]),
+            "node-b",
+            1,
+            &["zone"]
+        ),
+        [view(
+            &[("zone1", 1), ("zone2", 1)],
+            [("zone1", 1), ("zone2", 1)]
+        )]
+    );
+    // "add a pod when scheduling taint tolerated pod with NodeInclusionPolicy enabled"
+    let tainted = vec![
+        node("node-a")
+            .labels(&[("zone", "zone1"), ("node", "node-a")])
+            .taints(unschedulable_taint())
+            .obj(),
+        n("node-b", &[("zone", "zone2"), ("node", "node-b")]),
+    ];
+    let mut tolerating = by_zone.clone();
+    tolerating.tolerations = vec![crate::scheduler::testing::toleration(
+        "node.kubernetes.io/unschedulable",
+        crate::api::TolerationOperator::Exists,
+        "",
+        None,
+    )];
+    assert_eq!(
+        add(
+            &tolerating,
+            tainted,
+            existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
+            "node-b",
+            &["zone"]
+        ),
+        [view(
+            &[("zone1", 1), ("zone2", 2)],
+            [("zone1", 1), ("zone2", 2)]
+        )]
+    );
+}
+
+#[test]
+fn pre_filter_state_remove_pod_matches_upstream_table() {
+    let zone_c = || tsc(1, "zone", DoNotSchedule, foo());
+    let by_zone = mk(&["foo"], vec![zone_c()]);
+    let four = four_nodes;
+    let remove = |preemptor: &Pod, nodes, existing: Vec<(Pod, &str)>, which: usize, on, keys| {
+        let updated = existing[which].0.clone();
+        after_update(preemptor, nodes, existing, &updated, on, -1, keys)
+    };
+
+    // "one spreadConstraint on zone, topologyKeyToMinPodsMap unchanged"
+    assert_eq!(
+        remove(
+            &by_zone,
+            three_nodes(),
+            existing(&[
+                (&["foo"], "node-a"),
+                (&["foo"], "node-b"),
+                (&["foo"], "node-x")
+            ]),
+            0,
+            "node-a",
+            &["zone"]
+        ),
+        [view(
+            &[("zone1", 1), ("zone2", 1)],
+            [("zone1", 1), ("zone2", 1)]
+        )]
+    );
+    let one_each = || {
+        existing(&[
+            (&["foo"], "node-a"),
+            (&["foo"], "node-b"),
+            (&["foo"], "node-x"),
+            (&["foo"], "node-y"),
+        ])
+    };
+    // "one spreadConstraint on node, topologyKeyToMinPodsMap changed"
+    assert_eq!(
+        remove(&by_zone, four(), one_each(), 0, "node-a", &["zone"]),
+        [view(
+            &[("zone1", 1), ("zone2", 2)],
+            [("zone1", 1), ("zone2", 2)]
+        )]
+    );
+    // "delete an irrelevant pod won't help"
+    let mut with_bar = existing(&[(&["bar"], "node-a")]);
+    with_bar.extend(one_each());
+    assert_eq!(
+        remove(&by_zone, four(), with_bar, 0, "node-a", &["zone"]),
+        [view(
+            &[("zone1", 2), ("zone2", 2)],
+            [("zone1", 2), ("zone2", 2)]
+        )]
+    );
+    // "delete a non-existing pod won't help"
+    assert_eq!(
+        after_update(
+            &by_zone,
+            four(),
+            one_each(),
+            &mk(&["bar"], vec![]),
+            "node-a",
+            -1,
+            &["zone"]
+        ),
+        [view(
+            &[("zone1", 2), ("zone2", 2)],
+            [("zone1", 2), ("zone2", 2)]
+        )]
+    );
+    // "two spreadConstraints"
+    let by_both = mk(
+        &["foo"],
+        vec![zone_c(), tsc(1, "node", DoNotSchedule, foo())],
+    );
+    assert_eq!(
+        remove(
+            &by_both,
+            three_nodes(),
+            existing(&[
+                (&["foo"], "node-a"),
+                (&["foo"], "node-a"),
+                (&["foo"], "node-b"),
+                (&["foo"], "node-x"),
+                (&["foo"], "node-x"),
+            ]),
+            3,
+            "node-x",
+            &["zone", "node"]
+        ),
+        [
+            view(&[("zone1", 3), ("zone2", 1)], [("zone2", 1), ("zone1", 3)]),
+            view(
+                &[("node-a", 2), ("node-b", 1), ("node-x", 1)],
+                [("node-b", 1), ("node-x", 1)]
+            ),
+        ]
+    );
+    // "remove a pod when scheduling node affinity unmatched pod with NodeInclusionPolicy
+    // enabled" (upstream's deletedPodIdx 0: the existing pod on node-a)
+    let mut not_bar = by_zone.clone();
+    not_bar.node_affinity = Some(node_affinity("foo", Operator::NotIn, &["bar"]));
+    assert_eq!(
+        remove(
+            &not_bar,
+            foo_bar_nodes(),
+            existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
+            0,
+            "node-a",
+            &["zone"]
+        ),
+        [view(&[("zone2", 1)], [("zone2", 1), ("", MAX)])]
+    );
+    // "remove a pod when scheduling node affinity matched pod with NodeInclusionPolicy enabled"
+    assert_eq!(
+        remove(
+            &by_zone,
+            foo_bar_nodes(),
+            existing(&[(&["foo"], "node-a"), (&["foo"], "node-b")]),
+            0,
+            "node-b",
+            &["zone"]
+        ),
+        [view(
+            &[("zone1", 1), ("zone2", 0)],
+            [("zone2", 0), ("zone1", 1)]
+        )]
+    );
+}
+
+/// Upstream's critical paths are an approximation after updates ("CriticalPaths[i][1] … is not
+/// guaranteed to be the 2nd minimum"), and Filter reads it as it is: three zones at 1, 2, 2;
+/// two pods added to the first and one to the path's second zone leave paths whose minimum (3)
+/// is above the third zone's 2. kubesim reproduces that, not the true minimum.
+#[test]
+fn critical_paths_follow_upstreams_update_rule() {
+    let mut p = CriticalPaths::new();
+    for (d, n) in [(0, 1), (1, 2), (2, 2)] {
+        p.update(d, n);
+    }
+    assert_eq!(p.0, [(Some(0), 1), (Some(1), 2)]);
+    p.update(0, 2);
+    assert_eq!(p.0, [(Some(0), 2), (Some(1), 2)]);
+    p.update(0, 3);
+    assert_eq!(p.0, [(Some(1), 2), (Some(0), 3)]);
+    p.update(1, 3);
+    assert_eq!(
+        p.0,
+        [(Some(1), 3), (Some(0), 3)],
+        "domain 2's 2 is not seen"
+    );
+}
+
+#[test]
+fn filter_with_an_unchanged_state_equals_filter() {
+    let store = snapshot(
+        four_nodes(),
+        existing(&[
+            (&["foo"], "node-a"),
+            (&["foo"], "node-a"),
+            (&["foo"], "node-b"),
+            (&["foo"], "node-y"),
+        ]),
+    );
+    let incoming = mk(
+        &["foo"],
+        vec![
+            tsc(1, "zone", DoNotSchedule, foo()),
+            tsc(1, "node", DoNotSchedule, foo()),
+        ],
+    );
+    let mut pl = list_defaulting();
+    assert!(pl.pre_filter(&incoming, &store).is_success());
+    let state = pl.pre_filter_state().unwrap();
+    for n in &store.nodes {
+        assert_eq!(
+            pl.filter_with_state(state.as_ref(), &incoming, n, &store),
+            pl.filter(&incoming, n, &store),
+            "{}",
+            n.name()
+        );
+    }
+    // A state from an earlier cycle is an error, not a silent misread.
+    assert!(pl.pre_filter(&incoming, &store).is_success());
+    assert_eq!(
+        pl.filter_with_state(state.as_ref(), &incoming, &store.nodes[0], &store)
+            .code,
+        Code::Error
+    );
+}
