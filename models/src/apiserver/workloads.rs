@@ -169,11 +169,16 @@ impl ApiServer {
                 self.remove_replica_set(ctx, id);
             }
             Propagation::Foreground | Propagation::Orphan => {
-                if obj.deletion_timestamp.is_none() {
-                    obj.deletion_timestamp = Some(ctx.now());
-                }
-                obj.foreground |= propagation == Propagation::Foreground;
-                obj.orphan |= propagation == Propagation::Orphan;
+                let now = ctx.now();
+                start_deletion(
+                    (
+                        &mut obj.deletion_timestamp,
+                        &mut obj.foreground,
+                        &mut obj.orphan,
+                    ),
+                    now,
+                    propagation,
+                );
                 self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Deleting);
             }
         }
@@ -297,11 +302,16 @@ impl ApiServer {
         match propagation {
             Propagation::Background => self.remove_deployment(ctx, id),
             Propagation::Foreground | Propagation::Orphan => {
-                if obj.deletion_timestamp.is_none() {
-                    obj.deletion_timestamp = Some(ctx.now());
-                }
-                obj.foreground |= propagation == Propagation::Foreground;
-                obj.orphan |= propagation == Propagation::Orphan;
+                let now = ctx.now();
+                start_deletion(
+                    (
+                        &mut obj.deletion_timestamp,
+                        &mut obj.foreground,
+                        &mut obj.orphan,
+                    ),
+                    now,
+                    propagation,
+                );
                 self.changed(ctx, ObjectKind::Deployment, id.0, Op::Deleting);
             }
         }
@@ -410,4 +420,16 @@ impl ApiServer {
     pub fn owner_kind(&self, id: WorkloadId) -> OwnerKind {
         self.replica_sets[id.index()].rs.kind
     }
+}
+
+/// A deletion that waits for the garbage collector: the deletionTimestamp (kept from a first
+/// delete) and the finalizer the propagation policy puts on the object.
+fn start_deletion(
+    (timestamp, foreground, orphan): (&mut Option<sim_core::SimTime>, &mut bool, &mut bool),
+    now: sim_core::SimTime,
+    propagation: Propagation,
+) {
+    timestamp.get_or_insert(now);
+    *foreground |= propagation == Propagation::Foreground;
+    *orphan |= propagation == Propagation::Orphan;
 }

@@ -420,11 +420,24 @@ impl DeploymentController {
         if any {
             return self.sync_rollout_status(key, &sets, status, api, ctx);
         }
-        let counts = util::calculate_status(&infos(api, &sets.all()), new_info.as_ref(), &dinfo);
+        self.finish_rollout(key, &sets, status, api, ctx)
+    }
+
+    /// The end of both strategies' sync: prune history once the rollout is complete, then
+    /// write the rollout status.
+    fn finish_rollout(
+        &self,
+        key: WorkloadId,
+        sets: &Sets,
+        status: DeploymentStatus,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<Option<SimDuration>, ()> {
+        let (dinfo, counts) = counts(api, key, sets);
         if util::deployment_complete(&dinfo, &counts, true) {
-            self.cleanup(key, &sets, api, ctx)?;
+            self.cleanup(key, sets, api, ctx)?;
         }
-        self.sync_rollout_status(key, &sets, status, api, ctx)
+        self.sync_rollout_status(key, sets, status, api, ctx)
     }
 
     /// Upstream `rolloutRecreate`: every old pod goes before any new one is created.
@@ -469,14 +482,7 @@ impl DeploymentController {
                 return self.sync_rollout_status(key, &sets, status, api, ctx);
             }
         }
-        let dinfo = info(&api.deployment(key).d);
-        let all: Vec<RsInfo> = sets.all().iter().map(|id| rs_info(api, *id)).collect();
-        let new_info = sets.new.map(|id| rs_info(api, id));
-        let counts = util::calculate_status(&all, new_info.as_ref(), &dinfo);
-        if util::deployment_complete(&dinfo, &counts, true) {
-            self.cleanup(key, &sets, api, ctx)?;
-        }
-        self.sync_rollout_status(key, &sets, status, api, ctx)
+        self.finish_rollout(key, &sets, status, api, ctx)
     }
 
     /// Upstream `sync`: a scaling event or a paused Deployment: scale proportionally, prune
@@ -502,9 +508,7 @@ impl DeploymentController {
         if dinfo.paused {
             self.cleanup(key, &sets, api, ctx)?;
         }
-        let all: Vec<RsInfo> = sets.all().iter().map(|id| rs_info(api, *id)).collect();
-        let new_info = sets.new.map(|id| rs_info(api, id));
-        let counts = util::calculate_status(&all, new_info.as_ref(), &dinfo);
+        let (dinfo, counts) = counts(api, key, &sets);
         let mut status = status;
         apply_counts(&mut status, &counts, api.deployment(key).generation);
         set_available_condition(&mut status, &counts, &dinfo, ctx.now());
@@ -659,6 +663,19 @@ impl DeploymentController {
             .map_err(|_| ())?;
         Ok(None)
     }
+}
+
+/// Upstream `calculateStatus`'s counts over the sync's ReplicaSets, with the spec they use.
+fn counts(
+    api: &ApiServer,
+    key: WorkloadId,
+    sets: &Sets,
+) -> (DeploymentInfo, util::DeploymentStatusCounts) {
+    let dinfo = info(&api.deployment(key).d);
+    let all: Vec<RsInfo> = sets.all().iter().map(|id| rs_info(api, *id)).collect();
+    let new_info = sets.new.map(|id| rs_info(api, id));
+    let counts = util::calculate_status(&all, new_info.as_ref(), &dinfo);
+    (dinfo, counts)
 }
 
 fn timed_out(d: &Deployment, progressing: Option<&Condition>, now: SimTime) -> bool {
@@ -872,10 +889,7 @@ impl DeploymentController {
         ctx: &mut Context<'_, Event>,
     ) -> Result<(), ()> {
         self.new_replica_set(key, &mut sets, false, &mut status, api, ctx)?;
-        let dinfo = info(&api.deployment(key).d);
-        let all: Vec<RsInfo> = sets.all().iter().map(|id| rs_info(api, *id)).collect();
-        let new_info = sets.new.map(|id| rs_info(api, id));
-        let counts = util::calculate_status(&all, new_info.as_ref(), &dinfo);
+        let (dinfo, counts) = counts(api, key, &sets);
         apply_counts(&mut status, &counts, api.deployment(key).generation);
         set_available_condition(&mut status, &counts, &dinfo, ctx.now());
         api.update_deployment_status(ctx, key, status)
