@@ -26,7 +26,8 @@ use sim_core::{Context, SimTime};
 
 pub use latency::{ControlPlaneTiming, Latency};
 pub use objects::{
-    Condition, DeploymentObject, DeploymentStatus, PdbObject, ReplicaSetObject, ReplicaSetStatus,
+    Condition, DeploymentObject, DeploymentStatus, OwnedPodCounts, PdbObject, ReplicaSetObject,
+    ReplicaSetStatus,
 };
 pub use watch::{Change, ObjectKind, Op, Subscriber, WatchLog};
 

@@ -1,7 +1,7 @@
 //! Stored objects: the spec as written, the metadata the API server keeps (creation time,
 //! generation, deletion) and the status controllers write.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::SimTime;
 
@@ -45,7 +45,29 @@ pub struct ReplicaSetObject {
     pub deleted: bool,
     /// Pods whose controller reference names this ReplicaSet, in creation order (an index the
     /// API server keeps, as an informer indexer would).
-    pub pods: Vec<PodId>,
+    pub pods: BTreeSet<PodId>,
+    /// Counts over `pods`, kept as they change, so a sync need not walk every pod.
+    pub counts: OwnedPodCounts,
+}
+
+/// What the ReplicaSet controller counts over its pods (upstream `calculateStatus`, minus
+/// availability, which depends on time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnedPodCounts {
+    /// Not terminal and not being deleted (`controller.IsPodActive`).
+    pub active: i32,
+    /// Active and Ready.
+    pub ready: i32,
+    /// Active and carrying every label of the template.
+    pub fully_labeled: i32,
+}
+
+impl OwnedPodCounts {
+    pub(crate) fn add(&mut self, other: OwnedPodCounts, sign: i32) {
+        self.active += sign * other.active;
+        self.ready += sign * other.ready;
+        self.fully_labeled += sign * other.fully_labeled;
+    }
 }
 
 impl ReplicaSetObject {

@@ -2,7 +2,7 @@
 
 use sim_core::{Context, SimTime};
 
-use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op};
+use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op, OwnedPodCounts};
 use crate::api::{Node, NodeId, OwnerKind, OwnerRef, Pod, PodId, PodPhase, WorkloadId};
 use crate::cluster::Event;
 use crate::events::EventType;
@@ -42,7 +42,9 @@ impl ApiServer {
         let id = self.store.add_pod(pod, now);
         self.counters.pods_created += 1;
         match owner {
-            Some(owner) => self.replica_sets[owner.index()].pods.push(id),
+            Some(owner) => {
+                self.replica_sets[owner.index()].pods.insert(id);
+            }
             None => {
                 self.orphan_pods.insert(id);
             }
@@ -74,6 +76,7 @@ impl ApiServer {
                 self.store.mark_terminating(id, now);
             }
         }
+        self.count(id, 1);
         self.changed(ctx, ObjectKind::Pod, id.0, Op::Added);
         if self.store.pod(id).deletion_timestamp.is_some() {
             self.changed(ctx, ObjectKind::Pod, id.0, Op::Deleting);
@@ -114,13 +117,15 @@ impl ApiServer {
     ) -> ApiResult<()> {
         self.check_available()?;
         let now = ctx.now();
-        let r = self.store.pod_mut(pod);
+        let r = self.store.pod(pod);
         if !r.is_active() {
             return Err(ApiError::NotFound);
         }
         if r.phase == PodPhase::Running && r.ready == ready {
             return Ok(());
         }
+        self.count(pod, -1);
+        let r = self.store.pod_mut(pod);
         if r.phase != PodPhase::Running {
             r.phase = PodPhase::Running;
             r.running_at = Some(now);
@@ -129,6 +134,7 @@ impl ApiServer {
             r.ready = ready;
             r.ready_since = ready.then_some(now);
         }
+        self.count(pod, 1);
         self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
         Ok(())
     }
@@ -151,7 +157,9 @@ impl ApiServer {
         if immediate {
             self.remove_pod_now(ctx, pod);
         } else {
+            self.count(pod, -1);
             self.store.mark_terminating(pod, ctx.now());
+            self.count(pod, 1);
             self.changed(ctx, ObjectKind::Pod, pod.0, Op::Deleting);
         }
         Ok(())
@@ -169,14 +177,58 @@ impl ApiServer {
     }
 
     fn remove_pod_now(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
+        self.count(pod, -1);
         if let Some(owner) = self.store.pod(pod).pod.owner.as_ref().map(|o| o.id)
             && let Some(rs) = self.replica_sets.get_mut(owner.index())
         {
-            rs.pods.retain(|p| *p != pod);
+            rs.pods.remove(&pod);
         }
         self.orphan_pods.remove(&pod);
         self.store.delete_pod(pod, ctx.now());
         self.changed(ctx, ObjectKind::Pod, pod.0, Op::Deleted);
+    }
+
+    /// What a pod adds to its owner's counts.
+    fn contribution(&self, pod: PodId) -> Option<(WorkloadId, OwnedPodCounts)> {
+        let r = self.store.pod(pod);
+        let owner = r.pod.owner.as_ref()?.id;
+        let rs = self.replica_sets.get(owner.index())?;
+        let active = crate::controllers::replicaset::is_pod_active(r);
+        let labeled = rs
+            .rs
+            .template
+            .pod
+            .labels
+            .iter()
+            .all(|(k, v)| r.pod.labels.get(k) == Some(v));
+        Some((
+            owner,
+            OwnedPodCounts {
+                active: i32::from(active),
+                ready: i32::from(active && r.ready),
+                fully_labeled: i32::from(active && labeled),
+            },
+        ))
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) a pod's part of its owner's counts: called around
+    /// every write that changes what the counts depend on.
+    fn count(&mut self, pod: PodId, sign: i32) {
+        if let Some((owner, c)) = self.contribution(pod) {
+            self.replica_sets[owner.index()].counts.add(c, sign);
+        }
+    }
+
+    /// Counts a ReplicaSet's pods from scratch (its template's labels changed).
+    pub(crate) fn recount_replica_set(&mut self, id: WorkloadId) {
+        let pods: Vec<PodId> = self.replica_sets[id.index()].pods.iter().copied().collect();
+        let mut counts = OwnedPodCounts::default();
+        for p in pods {
+            if let Some((_, c)) = self.contribution(p) {
+                counts.add(c, 1);
+            }
+        }
+        self.replica_sets[id.index()].counts = counts;
     }
 
     /// Sets or clears `status.nominatedNodeName` (the scheduler, after preemption).
@@ -206,10 +258,11 @@ impl ApiServer {
         owner: Option<(OwnerKind, WorkloadId)>,
     ) -> ApiResult<()> {
         self.check_available()?;
+        self.count(pod, -1);
         if let Some(old) = self.store.pod(pod).pod.owner.as_ref().map(|o| o.id)
             && let Some(rs) = self.replica_sets.get_mut(old.index())
         {
-            rs.pods.retain(|p| *p != pod);
+            rs.pods.remove(&pod);
         }
         let owner = owner.map(|(kind, id)| OwnerRef {
             kind,
@@ -222,12 +275,10 @@ impl ApiServer {
             self.orphan_pods.remove(&pod);
         }
         if let Some(o) = &owner {
-            let pods = &mut self.replica_sets[o.id.index()].pods;
-            // Keep the index in creation order (pod ids grow with creation).
-            let at = pods.partition_point(|p| *p < pod);
-            pods.insert(at, pod);
+            self.replica_sets[o.id.index()].pods.insert(pod);
         }
         self.store.pod_mut(pod).pod.owner = owner;
+        self.count(pod, 1);
         self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
         Ok(())
     }

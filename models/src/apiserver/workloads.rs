@@ -78,7 +78,8 @@ impl ApiServer {
             foreground: false,
             orphan: false,
             deleted: false,
-            pods: Vec::new(),
+            pods: std::collections::BTreeSet::new(),
+            counts: super::OwnedPodCounts::default(),
         });
         self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Added);
         Ok(id)
@@ -99,7 +100,12 @@ impl ApiServer {
         }
         let before = (obj.rs.replicas, obj.rs.min_ready_seconds);
         let before_owner = obj.rs.owner.as_ref().map(|o| o.id);
+        let before_labels = obj.rs.template.pod.labels.clone();
         edit(&mut obj.rs);
+        if obj.rs.template.pod.labels != before_labels {
+            self.recount_replica_set(id);
+        }
+        let obj = &mut self.replica_sets[id.index()];
         if (obj.rs.replicas, obj.rs.min_ready_seconds) != before {
             obj.generation += 1;
         }

@@ -61,6 +61,7 @@ impl Checkers {
         self.checks += 1;
         self.rollouts(api, now);
         self.placement(api, now);
+        self.owned_counts(api, now);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);
@@ -184,6 +185,31 @@ impl Checkers {
                         replicas,
                         evictions: disruptions,
                     },
+                );
+            }
+        }
+    }
+
+    /// The counts the API server keeps per ReplicaSet (which its controller's status comes
+    /// from) equal a count of its pods made here.
+    fn owned_counts(&mut self, api: &ApiServer, now: SimTime) {
+        for rs in api.replica_sets.iter().filter(|r| r.exists()) {
+            let (mut active, mut ready) = (0, 0);
+            for p in &rs.pods {
+                let r = api.store.pod(*p);
+                if is_pod_active(r) {
+                    active += 1;
+                    ready += i32::from(r.ready);
+                }
+            }
+            if (active, ready) != (rs.counts.active, rs.counts.ready) {
+                self.violate(
+                    now,
+                    "replicaset-counts",
+                    format!(
+                        "replicaset/{}: kept counts {} active / {} ready, its pods say {active} / {ready}",
+                        rs.rs.name, rs.counts.active, rs.counts.ready
+                    ),
                 );
             }
         }

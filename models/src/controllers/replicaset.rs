@@ -33,6 +33,10 @@ pub struct ReplicaSetController {
     /// Deployment controller scales ReplicaSets, and acting on a scale before its watch event
     /// arrives would let a new ReplicaSet grow before the old one's scale-down is seen.
     seen_replicas: BTreeMap<WorkloadId, i32>,
+    /// ReplicaSets whose owned pods were checked against the selector once. Selectors are
+    /// immutable (apps/v1) and kubesim changes no pod's labels, so only pods that came with an
+    /// ownerReference (from a dump) can fail to match, and only the first sync looks.
+    claimed: BTreeSet<WorkloadId>,
 }
 
 /// Upstream `controller.IsPodActive`: not terminal and not being deleted.
@@ -64,10 +68,12 @@ impl ReplicaSetController {
         }
     }
 
+    /// Upstream `manageReplicas` with `active` pods (their number: the list is gathered only
+    /// when some must go).
     fn manage_replicas(
         &mut self,
         key: WorkloadId,
-        active: &[PodId],
+        active: usize,
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) -> Result<(), ()> {
@@ -80,8 +86,8 @@ impl ReplicaSetController {
             .unwrap_or(obj.rs.replicas);
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
         let object = format!("{}/{}", obj.rs.kind.resource(), obj.rs.name);
-        if active.len() < want {
-            let n = (want - active.len()).min(BURST_REPLICAS);
+        if active < want {
+            let n = (want - active).min(BURST_REPLICAS);
             self.expectations.expect_creations(key.0, n as i64, now);
             for created in 0..n {
                 let obj = api.replica_set(key);
@@ -118,9 +124,16 @@ impl ReplicaSetController {
                     }
                 }
             }
-        } else if active.len() > want {
-            let n = (active.len() - want).min(BURST_REPLICAS);
-            let victims = pods_to_delete(api, key, active, n, now);
+        } else if active > want {
+            let n = (active - want).min(BURST_REPLICAS);
+            let active: Vec<PodId> = api
+                .replica_set(key)
+                .pods
+                .iter()
+                .copied()
+                .filter(|p| is_pod_active(api.store.pod(*p)))
+                .collect();
+            let victims = pods_to_delete(api, key, &active, n, now);
             self.expectations
                 .expect_deletions(key.0, victims.len() as i64, now);
             self.deleting
@@ -189,7 +202,7 @@ pub fn pods_to_delete(
             .iter()
             .flat_map(|r| api.replica_set(*r).pods.iter().copied())
             .collect(),
-        _ => rs.pods.clone(),
+        _ => rs.pods.iter().copied().collect(),
     };
     let mut per_node: BTreeMap<crate::api::NodeId, i32> = BTreeMap::new();
     for p in related {
@@ -239,6 +252,7 @@ impl Reconciler for ReplicaSetController {
                     self.expectations.delete_expectations(id.0);
                     self.deleting.remove(&id);
                     self.seen_replicas.remove(&id);
+                    self.claimed.remove(&id);
                 } else {
                     self.seen_replicas.insert(id, change.replicas);
                 }
@@ -298,18 +312,21 @@ impl Reconciler for ReplicaSetController {
             obj.rs.selector.clone(),
             obj.rs.kind,
         );
-        let release: Vec<PodId> = obj
-            .pods
-            .iter()
-            .copied()
-            .filter(|p| !selector.matches(&api.store.pod(*p).pod.labels))
-            .collect();
-        for p in release {
-            if api.set_pod_owner(ctx, p, None).is_err() {
-                return SyncOutcome::Failed;
+        if self.claimed.insert(key) {
+            let release: Vec<PodId> = obj
+                .pods
+                .iter()
+                .copied()
+                .filter(|p| !selector.matches(&api.store.pod(*p).pod.labels))
+                .collect();
+            for p in release {
+                if api.set_pod_owner(ctx, p, None).is_err() {
+                    self.claimed.remove(&key);
+                    return SyncOutcome::Failed;
+                }
             }
         }
-        if !deleting {
+        if !deleting && !api.orphan_pods.is_empty() {
             let adopt: Vec<PodId> = api
                 .orphan_pods
                 .iter()
@@ -325,47 +342,39 @@ impl Reconciler for ReplicaSetController {
                 }
             }
         }
-        let active: Vec<PodId> = api
-            .replica_set(key)
-            .pods
-            .iter()
-            .copied()
-            .filter(|p| is_pod_active(api.store.pod(*p)))
-            .collect();
-        let mut outcome = SyncOutcome::Done;
-        if needs_sync && !deleting && self.manage_replicas(key, &active, api, ctx).is_err() {
-            outcome = SyncOutcome::Failed;
-        }
-        // Upstream `calculateStatus` over the active pods as they were before this sync's
-        // writes (the informer has not seen them yet).
+        // Upstream `calculateStatus` over the active pods as they are before this sync's
+        // writes (the informer has not seen them yet), from the counts the API server keeps.
         let obj = api.replica_set(key);
+        let counts = obj.counts;
         let min_ready = obj.rs.min_ready_seconds;
-        let template_labels = &obj.rs.template.pod.labels;
-        let mut status = ReplicaSetStatus {
-            replicas: active.len() as i32,
-            observed_generation: obj.generation,
-            ..ReplicaSetStatus::default()
-        };
-        for p in &active {
-            let r = api.store.pod(*p);
-            if template_labels
+        let available = if min_ready <= 0 {
+            counts.ready
+        } else {
+            obj.pods
                 .iter()
-                .all(|(k, v)| r.pod.labels.get(k) == Some(v))
-            {
-                status.fully_labeled_replicas += 1;
-            }
-            if r.ready {
-                status.ready_replicas += 1;
-                if is_pod_available(r, min_ready, now) {
-                    status.available_replicas += 1;
-                }
-            }
-        }
+                .filter(|p| {
+                    let r = api.store.pod(**p);
+                    is_pod_active(r) && is_pod_available(r, min_ready, now)
+                })
+                .count() as i32
+        };
+        let status = ReplicaSetStatus {
+            replicas: counts.active,
+            fully_labeled_replicas: counts.fully_labeled,
+            ready_replicas: counts.ready,
+            available_replicas: available,
+            observed_generation: obj.generation,
+        };
         let spec = self
             .seen_replicas
             .get(&key)
             .copied()
             .unwrap_or(obj.rs.replicas);
+        let mut outcome = SyncOutcome::Done;
+        let active = usize::try_from(counts.active).unwrap_or(0);
+        if needs_sync && !deleting && self.manage_replicas(key, active, api, ctx).is_err() {
+            outcome = SyncOutcome::Failed;
+        }
         if api
             .update_replica_set_status(ctx, key, status.clone())
             .is_err()
