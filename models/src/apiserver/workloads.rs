@@ -100,12 +100,7 @@ impl ApiServer {
         }
         let before = (obj.rs.replicas, obj.rs.min_ready_seconds);
         let before_owner = obj.rs.owner.as_ref().map(|o| o.id);
-        let before_labels = obj.rs.template.pod.labels.clone();
         edit(&mut obj.rs);
-        if obj.rs.template.pod.labels != before_labels {
-            self.recount_replica_set(id);
-        }
-        let obj = &mut self.replica_sets[id.index()];
         if (obj.rs.replicas, obj.rs.min_ready_seconds) != before {
             obj.generation += 1;
         }
@@ -132,6 +127,29 @@ impl ApiServer {
                 self.orphan_replica_sets.insert(id);
             }
         }
+        self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Modified);
+        Ok(())
+    }
+
+    /// `kubectl apply` of a ReplicaSet with another pod template: a spec change (new
+    /// generation); the counts are redone, as "fully labelled" depends on the template.
+    pub fn replace_replica_set_template(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        id: WorkloadId,
+        template: crate::api::PodTemplate,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        let obj = &mut self.replica_sets[id.index()];
+        if obj.deleted {
+            return Err(ApiError::NotFound);
+        }
+        if obj.rs.template == template {
+            return Ok(());
+        }
+        obj.rs.template = template;
+        obj.generation += 1;
+        self.recount_replica_set(id);
         self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Modified);
         Ok(())
     }

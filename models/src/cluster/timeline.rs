@@ -444,10 +444,10 @@ pub(super) fn apply(
     }
     for rs in &w.replica_sets {
         match api.replica_set_id(&rs.namespace, &rs.name) {
-            Some(id) => note(api.update_replica_set(ctx, id, |old| {
-                old.replicas = rs.replicas;
-                old.template = rs.template.clone();
-            })),
+            Some(id) => {
+                note(api.replace_replica_set_template(ctx, id, rs.template.clone()));
+                note(api.update_replica_set(ctx, id, |old| old.replicas = rs.replicas));
+            }
             None => note(api.create_replica_set(ctx, rs.clone()).map(|_| ())),
         }
     }

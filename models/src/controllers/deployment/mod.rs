@@ -70,7 +70,12 @@ pub fn equal_ignore_hash(a: &PodTemplate, b: &PodTemplate) -> bool {
 }
 
 #[derive(Default)]
-pub struct DeploymentController {}
+pub struct DeploymentController {
+    /// Whether a ReplicaSet's template equals its Deployment's, as last compared, by
+    /// ReplicaSet: (its generation, the Deployment's generation, the answer). Templates change
+    /// only with a generation, and comparing them is most of a sync's cost otherwise.
+    template_equal: std::collections::BTreeMap<WorkloadId, (i64, i64, bool)>,
+}
 
 fn info(d: &Deployment) -> DeploymentInfo {
     DeploymentInfo {
@@ -207,12 +212,20 @@ impl DeploymentController {
     }
 
     /// Upstream `FindNewReplicaSet` / `FindOldReplicaSets`.
-    fn split(api: &ApiServer, key: WorkloadId, rss: &[WorkloadId]) -> Sets {
-        let template = &api.deployment(key).d.template;
-        let new = rss
-            .iter()
-            .copied()
-            .find(|id| equal_ignore_hash(&api.replica_set(*id).rs.template, template));
+    fn split(&mut self, api: &ApiServer, key: WorkloadId, rss: &[WorkloadId]) -> Sets {
+        let d = api.deployment(key);
+        let new = rss.iter().copied().find(|id| {
+            let rs = api.replica_set(*id);
+            let stamp = (rs.generation, d.generation);
+            match self.template_equal.get(id) {
+                Some(&(g, dg, equal)) if (g, dg) == stamp => equal,
+                _ => {
+                    let equal = equal_ignore_hash(&rs.rs.template, &d.d.template);
+                    self.template_equal.insert(*id, (stamp.0, stamp.1, equal));
+                    equal
+                }
+            }
+        });
         Sets {
             new,
             old: rss.iter().copied().filter(|id| Some(*id) != new).collect(),
@@ -825,7 +838,7 @@ impl Reconciler for DeploymentController {
         let Ok(rss) = self.claim(key, api, ctx) else {
             return SyncOutcome::Failed;
         };
-        let sets = Self::split(api, key, &rss);
+        let sets = self.split(api, key, &rss);
         let obj = api.deployment(key);
         let mut status = obj.status.clone();
         let (paused, deleting) = (obj.d.paused, obj.deletion_timestamp.is_some());
