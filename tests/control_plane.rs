@@ -548,3 +548,44 @@ workloads:
         .count();
     assert_eq!(refused, 4);
 }
+
+#[test]
+fn a_replication_controller_runs_and_scales_like_a_replica_set() {
+    let o = run_text(
+        r#"
+name: rc
+duration: 3m
+cluster:
+  nodePools: [{name: general, count: 2, resources: {cpu: "8", memory: 32Gi}}]
+workloads:
+  - inline:
+      apiVersion: v1
+      kind: ReplicationController
+      metadata: {name: legacy}
+      spec:
+        replicas: 2
+        template:
+          metadata: {labels: {app: legacy}}
+          spec: {containers: [{name: c, image: legacy:v1}]}
+timeline:
+  - {at: 1m, scale: {replicationController: legacy, replicas: 5}}
+  - {at: 2m, scale: {replicationController: legacy, replicas: 1}}
+"#,
+    );
+    assert_no_violations(&o);
+    let api = &o.simulation.world().api;
+    let rc = api.replica_set(api.replica_set_id("default", "legacy").unwrap());
+    assert_eq!(rc.rs.kind, models::api::OwnerKind::ReplicationController);
+    assert_eq!((rc.status.replicas, rc.status.ready_replicas), (1, 1));
+    let created = messages(&o, "SuccessfulCreate");
+    let deleted = messages(&o, "SuccessfulDelete");
+    assert_eq!((created.len(), deleted.len()), (5, 4));
+    assert!(
+        o.simulation
+            .world()
+            .api
+            .events
+            .iter()
+            .any(|e| e.object == "replicationcontroller/legacy")
+    );
+}
