@@ -63,6 +63,29 @@ pub fn run_report(
     ] {
         let _ = write!(h, "<div class=\"kpi\"><b>{}</b>{what}</div>", esc(&value));
     }
+    if !s.workloads.is_empty() {
+        h.push_str("<h2>Workloads</h2><table><tr><th>workload</th><th class=\"num\">ready</th><th class=\"num\">up-to-date</th><th class=\"num\">available</th><th>progressing</th><th class=\"num\">revision</th></tr>");
+        for w in &s.workloads {
+            let _ = write!(
+                h,
+                "<tr><td>{}/{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                esc(&w.kind),
+                esc(&w.name),
+                w.ready,
+                w.replicas,
+                w.up_to_date,
+                w.available,
+                esc(w.progressing.as_deref().unwrap_or("")),
+                w.revision.map(|r| r.to_string()).unwrap_or_default()
+            );
+        }
+        let c = &s.control_plane;
+        let _ = write!(
+            h,
+            "</table><p>Control plane: {} API writes, {} controller syncs, {} evictions, {} writes refused while the API server was down.</p>",
+            c.writes, c.controller_syncs, c.evictions, c.rejected_writes
+        );
+    }
     h.push_str("<h2>Node pools</h2><table><tr><th>pool</th><th>nodes in use</th><th>resource</th><th class=\"num\">requested</th><th class=\"num\">allocatable</th><th>used</th></tr>");
     for pool in &s.pools {
         for (i, r) in pool.resources.iter().enumerate() {
