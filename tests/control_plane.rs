@@ -214,6 +214,14 @@ fn a_stuck_rollout_hits_its_deadline_and_is_rolled_back() {
         pods_by_image(&o, "cart"),
         vec![("shop/cart:v1".to_string(), 6)]
     );
+    // Upstream: the rolled-back-to ReplicaSet becomes the newest revision (max + 1 = 3), and
+    // the summary reports the Deployment complete again.
+    let w = &o.summary.workloads[0];
+    assert_eq!(
+        (w.name.as_str(), w.available, w.revision),
+        ("cart", 6, Some(3))
+    );
+    assert_eq!(w.progressing.as_deref(), Some("NewReplicaSetAvailable"));
 }
 
 #[test]
