@@ -108,6 +108,10 @@ pub struct Store {
     pods_with_required_anti_affinity: Vec<PodId>,
     /// Bound pods whose graceful deletion was logged (see `mark_terminating`).
     termination_logged: BTreeSet<PodId>,
+    /// The pods PodTopologySpread counts (bound, not deleted, graceful deletion not logged) by
+    /// namespace, label key and label value, so counting the pods a selector matches need not
+    /// scan every bound pod.
+    counted_by_label: LabelPostings,
     changes: ChangeLog,
     /// PodDisruptionBudgets, for preemption (see `scheduler::preemption`).
     pub pdbs: Vec<crate::api::PodDisruptionBudget>,
@@ -257,6 +261,9 @@ impl Store {
     }
 }
 
+/// Namespace → label key → label value → pods.
+type LabelPostings = BTreeMap<String, BTreeMap<String, BTreeMap<String, BTreeSet<PodId>>>>;
+
 /// What happened to a pod on a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlacementKind {
@@ -393,7 +400,60 @@ impl Store {
         self.termination_logged.contains(&pod)
     }
 
+    /// The bound pods of `namespace` labelled `key=value` that PodTopologySpread counts: not
+    /// deleted and without a logged graceful deletion ([`Store::termination_logged`]). Their
+    /// nodes may since have gone.
+    pub fn counted_pods_labeled(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> Option<&BTreeSet<PodId>> {
+        self.counted_by_label.get(namespace)?.get(key)?.get(value)
+    }
+
+    /// Adds (`counted`) or removes a pod from `counted_by_label`.
+    fn set_counted(&mut self, pod: PodId, counted: bool) {
+        let p = &self.pods[pod.index()].pod;
+        if counted {
+            let by_key = self
+                .counted_by_label
+                .entry(p.namespace.clone())
+                .or_default();
+            for (k, v) in p.labels.iter() {
+                by_key
+                    .entry(k.to_string())
+                    .or_default()
+                    .entry(v.to_string())
+                    .or_default()
+                    .insert(pod);
+            }
+            return;
+        }
+        let Some(by_key) = self.counted_by_label.get_mut(p.namespace.as_str()) else {
+            return;
+        };
+        for (k, v) in p.labels.iter() {
+            let Some(by_value) = by_key.get_mut(k) else {
+                continue;
+            };
+            if let Some(pods) = by_value.get_mut(v) {
+                pods.remove(&pod);
+                if pods.is_empty() {
+                    by_value.remove(v);
+                }
+            }
+            if by_value.is_empty() {
+                by_key.remove(k);
+            }
+        }
+        if by_key.is_empty() {
+            self.counted_by_label.remove(p.namespace.as_str());
+        }
+    }
+
     fn note_placement(&mut self, pod: PodId, node: NodeId, kind: PlacementKind) {
+        self.set_counted(pod, kind == PlacementKind::Bound);
         let log = &mut self.changes;
         log.pod_generation += 1;
         if log.recent.len() == CHANGE_LOG_CAPACITY {
@@ -425,5 +485,63 @@ impl Store {
                 self.pods_with_required_anti_affinity.retain(|p| *p != pod);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labeled(name: &str, pairs: &[(&str, &str)]) -> Pod {
+        Pod {
+            name: name.to_string(),
+            namespace: "default".to_string(),
+            labels: pairs.iter().copied().collect(),
+            ..Pod::default()
+        }
+    }
+
+    fn counted(store: &Store, key: &str, value: &str) -> Vec<PodId> {
+        store
+            .counted_pods_labeled("default", key, value)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn counted_pods_follow_binding_termination_and_deletion() {
+        let mut store = Store::new();
+        let n = store.add_node(Node {
+            name: "n1".to_string(),
+            ..Node::default()
+        });
+        let a = store.add_pod(
+            labeled("a", &[("app", "x"), ("tier", "web")]),
+            SimTime::ZERO,
+        );
+        let b = store.add_pod(labeled("b", &[("app", "x")]), SimTime::ZERO);
+        let c = store.add_pod(labeled("c", &[("app", "x")]), SimTime::ZERO);
+        assert!(
+            counted(&store, "app", "x").is_empty(),
+            "pending pods are not counted"
+        );
+        for id in [a, b, c] {
+            store.bind(id, n, SimTime::ZERO);
+        }
+        assert_eq!(counted(&store, "app", "x"), vec![a, b, c]);
+        assert_eq!(counted(&store, "tier", "web"), vec![a]);
+        assert!(store.counted_pods_labeled("other", "app", "x").is_none());
+        store.mark_terminating(a, SimTime::ZERO);
+        assert_eq!(counted(&store, "app", "x"), vec![b, c]);
+        assert!(
+            store
+                .counted_pods_labeled("default", "tier", "web")
+                .is_none()
+        );
+        store.delete_pod(a, SimTime::ZERO);
+        store.delete_pod(b, SimTime::ZERO);
+        assert_eq!(counted(&store, "app", "x"), vec![c]);
+        store.delete_pod(c, SimTime::ZERO);
+        assert!(store.counted_by_label.is_empty());
     }
 }

@@ -280,7 +280,26 @@ impl SpreadIndex {
             _ => {
                 self.node_matches.clear();
                 self.node_matches.resize(n, 0);
-                if !self.key.selector.counts_nothing() {
+                let candidates = if self.key.selector.counts_nothing() {
+                    Some(Vec::new())
+                } else {
+                    self.candidates(snapshot)
+                };
+                if let Some(lists) = candidates {
+                    // Only the pods a requirement of the selector can match: those the store
+                    // lists under one of its values (every one counted, so no termination
+                    // check), on nodes that still exist.
+                    for id in lists.into_iter().flatten() {
+                        let record = snapshot.pod(*id);
+                        let Some(node) = record.node else { continue };
+                        if snapshot.node(node).exists
+                            && self.key.selector.matches(&record.pod.labels)
+                        {
+                            let count = &mut self.node_matches[node.index()];
+                            *count = count.saturating_add(1);
+                        }
+                    }
+                } else {
                     for info in snapshot.live_nodes() {
                         let matches = info
                             .pods
@@ -325,6 +344,33 @@ impl SpreadIndex {
         self.store = log.id();
         self.node_generation = log.node_generation();
         self.pod_generation = log.pod_generation();
+    }
+
+    /// The store's lists of counted pods in the namespace under the values of the `In` /
+    /// `Equals` requirement of the selector with the fewest such pods: every pod the selector
+    /// matches is in one of them. `None` when the selector has no such requirement (every bound
+    /// pod must then be checked).
+    fn candidates<'s>(
+        &self,
+        snapshot: &'s Snapshot,
+    ) -> Option<Vec<&'s std::collections::BTreeSet<crate::api::PodId>>> {
+        let selector = self.key.selector.0.as_ref()?;
+        let mut best: Option<(usize, Vec<_>)> = None;
+        for r in &selector.requirements {
+            if !matches!(r.operator, Operator::In | Operator::Equals) {
+                continue;
+            }
+            let lists: Vec<_> = r
+                .values
+                .iter()
+                .filter_map(|v| snapshot.counted_pods_labeled(&self.key.namespace, &r.key, v))
+                .collect();
+            let total = lists.iter().map(|l| l.len()).sum::<usize>();
+            if best.as_ref().is_none_or(|(t, _)| total < *t) {
+                best = Some((total, lists));
+            }
+        }
+        best.map(|(_, lists)| lists)
     }
 
     /// Applies one placement change (upstream `updateWithPod` does the same for preemption).
