@@ -161,17 +161,7 @@ impl ApiServer {
         id: WorkloadId,
         status: ReplicaSetStatus,
     ) -> ApiResult<()> {
-        let obj = &self.replica_sets[id.index()];
-        if obj.deleted {
-            return Err(ApiError::NotFound);
-        }
-        if obj.status == status {
-            return Ok(());
-        }
-        self.check_available()?;
-        self.replica_sets[id.index()].status = status;
-        self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Modified);
-        Ok(())
+        self.write_status::<ReplicaSetObject>(ctx, id, status)
     }
 
     /// `DELETE /replicasets/{name}` with a propagation policy. Background: the object goes now
@@ -183,30 +173,7 @@ impl ApiServer {
         id: WorkloadId,
         propagation: Propagation,
     ) -> ApiResult<()> {
-        self.check_available()?;
-        let obj = &mut self.replica_sets[id.index()];
-        if obj.deleted {
-            return Err(ApiError::NotFound);
-        }
-        match propagation {
-            Propagation::Background => {
-                self.remove_replica_set(ctx, id);
-            }
-            Propagation::Foreground | Propagation::Orphan => {
-                let now = ctx.now();
-                start_deletion(
-                    (
-                        &mut obj.deletion_timestamp,
-                        &mut obj.foreground,
-                        &mut obj.orphan,
-                    ),
-                    now,
-                    propagation,
-                );
-                self.changed(ctx, ObjectKind::ReplicaSet, id.0, Op::Deleting);
-            }
-        }
-        Ok(())
+        self.delete_workload::<ReplicaSetObject>(ctx, id, propagation, Self::remove_replica_set)
     }
 
     /// The object is gone (after its finalizers, if any, were removed).
@@ -299,17 +266,7 @@ impl ApiServer {
         id: WorkloadId,
         status: DeploymentStatus,
     ) -> ApiResult<()> {
-        let obj = &self.deployments[id.index()];
-        if obj.deleted {
-            return Err(ApiError::NotFound);
-        }
-        if obj.status == status {
-            return Ok(());
-        }
-        self.check_available()?;
-        self.deployments[id.index()].status = status;
-        self.changed(ctx, ObjectKind::Deployment, id.0, Op::Modified);
-        Ok(())
+        self.write_status::<DeploymentObject>(ctx, id, status)
     }
 
     pub fn delete_deployment(
@@ -318,28 +275,7 @@ impl ApiServer {
         id: WorkloadId,
         propagation: Propagation,
     ) -> ApiResult<()> {
-        self.check_available()?;
-        let obj = &mut self.deployments[id.index()];
-        if obj.deleted {
-            return Err(ApiError::NotFound);
-        }
-        match propagation {
-            Propagation::Background => self.remove_deployment(ctx, id),
-            Propagation::Foreground | Propagation::Orphan => {
-                let now = ctx.now();
-                start_deletion(
-                    (
-                        &mut obj.deletion_timestamp,
-                        &mut obj.foreground,
-                        &mut obj.orphan,
-                    ),
-                    now,
-                    propagation,
-                );
-                self.changed(ctx, ObjectKind::Deployment, id.0, Op::Deleting);
-            }
-        }
-        Ok(())
+        self.delete_workload::<DeploymentObject>(ctx, id, propagation, Self::remove_deployment)
     }
 
     pub fn remove_deployment(&mut self, ctx: &mut Context<'_, Event>, id: WorkloadId) {
@@ -446,14 +382,124 @@ impl ApiServer {
     }
 }
 
-/// A deletion that waits for the garbage collector: the deletionTimestamp (kept from a first
-/// delete) and the finalizer the propagation policy puts on the object.
-fn start_deletion(
-    (timestamp, foreground, orphan): (&mut Option<sim_core::SimTime>, &mut bool, &mut bool),
-    now: sim_core::SimTime,
-    propagation: Propagation,
-) {
-    timestamp.get_or_insert(now);
-    *foreground |= propagation == Propagation::Foreground;
-    *orphan |= propagation == Propagation::Orphan;
+/// What the API server does alike for its two workload kinds: where they are stored, their
+/// status, and the metadata a deletion sets.
+pub(crate) trait StoredWorkload {
+    type Status: PartialEq;
+    const KIND: ObjectKind;
+    fn table(api: &mut ApiServer) -> &mut Vec<Self>
+    where
+        Self: Sized;
+    fn status_mut(&mut self) -> &mut Self::Status;
+    /// (deleted, deletionTimestamp, foreground finalizer, orphan finalizer).
+    fn deletion(
+        &mut self,
+    ) -> (
+        &mut bool,
+        &mut Option<sim_core::SimTime>,
+        &mut bool,
+        &mut bool,
+    );
+}
+
+impl StoredWorkload for ReplicaSetObject {
+    type Status = ReplicaSetStatus;
+    const KIND: ObjectKind = ObjectKind::ReplicaSet;
+    fn table(api: &mut ApiServer) -> &mut Vec<Self> {
+        &mut api.replica_sets
+    }
+    fn status_mut(&mut self) -> &mut ReplicaSetStatus {
+        &mut self.status
+    }
+    fn deletion(
+        &mut self,
+    ) -> (
+        &mut bool,
+        &mut Option<sim_core::SimTime>,
+        &mut bool,
+        &mut bool,
+    ) {
+        (
+            &mut self.deleted,
+            &mut self.deletion_timestamp,
+            &mut self.foreground,
+            &mut self.orphan,
+        )
+    }
+}
+
+impl StoredWorkload for DeploymentObject {
+    type Status = DeploymentStatus;
+    const KIND: ObjectKind = ObjectKind::Deployment;
+    fn table(api: &mut ApiServer) -> &mut Vec<Self> {
+        &mut api.deployments
+    }
+    fn status_mut(&mut self) -> &mut DeploymentStatus {
+        &mut self.status
+    }
+    fn deletion(
+        &mut self,
+    ) -> (
+        &mut bool,
+        &mut Option<sim_core::SimTime>,
+        &mut bool,
+        &mut bool,
+    ) {
+        (
+            &mut self.deleted,
+            &mut self.deletion_timestamp,
+            &mut self.foreground,
+            &mut self.orphan,
+        )
+    }
+}
+
+impl ApiServer {
+    /// `PUT .../status`; no write when nothing changed.
+    fn write_status<W: StoredWorkload>(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        id: WorkloadId,
+        status: W::Status,
+    ) -> ApiResult<()> {
+        let obj = &mut W::table(self)[id.index()];
+        if *obj.deletion().0 {
+            return Err(ApiError::NotFound);
+        }
+        if *obj.status_mut() == status {
+            return Ok(());
+        }
+        self.check_available()?;
+        *W::table(self)[id.index()].status_mut() = status;
+        self.changed(ctx, W::KIND, id.0, Op::Modified);
+        Ok(())
+    }
+
+    /// `DELETE` with a propagation policy. Background: the object goes now and the garbage
+    /// collector deletes its dependents; Foreground and Orphan: it gets a deletionTimestamp
+    /// (kept from a first delete) and the policy's finalizer, and the garbage collector
+    /// finishes the job.
+    fn delete_workload<W: StoredWorkload>(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        id: WorkloadId,
+        propagation: Propagation,
+        remove: fn(&mut ApiServer, &mut Context<'_, Event>, WorkloadId),
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        let now = ctx.now();
+        let (deleted, timestamp, foreground, orphan) = W::table(self)[id.index()].deletion();
+        if *deleted {
+            return Err(ApiError::NotFound);
+        }
+        if propagation == Propagation::Background {
+            remove(self, ctx, id);
+            return Ok(());
+        }
+        timestamp.get_or_insert(now);
+        *foreground |= propagation == Propagation::Foreground;
+        *orphan |= propagation == Propagation::Orphan;
+        self.changed(ctx, W::KIND, id.0, Op::Deleting);
+        Ok(())
+    }
 }
