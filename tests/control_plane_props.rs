@@ -80,7 +80,7 @@ fn scenario(seed: u64, steps: &[(u16, Step)]) -> String {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
         ..ProptestConfig::default()
     })]
 
