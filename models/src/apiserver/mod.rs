@@ -119,10 +119,6 @@ impl ApiServer {
         }
     }
 
-    pub fn is_available(&self) -> bool {
-        self.available
-    }
-
     /// Makes the API server (un)available: while down, every write fails with
     /// [`ApiError::Unavailable`] and writers retry as upstream's would.
     pub fn set_available(&mut self, available: bool) {

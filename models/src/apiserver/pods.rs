@@ -1,6 +1,6 @@
 //! Writes to pods and nodes.
 
-use sim_core::{Context, SimTime};
+use sim_core::Context;
 
 use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op, OwnedPodCounts};
 use crate::api::{Node, NodeId, OwnerKind, OwnerRef, Pod, PodId, PodPhase, WorkloadId};
@@ -306,23 +306,6 @@ impl ApiServer {
         self.store.touch_nodes();
         self.changed(ctx, ObjectKind::Node, node.0, Op::Modified);
         Ok(())
-    }
-
-    /// Records that a pod's scheduling gates were all removed.
-    pub fn clear_scheduling_gates(
-        &mut self,
-        ctx: &mut Context<'_, Event>,
-        pod: PodId,
-    ) -> ApiResult<()> {
-        self.check_available()?;
-        self.store.pod_mut(pod).pod.scheduling_gates.clear();
-        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
-        Ok(())
-    }
-
-    /// The time a pod's graceful deletion started, if it did.
-    pub fn deletion_timestamp(&self, pod: PodId) -> Option<SimTime> {
-        self.store.pod(pod).deletion_timestamp
     }
 }
 

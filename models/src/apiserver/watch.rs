@@ -101,17 +101,6 @@ impl Subscriber {
             Subscriber::Kubelet => "watch/kubelet",
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Subscriber::Scheduler => "scheduler",
-            Subscriber::ReplicaSetController => "replicaset-controller",
-            Subscriber::DeploymentController => "deployment-controller",
-            Subscriber::GarbageCollector => "garbage-collector",
-            Subscriber::DisruptionController => "disruption-controller",
-            Subscriber::Kubelet => "kubelet",
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -150,15 +139,6 @@ impl Default for WatchLog {
 impl WatchLog {
     pub fn resource_version(&self) -> u64 {
         self.last
-    }
-
-    /// Changes kept because some watcher has not consumed them yet.
-    pub fn len(&self) -> usize {
-        self.changes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
     }
 
     #[allow(clippy::too_many_arguments)] // one change's fields, passed once

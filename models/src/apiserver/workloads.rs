@@ -4,7 +4,7 @@ use sim_core::Context;
 
 use super::objects::{DeploymentObject, DeploymentStatus, ReplicaSetObject, ReplicaSetStatus};
 use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op};
-use crate::api::{Deployment, OwnerKind, PodId, PodPhase, ReplicaSet, WorkloadId};
+use crate::api::{Deployment, PodId, PodPhase, ReplicaSet, WorkloadId};
 use crate::cluster::Event;
 use crate::scenario::Propagation;
 
@@ -374,11 +374,6 @@ impl ApiServer {
         }
         self.counters.evictions += 1;
         self.delete_pod(ctx, pod)
-    }
-
-    /// Replicas the ReplicaSet's controller wants, for reports.
-    pub fn owner_kind(&self, id: WorkloadId) -> OwnerKind {
-        self.replica_sets[id.index()].rs.kind
     }
 }
 

@@ -23,7 +23,6 @@ const RETRY_UNAVAILABLE: SimDuration = SimDuration::from_secs(5);
 #[derive(Clone, Debug, Default)]
 struct DrainState {
     started: Option<SimTime>,
-    evicted: Vec<PodId>,
     done: bool,
 }
 
@@ -208,7 +207,6 @@ impl TimelineDriver {
             let ns = r.pod.namespace.clone();
             match api.evict(ctx, pod) {
                 Ok(()) => {
-                    state.evicted.push(pod);
                     api.record(
                         now,
                         EventType::Normal,

@@ -147,8 +147,4 @@ impl<R: Reconciler> Runner<R> {
         self.armed = Some(at);
         ctx.schedule_at(at, Event::Reconcile(self.id));
     }
-
-    pub fn queue_len(&self) -> usize {
-        self.queue.len()
-    }
 }

@@ -36,8 +36,6 @@ pub struct Kubelets {
     admitted: BTreeSet<PodId>,
     /// Pods a kubelet is stopping.
     stopping: BTreeSet<PodId>,
-    /// Pods whose image pull failed (they stay Pending).
-    pull_failed: BTreeSet<PodId>,
 }
 
 impl Kubelets {
@@ -127,7 +125,6 @@ impl Kubelets {
                 Op::Deleted => {
                     self.admitted.remove(&pod);
                     self.stopping.remove(&pod);
-                    self.pull_failed.remove(&pod);
                 }
             }
         }
@@ -151,7 +148,6 @@ impl Kubelets {
             .cloned()
         {
             // The pull fails: ErrImagePull, then ImagePullBackOff; the pod stays Pending.
-            self.pull_failed.insert(pod);
             api.record(
                 now,
                 EventType::Warning,
