@@ -107,6 +107,8 @@ pub struct Cluster {
     pub(crate) sampler: Option<crate::trace::Sampler>,
     /// Invariant checkers run after every event, when enabled (`crate::checkers`).
     pub checkers: Option<crate::checkers::Checkers>,
+    /// The buffer watch deliveries are handed over in.
+    delivery: Vec<crate::apiserver::Change>,
 }
 
 impl Cluster {
@@ -121,6 +123,7 @@ impl Cluster {
             samples: Vec::new(),
             sampler: None,
             checkers: None,
+            delivery: Vec::new(),
         }
     }
 
@@ -164,7 +167,10 @@ impl World for Cluster {
         let api = &mut self.api;
         match event {
             Event::Watch(s) => {
-                let changes = api.deliver(ctx, s);
+                // One buffer for every delivery: no allocation per watch event.
+                let mut changes = std::mem::take(&mut self.delivery);
+                changes.clear();
+                api.deliver(ctx, s, &mut changes);
                 let c = &mut self.controllers;
                 match s {
                     Subscriber::Scheduler => self.scheduler.on_changes(&changes, api, ctx),
@@ -178,6 +184,7 @@ impl World for Cluster {
                     Subscriber::DisruptionController => c.disruption.on_changes(&changes, api, ctx),
                     Subscriber::Kubelet => self.kubelets.on_changes(&changes, api, ctx),
                 }
+                self.delivery = changes;
             }
             Event::Reconcile(id) => {
                 let c = &mut self.controllers;

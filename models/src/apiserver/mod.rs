@@ -156,10 +156,15 @@ impl ApiServer {
             .append(ctx, at, kind, id, op, replicas, &self.timing);
     }
 
-    /// The changes `subscriber`'s pending delivery hands over now (and re-arms it if more are
-    /// waiting).
-    pub fn deliver(&mut self, ctx: &mut Context<'_, Event>, subscriber: Subscriber) -> Vec<Change> {
-        self.log.deliver(ctx, subscriber, &self.timing)
+    /// Appends to `out` the changes `subscriber`'s pending delivery hands over now (and
+    /// re-arms it if more are waiting). `out` is the caller's reused buffer.
+    pub fn deliver(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        subscriber: Subscriber,
+        out: &mut Vec<Change>,
+    ) {
+        self.log.deliver(ctx, subscriber, &self.timing, out);
     }
 
     /// Records a Kubernetes Event.

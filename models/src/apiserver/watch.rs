@@ -186,13 +186,13 @@ impl WatchLog {
         ctx: &mut Context<'_, Event>,
         s: Subscriber,
         timing: &ControlPlaneTiming,
-    ) -> Vec<Change> {
+        out: &mut Vec<Change>,
+    ) {
         let now = ctx.now();
         let c = self.cursors[s as usize];
         let Some(lag) = c.pending else {
-            return Vec::new();
+            return;
         };
-        let mut out = Vec::new();
         let mut next = c.next;
         let mut rearm = None;
         while next <= self.last {
@@ -217,7 +217,6 @@ impl WatchLog {
             ctx.schedule_at(at.saturating_add(lag).max(now), Event::Watch(s));
         }
         self.trim();
-        out
     }
 
     /// Drops the changes every watcher has consumed.

@@ -307,12 +307,8 @@ impl Reconciler for ReplicaSetController {
         let deleting = obj.deletion_timestamp.is_some();
         // Upstream `claimPods`: release owned pods the selector no longer matches, adopt
         // orphans it matches (not while the ReplicaSet is being deleted).
-        let (ns, selector, kind) = (
-            obj.rs.namespace.clone(),
-            obj.rs.selector.clone(),
-            obj.rs.kind,
-        );
         if self.claimed.insert(key) {
+            let selector = &obj.rs.selector;
             let release: Vec<PodId> = obj
                 .pods
                 .iter()
@@ -327,13 +323,17 @@ impl Reconciler for ReplicaSetController {
             }
         }
         if !deleting && !api.orphan_pods.is_empty() {
+            let rs = &api.replica_set(key).rs;
+            let kind = rs.kind;
             let adopt: Vec<PodId> = api
                 .orphan_pods
                 .iter()
                 .copied()
                 .filter(|p| {
                     let r = api.store.pod(*p);
-                    is_pod_active(r) && r.pod.namespace == ns && selector.matches(&r.pod.labels)
+                    is_pod_active(r)
+                        && r.pod.namespace == rs.namespace
+                        && rs.selector.matches(&r.pod.labels)
                 })
                 .collect();
             for p in adopt {

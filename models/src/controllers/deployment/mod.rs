@@ -155,57 +155,53 @@ impl DeploymentController {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) -> Result<Vec<WorkloadId>, ()> {
+        // What to release and what to adopt, decided on shared borrows; then the writes.
         let d = api.deployment(key);
-        let (ns, selector, name, deleting) = (
-            d.d.namespace.clone(),
-            d.d.selector.clone(),
-            d.d.name.clone(),
-            d.deletion_timestamp.is_some(),
-        );
-        let owned: Vec<WorkloadId> = d.replica_sets.clone();
-        let mut out = Vec::new();
-        for id in owned {
-            let rs = api.replica_set(id);
-            if !rs.exists() {
-                continue;
-            }
-            if selector.matches(&rs.rs.labels) || selector.matches(&rs.rs.template.pod.labels) {
-                out.push(id);
-            } else if api
-                .update_replica_set(ctx, id, |rs| rs.owner = None)
-                .is_err()
-            {
-                return Err(());
-            }
-        }
-        if !deleting {
-            let orphans: Vec<WorkloadId> = api
-                .orphan_replica_sets
+        let selector = &d.d.selector;
+        let (owned, release): (Vec<WorkloadId>, Vec<WorkloadId>) = d
+            .replica_sets
+            .iter()
+            .copied()
+            .filter(|id| api.replica_set(*id).exists())
+            .partition(|id| {
+                let rs = &api.replica_set(*id).rs;
+                selector.matches(&rs.labels) || selector.matches(&rs.template.pod.labels)
+            });
+        let adopt: Vec<WorkloadId> = if d.deletion_timestamp.is_some() {
+            Vec::new()
+        } else {
+            api.orphan_replica_sets
                 .iter()
                 .map(|id| api.replica_set(*id))
                 .filter(|rs| {
                     rs.exists()
                         && rs.rs.kind == OwnerKind::ReplicaSet
-                        && rs.rs.namespace == ns
+                        && rs.rs.namespace == d.d.namespace
                         && rs.deletion_timestamp.is_none()
                         && selector.matches(&rs.rs.template.pod.labels)
                 })
                 .map(|rs| rs.id)
-                .collect();
-            for id in orphans {
-                let owner = OwnerRef {
-                    kind: OwnerKind::Deployment,
-                    name: name.clone(),
-                    id: key,
-                };
-                if api
-                    .update_replica_set(ctx, id, |rs| rs.owner = Some(owner))
-                    .is_err()
-                {
-                    return Err(());
-                }
-                out.push(id);
-            }
+                .collect()
+        };
+        let name = if adopt.is_empty() {
+            String::new()
+        } else {
+            d.d.name.clone()
+        };
+        for id in release {
+            api.update_replica_set(ctx, id, |rs| rs.owner = None)
+                .map_err(|_| ())?;
+        }
+        let mut out = owned;
+        for id in adopt {
+            let owner = OwnerRef {
+                kind: OwnerKind::Deployment,
+                name: name.clone(),
+                id: key,
+            };
+            api.update_replica_set(ctx, id, |rs| rs.owner = Some(owner))
+                .map_err(|_| ())?;
+            out.push(id);
         }
         out.sort_by_key(|id| (api.replica_set(*id).created, *id));
         Ok(out)
