@@ -364,7 +364,7 @@ timeline:
 }
 
 #[test]
-fn scaling_mid_rollout_is_proportional_and_pause_holds_the_rollout() {
+fn pause_holds_the_rollout_and_a_scale_goes_to_the_active_replica_set() {
     let o = run_text(
         r#"
 name: proportional
