@@ -183,6 +183,11 @@ impl World for Cluster {
                     }
                     Subscriber::DisruptionController => c.disruption.on_changes(&changes, api, ctx),
                     Subscriber::Kubelet => self.kubelets.on_changes(&changes, api, ctx),
+                    Subscriber::StatefulSetController
+                    | Subscriber::DaemonSetController
+                    | Subscriber::JobController
+                    | Subscriber::CronJobController
+                    | Subscriber::VolumeController => {}
                 }
                 self.delivery = changes;
             }

@@ -4,6 +4,8 @@
 //! types, which are built for the scheduler's hot path: resources as integers in upstream's
 //! units, labels as sorted vectors, dense typed ids.
 
+pub mod apps;
+pub mod batch;
 pub mod ids;
 pub mod labels;
 pub mod node;
@@ -13,9 +15,15 @@ pub mod pod_scheduling;
 pub mod priority;
 pub mod quantity;
 pub mod resources;
+pub mod storage;
 pub mod taints;
 pub mod workloads;
 
+pub use apps::{
+    DaemonSet, DaemonSetUpdateStrategy, PodManagementPolicy, PvcRetentionPolicy, StatefulSet,
+    StatefulSetUpdateStrategy,
+};
+pub use batch::{CompletionMode, ConcurrencyPolicy, CronJob, Job};
 pub use ids::{NodeId, PodId, WorkloadId};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 pub use node::Node;
@@ -23,7 +31,7 @@ pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
 pub use pdb::{IntOrPercent, PodDisruptionBudget};
 pub use pod::{
     DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase,
-    PreferredSchedulingTerm,
+    PreferredSchedulingTerm, RestartPolicy,
 };
 pub use pod_scheduling::{
     HostPort, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodSchedulingSpec, Protocol,
@@ -32,6 +40,7 @@ pub use pod_scheduling::{
 pub use priority::{PreemptionPolicy, PriorityClass, PriorityClasses};
 pub use quantity::{Quantity, QuantityError};
 pub use resources::{ResourceList, ResourceName};
+pub use storage::{PersistentVolume, PersistentVolumeClaim, PodVolume, StorageClass};
 pub use taints::tolerations_tolerate;
 pub use taints::{Taint, TaintEffect, Toleration, TolerationOperator};
 pub use workloads::{

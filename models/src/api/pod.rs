@@ -24,6 +24,15 @@ impl PodPhase {
     }
 }
 
+/// `spec.restartPolicy`: what the kubelet does when a container exits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    #[default]
+    Always,
+    OnFailure,
+    Never,
+}
+
 /// One term of a node selector: all expressions and fields must match. Upstream: an empty
 /// term (no expressions and no fields) matches no node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,6 +120,9 @@ pub struct Pod {
     /// What a `kubectl get -o yaml` dump said of the pod's state; `None` for pods created by the
     /// simulation. The API server starts such a pod in that state.
     pub dumped: Option<Box<DumpedPodStatus>>,
+    pub restart_policy: RestartPolicy,
+    /// `spec.volumes` that matter to scheduling and storage (claims, emptyDir).
+    pub volumes: Vec<super::PodVolume>,
 }
 
 /// A pod's state as a dump records it (`status`, `metadata.deletionTimestamp`).
@@ -169,6 +181,8 @@ impl Default for Pod {
             annotations: std::collections::BTreeMap::new(),
             deletion_cost: 0,
             dumped: None,
+            restart_policy: RestartPolicy::Always,
+            volumes: Vec::new(),
         }
     }
 }

@@ -9,6 +9,10 @@ pub enum OwnerKind {
     ReplicaSet,
     Deployment,
     ReplicationController,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
 }
 
 impl OwnerKind {
@@ -17,6 +21,10 @@ impl OwnerKind {
             OwnerKind::ReplicaSet => "ReplicaSet",
             OwnerKind::Deployment => "Deployment",
             OwnerKind::ReplicationController => "ReplicationController",
+            OwnerKind::StatefulSet => "StatefulSet",
+            OwnerKind::DaemonSet => "DaemonSet",
+            OwnerKind::Job => "Job",
+            OwnerKind::CronJob => "CronJob",
         }
     }
 
@@ -26,7 +34,17 @@ impl OwnerKind {
             OwnerKind::ReplicaSet => "replicaset",
             OwnerKind::Deployment => "deployment",
             OwnerKind::ReplicationController => "replicationcontroller",
+            OwnerKind::StatefulSet => "statefulset",
+            OwnerKind::DaemonSet => "daemonset",
+            OwnerKind::Job => "job",
+            OwnerKind::CronJob => "cronjob",
         }
+    }
+
+    /// The ReplicaSet controller runs it (ReplicaSets and ReplicationControllers share one
+    /// table in the API server).
+    pub fn is_replica_set(self) -> bool {
+        matches!(self, OwnerKind::ReplicaSet | OwnerKind::ReplicationController)
     }
 }
 

@@ -14,6 +14,7 @@
 //! - Watches are cheap: a watcher keeps a cursor into one shared log and has at most one
 //!   pending delivery event; a delivery consumes every change old enough for it.
 
+pub mod collection;
 pub mod latency;
 pub mod objects;
 mod pods;
@@ -24,6 +25,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::{Context, SimTime};
 
+pub use collection::{
+    Collection, CronJobStatus, DaemonSetStatus, JobStatus, Object, StatefulSetStatus, Workload,
+};
 pub use latency::{ControlPlaneTiming, Latency};
 pub use objects::{
     Condition, DeploymentObject, DeploymentStatus, OwnedPodCounts, PdbObject, ReplicaSetObject,
@@ -82,6 +86,10 @@ pub struct ApiServer {
     /// never reused).
     pub replica_sets: Vec<ReplicaSetObject>,
     pub deployments: Vec<DeploymentObject>,
+    pub stateful_sets: Collection<crate::api::StatefulSet>,
+    pub daemon_sets: Collection<crate::api::DaemonSet>,
+    pub jobs: Collection<crate::api::Job>,
+    pub cron_jobs: Collection<crate::api::CronJob>,
     /// Status the disruption controller keeps for each PDB (`store.pdbs` order).
     pub pdb_status: Vec<PdbObject>,
     /// Active pods without a controller reference, which a ReplicaSet may adopt.
@@ -106,6 +114,10 @@ impl ApiServer {
             store,
             replica_sets: Vec::new(),
             deployments: Vec::new(),
+            stateful_sets: Collection::default(),
+            daemon_sets: Collection::default(),
+            jobs: Collection::default(),
+            cron_jobs: Collection::default(),
             pdb_status,
             orphan_pods: BTreeSet::new(),
             orphan_replica_sets: BTreeSet::new(),

@@ -16,9 +16,9 @@ impl ApiServer {
         if let Some(owner) = &mut pod.owner
             && owner.id == WorkloadId::UNRESOLVED
         {
-            match self.replica_set_id(&pod.namespace, &owner.name) {
-                Some(id) if self.replica_sets[id.index()].rs.kind == owner.kind => owner.id = id,
-                _ => {
+            match self.resolve_pod_owner(owner.kind, &pod.namespace, &owner.name) {
+                Some(id) => owner.id = id,
+                None => {
                     let message = format!(
                         "ownerReference names {} {}, which does not exist: the pod is an orphan",
                         owner.kind.as_str(),
@@ -37,13 +37,15 @@ impl ApiServer {
         }
         admit_default_tolerations(&mut pod);
         let dumped = pod.dumped.take();
-        let owner = pod.owner.as_ref().map(|o| o.id);
+        let owner = pod.owner.as_ref().map(|o| (o.kind, o.id));
         let node_name = pod.node_name.clone();
         let id = self.store.add_pod(pod, now);
         self.counters.pods_created += 1;
         match owner {
-            Some(owner) => {
-                self.replica_sets[owner.index()].pods.insert(id);
+            Some((kind, owner)) => {
+                if let Some(pods) = self.owned_pods_mut(kind, owner) {
+                    pods.insert(id);
+                }
             }
             None => {
                 self.orphan_pods.insert(id);
@@ -178,10 +180,10 @@ impl ApiServer {
 
     fn remove_pod_now(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
         self.count(pod, -1);
-        if let Some(owner) = self.store.pod(pod).pod.owner.as_ref().map(|o| o.id)
-            && let Some(rs) = self.replica_sets.get_mut(owner.index())
+        if let Some((kind, owner)) = self.store.pod(pod).pod.owner.as_ref().map(|o| (o.kind, o.id))
+            && let Some(pods) = self.owned_pods_mut(kind, owner)
         {
-            rs.pods.remove(&pod);
+            pods.remove(&pod);
         }
         self.orphan_pods.remove(&pod);
         self.store.delete_pod(pod, ctx.now());
@@ -191,7 +193,7 @@ impl ApiServer {
     /// What a pod adds to its owner's counts.
     fn contribution(&self, pod: PodId) -> Option<(WorkloadId, OwnedPodCounts)> {
         let r = self.store.pod(pod);
-        let owner = r.pod.owner.as_ref()?.id;
+        let owner = r.pod.owner.as_ref().filter(|o| o.kind.is_replica_set())?.id;
         let rs = self.replica_sets.get(owner.index())?;
         let active = crate::controllers::replicaset::is_pod_active(r);
         let labeled = rs
@@ -259,14 +261,14 @@ impl ApiServer {
     ) -> ApiResult<()> {
         self.check_available()?;
         self.count(pod, -1);
-        if let Some(old) = self.store.pod(pod).pod.owner.as_ref().map(|o| o.id)
-            && let Some(rs) = self.replica_sets.get_mut(old.index())
+        if let Some((kind, old)) = self.store.pod(pod).pod.owner.as_ref().map(|o| (o.kind, o.id))
+            && let Some(pods) = self.owned_pods_mut(kind, old)
         {
-            rs.pods.remove(&pod);
+            pods.remove(&pod);
         }
         let owner = owner.map(|(kind, id)| OwnerRef {
             kind,
-            name: self.replica_sets[id.index()].rs.name.clone(),
+            name: self.owner_name(kind, id).unwrap_or_default().to_string(),
             id,
         });
         if owner.is_none() {
@@ -274,8 +276,10 @@ impl ApiServer {
         } else {
             self.orphan_pods.remove(&pod);
         }
-        if let Some(o) = &owner {
-            self.replica_sets[o.id.index()].pods.insert(pod);
+        if let Some(o) = &owner
+            && let Some(pods) = self.owned_pods_mut(o.kind, o.id)
+        {
+            pods.insert(pod);
         }
         self.store.pod_mut(pod).pod.owner = owner;
         self.count(pod, 1);

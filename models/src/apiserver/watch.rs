@@ -17,11 +17,17 @@ pub enum ObjectKind {
     ReplicaSet,
     Deployment,
     PodDisruptionBudget,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    PersistentVolumeClaim,
+    PersistentVolume,
 }
 
 impl ObjectKind {
-    const fn bit(self) -> u8 {
-        1 << self as u8
+    const fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
@@ -65,28 +71,74 @@ pub enum Subscriber {
     GarbageCollector,
     DisruptionController,
     Kubelet,
+    StatefulSetController,
+    DaemonSetController,
+    JobController,
+    CronJobController,
+    /// The persistent-volume controller: binds claims and provisions volumes.
+    VolumeController,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 6] = [
+    pub const ALL: [Subscriber; 11] = [
         Subscriber::Scheduler,
         Subscriber::ReplicaSetController,
         Subscriber::DeploymentController,
         Subscriber::GarbageCollector,
         Subscriber::DisruptionController,
         Subscriber::Kubelet,
+        Subscriber::StatefulSetController,
+        Subscriber::DaemonSetController,
+        Subscriber::JobController,
+        Subscriber::CronJobController,
+        Subscriber::VolumeController,
     ];
 
+    /// The kind whose first object wakes a dormant watcher up. A controller with nothing of
+    /// its kind to manage has nothing to do with the pods and nodes it also watches (it
+    /// adopts what exists when its first object arrives, by reading the store), so it does
+    /// not take deliveries until then: runs without StatefulSets cost nothing for the
+    /// StatefulSet controller.
+    fn wakes_on(self) -> Option<ObjectKind> {
+        match self {
+            Subscriber::StatefulSetController => Some(ObjectKind::StatefulSet),
+            Subscriber::DaemonSetController => Some(ObjectKind::DaemonSet),
+            Subscriber::JobController => Some(ObjectKind::Job),
+            Subscriber::CronJobController => Some(ObjectKind::CronJob),
+            Subscriber::VolumeController => Some(ObjectKind::PersistentVolumeClaim),
+            _ => None,
+        }
+    }
+
     /// The kinds each component's informers list and watch.
-    fn kinds(self) -> u8 {
+    fn kinds(self) -> u32 {
         use ObjectKind::*;
         match self {
-            Subscriber::Scheduler => Pod.bit() | Node.bit(),
+            Subscriber::Scheduler => {
+                Pod.bit() | Node.bit() | PersistentVolumeClaim.bit() | PersistentVolume.bit()
+            }
             Subscriber::ReplicaSetController => Pod.bit() | ReplicaSet.bit(),
             Subscriber::DeploymentController => Pod.bit() | ReplicaSet.bit() | Deployment.bit(),
-            Subscriber::GarbageCollector => Pod.bit() | ReplicaSet.bit() | Deployment.bit(),
+            Subscriber::GarbageCollector => {
+                Pod.bit()
+                    | ReplicaSet.bit()
+                    | Deployment.bit()
+                    | StatefulSet.bit()
+                    | DaemonSet.bit()
+                    | Job.bit()
+                    | CronJob.bit()
+            }
             Subscriber::DisruptionController => Pod.bit() | PodDisruptionBudget.bit(),
             Subscriber::Kubelet => Pod.bit(),
+            Subscriber::StatefulSetController => {
+                Pod.bit() | StatefulSet.bit() | PersistentVolumeClaim.bit()
+            }
+            Subscriber::DaemonSetController => Pod.bit() | Node.bit() | DaemonSet.bit(),
+            Subscriber::JobController => Pod.bit() | Job.bit(),
+            Subscriber::CronJobController => Job.bit() | CronJob.bit(),
+            Subscriber::VolumeController => {
+                Pod.bit() | PersistentVolumeClaim.bit() | PersistentVolume.bit()
+            }
         }
     }
 
@@ -99,6 +151,11 @@ impl Subscriber {
             Subscriber::GarbageCollector => "watch/garbage-collector",
             Subscriber::DisruptionController => "watch/disruption-controller",
             Subscriber::Kubelet => "watch/kubelet",
+            Subscriber::StatefulSetController => "watch/statefulset-controller",
+            Subscriber::DaemonSetController => "watch/daemonset-controller",
+            Subscriber::JobController => "watch/job-controller",
+            Subscriber::CronJobController => "watch/cronjob-controller",
+            Subscriber::VolumeController => "watch/persistentvolume-controller",
         }
     }
 }
@@ -109,6 +166,8 @@ struct Cursor {
     next: u64,
     /// The latency drawn for the pending delivery, if one is pending.
     pending: Option<SimDuration>,
+    /// Not yet woken (see [`Subscriber::wakes_on`]): changes pass it by.
+    dormant: bool,
 }
 
 #[derive(Debug)]
@@ -128,10 +187,11 @@ impl Default for WatchLog {
             base: 1,
             last: 0,
             last_at: SimTime::ZERO,
-            cursors: [Cursor {
+            cursors: Subscriber::ALL.map(|s| Cursor {
                 next: 1,
                 pending: None,
-            }; Subscriber::ALL.len()],
+                dormant: s.wakes_on().is_some(),
+            }),
         }
     }
 }
@@ -166,10 +226,15 @@ impl WatchLog {
         });
         for s in Subscriber::ALL {
             let c = &mut self.cursors[s as usize];
+            if c.dormant && s.wakes_on() == Some(kind) && op == Op::Added {
+                // Woken by its first object: deliveries start with this change.
+                c.dormant = false;
+                c.next = self.last;
+            }
             if c.pending.is_some() {
                 continue;
             }
-            if s.kinds() & kind.bit() == 0 {
+            if c.dormant || s.kinds() & kind.bit() == 0 {
                 // Caught up (no delivery pending) and not interested: skip it now, so the log
                 // can be trimmed past it.
                 c.next = self.last + 1;

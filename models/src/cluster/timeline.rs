@@ -378,10 +378,33 @@ fn delete(
             Some(p) => api.delete_pod(ctx, p),
             None => Err(ApiError::NotFound),
         },
+        ObjectKind::StatefulSet => with_workload::<crate::api::StatefulSet>(api, target, |api, id| {
+            api.delete_object::<crate::api::StatefulSet>(ctx, id, propagation)
+        }),
+        ObjectKind::DaemonSet => with_workload::<crate::api::DaemonSet>(api, target, |api, id| {
+            api.delete_object::<crate::api::DaemonSet>(ctx, id, propagation)
+        }),
+        ObjectKind::Job => with_workload::<crate::api::Job>(api, target, |api, id| {
+            api.delete_object::<crate::api::Job>(ctx, id, propagation)
+        }),
+        ObjectKind::CronJob => with_workload::<crate::api::CronJob>(api, target, |api, id| {
+            api.delete_object::<crate::api::CronJob>(ctx, id, propagation)
+        }),
         ObjectKind::Node | ObjectKind::PodDisruptionBudget => Err(ApiError::Refused(format!(
             "deleting a {} is not simulated yet",
             target.kind.as_str()
         ))),
+    }
+}
+
+fn with_workload<T: crate::apiserver::Workload>(
+    api: &mut ApiServer,
+    target: &ObjectRef,
+    f: impl FnOnce(&mut ApiServer, WorkloadId) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    match api.object_id::<T>(&target.namespace, &target.name) {
+        Some(id) => f(api, id),
+        None => Err(ApiError::NotFound),
     }
 }
 

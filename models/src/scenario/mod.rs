@@ -237,6 +237,10 @@ pub enum ObjectKind {
     Pod,
     Node,
     PodDisruptionBudget,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
 }
 
 impl ObjectKind {
@@ -248,6 +252,10 @@ impl ObjectKind {
             ObjectKind::Pod => "Pod",
             ObjectKind::Node => "Node",
             ObjectKind::PodDisruptionBudget => "PodDisruptionBudget",
+            ObjectKind::StatefulSet => "StatefulSet",
+            ObjectKind::DaemonSet => "DaemonSet",
+            ObjectKind::Job => "Job",
+            ObjectKind::CronJob => "CronJob",
         }
     }
 }
@@ -622,6 +630,10 @@ fn check_owners(known: &Known, out: &mut Collected) {
             OwnerKind::ReplicationController => ObjectKind::ReplicationController,
             OwnerKind::ReplicaSet => ObjectKind::ReplicaSet,
             OwnerKind::Deployment => ObjectKind::Deployment,
+            OwnerKind::StatefulSet => ObjectKind::StatefulSet,
+            OwnerKind::DaemonSet => ObjectKind::DaemonSet,
+            OwnerKind::Job => ObjectKind::Job,
+            OwnerKind::CronJob => ObjectKind::CronJob,
         };
         if known.exists(kind, &pod.namespace, &owner.name)
             || known.failed(kind.as_str(), &pod.namespace, &owner.name)
