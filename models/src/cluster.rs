@@ -58,6 +58,9 @@ impl Event {
             Event::Kubelet(n, KubeletEvent::PodStopped(p)) => {
                 (4, "PodStopped", u64::from(p.0) << 32 | u64::from(n.0))
             }
+            Event::Kubelet(n, KubeletEvent::ContainerExited(p)) => {
+                (11, "ContainerExited", u64::from(p.0) << 32 | u64::from(n.0))
+            }
             Event::Scheduler(SchedulerEvent::ScheduleNext) => (5, "ScheduleNext", 0),
             Event::Scheduler(SchedulerEvent::FlushBackoff) => (6, "FlushBackoff", 0),
             Event::Scheduler(SchedulerEvent::FlushUnschedulable) => (7, "FlushUnschedulable", 0),

@@ -68,6 +68,12 @@ pub struct PodRecord {
     pub start_time_offset_ns: Option<i64>,
     /// Container restarts.
     pub restarts: i32,
+    /// The pod ended (Succeeded or Failed) and gave its node's resources back, as the
+    /// scheduler's cache forgets terminated pods; the record stays until the pod is deleted.
+    pub released: bool,
+    /// When the pod's containers ended, and the main container's exit code.
+    pub finished_at: Option<SimTime>,
+    pub exit_code: Option<i32>,
 }
 
 impl PodRecord {
@@ -164,6 +170,9 @@ impl Store {
             ready_since: None,
             start_time_offset_ns: None,
             restarts: 0,
+            released: false,
+            finished_at: None,
+            exit_code: None,
         });
         id
     }
@@ -218,14 +227,52 @@ impl Store {
         }
     }
 
+    /// A pod's containers ended: it enters a terminal phase and gives back what it held on its
+    /// node (upstream's scheduler cache removes terminated pods), but stays in the API until
+    /// deleted.
+    pub fn finish_pod(&mut self, pod: PodId, phase: PodPhase, exit_code: i32, now: SimTime) {
+        let record = &mut self.pods[pod.index()];
+        if record.deleted_at.is_some() || record.released {
+            return;
+        }
+        record.phase = phase;
+        record.ready = false;
+        record.ready_since = None;
+        record.finished_at = Some(now);
+        record.exit_code = Some(exit_code);
+        if record.node.is_some() {
+            self.release_node_resources(pod);
+        }
+    }
+
+    fn release_node_resources(&mut self, pod: PodId) {
+        let record = &self.pods[pod.index()];
+        let Some(node) = record.node else { return };
+        if record.released {
+            return;
+        }
+        let was_terminating = self.termination_logged.remove(&pod);
+        self.note_placement(pod, node, PlacementKind::Removed { was_terminating });
+        let record = &mut self.pods[pod.index()];
+        record.released = true;
+        let info = &mut self.nodes[node.index()];
+        info.requested.sub(&record.pod.requests);
+        info.non_zero_requested_cpu_milli -= record.pod.non_zero_cpu_milli;
+        info.non_zero_requested_memory -= record.pod.non_zero_memory;
+        info.pods.retain(|p| *p != pod);
+        if let Some(request) = &record.pod.gpu {
+            for &d in &record.gpu_devices {
+                if let Some(free) = info.gpu_free.get_mut(d as usize) {
+                    *free = (*free + request.milli).min(gpu::MILLI_PER_GPU);
+                }
+            }
+        }
+    }
+
     /// Deletes a pod, releasing what it held on its node (upstream `NodeInfo.RemovePod`).
     pub fn delete_pod(&mut self, pod: PodId, now: SimTime) {
-        let record = &self.pods[pod.index()];
-        if record.deleted_at.is_none()
-            && let Some(node) = record.node
-        {
-            let was_terminating = self.termination_logged.remove(&pod);
-            self.note_placement(pod, node, PlacementKind::Removed { was_terminating });
+        if self.pods[pod.index()].deleted_at.is_none() {
+            self.release_node_resources(pod);
         }
         self.clear_nomination(pod);
         let record = &mut self.pods[pod.index()];
@@ -235,20 +282,6 @@ impl Store {
         record.deleted_at = Some(now);
         self.pod_by_key
             .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
-        if let Some(node) = record.node {
-            let info = &mut self.nodes[node.index()];
-            info.requested.sub(&record.pod.requests);
-            info.non_zero_requested_cpu_milli -= record.pod.non_zero_cpu_milli;
-            info.non_zero_requested_memory -= record.pod.non_zero_memory;
-            info.pods.retain(|p| *p != pod);
-            if let Some(request) = &record.pod.gpu {
-                for &d in &record.gpu_devices {
-                    if let Some(free) = info.gpu_free.get_mut(d as usize) {
-                        *free = (*free + request.milli).min(gpu::MILLI_PER_GPU);
-                    }
-                }
-            }
-        }
     }
 
     /// Nodes that exist, in id order (the scheduler's node list order).

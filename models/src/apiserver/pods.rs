@@ -141,6 +141,48 @@ impl ApiServer {
         Ok(())
     }
 
+    /// The kubelet's status update when a pod's containers ended for good: phase Succeeded or
+    /// Failed, with the main container's exit code. The pod gives its node's resources back.
+    pub fn finish_pod(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        phase: PodPhase,
+        exit_code: i32,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        let r = self.store.pod(pod);
+        if !r.is_active() {
+            return Err(ApiError::NotFound);
+        }
+        if matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed) {
+            return Ok(());
+        }
+        self.count(pod, -1);
+        self.store.finish_pod(pod, phase, exit_code, ctx.now());
+        self.count(pod, 1);
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(())
+    }
+
+    /// The kubelet's status update when a container exited and will be restarted: the pod
+    /// is not Ready until it runs again. Returns the container's restart count.
+    pub fn restart_container(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) -> ApiResult<i32> {
+        self.check_available()?;
+        if !self.store.pod(pod).is_active() {
+            return Err(ApiError::NotFound);
+        }
+        self.count(pod, -1);
+        let r = self.store.pod_mut(pod);
+        r.restarts += 1;
+        r.ready = false;
+        r.ready_since = None;
+        let restarts = r.restarts;
+        self.count(pod, 1);
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(restarts)
+    }
+
     /// `DELETE /pods/{name}`: graceful deletion. A pod on a node gets a deletionTimestamp and
     /// its kubelet stops it; one on no node, or in a terminal phase, goes at once (upstream
     /// `podStrategy.CheckGracefulDelete`). Deleting a terminating pod again changes nothing.

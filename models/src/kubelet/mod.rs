@@ -6,12 +6,12 @@
 //! The seam for the kubelet issue: readiness is decided in [`Kubelets::readiness`] (today
 //! "Ready once running", or never for `behaviour.<workload>.ready: never`); probes replace it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use sim_core::{Context, SimDuration};
 
-use crate::api::{NodeId, PodId, PodPhase};
+use crate::api::{NodeId, OwnerKind, PodId, PodPhase, RestartPolicy};
 use crate::apiserver::{ApiError, ApiServer, Change, ObjectKind, Op};
 use crate::cluster::Event;
 use crate::events::EventType;
@@ -24,6 +24,28 @@ pub enum KubeletEvent {
     PodStarted(PodId),
     /// The pod's containers stopped after its deletion: the final delete.
     PodStopped(PodId),
+    /// The main container exited by itself (a batch pod's run ended, `runFor`).
+    ContainerExited(PodId),
+}
+
+/// How long a batch pod (restartPolicy Never or OnFailure) runs when neither `behaviour` nor
+/// an annotation says: long enough to be seen running, short enough for a Job to finish.
+pub const DEFAULT_BATCH_RUN_FOR: SimDuration = SimDuration::from_secs(10);
+/// Pod annotations a manifest can carry instead of a `behaviour` entry.
+pub const RUN_FOR_ANNOTATION: &str = "kubesim.io/run-for";
+pub const EXIT_CODE_ANNOTATION: &str = "kubesim.io/exit-code";
+
+/// Upstream kubelet `backOffPeriod` (10s) and `MaxContainerBackOff` (300s): a container that
+/// keeps exiting is restarted after 10s, 20s, 40s, … 300s (CrashLoopBackOff).
+pub const CONTAINER_BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
+pub const CONTAINER_BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
+
+/// The delay before restart number `restarts` (1 for the first restart).
+pub fn crash_loop_backoff(restarts: i32) -> SimDuration {
+    let doublings = u32::try_from(restarts.saturating_sub(1)).unwrap_or(0).min(16);
+    CONTAINER_BACKOFF_INITIAL
+        .saturating_mul(1 << doublings)
+        .min(CONTAINER_BACKOFF_MAX)
 }
 
 /// Upstream `syncFrequency`-like retry of a status write the API server refused.
@@ -36,6 +58,8 @@ pub struct Kubelets {
     admitted: BTreeSet<PodId>,
     /// Pods a kubelet is stopping.
     stopping: BTreeSet<PodId>,
+    /// The exit code each running batch container will end with.
+    exit_codes: BTreeMap<PodId, i32>,
 }
 
 impl Kubelets {
@@ -46,7 +70,8 @@ impl Kubelets {
         }
     }
 
-    /// The workload a pod belongs to, for `behaviour`: its Deployment, else its ReplicaSet,
+    /// The workload a pod belongs to, for `behaviour`: the first of its owners' names (from
+    /// the top: CronJob, Job; Deployment, ReplicaSet; StatefulSet; DaemonSet) with an entry,
     /// else the pod itself.
     fn workload_behaviour(&self, api: &ApiServer, pod: PodId) -> Option<&WorkloadBehaviour> {
         if self.behaviour.workloads.is_empty() {
@@ -54,18 +79,67 @@ impl Kubelets {
         }
         let p = &api.store.pod(pod).pod;
         let mut names = Vec::new();
-        if let Some(o) = &p.owner
-            && let Some(rs) = api.replica_sets.get(o.id.index())
-        {
-            if let Some(d) = &rs.rs.owner {
-                names.push(d.name.as_str());
+        if let Some(o) = &p.owner {
+            match o.kind {
+                OwnerKind::ReplicaSet | OwnerKind::ReplicationController => {
+                    if let Some(rs) = api.replica_sets.get(o.id.index()) {
+                        if let Some(d) = &rs.rs.owner {
+                            names.push(d.name.as_str());
+                        }
+                        names.push(rs.rs.name.as_str());
+                    }
+                }
+                OwnerKind::Job => {
+                    if let Some(j) = api.jobs.get(o.id) {
+                        if let Some(c) = &j.spec.owner {
+                            names.push(c.name.as_str());
+                        }
+                        names.push(j.spec.name.as_str());
+                    }
+                }
+                _ => names.push(o.name.as_str()),
             }
-            names.push(rs.rs.name.as_str());
         }
         names.push(p.name.as_str());
         names
             .into_iter()
             .find_map(|n| self.behaviour.workloads.get(n))
+    }
+
+    /// How long the pod's main container runs before it exits by itself, and with which
+    /// code; `None` for a container that runs until stopped.
+    fn run(&self, api: &ApiServer, pod: PodId, ctx: &mut Context<'_, Event>, node: NodeId) -> Option<(SimDuration, i32)> {
+        let p = &api.store.pod(pod).pod;
+        let b = self.workload_behaviour(api, pod);
+        let annotated_run = p
+            .annotations
+            .get(RUN_FOR_ANNOTATION)
+            .and_then(|v| v.parse::<SimDuration>().ok());
+        let annotated_code = p
+            .annotations
+            .get(EXIT_CODE_ANNOTATION)
+            .and_then(|v| v.parse::<i32>().ok());
+        let (lo, hi) = match (b.and_then(|b| b.run_for), annotated_run) {
+            (Some(r), _) => r,
+            (None, Some(d)) => (d, d),
+            (None, None) if p.restart_policy != RestartPolicy::Always => {
+                (DEFAULT_BATCH_RUN_FOR, DEFAULT_BATCH_RUN_FOR)
+            }
+            (None, None) => return None,
+        };
+        let mut code = b.and_then(|b| b.exit_code).or(annotated_code).unwrap_or(0);
+        let failure_ppm = b.map_or(0, |b| b.failure_ppm);
+        let stream = format!("kubelet/{}", api.store.node(node).name());
+        let rng = ctx.rng(&stream);
+        let run_for = if hi > lo {
+            SimDuration::from_nanos(rng.random_range(lo.as_nanos()..=hi.as_nanos()))
+        } else {
+            lo
+        };
+        if failure_ppm > 0 && rng.random_range(0..1_000_000u32) < failure_ppm && code == 0 {
+            code = 1;
+        }
+        Some((run_for, code))
     }
 
     /// Whether the pod passes readiness once running.
@@ -125,6 +199,7 @@ impl Kubelets {
                 Op::Deleted => {
                     self.admitted.remove(&pod);
                     self.stopping.remove(&pod);
+                    self.exit_codes.remove(&pod);
                 }
             }
         }
@@ -209,6 +284,13 @@ impl Kubelets {
                             object,
                             "Started container".into(),
                         );
+                        if let Some((run_for, code)) = self.run(api, pod, ctx, node) {
+                            self.exit_codes.insert(pod, code);
+                            ctx.schedule(
+                                run_for,
+                                Event::Kubelet(node, KubeletEvent::ContainerExited(pod)),
+                            );
+                        }
                     }
                     Err(ApiError::Unavailable) => {
                         ctx.schedule(
@@ -219,6 +301,7 @@ impl Kubelets {
                     Err(_) => {}
                 }
             }
+            KubeletEvent::ContainerExited(pod) => self.container_exited(node, pod, api, ctx),
             KubeletEvent::PodStopped(pod) => match api.remove_pod(ctx, pod) {
                 Ok(()) | Err(ApiError::NotFound) => {
                     self.stopping.remove(&pod);
@@ -231,6 +314,64 @@ impl Kubelets {
                     );
                 }
             },
+        }
+    }
+
+    /// The main container ended: by the pod's restartPolicy the pod ends (Succeeded or
+    /// Failed) or the container restarts after the CrashLoopBackOff delay.
+    fn container_exited(
+        &mut self,
+        node: NodeId,
+        pod: PodId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let r = api.store.pod(pod);
+        if !r.is_active()
+            || r.deletion_timestamp.is_some()
+            || r.node != Some(node)
+            || r.phase != PodPhase::Running
+        {
+            return;
+        }
+        let code = self.exit_codes.get(&pod).copied().unwrap_or(0);
+        let restart = match r.pod.restart_policy {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => code != 0,
+            RestartPolicy::Never => false,
+        };
+        let object = format!("pod/{}", r.pod.name);
+        let result = if restart {
+            api.restart_container(ctx, pod).map(|restarts| {
+                let delay = crash_loop_backoff(restarts);
+                api.record(
+                    ctx.now(),
+                    EventType::Warning,
+                    "BackOff",
+                    object,
+                    "Back-off restarting failed container".into(),
+                );
+                ctx.schedule(delay, Event::Kubelet(node, KubeletEvent::PodStarted(pod)));
+            })
+        } else {
+            let phase = if code == 0 {
+                PodPhase::Succeeded
+            } else {
+                PodPhase::Failed
+            };
+            api.finish_pod(ctx, pod, phase, code)
+        };
+        match result {
+            Ok(()) => {
+                self.exit_codes.remove(&pod);
+            }
+            Err(ApiError::Unavailable) => {
+                ctx.schedule(
+                    STATUS_RETRY,
+                    Event::Kubelet(node, KubeletEvent::ContainerExited(pod)),
+                );
+            }
+            Err(_) => {}
         }
     }
 }

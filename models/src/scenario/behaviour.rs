@@ -6,6 +6,8 @@
 //!   failingImages: [web:v2-typo]    # pulls of these images fail
 //!   frontend: {startup: 5s..20s}    # by Deployment, ReplicaSet, ReplicationController or Pod name
 //!   flaky: {ready: never}
+//!   nightly-report: {runFor: 10m..30m, exitCode: 0}   # batch pods end by themselves
+//!   flaky-batch: {runFor: 20s, failureProbability: 0.3}
 //! controlPlane:
 //!   watchLatency: 10ms..100ms
 //!   apiLatency: 0s
@@ -20,17 +22,11 @@ use super::{Behaviour, Known, WorkloadBehaviour};
 use crate::apiserver::{ControlPlaneTiming, Latency};
 
 /// Keys of a workload's entry that kubesim reads.
-const WORKLOAD_KEYS: [&str; 2] = ["startup", "ready"];
+const WORKLOAD_KEYS: [&str; 5] = ["startup", "ready", "runFor", "exitCode", "failureProbability"];
 
 /// Keys of a workload's entry that belong to traffic and batch simulation, accepted with a
 /// warning until those exist.
-const NOT_YET_KEYS: [&str; 5] = [
-    "cpuPerRequest",
-    "concurrency",
-    "timeout",
-    "runFor",
-    "exitCode",
-];
+const NOT_YET_KEYS: [&str; 3] = ["cpuPerRequest", "concurrency", "timeout"];
 
 /// Keys of `behaviour:` that are not workload names.
 const GLOBAL_KEYS: [&str; 2] = ["podStartup", "failingImages"];
@@ -151,6 +147,36 @@ fn workload_entry(
                 let r: DurRange = section(src, v, &at)?;
                 out.startup = Some((r.0, r.1));
             }
+            "runFor" => {
+                let r: DurRange = section(src, v, &at)?;
+                out.run_for = Some((r.0, r.1));
+            }
+            "exitCode" => match v.as_i64().and_then(|c| i32::try_from(c).ok()) {
+                Some(c) if (0..=255).contains(&c) => out.exit_code = Some(c),
+                _ => {
+                    return Err(src.at(
+                        &at,
+                        At::Value,
+                        format!(
+                            "{}: expected a container exit code, an integer from 0 to 255 (0 is success)",
+                            path_string(&at)
+                        ),
+                    ));
+                }
+            },
+            "failureProbability" => match probability(v) {
+                Some(p) => out.failure_ppm = p,
+                None => {
+                    return Err(src.at(
+                        &at,
+                        At::Value,
+                        format!(
+                            "{}: expected a probability such as 0.2 or 20%",
+                            path_string(&at)
+                        ),
+                    ));
+                }
+            },
             "ready" => match v.as_str() {
                 Some("never") => out.never_ready = true,
                 Some("always") => out.never_ready = false,
@@ -191,6 +217,21 @@ fn workload_entry(
         }
     }
     Ok(simulated.then_some(out))
+}
+
+/// `0.2` or `"20%"`, in parts per million; `None` outside [0, 1].
+fn probability(v: &Value) -> Option<u32> {
+    let p = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().strip_suffix('%')?.trim().parse::<f64>().ok()? / 100.0,
+        _ => return None,
+    };
+    if !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    // In [0, 1e6], so the conversion cannot truncate.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some((p * 1e6).round() as u32)
 }
 
 #[derive(serde::Deserialize)]

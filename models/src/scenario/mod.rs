@@ -299,6 +299,13 @@ pub struct WorkloadBehaviour {
     pub startup: Option<(SimDuration, SimDuration)>,
     /// `ready: never`: the pods run but never pass readiness.
     pub never_ready: bool,
+    /// `runFor: 10m..30m`: the main container exits by itself after this long (batch pods).
+    pub run_for: Option<(SimDuration, SimDuration)>,
+    /// `exitCode: 1`: the code it exits with (default 0, success).
+    pub exit_code: Option<i32>,
+    /// `failureProbability: 0.2`: each run fails (exit code 1, or `exitCode` if that is
+    /// non-zero) with this probability, in parts per million.
+    pub failure_ppm: u32,
 }
 
 /// Variants of a scenario run side by side on the same seeds.
