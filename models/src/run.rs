@@ -116,8 +116,17 @@ pub fn build(
             pods: scenario.pods.clone(),
             replica_sets: scenario.replica_sets.clone(),
             deployments: scenario.deployments.clone(),
+            stateful_sets: scenario.stateful_sets.clone(),
+            daemon_sets: scenario.daemon_sets.clone(),
+            jobs: scenario.jobs.clone(),
+            cron_jobs: scenario.cron_jobs.clone(),
+            claims: scenario.claims.clone(),
+            volumes: scenario.volumes.clone(),
             ..Workloads::default()
         };
+        for class in &scenario.storage_classes {
+            cluster.api.add_storage_class(class.clone());
+        }
         // The API server is up at the start: nothing is refused.
         let _ = cluster.apply_workloads(ctx, &initial);
         // The controllers' informers list what exists, and the disruption controller computes

@@ -18,6 +18,7 @@ pub mod collection;
 pub mod latency;
 pub mod objects;
 mod pods;
+pub mod storage;
 mod watch;
 mod workloads;
 
@@ -33,6 +34,7 @@ pub use objects::{
     Condition, DeploymentObject, DeploymentStatus, OwnedPodCounts, PdbObject, ReplicaSetObject,
     ReplicaSetStatus,
 };
+pub use storage::{ClaimId, ClaimObject, Storage, VolumeId, VolumeObject};
 pub use watch::{Change, ObjectKind, Op, Subscriber, WatchLog};
 
 use crate::cluster::Event;
@@ -90,6 +92,8 @@ pub struct ApiServer {
     pub daemon_sets: Collection<crate::api::DaemonSet>,
     pub jobs: Collection<crate::api::Job>,
     pub cron_jobs: Collection<crate::api::CronJob>,
+    /// StorageClasses, PersistentVolumeClaims and PersistentVolumes.
+    pub storage: storage::Storage,
     /// Status the disruption controller keeps for each PDB (`store.pdbs` order).
     pub pdb_status: Vec<PdbObject>,
     /// Active pods without a controller reference, which a ReplicaSet may adopt.
@@ -118,6 +122,7 @@ impl ApiServer {
             daemon_sets: Collection::default(),
             jobs: Collection::default(),
             cron_jobs: Collection::default(),
+            storage: storage::Storage::default(),
             pdb_status,
             orphan_pods: BTreeSet::new(),
             orphan_replica_sets: BTreeSet::new(),

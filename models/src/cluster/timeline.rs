@@ -397,6 +397,18 @@ fn delete(
     }
 }
 
+/// `kubectl apply` of one object of the generic kinds: created, or its spec replaced.
+fn apply_object<T: crate::apiserver::Workload>(
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+    spec: &T,
+) -> Result<(), ApiError> {
+    match api.object_id::<T>(spec.namespace(), spec.name()) {
+        Some(id) => api.update_object::<T>(ctx, id, |old| *old = spec.clone()),
+        None => api.create_object(ctx, spec.clone()).map(|_| ()),
+    }
+}
+
 fn with_workload<T: crate::apiserver::Workload>(
     api: &mut ApiServer,
     target: &ObjectRef,
@@ -462,6 +474,29 @@ pub(super) fn apply(
             })),
             None => note(api.create_deployment(ctx, d.clone()).map(|_| ())),
         }
+    }
+    // Storage first: a StatefulSet's pods look for their claims' volumes.
+    for v in &w.volumes {
+        if api.storage.volume_id(&v.name).is_none() {
+            note(api.create_volume(ctx, v.clone()).map(|_| ()));
+        }
+    }
+    for c in &w.claims {
+        if api.storage.claim_id(&c.namespace, &c.name).is_none() {
+            note(api.create_claim(ctx, c.clone()).map(|_| ()));
+        }
+    }
+    for cj in &w.cron_jobs {
+        note(apply_object(api, ctx, cj));
+    }
+    for j in &w.jobs {
+        note(apply_object(api, ctx, j));
+    }
+    for s in &w.stateful_sets {
+        note(apply_object(api, ctx, s));
+    }
+    for d in &w.daemon_sets {
+        note(apply_object(api, ctx, d));
     }
     for rs in &w.replica_sets {
         match api.replica_set_id(&rs.namespace, &rs.name) {

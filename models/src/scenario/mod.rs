@@ -369,6 +369,15 @@ pub struct Scenario {
     pub pods: Vec<Pod>,
     pub replica_sets: Vec<ReplicaSet>,
     pub deployments: Vec<Deployment>,
+    pub stateful_sets: Vec<crate::api::StatefulSet>,
+    pub daemon_sets: Vec<crate::api::DaemonSet>,
+    pub jobs: Vec<crate::api::Job>,
+    pub cron_jobs: Vec<crate::api::CronJob>,
+    pub claims: Vec<crate::api::PersistentVolumeClaim>,
+    pub volumes: Vec<crate::api::PersistentVolume>,
+    /// StorageClasses, the built-in default first unless the scenario turned it off
+    /// (`storage: {defaultClass: false}`) or brings its own default.
+    pub storage_classes: Vec<crate::api::StorageClass>,
     /// The KubeSchedulerConfiguration, as JSON, for the scheduler to validate.
     pub scheduler_config: Option<serde_json::Value>,
     /// Where the scheduler configuration came from: `origin.locate(json_path, message)` turns
@@ -475,6 +484,7 @@ impl Collected {
             replica_sets: self.replica_sets.into_iter().map(|(r, _)| r).collect(),
             deployments: self.deployments.into_iter().map(|(d, _)| d).collect(),
             pdbs: self.pdbs.into_iter().map(|(p, _)| p).collect(),
+            ..Workloads::default()
         }
     }
 }
@@ -1031,6 +1041,13 @@ impl Loader {
             pods: out.pods.into_iter().map(|(p, _)| p).collect(),
             replica_sets: out.replica_sets.into_iter().map(|(r, _)| r).collect(),
             deployments: out.deployments.into_iter().map(|(d, _)| d).collect(),
+            stateful_sets: Vec::new(),
+            daemon_sets: Vec::new(),
+            jobs: Vec::new(),
+            cron_jobs: Vec::new(),
+            claims: Vec::new(),
+            volumes: Vec::new(),
+            storage_classes: vec![crate::api::StorageClass::default_class()],
             scheduler_config,
             scheduler_config_origin,
             pod_startup,

@@ -256,6 +256,12 @@ pub struct Workloads {
     pub pods: Vec<Pod>,
     pub replica_sets: Vec<ReplicaSet>,
     pub deployments: Vec<Deployment>,
+    pub stateful_sets: Vec<crate::api::StatefulSet>,
+    pub daemon_sets: Vec<crate::api::DaemonSet>,
+    pub jobs: Vec<crate::api::Job>,
+    pub cron_jobs: Vec<crate::api::CronJob>,
+    pub claims: Vec<crate::api::PersistentVolumeClaim>,
+    pub volumes: Vec<crate::api::PersistentVolume>,
     /// PodDisruptionBudgets created then (only `apply` fills this; the PDBs of delayed
     /// `workloads:` entries exist from the start).
     pub pdbs: Vec<PodDisruptionBudget>,
@@ -352,7 +358,7 @@ pub(crate) fn take_delayed(
                 pods,
                 replica_sets,
                 deployments,
-                pdbs: Vec::new(),
+                ..Workloads::default()
             },
         )
         .collect()
