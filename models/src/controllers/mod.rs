@@ -6,6 +6,7 @@ pub mod controller_utils;
 pub mod deployment;
 pub mod disruption;
 pub mod garbage_collector;
+pub mod job;
 pub mod names;
 pub mod replicaset;
 pub mod workqueue;

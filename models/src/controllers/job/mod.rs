@@ -1,0 +1,6 @@
+//! Job controller (upstream `pkg/controller/job`): its pure algorithms, as functions over small views.
+
+pub mod arith;
+pub mod backoff;
+pub mod failure_policy;
+pub mod indexed;
