@@ -14,6 +14,7 @@
 //! - Watches are cheap: a watcher keeps a cursor into one shared log and has at most one
 //!   pending delivery event; a delivery consumes every change old enough for it.
 
+pub mod admission;
 pub mod collection;
 pub mod latency;
 pub mod objects;
