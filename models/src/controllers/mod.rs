@@ -3,6 +3,7 @@
 //! API server, writes the difference and may ask to be requeued.
 
 pub mod controller_utils;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;

@@ -1,0 +1,3 @@
+//! The CronJob controller (upstream `pkg/controller/cronjob`).
+
+pub mod schedule;
