@@ -8,6 +8,7 @@ pub mod disruption;
 pub mod garbage_collector;
 pub mod names;
 pub mod replicaset;
+pub mod statefulset;
 pub mod workqueue;
 
 use std::fmt::Debug;
