@@ -11,6 +11,7 @@ pub mod garbage_collector;
 pub mod job;
 pub mod names;
 pub mod replicaset;
+pub mod statefulset;
 pub mod workqueue;
 
 use std::fmt::Debug;

@@ -1,0 +1,4 @@
+//! Upstream `pkg/controller/statefulset`: the StatefulSet controller's pure algorithms.
+
+pub mod control;
+pub mod utils;
