@@ -8,8 +8,9 @@ use sim_core::{Context, Digest, World};
 use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Subscriber};
 use crate::controllers::{
-    ControllerId, DeploymentController, DisruptionController, GarbageCollector,
-    ReplicaSetController, Runner,
+    ControllerId, CronJobController, DaemonSetController, DeploymentController,
+    DisruptionController, GarbageCollector, JobController, ReplicaSetController, Runner,
+    StatefulSetController, VolumeController,
 };
 use crate::kubelet::{KubeletEvent, Kubelets};
 use crate::scheduler::{Explanation, Scheduler};
@@ -81,6 +82,11 @@ pub struct Controllers {
     pub deployment: Runner<DeploymentController>,
     pub garbage_collector: Runner<GarbageCollector>,
     pub disruption: Runner<DisruptionController>,
+    pub stateful_set: Runner<StatefulSetController>,
+    pub daemon_set: Runner<DaemonSetController>,
+    pub job: Runner<JobController>,
+    pub cron_job: Runner<CronJobController>,
+    pub volume: Runner<VolumeController>,
 }
 
 impl Default for Controllers {
@@ -93,6 +99,11 @@ impl Default for Controllers {
                 GarbageCollector::default(),
             ),
             disruption: Runner::new(ControllerId::Disruption, DisruptionController::default()),
+            stateful_set: Runner::new(ControllerId::StatefulSet, StatefulSetController::default()),
+            daemon_set: Runner::new(ControllerId::DaemonSet, DaemonSetController::default()),
+            job: Runner::new(ControllerId::Job, JobController::default()),
+            cron_job: Runner::new(ControllerId::CronJob, CronJobController::default()),
+            volume: Runner::new(ControllerId::PersistentVolume, VolumeController::default()),
         }
     }
 }
@@ -186,11 +197,13 @@ impl World for Cluster {
                     }
                     Subscriber::DisruptionController => c.disruption.on_changes(&changes, api, ctx),
                     Subscriber::Kubelet => self.kubelets.on_changes(&changes, api, ctx),
-                    Subscriber::StatefulSetController
-                    | Subscriber::DaemonSetController
-                    | Subscriber::JobController
-                    | Subscriber::CronJobController
-                    | Subscriber::VolumeController => {}
+                    Subscriber::StatefulSetController => {
+                        c.stateful_set.on_changes(&changes, api, ctx)
+                    }
+                    Subscriber::DaemonSetController => c.daemon_set.on_changes(&changes, api, ctx),
+                    Subscriber::JobController => c.job.on_changes(&changes, api, ctx),
+                    Subscriber::CronJobController => c.cron_job.on_changes(&changes, api, ctx),
+                    Subscriber::VolumeController => c.volume.on_changes(&changes, api, ctx),
                 }
                 self.delivery = changes;
             }
@@ -201,6 +214,11 @@ impl World for Cluster {
                     ControllerId::Deployment => c.deployment.reconcile(api, ctx),
                     ControllerId::GarbageCollector => c.garbage_collector.reconcile(api, ctx),
                     ControllerId::Disruption => c.disruption.reconcile(api, ctx),
+                    ControllerId::StatefulSet => c.stateful_set.reconcile(api, ctx),
+                    ControllerId::DaemonSet => c.daemon_set.reconcile(api, ctx),
+                    ControllerId::Job => c.job.reconcile(api, ctx),
+                    ControllerId::CronJob => c.cron_job.reconcile(api, ctx),
+                    ControllerId::PersistentVolume => c.volume.reconcile(api, ctx),
                 }
             }
             Event::Kubelet(node, e) => self.kubelets.handle(node, e, api, ctx),

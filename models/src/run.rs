@@ -92,6 +92,7 @@ pub fn build(
     let mut behaviour = scenario.behaviour.clone();
     behaviour.pod_startup = scenario.pod_startup;
     let mut cluster = Cluster::new(api, scheduler, Kubelets::new(behaviour));
+    cluster.controllers.cron_job.reconciler.epoch_unix_secs = scenario.start_unix_secs;
     cluster
         .scheduler
         .explain_pod

@@ -123,6 +123,9 @@ pub struct Store {
     pub pdbs: Vec<crate::api::PodDisruptionBudget>,
     /// `spec.replicas` of each workload controller, the disruption controller's "scale".
     pub workload_scales: BTreeMap<(OwnerKind, WorkloadId), i32>,
+    /// StorageClasses, PersistentVolumeClaims and PersistentVolumes (written through the API
+    /// server, read by the scheduler's volume plugins).
+    pub storage: crate::apiserver::Storage,
     /// Pods nominated to each node by preemption (upstream `PodNominator`), in nomination order.
     pub nominated: BTreeMap<NodeId, Vec<PodId>>,
 }

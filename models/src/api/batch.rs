@@ -81,7 +81,11 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(name: impl Into<String>, namespace: impl Into<String>, template: PodTemplate) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        namespace: impl Into<String>,
+        template: PodTemplate,
+    ) -> Self {
         Job {
             name: name.into(),
             namespace: namespace.into(),

@@ -30,7 +30,7 @@ pub use node::Node;
 pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
 pub use pdb::{IntOrPercent, PodDisruptionBudget};
 pub use pod::{
-    DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase,
+    DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PodResources,
     PreferredSchedulingTerm, RestartPolicy,
 };
 pub use pod_scheduling::{

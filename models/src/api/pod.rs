@@ -121,8 +121,25 @@ pub struct Pod {
     /// simulation. The API server starts such a pod in that state.
     pub dumped: Option<Box<DumpedPodStatus>>,
     pub restart_policy: RestartPolicy,
+    /// `spec.hostNetwork` (the DaemonSet controller adds a toleration for such pods).
+    pub host_network: bool,
+    /// Each container's requests and limits as written, for ResourceQuota and LimitRange
+    /// admission; shared by every pod stamped from one template. `None` for pods that carry
+    /// only their effective request (traces).
+    pub resources: Option<std::sync::Arc<PodResources>>,
     /// `spec.volumes` that matter to scheduling and storage (claims, emptyDir).
     pub volumes: Vec<super::PodVolume>,
+}
+
+/// The containers' resources of a pod spec, as admission reads them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodResources {
+    pub containers: Vec<crate::apiserver::admission::quota::ContainerResources>,
+    pub init_containers: Vec<crate::apiserver::admission::quota::ContainerResources>,
+    /// `spec.overhead`.
+    pub overhead: crate::apiserver::admission::quota::ResourceList,
+    /// `spec.activeDeadlineSeconds`.
+    pub active_deadline_seconds: Option<i64>,
 }
 
 /// A pod's state as a dump records it (`status`, `metadata.deletionTimestamp`).
@@ -182,6 +199,8 @@ impl Default for Pod {
             deletion_cost: 0,
             dumped: None,
             restart_policy: RestartPolicy::Always,
+            host_network: false,
+            resources: None,
             volumes: Vec::new(),
         }
     }

@@ -44,7 +44,10 @@ impl OwnerKind {
     /// The ReplicaSet controller runs it (ReplicaSets and ReplicationControllers share one
     /// table in the API server).
     pub fn is_replica_set(self) -> bool {
-        matches!(self, OwnerKind::ReplicaSet | OwnerKind::ReplicationController)
+        matches!(
+            self,
+            OwnerKind::ReplicaSet | OwnerKind::ReplicationController
+        )
     }
 }
 

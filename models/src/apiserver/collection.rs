@@ -173,7 +173,8 @@ impl JobStatus {
 
     /// Upstream `IsJobFinished`: a `Complete` or `Failed` condition is True.
     pub fn finished(&self) -> Option<&super::Condition> {
-        self.condition("Complete").or_else(|| self.condition("Failed"))
+        self.condition("Complete")
+            .or_else(|| self.condition("Failed"))
     }
 }
 
@@ -445,7 +446,10 @@ impl ApiServer {
             return;
         }
         obj.deleted = true;
-        let key = (obj.spec.namespace().to_string(), obj.spec.name().to_string());
+        let key = (
+            obj.spec.namespace().to_string(),
+            obj.spec.name().to_string(),
+        );
         let owner = obj.spec.owner_mut().and_then(|o| o.as_ref()).map(|o| o.id);
         T::table_mut(self).by_name.remove(&key);
         self.store.owner_selectors.remove(&(T::OWNER_KIND, id));
@@ -496,9 +500,10 @@ impl ApiServer {
     /// The name of the workload `(kind, id)`.
     pub fn owner_name(&self, kind: OwnerKind, id: WorkloadId) -> Option<&str> {
         match kind {
-            OwnerKind::ReplicaSet | OwnerKind::ReplicationController => {
-                self.replica_sets.get(id.index()).map(|r| r.rs.name.as_str())
-            }
+            OwnerKind::ReplicaSet | OwnerKind::ReplicationController => self
+                .replica_sets
+                .get(id.index())
+                .map(|r| r.rs.name.as_str()),
             OwnerKind::Deployment => self.deployments.get(id.index()).map(|d| d.d.name.as_str()),
             OwnerKind::StatefulSet => self.stateful_sets.get(id).map(|o| o.spec.name.as_str()),
             OwnerKind::DaemonSet => self.daemon_sets.get(id).map(|o| o.spec.name.as_str()),

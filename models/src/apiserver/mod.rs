@@ -93,8 +93,6 @@ pub struct ApiServer {
     pub daemon_sets: Collection<crate::api::DaemonSet>,
     pub jobs: Collection<crate::api::Job>,
     pub cron_jobs: Collection<crate::api::CronJob>,
-    /// StorageClasses, PersistentVolumeClaims and PersistentVolumes.
-    pub storage: storage::Storage,
     /// Status the disruption controller keeps for each PDB (`store.pdbs` order).
     pub pdb_status: Vec<PdbObject>,
     /// Active pods without a controller reference, which a ReplicaSet may adopt.
@@ -123,7 +121,6 @@ impl ApiServer {
             daemon_sets: Collection::default(),
             jobs: Collection::default(),
             cron_jobs: Collection::default(),
-            storage: storage::Storage::default(),
             pdb_status,
             orphan_pods: BTreeSet::new(),
             orphan_replica_sets: BTreeSet::new(),

@@ -167,7 +167,11 @@ impl ApiServer {
 
     /// The kubelet's status update when a container exited and will be restarted: the pod
     /// is not Ready until it runs again. Returns the container's restart count.
-    pub fn restart_container(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) -> ApiResult<i32> {
+    pub fn restart_container(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+    ) -> ApiResult<i32> {
         self.check_available()?;
         if !self.store.pod(pod).is_active() {
             return Err(ApiError::NotFound);
@@ -222,7 +226,13 @@ impl ApiServer {
 
     fn remove_pod_now(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
         self.count(pod, -1);
-        if let Some((kind, owner)) = self.store.pod(pod).pod.owner.as_ref().map(|o| (o.kind, o.id))
+        if let Some((kind, owner)) = self
+            .store
+            .pod(pod)
+            .pod
+            .owner
+            .as_ref()
+            .map(|o| (o.kind, o.id))
             && let Some(pods) = self.owned_pods_mut(kind, owner)
         {
             pods.remove(&pod);
@@ -303,7 +313,13 @@ impl ApiServer {
     ) -> ApiResult<()> {
         self.check_available()?;
         self.count(pod, -1);
-        if let Some((kind, old)) = self.store.pod(pod).pod.owner.as_ref().map(|o| (o.kind, o.id))
+        if let Some((kind, old)) = self
+            .store
+            .pod(pod)
+            .pod
+            .owner
+            .as_ref()
+            .map(|o| (o.kind, o.id))
             && let Some(pods) = self.owned_pods_mut(kind, old)
         {
             pods.remove(&pod);

@@ -91,10 +91,16 @@ impl Storage {
 impl ApiServer {
     /// A StorageClass (cluster-scoped, never changed during a run).
     pub fn add_storage_class(&mut self, class: StorageClass) {
-        if let Some(c) = self.storage.classes.iter_mut().find(|c| c.name == class.name) {
+        if let Some(c) = self
+            .store
+            .storage
+            .classes
+            .iter_mut()
+            .find(|c| c.name == class.name)
+        {
             *c = class;
         } else {
-            self.storage.classes.push(class);
+            self.store.storage.classes.push(class);
         }
     }
 
@@ -107,20 +113,20 @@ impl ApiServer {
     ) -> ApiResult<ClaimId> {
         self.check_available()?;
         let key = (claim.namespace.clone(), claim.name.clone());
-        if self.storage.claim_by_name.contains_key(&key) {
+        if self.store.storage.claim_by_name.contains_key(&key) {
             return Err(ApiError::Refused(format!(
                 "persistentvolumeclaims \"{}\" already exists",
                 claim.name
             )));
         }
         if claim.storage_class.is_none()
-            && let Some(default) = self.storage.default_class()
+            && let Some(default) = self.store.storage.default_class()
         {
             claim.storage_class = Some(default.name.clone());
         }
-        let id = ClaimId(u32::try_from(self.storage.claims.len()).unwrap_or(u32::MAX));
-        self.storage.claim_by_name.insert(key, id);
-        self.storage.claims.push(ClaimObject {
+        let id = ClaimId(u32::try_from(self.store.storage.claims.len()).unwrap_or(u32::MAX));
+        self.store.storage.claim_by_name.insert(key, id);
+        self.store.storage.claims.push(ClaimObject {
             id,
             claim,
             created: ctx.now(),
@@ -139,15 +145,18 @@ impl ApiServer {
         volume: PersistentVolume,
     ) -> ApiResult<VolumeId> {
         self.check_available()?;
-        if self.storage.volume_by_name.contains_key(&volume.name) {
+        if self.store.storage.volume_by_name.contains_key(&volume.name) {
             return Err(ApiError::Refused(format!(
                 "persistentvolumes \"{}\" already exists",
                 volume.name
             )));
         }
-        let id = VolumeId(u32::try_from(self.storage.volumes.len()).unwrap_or(u32::MAX));
-        self.storage.volume_by_name.insert(volume.name.clone(), id);
-        self.storage.volumes.push(VolumeObject {
+        let id = VolumeId(u32::try_from(self.store.storage.volumes.len()).unwrap_or(u32::MAX));
+        self.store
+            .storage
+            .volume_by_name
+            .insert(volume.name.clone(), id);
+        self.store.storage.volumes.push(VolumeObject {
             id,
             volume,
             created: ctx.now(),
@@ -166,8 +175,8 @@ impl ApiServer {
         volume: VolumeId,
     ) -> ApiResult<()> {
         self.check_available()?;
-        let c = &self.storage.claims[claim.0 as usize];
-        let v = &self.storage.volumes[volume.0 as usize];
+        let c = &self.store.storage.claims[claim.0 as usize];
+        let v = &self.store.storage.volumes[volume.0 as usize];
         if c.deleted || v.deleted {
             return Err(ApiError::NotFound);
         }
@@ -178,12 +187,17 @@ impl ApiServer {
             )));
         }
         let key = (c.claim.namespace.clone(), c.claim.name.clone());
-        self.storage.claims[claim.0 as usize].volume = Some(volume);
-        let v = &mut self.storage.volumes[volume.0 as usize];
+        self.store.storage.claims[claim.0 as usize].volume = Some(volume);
+        let v = &mut self.store.storage.volumes[volume.0 as usize];
         v.bound_to = Some(claim);
         v.volume.claim = Some(key);
         self.changed(ctx, ObjectKind::PersistentVolume, volume.0, Op::Modified);
-        self.changed(ctx, ObjectKind::PersistentVolumeClaim, claim.0, Op::Modified);
+        self.changed(
+            ctx,
+            ObjectKind::PersistentVolumeClaim,
+            claim.0,
+            Op::Modified,
+        );
         Ok(())
     }
 
@@ -196,7 +210,7 @@ impl ApiServer {
         node: &str,
     ) -> ApiResult<()> {
         self.check_available()?;
-        let c = &mut self.storage.claims[claim.0 as usize];
+        let c = &mut self.store.storage.claims[claim.0 as usize];
         if c.deleted {
             return Err(ApiError::NotFound);
         }
@@ -204,7 +218,12 @@ impl ApiServer {
             return Ok(());
         }
         c.selected_node = Some(node.to_string());
-        self.changed(ctx, ObjectKind::PersistentVolumeClaim, claim.0, Op::Modified);
+        self.changed(
+            ctx,
+            ObjectKind::PersistentVolumeClaim,
+            claim.0,
+            Op::Modified,
+        );
         Ok(())
     }
 
@@ -212,7 +231,7 @@ impl ApiServer {
     /// provisioned one with reclaimPolicy Delete goes with it.
     pub fn delete_claim(&mut self, ctx: &mut Context<'_, Event>, claim: ClaimId) -> ApiResult<()> {
         self.check_available()?;
-        let c = &mut self.storage.claims[claim.0 as usize];
+        let c = &mut self.store.storage.claims[claim.0 as usize];
         if c.deleted {
             return Err(ApiError::NotFound);
         }
@@ -220,19 +239,19 @@ impl ApiServer {
         let key = (c.claim.namespace.clone(), c.claim.name.clone());
         let volume = c.volume;
         let class = c.claim.storage_class.clone();
-        self.storage.claim_by_name.remove(&key);
+        self.store.storage.claim_by_name.remove(&key);
         self.changed(ctx, ObjectKind::PersistentVolumeClaim, claim.0, Op::Deleted);
         if let Some(v) = volume {
             let reclaim_delete = class
                 .as_deref()
-                .and_then(|n| self.storage.class(n))
+                .and_then(|n| self.store.storage.class(n))
                 .is_none_or(|c| c.reclaim_delete);
-            let vo = &mut self.storage.volumes[v.0 as usize];
+            let vo = &mut self.store.storage.volumes[v.0 as usize];
             vo.bound_to = None;
             if vo.volume.dynamic && reclaim_delete {
                 vo.deleted = true;
                 let name = vo.volume.name.clone();
-                self.storage.volume_by_name.remove(&name);
+                self.store.storage.volume_by_name.remove(&name);
                 self.changed(ctx, ObjectKind::PersistentVolume, v.0, Op::Deleted);
             } else {
                 self.changed(ctx, ObjectKind::PersistentVolume, v.0, Op::Modified);

@@ -378,9 +378,11 @@ fn delete(
             Some(p) => api.delete_pod(ctx, p),
             None => Err(ApiError::NotFound),
         },
-        ObjectKind::StatefulSet => with_workload::<crate::api::StatefulSet>(api, target, |api, id| {
-            api.delete_object::<crate::api::StatefulSet>(ctx, id, propagation)
-        }),
+        ObjectKind::StatefulSet => {
+            with_workload::<crate::api::StatefulSet>(api, target, |api, id| {
+                api.delete_object::<crate::api::StatefulSet>(ctx, id, propagation)
+            })
+        }
         ObjectKind::DaemonSet => with_workload::<crate::api::DaemonSet>(api, target, |api, id| {
             api.delete_object::<crate::api::DaemonSet>(ctx, id, propagation)
         }),
@@ -477,12 +479,12 @@ pub(super) fn apply(
     }
     // Storage first: a StatefulSet's pods look for their claims' volumes.
     for v in &w.volumes {
-        if api.storage.volume_id(&v.name).is_none() {
+        if api.store.storage.volume_id(&v.name).is_none() {
             note(api.create_volume(ctx, v.clone()).map(|_| ()));
         }
     }
     for c in &w.claims {
-        if api.storage.claim_id(&c.namespace, &c.name).is_none() {
+        if api.store.storage.claim_id(&c.namespace, &c.name).is_none() {
             note(api.create_claim(ctx, c.clone()).map(|_| ()));
         }
     }

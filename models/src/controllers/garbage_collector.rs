@@ -8,8 +8,8 @@
 use sim_core::{Context, SimTime};
 
 use super::{Reconciler, SyncOutcome};
-use crate::api::{PodId, WorkloadId};
-use crate::apiserver::{ApiServer, Change, ObjectKind, Op};
+use crate::api::{CronJob, DaemonSet, Job, OwnerKind, PodId, StatefulSet, WorkloadId};
+use crate::apiserver::{ApiServer, Change, ObjectKind, Op, Workload};
 use crate::cluster::Event;
 use crate::scenario::Propagation;
 
@@ -18,6 +18,40 @@ use crate::scenario::Propagation;
 pub enum Owner {
     ReplicaSet(WorkloadId),
     Deployment(WorkloadId),
+    /// A StatefulSet, DaemonSet, Job or CronJob.
+    Object(OwnerKind, WorkloadId),
+}
+
+/// The watch kind of a generic owner kind.
+fn owner_kind_of(kind: ObjectKind) -> Option<OwnerKind> {
+    match kind {
+        ObjectKind::StatefulSet => Some(OwnerKind::StatefulSet),
+        ObjectKind::DaemonSet => Some(OwnerKind::DaemonSet),
+        ObjectKind::Job => Some(OwnerKind::Job),
+        ObjectKind::CronJob => Some(OwnerKind::CronJob),
+        _ => None,
+    }
+}
+
+/// Whether the generic object `(kind, id)` waits in foreground deletion for its dependents.
+fn waits_in_foreground(api: &ApiServer, kind: OwnerKind, id: WorkloadId) -> bool {
+    let f = |d: bool, fg: bool| fg && !d;
+    match kind {
+        OwnerKind::StatefulSet => api
+            .stateful_sets
+            .get(id)
+            .is_some_and(|o| f(o.deleted, o.foreground)),
+        OwnerKind::DaemonSet => api
+            .daemon_sets
+            .get(id)
+            .is_some_and(|o| f(o.deleted, o.foreground)),
+        OwnerKind::Job => api.jobs.get(id).is_some_and(|o| f(o.deleted, o.foreground)),
+        OwnerKind::CronJob => api
+            .cron_jobs
+            .get(id)
+            .is_some_and(|o| f(o.deleted, o.foreground)),
+        _ => false,
+    }
 }
 
 #[derive(Default)]
@@ -51,13 +85,32 @@ impl Reconciler for GarbageCollector {
                 enqueue(Owner::Deployment(WorkloadId(change.id)));
             }
             (ObjectKind::Pod, Op::Deleted) => {
-                if let Some(o) = &api.store.pod(PodId(change.id)).pod.owner
-                    && api
-                        .replica_sets
-                        .get(o.id.index())
-                        .is_some_and(|rs| rs.foreground && !rs.deleted)
+                if let Some(o) = &api.store.pod(PodId(change.id)).pod.owner {
+                    if o.kind.is_replica_set() {
+                        if api
+                            .replica_sets
+                            .get(o.id.index())
+                            .is_some_and(|rs| rs.foreground && !rs.deleted)
+                        {
+                            enqueue(Owner::ReplicaSet(o.id));
+                        }
+                    } else if waits_in_foreground(api, o.kind, o.id) {
+                        enqueue(Owner::Object(o.kind, o.id));
+                    }
+                }
+            }
+            (kind, Op::Deleted | Op::Deleting) if owner_kind_of(kind).is_some() => {
+                let id = WorkloadId(change.id);
+                let Some(owner_kind) = owner_kind_of(kind) else {
+                    return;
+                };
+                enqueue(Owner::Object(owner_kind, id));
+                // A Job of a CronJob waiting in foreground deletion went.
+                if owner_kind == OwnerKind::Job
+                    && let Some(c) = &api.object::<Job>(id).spec.owner
+                    && waits_in_foreground(api, OwnerKind::CronJob, c.id)
                 {
-                    enqueue(Owner::ReplicaSet(o.id));
+                    enqueue(Owner::Object(OwnerKind::CronJob, c.id));
                 }
             }
             _ => {}
@@ -73,6 +126,13 @@ impl Reconciler for GarbageCollector {
         let ok = match key {
             Owner::ReplicaSet(id) => sync_replica_set(id, api, ctx),
             Owner::Deployment(id) => sync_deployment(id, api, ctx),
+            Owner::Object(kind, id) => match kind {
+                OwnerKind::StatefulSet => sync_object::<StatefulSet>(id, api, ctx),
+                OwnerKind::DaemonSet => sync_object::<DaemonSet>(id, api, ctx),
+                OwnerKind::Job => sync_object::<Job>(id, api, ctx),
+                OwnerKind::CronJob => sync_cron_job(id, api, ctx),
+                _ => Ok(()),
+            },
         };
         if ok.is_ok() {
             SyncOutcome::Done
@@ -146,6 +206,76 @@ fn sync_deployment(
                 .map_err(|_| ())?;
         }
         api.remove_deployment(ctx, id);
+    }
+    Ok(())
+}
+
+/// A StatefulSet, DaemonSet or Job: its dependents are pods.
+fn sync_object<T: Workload>(
+    id: WorkloadId,
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+) -> Result<(), ()> {
+    let obj = api.object::<T>(id);
+    let pods: Vec<PodId> = obj
+        .pods
+        .iter()
+        .copied()
+        .filter(|p| api.store.pod(*p).is_active())
+        .collect();
+    let (deleted, foreground, orphan) = (obj.deleted, obj.foreground, obj.orphan);
+    if deleted || foreground {
+        for p in &pods {
+            if api.store.pod(*p).deletion_timestamp.is_none() {
+                api.delete_pod(ctx, *p).map_err(|_| ())?;
+            }
+        }
+        if !deleted && pods.is_empty() {
+            api.remove_object::<T>(ctx, id);
+        }
+    } else if orphan {
+        for p in pods {
+            api.set_pod_owner(ctx, p, None).map_err(|_| ())?;
+        }
+        api.remove_object::<T>(ctx, id);
+    }
+    Ok(())
+}
+
+/// A CronJob: its dependents are Jobs.
+fn sync_cron_job(
+    id: WorkloadId,
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+) -> Result<(), ()> {
+    let obj = api.object::<CronJob>(id);
+    let (deleted, foreground, orphan) = (obj.deleted, obj.foreground, obj.orphan);
+    let jobs: Vec<WorkloadId> = obj
+        .dependents
+        .iter()
+        .copied()
+        .filter(|j| api.object::<Job>(*j).exists())
+        .collect();
+    if deleted || foreground {
+        let policy = if foreground {
+            Propagation::Foreground
+        } else {
+            Propagation::Background
+        };
+        for j in &jobs {
+            if api.object::<Job>(*j).deletion_timestamp.is_none() {
+                api.delete_object::<Job>(ctx, *j, policy).map_err(|_| ())?;
+            }
+        }
+        if !deleted && jobs.is_empty() {
+            api.remove_object::<CronJob>(ctx, id);
+        }
+    } else if orphan {
+        for j in jobs {
+            api.update_object::<Job>(ctx, j, |job| job.owner = None)
+                .map_err(|_| ())?;
+        }
+        api.remove_object::<CronJob>(ctx, id);
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod job;
 pub mod names;
 pub mod replicaset;
 pub mod statefulset;
+pub mod volume;
 pub mod workqueue;
 
 use std::fmt::Debug;
@@ -22,10 +23,15 @@ use crate::apiserver::{ApiServer, Change};
 use crate::cluster::Event;
 use workqueue::WorkQueue;
 
+pub use cronjob::controller::CronJobController;
+pub use daemonset::controller::DaemonSetController;
 pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
 pub use garbage_collector::GarbageCollector;
+pub use job::controller::JobController;
 pub use replicaset::ReplicaSetController;
+pub use statefulset::controller::StatefulSetController;
+pub use volume::VolumeController;
 
 /// The controllers of the controller manager, each with its own work queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,6 +40,11 @@ pub enum ControllerId {
     Deployment,
     GarbageCollector,
     Disruption,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    PersistentVolume,
 }
 
 /// What one `sync(key)` asks of its queue.

@@ -42,7 +42,9 @@ pub const CONTAINER_BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
 
 /// The delay before restart number `restarts` (1 for the first restart).
 pub fn crash_loop_backoff(restarts: i32) -> SimDuration {
-    let doublings = u32::try_from(restarts.saturating_sub(1)).unwrap_or(0).min(16);
+    let doublings = u32::try_from(restarts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
     CONTAINER_BACKOFF_INITIAL
         .saturating_mul(1 << doublings)
         .min(CONTAINER_BACKOFF_MAX)
@@ -108,7 +110,13 @@ impl Kubelets {
 
     /// How long the pod's main container runs before it exits by itself, and with which
     /// code; `None` for a container that runs until stopped.
-    fn run(&self, api: &ApiServer, pod: PodId, ctx: &mut Context<'_, Event>, node: NodeId) -> Option<(SimDuration, i32)> {
+    fn run(
+        &self,
+        api: &ApiServer,
+        pod: PodId,
+        ctx: &mut Context<'_, Event>,
+        node: NodeId,
+    ) -> Option<(SimDuration, i32)> {
         let p = &api.store.pod(pod).pod;
         let b = self.workload_behaviour(api, pod);
         let annotated_run = p

@@ -22,7 +22,13 @@ use super::{Behaviour, Known, WorkloadBehaviour};
 use crate::apiserver::{ControlPlaneTiming, Latency};
 
 /// Keys of a workload's entry that kubesim reads.
-const WORKLOAD_KEYS: [&str; 5] = ["startup", "ready", "runFor", "exitCode", "failureProbability"];
+const WORKLOAD_KEYS: [&str; 5] = [
+    "startup",
+    "ready",
+    "runFor",
+    "exitCode",
+    "failureProbability",
+];
 
 /// Keys of a workload's entry that belong to traffic and batch simulation, accepted with a
 /// warning until those exist.

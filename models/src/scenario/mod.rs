@@ -269,6 +269,9 @@ pub enum Propagation {
     Orphan,
 }
 
+/// 2024-01-01T00:00:00Z.
+pub const DEFAULT_START_UNIX_SECS: i64 = 1_704_067_200;
+
 /// Simulation-only facts about how pods behave (`behaviour:`), until the kubelet issue brings
 /// probes and resource usage.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,6 +372,10 @@ pub struct Scenario {
     pub pods: Vec<Pod>,
     pub replica_sets: Vec<ReplicaSet>,
     pub deployments: Vec<Deployment>,
+    /// The wall-clock instant the scenario starts at, in Unix seconds (`startTime:`; a
+    /// dump's latest timestamp; else 2024-01-01T00:00:00Z, a Monday). CronJob schedules and
+    /// daily traffic read the calendar from it.
+    pub start_unix_secs: i64,
     pub stateful_sets: Vec<crate::api::StatefulSet>,
     pub daemon_sets: Vec<crate::api::DaemonSet>,
     pub jobs: Vec<crate::api::Job>,
@@ -1041,6 +1048,7 @@ impl Loader {
             pods: out.pods.into_iter().map(|(p, _)| p).collect(),
             replica_sets: out.replica_sets.into_iter().map(|(r, _)| r).collect(),
             deployments: out.deployments.into_iter().map(|(d, _)| d).collect(),
+            start_unix_secs: DEFAULT_START_UNIX_SECS,
             stateful_sets: Vec::new(),
             daemon_sets: Vec::new(),
             jobs: Vec::new(),

@@ -1379,7 +1379,7 @@ fn behaviour_mistakes_are_located() {
             "startup: 5s",
             "startpu: 5s",
             "startpu",
-            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, cpuPerRequest",
+            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, cpuPerRequest",
         ),
         (
             "startup: 5s..20s",

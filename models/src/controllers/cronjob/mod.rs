@@ -1,3 +1,4 @@
 //! The CronJob controller (upstream `pkg/controller/cronjob`).
 
+pub mod controller;
 pub mod schedule;

@@ -2,5 +2,6 @@
 
 pub mod arith;
 pub mod backoff;
+pub mod controller;
 pub mod failure_policy;
 pub mod indexed;
