@@ -312,6 +312,7 @@ impl ApiServer {
                 spec.name()
             )));
         }
+        self.admit_object_count(T::OWNER_KIND, &key.0, &key.1, 1)?;
         let id = WorkloadId(u32::try_from(T::table(self).items.len()).unwrap_or(u32::MAX));
         let mut owner_id = None;
         if let Some(owner) = spec.owner_mut()
@@ -452,6 +453,7 @@ impl ApiServer {
         );
         let owner = obj.spec.owner_mut().and_then(|o| o.as_ref()).map(|o| o.id);
         T::table_mut(self).by_name.remove(&key);
+        let _ = self.admit_object_count(T::OWNER_KIND, &key.0, &key.1, -1);
         self.store.owner_selectors.remove(&(T::OWNER_KIND, id));
         self.store.workload_scales.remove(&(T::OWNER_KIND, id));
         if let (OwnerKind::Job, Some(c)) = (T::OWNER_KIND, owner)

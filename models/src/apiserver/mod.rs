@@ -51,6 +51,8 @@ pub enum ApiError {
     NotFound,
     /// Eviction refused: `429 Too Many Requests`, with upstream's message.
     TooManyRequests(String),
+    /// Admission refused the object (`pods "x" is forbidden: exceeded quota: …`).
+    Forbidden(String),
     /// Eviction refused for another reason (e.g. several PDBs match), with upstream's message.
     Refused(String),
 }
@@ -60,7 +62,9 @@ impl std::fmt::Display for ApiError {
         match self {
             ApiError::Unavailable => write!(f, "the API server is unavailable"),
             ApiError::NotFound => write!(f, "not found"),
-            ApiError::TooManyRequests(m) | ApiError::Refused(m) => write!(f, "{m}"),
+            ApiError::TooManyRequests(m) | ApiError::Refused(m) | ApiError::Forbidden(m) => {
+                write!(f, "{m}")
+            }
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct ApiServer {
     /// never fails and nobody watches them.
     pub events: Vec<EventRecord>,
     pub counters: Counters,
+    /// ResourceQuotas and LimitRanges by namespace.
+    pub admission: admission::Admission,
 }
 
 impl ApiServer {
@@ -131,6 +137,7 @@ impl ApiServer {
             available: true,
             events: Vec::new(),
             counters: Counters::default(),
+            admission: admission::Admission::default(),
         }
     }
 

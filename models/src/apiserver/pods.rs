@@ -36,11 +36,13 @@ impl ApiServer {
             }
         }
         admit_default_tolerations(&mut pod);
+        self.admit_pod_resources(&mut pod)?;
         let dumped = pod.dumped.take();
         let owner = pod.owner.as_ref().map(|o| (o.kind, o.id));
         let node_name = pod.node_name.clone();
         let id = self.store.add_pod(pod, now);
         self.counters.pods_created += 1;
+        self.charge_pod(id);
         match owner {
             Some((kind, owner)) => {
                 if let Some(pods) = self.owned_pods_mut(kind, owner) {
@@ -159,6 +161,7 @@ impl ApiServer {
             return Ok(());
         }
         self.count(pod, -1);
+        self.release_pod_quota(pod, false);
         self.store.finish_pod(pod, phase, exit_code, ctx.now());
         self.count(pod, 1);
         self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
@@ -226,6 +229,7 @@ impl ApiServer {
 
     fn remove_pod_now(&mut self, ctx: &mut Context<'_, Event>, pod: PodId) {
         self.count(pod, -1);
+        self.release_pod_quota(pod, true);
         if let Some((kind, owner)) = self
             .store
             .pod(pod)
