@@ -124,7 +124,11 @@ pub struct SchedulerStats {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStatus {
-    /// `deployment`, `replicaset` or `replicationcontroller`.
+    /// `deployment`, `replicaset`, `replicationcontroller`, `statefulset`, `daemonset`, `job`
+    /// or `cronjob`. For a DaemonSet `replicas` is the desired number scheduled; for a Job its
+    /// completions (parallelism when unset); for a CronJob its active Jobs. `progressing` is
+    /// a Job's finished condition (`Complete`, `Failed`) or `Running`, and a CronJob's
+    /// `Suspended` or `Scheduled`.
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -140,6 +144,11 @@ pub struct WorkloadStatus {
     pub progressing: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
+    /// Jobs: pods that succeeded and failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<i32>,
 }
 
 /// The control plane's activity over the run.
@@ -315,6 +324,8 @@ fn workloads(cluster: &Cluster) -> Vec<WorkloadStatus> {
                 .annotations
                 .get(crate::apiserver::objects::REVISION_ANNOTATION)
                 .and_then(|r| r.parse().ok()),
+            succeeded: None,
+            failed: None,
         });
     }
     for rs in api
@@ -332,7 +343,82 @@ fn workloads(cluster: &Cluster) -> Vec<WorkloadStatus> {
             available: rs.status.available_replicas,
             progressing: None,
             revision: None,
+            succeeded: None,
+            failed: None,
         });
+    }
+    let row = |kind: &str, namespace: &str, name: &str, replicas, ready, up_to_date, available| {
+        WorkloadStatus {
+            kind: kind.into(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            replicas,
+            ready,
+            up_to_date,
+            available,
+            progressing: None,
+            revision: None,
+            succeeded: None,
+            failed: None,
+        }
+    };
+    for o in api.stateful_sets.live() {
+        let st = &o.status;
+        out.push(row(
+            "statefulset",
+            &o.spec.namespace,
+            &o.spec.name,
+            o.spec.replicas,
+            st.ready_replicas,
+            st.updated_replicas,
+            st.available_replicas,
+        ));
+    }
+    for o in api.daemon_sets.live() {
+        let st = &o.status;
+        out.push(row(
+            "daemonset",
+            &o.spec.namespace,
+            &o.spec.name,
+            st.desired_number_scheduled,
+            st.number_ready,
+            st.updated_number_scheduled,
+            st.number_available,
+        ));
+    }
+    for o in api.jobs.live() {
+        let st = &o.status;
+        let mut w = row(
+            "job",
+            &o.spec.namespace,
+            &o.spec.name,
+            o.spec.completions.unwrap_or(o.spec.parallelism),
+            st.ready,
+            st.active,
+            st.active,
+        );
+        w.progressing = Some(
+            st.finished()
+                .map_or("Running", |c| c.type_)
+                .to_string(),
+        );
+        w.succeeded = Some(st.succeeded);
+        w.failed = Some(st.failed);
+        out.push(w);
+    }
+    for o in api.cron_jobs.live() {
+        let active = i32::try_from(o.status.active.len()).unwrap_or(i32::MAX);
+        let mut w = row(
+            "cronjob",
+            &o.spec.namespace,
+            &o.spec.name,
+            active,
+            active,
+            active,
+            active,
+        );
+        w.progressing = Some(if o.spec.suspend { "Suspended" } else { "Scheduled" }.to_string());
+        out.push(w);
     }
     out
 }

@@ -75,7 +75,7 @@ pub fn run_report(
                 w.replicas,
                 w.up_to_date,
                 w.available,
-                esc(w.progressing.as_deref().unwrap_or("")),
+                esc(&crate::table::progress_text(w)),
                 w.revision.map(|r| r.to_string()).unwrap_or_default()
             );
         }
