@@ -1,33 +1,814 @@
-//! The DaemonSet controller's reconciler (upstream `pkg/controller/daemonset`).
+//! The DaemonSet controller's reconciler (upstream `pkg/controller/daemon/daemon_controller.go`
+//! `syncDaemonSet`, `manage`, `syncNodes`, `updateDaemonSetStatus`, and `update.go`
+//! `rollingUpdate`): one daemon pod on every node that should run it, each pinned to its node by
+//! a required node affinity on `metadata.name` and bound by the default scheduler.
+//!
+//! The pod garbage collector's part for daemon pods is done here too: a daemon pod bound to a
+//! node that no longer exists is force-deleted (upstream `PodGCController.gcOrphaned`).
 
-use sim_core::{Context, SimTime};
+use std::collections::BTreeMap;
 
-use crate::api::WorkloadId;
-use crate::apiserver::{ApiServer, Change};
+use rand::Rng;
+use sim_core::{Context, SimDuration, SimTime};
+
+use super::placement::{
+    DaemonPod, Revision, cmp_by_creation_timestamp_and_phase, node_should_run_daemon_pod,
+    pods_should_be_on_node, unscheduled_pods_without_node,
+};
+use super::update::{NodeView, rolling_update, updated_desired_node_counts};
+use super::util::{
+    DAEMON_SET_TEMPLATE_GENERATION_KEY, DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY, allows_surge,
+    create_pod_template, get_target_node_name, get_template_generation,
+    replace_daemon_set_pod_node_name_node_affinity,
+};
+use crate::api::{
+    DaemonSet, DaemonSetUpdateStrategy, OwnerKind, OwnerRef, PodId, PodPhase, PodTemplate,
+    WorkloadId,
+};
+use crate::apiserver::{ApiError, ApiServer, Change, DaemonSetStatus, ObjectKind, Op};
 use crate::cluster::Event;
+use crate::controllers::controller_utils::{
+    ControllerExpectations, SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch_sizes,
+};
+use crate::controllers::names::{fnv32a, random_suffix, safe_encode};
+use crate::controllers::replicaset::is_pod_available;
 use crate::controllers::{Reconciler, SyncOutcome};
+use crate::events::EventType;
+use crate::store::PodRecord;
 
-#[derive(Default)]
-pub struct DaemonSetController {}
+/// Upstream `BurstReplicas`: at most this many creations and this many deletions per sync
+/// ("values that are too high can cause registry DoS issues").
+pub const BURST_REPLICAS: usize = 250;
+
+/// Upstream `kube-controller-manager` `failedPodsBackoff`: `flowcontrol.NewBackOff(1s, 15m)`.
+pub const FAILED_PODS_BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(1);
+pub const FAILED_PODS_BACKOFF_MAX: SimDuration = SimDuration::from_mins(15);
+
+/// Upstream `flowcontrol.Backoff` without jitter: a per-key delay that starts at `initial`,
+/// doubles on each `next` up to `max`, and is forgotten once nothing happened for `2 * max`.
+#[derive(Clone, Debug)]
+pub struct Backoff<K: Ord> {
+    initial: SimDuration,
+    max: SimDuration,
+    entries: BTreeMap<K, BackoffEntry>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BackoffEntry {
+    backoff: SimDuration,
+    last_update: SimTime,
+}
+
+impl<K: Ord> Backoff<K> {
+    pub fn new(initial: SimDuration, max: SimDuration) -> Self {
+        Backoff {
+            initial,
+            max,
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Upstream `hasExpired`: "consider stable if it's ok for twice the maxDuration".
+    fn has_expired(&self, event_time: SimTime, last_update: SimTime) -> bool {
+        event_time.since(last_update) > self.max.saturating_mul(2)
+    }
+
+    /// Upstream `Get`: the key's current delay (zero when unknown).
+    pub fn get(&self, key: &K) -> SimDuration {
+        self.entries
+            .get(key)
+            .map_or(SimDuration::ZERO, |e| e.backoff)
+    }
+
+    /// Upstream `Next`: starts the key at `initial` (new or expired) or doubles its delay.
+    pub fn next(&mut self, key: K, now: SimTime) {
+        let fresh = match self.entries.get(&key) {
+            None => true,
+            Some(e) => self.has_expired(now, e.last_update),
+        };
+        let backoff = if fresh {
+            self.initial
+        } else {
+            self.get(&key).saturating_mul(2).min(self.max)
+        };
+        self.entries.insert(
+            key,
+            BackoffEntry {
+                backoff,
+                last_update: now,
+            },
+        );
+    }
+
+    /// Upstream `IsInBackOffSinceUpdate`: less than the key's delay has passed since its last
+    /// `next`.
+    pub fn is_in_back_off_since_update(&self, key: &K, now: SimTime) -> bool {
+        match self.entries.get(key) {
+            None => false,
+            Some(e) if self.has_expired(now, e.last_update) => false,
+            Some(e) => now.since(e.last_update) < e.backoff,
+        }
+    }
+
+    /// Upstream `GC`: forgets keys not updated for `2 * max`.
+    pub fn gc(&mut self, now: SimTime) {
+        let max2 = self.max.saturating_mul(2);
+        self.entries.retain(|_, e| now.since(e.last_update) <= max2);
+    }
+}
+
+/// Upstream `failedPodsBackoffKey`: `<ds uid>/<status.observedGeneration>/<node>`.
+type FailedPodsBackoffKey = (WorkloadId, i64, String);
+
+pub struct DaemonSetController {
+    expectations: ControllerExpectations,
+    failed_pods_backoff: Backoff<FailedPodsBackoffKey>,
+    /// Last time the backoff was garbage-collected (upstream runs `GC` every minute).
+    last_backoff_gc: SimTime,
+}
+
+impl Default for DaemonSetController {
+    fn default() -> Self {
+        DaemonSetController {
+            expectations: ControllerExpectations::new(),
+            failed_pods_backoff: Backoff::new(FAILED_PODS_BACKOFF_INITIAL, FAILED_PODS_BACKOFF_MAX),
+            last_backoff_gc: SimTime::ZERO,
+        }
+    }
+}
+
+/// Upstream `BackoffGCInterval`.
+const BACKOFF_GC_INTERVAL: SimDuration = SimDuration::from_mins(1);
+
+/// The revision hash of a pod template (the `controller-revision-hash` label). Upstream hashes
+/// the ControllerRevision's data with FNV-32a and encodes the decimal sum with
+/// `rand.SafeEncodeString`; here the hashed bytes are the template's debug form, which is
+/// stable for equal templates (ordered maps throughout).
+pub fn template_hash(template: &PodTemplate) -> String {
+    safe_encode(&fnv32a(format!("{template:?}").as_bytes()).to_string())
+}
+
+/// One daemon pod as this sync sees it: the view the pure algorithms take, and its id.
+#[derive(Clone, Debug)]
+struct Owned {
+    id: PodId,
+    view: DaemonPod,
+}
+
+/// Upstream `getNodesToDaemonPods(ds, includeDeletedTerminal=false)`: the DaemonSet's pods by
+/// target node name (bound node, else the node of its `metadata.name` affinity), without
+/// terminal pods that are being deleted; pods with no target node are skipped.
+fn nodes_to_daemon_pods(
+    api: &ApiServer,
+    key: WorkloadId,
+    now: SimTime,
+) -> BTreeMap<String, Vec<Owned>> {
+    let obj = api.object::<DaemonSet>(key);
+    let min_ready = obj.spec.min_ready_seconds;
+    let mut out: BTreeMap<String, Vec<Owned>> = BTreeMap::new();
+    for &id in &obj.pods {
+        let r = api.store.pod(id);
+        if !r.is_active() {
+            continue;
+        }
+        let terminal = matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed);
+        if terminal && r.deletion_timestamp.is_some() {
+            continue;
+        }
+        let node = match r.node {
+            Some(n) => api.store.node(n).name().to_string(),
+            None => match get_target_node_name(&r.pod) {
+                Ok(n) => n,
+                Err(_) => continue,
+            },
+        };
+        out.entry(node).or_default().push(Owned {
+            id,
+            view: daemon_pod(r, min_ready, now),
+        });
+    }
+    out
+}
+
+fn daemon_pod(r: &PodRecord, min_ready_seconds: i32, now: SimTime) -> DaemonPod {
+    DaemonPod {
+        name: r.pod.name.clone(),
+        phase: r.phase,
+        deleting: r.deletion_timestamp.is_some(),
+        created: r.created_at,
+        scheduled: r.node.is_some(),
+        revision_hash: r
+            .pod
+            .labels
+            .get(DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY)
+            .map(str::to_string),
+        template_generation: r
+            .pod
+            .labels
+            .get(DAEMON_SET_TEMPLATE_GENERATION_KEY)
+            .map(str::to_string),
+        ready: r.ready,
+        available: is_pod_available(r, min_ready_seconds, now),
+    }
+}
+
+fn views(pods: Option<&Vec<Owned>>) -> Vec<DaemonPod> {
+    pods.map(|p| p.iter().map(|o| o.view.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The earlier of two optional requeue delays.
+fn sooner(a: Option<SimDuration>, b: SimDuration) -> Option<SimDuration> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+/// What one sync computed before writing anything: the informer's view.
+struct SyncView {
+    /// `(node name, shouldRun, shouldContinueRunning)` of every live node, in id order.
+    nodes: Vec<(String, bool, bool)>,
+    pods: BTreeMap<String, Vec<Owned>>,
+    hash: String,
+    template_generation: Option<i64>,
+}
+
+impl DaemonSetController {
+    fn view(&self, api: &ApiServer, key: WorkloadId, now: SimTime) -> SyncView {
+        let obj = api.object::<DaemonSet>(key);
+        let template = &obj.spec.template.pod;
+        let nodes = api
+            .store
+            .live_nodes()
+            .map(|n| {
+                let (run, cont) =
+                    node_should_run_daemon_pod(&n.node, template, template.host_network);
+                (n.name().to_string(), run, cont)
+            })
+            .collect();
+        // The API server keeps the template generation in the deprecated annotation; without
+        // one the object's generation stands in (it moves on every spec change).
+        let template_generation = match get_template_generation(&obj.spec.annotations) {
+            Ok(Some(g)) => Some(g),
+            Ok(None) => Some(obj.generation),
+            Err(_) => None,
+        };
+        SyncView {
+            nodes,
+            pods: nodes_to_daemon_pods(api, key, now),
+            hash: template_hash(&obj.spec.template),
+            template_generation,
+        }
+    }
+
+    /// Upstream `manage`: per node, which pods to create and delete (`podsShouldBeOnNode`),
+    /// plus unscheduled pods whose node is gone, then `syncNodes`. Returns the failed-pod
+    /// backoff's requeue delay, if any.
+    fn manage(
+        &mut self,
+        key: WorkloadId,
+        view: &SyncView,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<Option<SimDuration>, ()> {
+        let now = ctx.now();
+        let obj = api.object::<DaemonSet>(key);
+        let surge = allows_surge(&obj.spec.update_strategy);
+        let observed_generation = obj.status.observed_generation;
+        let object = format!("daemonset/{}", obj.spec.name);
+        let namespace = obj.spec.namespace.clone();
+        let mut requeue = None;
+        let mut nodes_needing = Vec::new();
+        let mut to_delete: Vec<String> = Vec::new();
+        for (node, run, cont) in &view.nodes {
+            let pods = views(view.pods.get(node));
+            let backoff_key = (key, observed_generation, node.clone());
+            let in_backoff = self
+                .failed_pods_backoff
+                .is_in_back_off_since_update(&backoff_key, now);
+            let d = pods_should_be_on_node(*run, *cont, &pods, surge, &view.hash, in_backoff);
+            if d.create {
+                nodes_needing.push(node.clone());
+            }
+            if d.failed_pod_in_backoff {
+                requeue = sooner(requeue, self.failed_pods_backoff.get(&backoff_key));
+            }
+            if d.failed_pod_deleted {
+                self.failed_pods_backoff.next(backoff_key, now);
+            }
+            for p in pods.iter().filter(|p| d.delete.contains(&p.name)) {
+                match p.phase {
+                    PodPhase::Failed => api.record(
+                        now,
+                        EventType::Warning,
+                        "FailedDaemonPod",
+                        object.clone(),
+                        format!(
+                            "Found failed daemon pod {namespace}/{} on node {node}, will try to kill it",
+                            p.name
+                        ),
+                    ),
+                    PodPhase::Succeeded => api.record(
+                        now,
+                        EventType::Normal,
+                        "SucceededDaemonPod",
+                        object.clone(),
+                        format!(
+                            "Found succeeded daemon pod {namespace}/{} on node {node}, will try to delete it",
+                            p.name
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+            to_delete.extend(d.delete);
+        }
+        let names: std::collections::BTreeSet<&str> =
+            view.nodes.iter().map(|(n, _, _)| n.as_str()).collect();
+        let grouped: Vec<(&str, Vec<DaemonPod>)> = view
+            .pods
+            .iter()
+            .map(|(n, p)| (n.as_str(), views(Some(p))))
+            .collect();
+        to_delete.extend(unscheduled_pods_without_node(
+            &names,
+            grouped.iter().map(|(n, p)| (*n, p.as_slice())),
+        ));
+        self.sync_nodes(key, view, &to_delete, &nodes_needing, api, ctx)?;
+        Ok(requeue)
+    }
+
+    /// Upstream `syncNodes`: expectations first, then creations in slow-start batches (a
+    /// batch with a failure ends them, and the skipped ones are no longer expected), then
+    /// deletions; at most [`BURST_REPLICAS`] of each.
+    fn sync_nodes(
+        &mut self,
+        key: WorkloadId,
+        view: &SyncView,
+        pods_to_delete: &[String],
+        nodes_needing_daemon_pods: &[String],
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<(), ()> {
+        let now = ctx.now();
+        let create_diff = nodes_needing_daemon_pods.len().min(BURST_REPLICAS);
+        let delete_diff = pods_to_delete.len().min(BURST_REPLICAS);
+        self.expectations
+            .set_expectations(key.0, create_diff as i64, delete_diff as i64, now);
+        let obj = api.object::<DaemonSet>(key);
+        let ds_name = obj.spec.name.clone();
+        let namespace = obj.spec.namespace.clone();
+        let object = format!("daemonset/{ds_name}");
+        let template = create_pod_template(
+            &obj.spec.template.pod,
+            view.template_generation,
+            &view.hash,
+            obj.spec.template.pod.host_network,
+        );
+        let mut failed = false;
+        let mut pos = 0usize;
+        let batches = slow_start_batch_sizes(create_diff as i32, SLOW_START_INITIAL_BATCH_SIZE);
+        for batch in batches {
+            let batch = usize::try_from(batch).unwrap_or(0);
+            let mut errors = 0;
+            for node in &nodes_needing_daemon_pods[pos..pos + batch] {
+                let mut pod = template.clone();
+                pod.node_affinity = Some(replace_daemon_set_pod_node_name_node_affinity(
+                    pod.node_affinity.take(),
+                    node,
+                ));
+                pod.namespace = namespace.clone();
+                pod.name = unique_pod_name(api, ctx, &ds_name, &namespace);
+                pod.owner = Some(OwnerRef {
+                    kind: OwnerKind::DaemonSet,
+                    name: ds_name.clone(),
+                    id: key,
+                });
+                pod.dumped = None;
+                let name = pod.name.clone();
+                match api.create_pod(ctx, pod) {
+                    Ok(_) => api.record(
+                        now,
+                        EventType::Normal,
+                        "SuccessfulCreate",
+                        object.clone(),
+                        format!("Created pod: {name}"),
+                    ),
+                    Err(e) => {
+                        errors += 1;
+                        self.expectations.creation_observed(key.0);
+                        api.record(
+                            now,
+                            EventType::Warning,
+                            "FailedCreate",
+                            object.clone(),
+                            format!("Error creating: {e}"),
+                        );
+                    }
+                }
+            }
+            pos += batch;
+            if errors > 0 {
+                failed = true;
+                let skipped = create_diff.saturating_sub(pos);
+                if skipped > 0 {
+                    self.expectations
+                        .lower_expectations(key.0, skipped as i64, 0);
+                }
+                break;
+            }
+        }
+        let ids: BTreeMap<&str, PodId> = view
+            .pods
+            .values()
+            .flatten()
+            .map(|o| (o.view.name.as_str(), o.id))
+            .collect();
+        for name in &pods_to_delete[..delete_diff] {
+            let result = match ids.get(name.as_str()) {
+                Some(id) => api.delete_pod(ctx, *id),
+                None => Err(ApiError::NotFound),
+            };
+            match result {
+                Ok(()) => api.record(
+                    now,
+                    EventType::Normal,
+                    "SuccessfulDelete",
+                    object.clone(),
+                    format!("Deleted pod: {name}"),
+                ),
+                Err(e) => {
+                    self.expectations.deletion_observed(key.0);
+                    if e != ApiError::NotFound {
+                        failed = true;
+                        api.record(
+                            now,
+                            EventType::Warning,
+                            "FailedDelete",
+                            object.clone(),
+                            format!("Error deleting: {e}"),
+                        );
+                    }
+                }
+            }
+        }
+        if failed { Err(()) } else { Ok(()) }
+    }
+
+    /// Upstream `rollingUpdate`, over the pods as they are now (it runs only when `manage`
+    /// wrote nothing, so this is the informer's view too).
+    fn rolling_update(
+        &mut self,
+        key: WorkloadId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<(), ()> {
+        let view = self.view(api, key, ctx.now());
+        let strategy = api.object::<DaemonSet>(key).spec.update_strategy;
+        let should_run: BTreeMap<&str, bool> = view
+            .nodes
+            .iter()
+            .map(|(n, run, _)| (n.as_str(), *run))
+            .collect();
+        let desired = view.nodes.iter().filter(|(_, run, _)| *run).count();
+        let desired = i32::try_from(desired).unwrap_or(i32::MAX);
+        // `updatedDesiredNodeCounts` adds an empty entry for every node that should run a pod.
+        let mut grouped: BTreeMap<&str, Vec<DaemonPod>> = view
+            .pods
+            .iter()
+            .map(|(n, p)| (n.as_str(), views(Some(p))))
+            .collect();
+        for (n, run, _) in &view.nodes {
+            if *run {
+                grouped.entry(n.as_str()).or_default();
+            }
+        }
+        let nodes: Vec<NodeView<'_>> = grouped
+            .iter()
+            .map(|(n, pods)| NodeView {
+                node_name: n,
+                pods,
+                should_run: should_run.get(n).copied(),
+            })
+            .collect();
+        let (max_surge, max_unavailable) = updated_desired_node_counts(&strategy, desired);
+        let revision = Revision {
+            hash: &view.hash,
+            template_generation: view.template_generation,
+        };
+        let step = rolling_update(&nodes, revision, max_surge, max_unavailable, desired)
+            .map_err(|_| ())?;
+        self.sync_nodes(
+            key,
+            &view,
+            &step.old_pods_to_delete,
+            &step.new_nodes_to_create,
+            api,
+            ctx,
+        )
+    }
+
+    /// Upstream `updateDaemonSetStatus` over the view taken before this sync's writes. Returns
+    /// when to look again for pods that are ready but not yet available.
+    fn update_status(
+        &self,
+        key: WorkloadId,
+        view: &SyncView,
+        update_observed_generation: bool,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<Option<SimDuration>, ()> {
+        let now = ctx.now();
+        let obj = api.object::<DaemonSet>(key);
+        let min_ready = obj.spec.min_ready_seconds;
+        let revision = Revision {
+            hash: &view.hash,
+            template_generation: view.template_generation,
+        };
+        let mut s = DaemonSetStatus {
+            observed_generation: if update_observed_generation {
+                obj.generation
+            } else {
+                obj.status.observed_generation
+            },
+            ..DaemonSetStatus::default()
+        };
+        let mut requeue = None;
+        for (node, run, _) in &view.nodes {
+            let pods = view.pods.get(node).map(Vec::as_slice).unwrap_or_default();
+            if !run {
+                if !pods.is_empty() {
+                    s.number_misscheduled += 1;
+                }
+                continue;
+            }
+            s.desired_number_scheduled += 1;
+            let Some(oldest) = pods
+                .iter()
+                .min_by(|a, b| cmp_by_creation_timestamp_and_phase(&a.view, &b.view))
+            else {
+                continue;
+            };
+            s.current_number_scheduled += 1;
+            if oldest.view.ready {
+                s.number_ready += 1;
+                if oldest.view.available {
+                    s.number_available += 1;
+                }
+            }
+            if oldest.view.is_updated(revision) {
+                s.updated_number_scheduled += 1;
+            }
+        }
+        // Upstream's pod handler requeues `minReadySeconds + 1s` after a pod turns ready.
+        if min_ready > 0 {
+            let secs = SimDuration::from_secs(u64::try_from(min_ready).unwrap_or(0));
+            for o in view.pods.values().flatten() {
+                let r = api.store.pod(o.id);
+                if r.ready
+                    && !o.view.available
+                    && let Some(since) = r.ready_since
+                {
+                    let at = since
+                        .saturating_add(secs)
+                        .saturating_add(SimDuration::from_secs(1));
+                    requeue = sooner(requeue, at.since(now).max(SimDuration::from_nanos(1)));
+                }
+            }
+        }
+        s.number_unavailable = s.desired_number_scheduled - s.number_available;
+        let resync = min_ready > 0 && s.number_ready != s.number_available;
+        if api.update_object_status::<DaemonSet>(ctx, key, s).is_err() {
+            return Err(());
+        }
+        // Upstream: "Resync the DaemonSet after MinReadySeconds as a last line of defense to
+        // guard against clock-skew."
+        if resync {
+            requeue = sooner(
+                requeue,
+                SimDuration::from_secs(u64::try_from(min_ready).unwrap_or(0)),
+            );
+        }
+        Ok(requeue)
+    }
+
+    /// The pod garbage collector's `gcOrphaned` for this DaemonSet's pods: a pod bound to a
+    /// node that is gone is force-deleted, as no kubelet will ever stop it.
+    fn remove_pods_on_deleted_nodes(
+        &mut self,
+        key: WorkloadId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<(), ()> {
+        let orphaned: Vec<PodId> = api
+            .object::<DaemonSet>(key)
+            .pods
+            .iter()
+            .copied()
+            .filter(|p| {
+                let r = api.store.pod(*p);
+                r.is_active() && r.node.is_some_and(|n| !api.store.node(n).exists)
+            })
+            .collect();
+        for p in orphaned {
+            match api.remove_pod(ctx, p) {
+                Ok(()) | Err(ApiError::NotFound) => {}
+                Err(_) => return Err(()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unique_pod_name(
+    api: &ApiServer,
+    ctx: &mut Context<'_, Event>,
+    base: &str,
+    namespace: &str,
+) -> String {
+    loop {
+        let name = format!("{base}-{}", random_suffix(ctx.rng("names")));
+        if api.store.pod_id(&format!("{namespace}/{name}")).is_none() {
+            return name;
+        }
+        // Vanishingly rare; the loop draws again from the same stream.
+        let _ = ctx.rng("names").random::<u8>();
+    }
+}
 
 impl Reconciler for DaemonSetController {
     type Key = WorkloadId;
 
     fn on_change(
         &mut self,
-        _change: &Change,
-        _api: &ApiServer,
+        change: &Change,
+        api: &ApiServer,
         _now: SimTime,
-        _enqueue: &mut dyn FnMut(WorkloadId),
+        enqueue: &mut dyn FnMut(WorkloadId),
     ) {
+        match change.kind {
+            ObjectKind::DaemonSet => {
+                let id = WorkloadId(change.id);
+                if change.op == Op::Deleted {
+                    self.expectations.delete_expectations(id.0);
+                }
+                enqueue(id);
+            }
+            ObjectKind::Pod => {
+                let r = api.store.pod(PodId(change.id));
+                let Some(owner) = r
+                    .pod
+                    .owner
+                    .as_ref()
+                    .filter(|o| o.kind == OwnerKind::DaemonSet)
+                else {
+                    return;
+                };
+                if api.objects::<DaemonSet>().get(owner.id).is_none() {
+                    return;
+                }
+                match change.op {
+                    Op::Added => self.expectations.creation_observed(owner.id.0),
+                    // Upstream observes a deletion both when the deletionTimestamp is set and
+                    // when the pod is gone.
+                    Op::Deleting | Op::Deleted => {
+                        self.expectations.deletion_observed(owner.id.0);
+                    }
+                    Op::Modified | Op::Bound => {}
+                }
+                enqueue(owner.id);
+            }
+            // Upstream enqueues the DaemonSets whose shouldRun changed; every one is enough.
+            ObjectKind::Node => {
+                for ds in api.objects::<DaemonSet>().live() {
+                    enqueue(ds.id);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn sync(
         &mut self,
-        _key: WorkloadId,
-        _api: &mut ApiServer,
-        _ctx: &mut Context<'_, Event>,
+        key: WorkloadId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
     ) -> SyncOutcome {
-        SyncOutcome::Done
+        let now = ctx.now();
+        if now.since(self.last_backoff_gc) >= BACKOFF_GC_INTERVAL {
+            self.failed_pods_backoff.gc(now);
+            self.last_backoff_gc = now;
+        }
+        let Some(obj) = api.objects::<DaemonSet>().get(key) else {
+            return SyncOutcome::Done;
+        };
+        if obj.deleted {
+            self.expectations.delete_expectations(key.0);
+            return SyncOutcome::Done;
+        }
+        if obj.spec.selector.requirements.is_empty() {
+            let object = format!("daemonset/{}", obj.spec.name);
+            api.record(
+                now,
+                EventType::Warning,
+                "SelectingAll",
+                object,
+                "This daemon set is selecting all pods. A non-empty selector is required.".into(),
+            );
+            return SyncOutcome::Done;
+        }
+        // Upstream: the status of a DaemonSet being deleted cannot be computed reliably.
+        if obj.deletion_timestamp.is_some() {
+            return SyncOutcome::Done;
+        }
+        if self.remove_pods_on_deleted_nodes(key, api, ctx).is_err() {
+            return SyncOutcome::Failed;
+        }
+        let view = self.view(api, key, now);
+        if !self.expectations.satisfied_expectations(key.0, now) {
+            return match self.update_status(key, &view, false, api, ctx) {
+                Ok(Some(d)) => SyncOutcome::RequeueAfter(d),
+                Ok(None) => SyncOutcome::Done,
+                Err(()) => SyncOutcome::Failed,
+            };
+        }
+        // Upstream `updateDaemonSet`: manage, then the rolling update once nothing is awaited.
+        let mut failed = false;
+        let mut requeue = None;
+        match self.manage(key, &view, api, ctx) {
+            Ok(r) => requeue = r,
+            Err(()) => failed = true,
+        }
+        if !failed && self.expectations.satisfied_expectations(key.0, now) {
+            let strategy = api.object::<DaemonSet>(key).spec.update_strategy;
+            if matches!(strategy, DaemonSetUpdateStrategy::RollingUpdate { .. })
+                && self.rolling_update(key, api, ctx).is_err()
+            {
+                failed = true;
+            }
+        }
+        match self.update_status(key, &view, true, api, ctx) {
+            Ok(r) => {
+                if let Some(d) = r {
+                    requeue = sooner(requeue, d);
+                }
+            }
+            Err(()) => failed = true,
+        }
+        if failed {
+            return SyncOutcome::Failed;
+        }
+        match requeue {
+            Some(d) => SyncOutcome::RequeueAfter(d),
+            None => SyncOutcome::Done,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> SimTime {
+        SimTime::ZERO.saturating_add(SimDuration::from_millis(ms))
+    }
+
+    #[test]
+    fn failed_pods_backoff_doubles_to_its_cap_and_expires() {
+        // client-go util/flowcontrol/backoff.go: Next starts at the initial delay, doubles
+        // up to max; IsInBackOffSinceUpdate compares the time since the last Next with the
+        // delay; an entry untouched for 2*max counts as fresh (TestBackoffHighWaterMark's
+        // and TestIsInBackOffSinceUpdate's behaviour without jitter).
+        let mut b = Backoff::new(FAILED_PODS_BACKOFF_INITIAL, FAILED_PODS_BACKOFF_MAX);
+        let k = "n";
+        assert!(!b.is_in_back_off_since_update(&k, at(0)));
+        assert_eq!(b.get(&k), SimDuration::ZERO);
+        b.next(k, at(0));
+        assert_eq!(b.get(&k), SimDuration::from_secs(1));
+        assert!(b.is_in_back_off_since_update(&k, at(999)));
+        assert!(!b.is_in_back_off_since_update(&k, at(1000)));
+        let mut t = 0;
+        for want in [2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900] {
+            t += 1000;
+            b.next(k, at(t));
+            assert_eq!(b.get(&k), SimDuration::from_secs(want));
+        }
+        // Untouched for more than 2 * 15min: the next failure starts over at 1s.
+        let later = t + 30 * 60 * 1000 + 1;
+        assert!(!b.is_in_back_off_since_update(&k, at(later)));
+        b.next(k, at(later));
+        assert_eq!(b.get(&k), SimDuration::from_secs(1));
+        b.gc(at(later + 30 * 60 * 1000 + 1));
+        assert_eq!(b.get(&k), SimDuration::ZERO);
+    }
+
+    #[test]
+    fn template_hash_is_stable_and_tracks_the_template() {
+        let a = PodTemplate {
+            pod: crate::api::Pod::default(),
+        };
+        let mut b = a.clone();
+        assert_eq!(template_hash(&a), template_hash(&b));
+        b.pod.images.push("nginx:2".into());
+        assert_ne!(template_hash(&a), template_hash(&b));
+        assert!(!template_hash(&a).is_empty());
     }
 }

@@ -6,7 +6,8 @@
 //! nodes is picked depends on that order, never how many.
 
 use super::placement::{DaemonPod, Revision};
-use super::util::{DaemonSetUpdateStrategy, surge_count, unavailable_count};
+use super::util::{surge_count, unavailable_count};
+use crate::api::DaemonSetUpdateStrategy;
 
 /// Upstream `updatedDesiredNodeCounts` → `(maxSurge, maxUnavailable)` for
 /// `desired_number_scheduled` nodes that should run the pod: the strategy's values scaled

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::api::{
-    IntOrPercent, Labels, NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, Pod, Requirement,
-    TaintEffect, Toleration, TolerationOperator,
+    DaemonSetUpdateStrategy, Labels, NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, Pod,
+    Requirement, TaintEffect, Toleration, TolerationOperator,
 };
 use crate::scheduler::plugins::node_affinity::OBJECT_NAME_FIELD;
 
@@ -35,27 +35,6 @@ pub const DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY: &str = "controller-revision-hash"
 pub const DAEMON_SET_TEMPLATE_GENERATION_KEY: &str = "pod-template-generation";
 /// Upstream `apps.DeprecatedTemplateGeneration`: the DaemonSet annotation holding it.
 pub const DEPRECATED_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
-
-/// `spec.updateStrategy` of a DaemonSet after API defaulting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DaemonSetUpdateStrategy {
-    RollingUpdate {
-        max_unavailable: IntOrPercent,
-        max_surge: IntOrPercent,
-    },
-    OnDelete,
-}
-
-impl Default for DaemonSetUpdateStrategy {
-    /// Upstream `SetDefaults_DaemonSet` (apps/v1): type RollingUpdate, `maxUnavailable` 1,
-    /// `maxSurge` 0, each filled only where the manifest left it unset.
-    fn default() -> Self {
-        DaemonSetUpdateStrategy::RollingUpdate {
-            max_unavailable: IntOrPercent::Int(1),
-            max_surge: IntOrPercent::Int(0),
-        }
-    }
-}
 
 /// Upstream `SetDefaults_DaemonSet`'s `revisionHistoryLimit` default.
 pub const DEFAULT_DAEMON_SET_REVISION_HISTORY_LIMIT: i32 = 10;
@@ -271,6 +250,7 @@ pub fn get_target_node_name(pod: &Pod) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::IntOrPercent;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs.iter().copied().collect()
