@@ -10,7 +10,9 @@ use models::api::{
 };
 use models::apiserver::StatefulSetStatus;
 use models::run::{RunOptions, RunOutcome, run};
-use models::scenario::{Action, Scenario, TimelineAction, Workloads, load_str};
+use models::scenario::{
+    Action, ObjectKind, ObjectRef, Propagation, Scenario, TimelineAction, Workloads, load_str,
+};
 use models::scheduler::Registry;
 use models::store::PodRecord;
 use sim_core::{SimDuration, SimTime};
@@ -368,4 +370,37 @@ timeline:
         messages(&a, "SuccessfulCreate"),
         messages(&b, "SuccessfulCreate")
     );
+}
+
+#[test]
+fn claims_follow_the_set_under_when_deleted_delete() {
+    for delete in [true, false] {
+        let mut s = scenario("");
+        s.timeline.push(TimelineAction {
+            at: SimDuration::from_secs(180),
+            action: Action::Delete {
+                target: ObjectRef {
+                    kind: ObjectKind::StatefulSet,
+                    namespace: "default".into(),
+                    name: "web".into(),
+                },
+                propagation: Propagation::Background,
+            },
+        });
+        let mut set = web(2);
+        set.volume_claim_templates = vec![claim_template("data")];
+        set.pvc_retention.when_deleted_delete = delete;
+        s.stateful_sets.push(set);
+        let o = go(&s);
+        let api = &o.simulation.world().api;
+        assert!(api.object_id::<StatefulSet>("default", "web").is_none());
+        assert!(records(&o, "web-0").iter().all(|r| !r.is_active()));
+        for n in ["data-web-0", "data-web-1"] {
+            assert_eq!(
+                api.store.storage.claim_id("default", n).is_none(),
+                delete,
+                "{n}, whenDeleted Delete: {delete}"
+            );
+        }
+    }
 }

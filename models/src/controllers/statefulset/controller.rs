@@ -516,9 +516,10 @@ mod tests {
     #[test]
     fn safe_encode_maps_bytes_onto_the_alphabet() {
         // upstream staging/src/k8s.io/apimachinery/pkg/util/rand/rand.go SafeEncodeString:
-        // byte b becomes alphanums[b % 27]; '0' is 48, 48 % 27 = 21 → '5'.
-        assert_eq!(safe_encode_string("0"), "5");
-        assert_eq!(safe_encode_string("09"), "5c");
+        // byte b becomes alphanums[b % 27], alphanums = "bcdfghjklmnpqrstvwxz2456789":
+        // '0' is 48, 48 % 27 = 21 → '4'; '9' is 57, 57 % 27 = 3 → 'f'.
+        assert_eq!(safe_encode_string("0"), "4");
+        assert_eq!(safe_encode_string("09"), "4f");
     }
 
     #[test]
