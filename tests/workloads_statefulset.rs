@@ -404,3 +404,35 @@ fn claims_follow_the_set_under_when_deleted_delete() {
         }
     }
 }
+
+/// The checker sees an out-of-order pod: one made behind the controller's back, claiming
+/// ordinal 2 of an OrderedReady set whose pod 1 does not exist yet.
+#[test]
+fn checker_flags_a_pod_created_out_of_order() {
+    let mut s = scenario("");
+    let set = web(3);
+    let mut stray = set.template.pod.clone();
+    stray.name = "web-2".into();
+    stray.owner = Some(models::api::OwnerRef {
+        kind: models::api::OwnerKind::StatefulSet,
+        name: "web".into(),
+        id: models::api::WorkloadId::UNRESOLVED,
+    });
+    s.stateful_sets.push(set);
+    s.pods.push(stray);
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"));
+    let checkers = o.simulation.world().checkers.as_ref().expect("on");
+    assert!(
+        checkers
+            .violations
+            .iter()
+            .any(|v| v.invariant == "statefulset-ordered-creation" && v.detail.contains("web-2")),
+        "{:#?}",
+        checkers.violations
+    );
+}
