@@ -10,6 +10,7 @@
 //! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
 
 mod daemonset;
+pub mod statefulset;
 
 use std::collections::BTreeMap;
 
@@ -49,6 +50,7 @@ pub struct Checkers {
     evictions_seen: u64,
     /// Evictions checked against their budgets.
     pub evictions_checked: u64,
+    pub stateful_set_checks: statefulset::StatefulSetChecks,
 }
 
 impl Checkers {
@@ -65,6 +67,7 @@ impl Checkers {
         self.placement(api, now);
         self.owned_counts(api, now);
         self.daemon_sets(api, now);
+        self.stateful_sets(api, now);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);
