@@ -222,3 +222,17 @@ fn the_same_scenario_gives_the_same_digest() {
     let second = run_jobs(make());
     assert_eq!(first.summary.digest, second.summary.digest);
 }
+
+#[test]
+fn a_suspended_job_creates_no_pods() {
+    let mut j = job("held", "5s", 0);
+    j.suspend = true;
+    let o = run_jobs(vec![j]);
+    let s = status(&o, "held");
+    let c = s.condition("Suspended").expect("Suspended condition");
+    assert_eq!(c.reason, "JobSuspended");
+    assert_eq!(c.message, "Job suspended");
+    assert!(s.start_time.is_none());
+    assert!(pods(&o, "held").is_empty());
+    assert_eq!(events(&o, "job/held", "Suspended"), ["Job suspended"]);
+}

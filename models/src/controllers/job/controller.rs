@@ -379,7 +379,7 @@ impl JobController {
             if state.counted.contains(&p) {
                 continue;
             }
-            if indexed_mode && !completion_index(r).is_some_and(|ix| ix < completions) {
+            if indexed_mode && completion_index(r).is_none_or(|ix| ix >= completions) {
                 continue;
             }
             let failed = if r.phase == PodPhase::Succeeded {
@@ -1039,6 +1039,128 @@ impl Reconciler for JobController {
         match requeue {
             Some(d) => SyncOutcome::RequeueAfter(d),
             None => SyncOutcome::Done,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(status: &'static str, reason: &'static str) -> Condition {
+        Condition {
+            type_: "Suspended",
+            status,
+            reason,
+            message: String::new(),
+            last_update: SimTime::ZERO,
+            last_transition: SimTime::ZERO,
+        }
+    }
+
+    /// (name, have, want status, want reason, expected list, expected update)
+    type Case = (
+        &'static str,
+        Vec<Condition>,
+        &'static str,
+        &'static str,
+        Vec<Condition>,
+        bool,
+    );
+
+    // upstream pkg/controller/job/job_controller_test.go TestEnsureJobConditions
+    #[test]
+    fn ensure_job_condition_status_matches_upstream_table() {
+        let cases: Vec<Case> = vec![
+            (
+                "append true condition",
+                vec![],
+                "True",
+                "foo",
+                vec![cond("True", "foo")],
+                true,
+            ),
+            (
+                "append false condition",
+                vec![],
+                "False",
+                "foo",
+                vec![],
+                false,
+            ),
+            (
+                "update true condition reason",
+                vec![cond("True", "foo")],
+                "True",
+                "bar",
+                vec![cond("True", "bar")],
+                true,
+            ),
+            (
+                "update true condition status",
+                vec![cond("True", "foo")],
+                "False",
+                "foo",
+                vec![cond("False", "foo")],
+                true,
+            ),
+            (
+                "update false condition status",
+                vec![cond("False", "foo")],
+                "True",
+                "foo",
+                vec![cond("True", "foo")],
+                true,
+            ),
+            (
+                "condition already exists",
+                vec![cond("True", "foo")],
+                "True",
+                "foo",
+                vec![cond("True", "foo")],
+                false,
+            ),
+        ];
+        for (name, mut have, status, reason, want, update) in cases {
+            let got = ensure_job_condition_status(
+                &mut have,
+                "Suspended",
+                status,
+                reason,
+                "",
+                SimTime::ZERO,
+            );
+            assert_eq!(got, update, "{name}");
+            assert_eq!(have, want, "{name}");
+        }
+    }
+
+    // upstream pkg/controller/controller_utils.go getPodsPrefix: "<controller>-", cut to the
+    // generated-name limit (63 - 5).
+    #[test]
+    fn generate_name_is_the_job_name_and_a_dash_cut_to_the_limit() {
+        assert_eq!(pod_generate_name("pi"), "pi-");
+        let long = "a".repeat(80);
+        let prefix = pod_generate_name(&long);
+        assert_eq!(prefix.len(), 58);
+        assert!(prefix.bytes().all(|b| b == b'a'));
+    }
+
+    #[test]
+    fn job_uids_are_distinct_per_id() {
+        assert_ne!(job_uid(WorkloadId(0)), job_uid(WorkloadId(1)));
+        assert_eq!(job_uid(WorkloadId(1)).len(), 36);
+    }
+
+    #[test]
+    fn reasons_keep_their_text() {
+        for r in [
+            JOB_REASON_BACKOFF_LIMIT_EXCEEDED,
+            JOB_REASON_DEADLINE_EXCEEDED,
+            JOB_REASON_POD_FAILURE_POLICY,
+            JOB_REASON_COMPLETIONS_REACHED,
+        ] {
+            assert_eq!(static_reason(r), r);
         }
     }
 }
