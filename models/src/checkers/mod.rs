@@ -11,6 +11,7 @@
 
 mod daemonset;
 pub mod statefulset;
+mod job;
 
 use std::collections::BTreeMap;
 
@@ -68,6 +69,7 @@ impl Checkers {
         self.owned_counts(api, now);
         self.daemon_sets(api, now);
         self.stateful_sets(api, now);
+        self.jobs(api, now);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);

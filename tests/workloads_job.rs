@@ -1,0 +1,238 @@
+//! The Job controller end to end: pod failure backoff and `backoffLimit`, parallelism and
+//! completions, Indexed Jobs, `activeDeadlineSeconds` and `ttlSecondsAfterFinished`, with the
+//! invariant checkers on.
+
+use std::path::Path;
+
+use models::api::{CompletionMode, Job, LabelSelector, Labels, Pod, PodTemplate, RestartPolicy};
+use models::apiserver::JobStatus;
+use models::run::{RunOptions, RunOutcome, run};
+use models::scenario::load_str;
+use models::scheduler::Registry;
+use sim_core::SimTime;
+
+const BASE: &str = r#"
+name: jobs
+seed: 7
+duration: 10m
+controlPlane: {watchLatency: 0s, apiLatency: 0s}
+cluster:
+  nodePools:
+    - {name: general, count: 2, resources: {cpu: "8", memory: 32Gi, pods: 110}}
+behaviour:
+  podStartup: 1s
+"#;
+
+fn job(name: &str, run_for: &str, exit_code: i32) -> Job {
+    let mut labels = Labels::new();
+    labels.insert("app", name);
+    let mut pod = Pod {
+        name: name.into(),
+        labels: labels.clone(),
+        restart_policy: RestartPolicy::Never,
+        ..Pod::default()
+    };
+    pod.annotations
+        .insert("kubesim.io/run-for".into(), run_for.into());
+    pod.annotations
+        .insert("kubesim.io/exit-code".into(), exit_code.to_string());
+    let mut j = Job::new(name, "default", PodTemplate { pod });
+    j.selector = LabelSelector::from_match_labels([("app", name)]);
+    j
+}
+
+fn run_jobs(jobs: Vec<Job>) -> RunOutcome {
+    let mut s = load_str("jobs.yaml", BASE, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    s.jobs = jobs;
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"));
+    let checkers = o.simulation.world().checkers.as_ref().expect("checkers on");
+    assert!(
+        checkers.violations.is_empty(),
+        "{:#?}",
+        &checkers.violations[..checkers.violations.len().min(5)]
+    );
+    o
+}
+
+fn status<'a>(o: &'a RunOutcome, name: &str) -> &'a JobStatus {
+    let api = &o.simulation.world().api;
+    let id = api
+        .objects::<Job>()
+        .all()
+        .iter()
+        .rev()
+        .find(|j| j.spec.name == name)
+        .expect("job exists")
+        .id;
+    &api.object::<Job>(id).status
+}
+
+fn events(o: &RunOutcome, object: &str, reason: &str) -> Vec<String> {
+    o.simulation
+        .world()
+        .api
+        .events
+        .iter()
+        .filter(|e| e.object == object && e.reason == reason)
+        .map(|e| e.message.clone())
+        .collect()
+}
+
+/// (name, created, finished) of the Job's pods, oldest first.
+fn pods(o: &RunOutcome, name: &str) -> Vec<(String, SimTime, Option<SimTime>)> {
+    let api = &o.simulation.world().api;
+    let mut out: Vec<_> = api
+        .store
+        .pods
+        .iter()
+        .filter(|r| r.pod.owner.as_ref().is_some_and(|o| o.name == name))
+        .map(|r| (r.pod.name.clone(), r.created_at, r.finished_at))
+        .collect();
+    out.sort_by_key(|p| p.1);
+    out
+}
+
+#[test]
+fn failing_pods_back_off_and_exceed_the_backoff_limit() {
+    let mut j = job("fail", "5s", 1);
+    j.backoff_limit = 3;
+    let o = run_jobs(vec![j]);
+    let s = status(&o, "fail");
+    let failed = s.condition("Failed").expect("Failed condition");
+    assert_eq!(failed.reason, "BackoffLimitExceeded");
+    assert_eq!(
+        failed.message,
+        "Job has reached the specified backoff limit"
+    );
+    assert!(s.condition("FailureTarget").is_some());
+    assert_eq!(s.failed, 4);
+    assert_eq!(s.active, 0);
+    assert!(s.completion_time.is_none());
+    let ps = pods(&o, "fail");
+    assert_eq!(ps.len(), 4, "{ps:?}");
+    // upstream backoff_utils.go getRemainingTimeForFailuresCount: 10s, 20s, 40s after the
+    // previous failure.
+    for (i, want) in [10u64, 20, 40].into_iter().enumerate() {
+        let finished = ps[i].2.expect("pod finished");
+        let gap = ps[i + 1].1.since(finished).as_secs_f64();
+        assert!(
+            gap >= want as f64 && gap < want as f64 + 0.5,
+            "pod {} created {gap}s after the failure, want {want}s",
+            i + 1
+        );
+    }
+    assert_eq!(
+        events(&o, "job/fail", "BackoffLimitExceeded"),
+        ["Job has reached the specified backoff limit"]
+    );
+    assert_eq!(events(&o, "job/fail", "SuccessfulCreate").len(), 4);
+}
+
+#[test]
+fn completions_with_parallelism_complete() {
+    let mut j = job("work", "10s", 0);
+    j.completions = Some(5);
+    j.parallelism = 2;
+    let o = run_jobs(vec![j]);
+    let s = status(&o, "work");
+    assert_eq!(s.succeeded, 5);
+    assert_eq!(s.failed, 0);
+    assert!(s.condition("Complete").is_some());
+    assert!(s.condition("SuccessCriteriaMet").is_some());
+    assert!(s.completion_time.is_some());
+    let created = events(&o, "job/work", "SuccessfulCreate");
+    assert_eq!(created.len(), 5);
+    assert!(created.iter().all(|m| m.starts_with("Created pod: work-")));
+    assert_eq!(events(&o, "job/work", "Completed"), ["Job completed"]);
+    for (name, _, _) in pods(&o, "work") {
+        assert_eq!(name.len(), "work-".len() + 5, "{name}");
+    }
+}
+
+#[test]
+fn indexed_job_completes_every_index() {
+    let mut j = job("idx", "5s", 0);
+    j.completions = Some(3);
+    j.parallelism = 3;
+    j.completion_mode = CompletionMode::Indexed;
+    let o = run_jobs(vec![j]);
+    let s = status(&o, "idx");
+    assert_eq!(s.completed_indexes, "0-2");
+    assert_eq!(s.succeeded, 3);
+    assert!(s.condition("Complete").is_some());
+    let mut names: Vec<String> = pods(&o, "idx").into_iter().map(|p| p.0).collect();
+    names.sort();
+    assert_eq!(names.len(), 3);
+    for (i, n) in names.iter().enumerate() {
+        let prefix = format!("idx-{i}-");
+        assert!(n.starts_with(&prefix) && n.len() == prefix.len() + 5, "{n}");
+    }
+}
+
+#[test]
+fn active_deadline_fails_the_job_and_ttl_deletes_it() {
+    let mut j = job("slow", "5m", 0);
+    j.active_deadline_seconds = Some(20);
+    j.ttl_seconds_after_finished = Some(30);
+    let o = run_jobs(vec![j]);
+    let s = status(&o, "slow");
+    let failed = s.condition("Failed").expect("Failed condition");
+    assert_eq!(failed.reason, "DeadlineExceeded");
+    assert_eq!(
+        failed.message,
+        "Job was active longer than specified deadline"
+    );
+    let start = s.start_time.expect("started");
+    let target = s.condition("FailureTarget").expect("FailureTarget");
+    assert_eq!(target.last_transition.since(start).as_secs(), 20);
+    assert_eq!(events(&o, "job/slow", "SuccessfulDelete").len(), 1);
+    let api = &o.simulation.world().api;
+    let obj = api
+        .objects::<Job>()
+        .all()
+        .iter()
+        .find(|j| j.spec.name == "slow")
+        .expect("job");
+    assert!(obj.deleted, "the TTL controller deleted the Job");
+    assert!(obj.deletion_timestamp.expect("deleted") >= failed.last_transition);
+    let waited = obj
+        .deletion_timestamp
+        .expect("deleted")
+        .since(failed.last_transition)
+        .as_secs();
+    assert_eq!(waited, 30);
+}
+
+#[test]
+fn the_same_scenario_gives_the_same_digest() {
+    let make = || {
+        let mut a = job("a", "5s", 1);
+        a.backoff_limit = 2;
+        let mut b = job("b", "3s", 0);
+        b.completions = Some(4);
+        b.parallelism = 2;
+        vec![a, b]
+    };
+    let first = run_jobs(make());
+    let second = run_jobs(make());
+    assert_eq!(first.summary.digest, second.summary.digest);
+}
+
+#[test]
+fn a_suspended_job_creates_no_pods() {
+    let mut j = job("held", "5s", 0);
+    j.suspend = true;
+    let o = run_jobs(vec![j]);
+    let s = status(&o, "held");
+    let c = s.condition("Suspended").expect("Suspended condition");
+    assert_eq!(c.reason, "JobSuspended");
+    assert_eq!(c.message, "Job suspended");
+    assert!(s.start_time.is_none());
+    assert!(pods(&o, "held").is_empty());
+    assert_eq!(events(&o, "job/held", "Suspended"), ["Job suspended"]);
+}
