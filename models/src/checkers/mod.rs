@@ -9,6 +9,8 @@
 //! - PDBs: an eviction never takes a budget's healthy pods below its desired healthy count.
 //! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
 
+mod cronjob;
+
 use std::collections::BTreeMap;
 
 use sim_core::SimTime;
@@ -47,6 +49,7 @@ pub struct Checkers {
     evictions_seen: u64,
     /// Evictions checked against their budgets.
     pub evictions_checked: u64,
+    cron_jobs: cronjob::CronJobChecks,
 }
 
 impl Checkers {
@@ -62,6 +65,7 @@ impl Checkers {
         self.rollouts(api, now);
         self.placement(api, now);
         self.owned_counts(api, now);
+        self.cron_jobs.check(api, now, &mut self.violations);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);

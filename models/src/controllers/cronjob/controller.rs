@@ -763,3 +763,176 @@ impl CronJobController {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Pod, PodTemplate};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).expect("in range")
+    }
+
+    /// `topOfTheHour()` of upstream's tests: 2016-05-19T10:00:00Z.
+    const TOP_OF_THE_HOUR: i64 = 1_463_652_000;
+
+    fn mycronjob(time_zone: Option<&str>, annotations: &[(&str, &str)]) -> CronJob {
+        let mut template = Job::new(
+            "",
+            "",
+            PodTemplate {
+                pod: Pod {
+                    labels: [("foo", "bar")].into_iter().collect(),
+                    ..Pod::default()
+                },
+            },
+        );
+        template.active_deadline_seconds = Some(1);
+        template.labels = [("a", "b")].into_iter().collect();
+        template.annotations = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        CronJob {
+            name: "mycronjob".into(),
+            namespace: "snazzycats".into(),
+            schedule: "* * * * ?".into(),
+            time_zone: time_zone.map(str::to_string),
+            concurrency_policy: ConcurrencyPolicy::Allow,
+            starting_deadline_seconds: None,
+            successful_jobs_history_limit: 3,
+            failed_jobs_history_limit: 1,
+            suspend: false,
+            job_template: template,
+            labels: Default::default(),
+            annotations: Default::default(),
+        }
+    }
+
+    // upstream pkg/controller/cronjob/utils_test.go TestGetJobFromTemplate2:
+    //   "UTC timezone and one annotation", "nil timezone and one annotation",
+    //   "correct timezone and multiple annotation" (Europe/Rome): the name starts with
+    //   "mycronjob-", one label, the template's annotations plus the scheduled timestamp in the
+    //   zone, RFC 3339.
+    #[test]
+    fn get_job_from_template2() {
+        let scheduled = at(TOP_OF_THE_HOUR);
+        for (zone, annotations, want_annotations, want_stamp) in [
+            (Some("UTC"), &[("x", "y")][..], 2, "2016-05-19T10:00:00Z"),
+            (None, &[("x", "y")][..], 2, "2016-05-19T10:00:00Z"),
+            (
+                Some("Europe/Rome"),
+                &[("x", "y"), ("z", "x")][..],
+                3,
+                "2016-05-19T12:00:00+02:00",
+            ),
+        ] {
+            let cj = mycronjob(zone, annotations);
+            let job = job_from_template(&cj, WorkloadId(7), scheduled).expect("valid");
+            assert!(job.name.starts_with("mycronjob-"));
+            assert_eq!(job.name, "mycronjob-24394200");
+            assert_eq!(job.labels.len(), 1);
+            assert_eq!(job.annotations.len(), want_annotations);
+            assert_eq!(
+                job.annotations[CRON_JOB_SCHEDULED_TIMESTAMP_ANNOTATION],
+                want_stamp
+            );
+            assert_eq!(job.namespace, "snazzycats");
+            assert_eq!(job.active_deadline_seconds, Some(1));
+            assert_eq!(
+                job.owner,
+                Some(OwnerRef {
+                    kind: OwnerKind::CronJob,
+                    name: "mycronjob".into(),
+                    id: WorkloadId(7)
+                })
+            );
+            // The selector the Job API server generates matches the pods' labels.
+            assert!(job.selector.matches(&job.template.pod.labels));
+            assert_eq!(job.template.pod.labels.get("foo"), Some("bar"));
+        }
+    }
+
+    // upstream pkg/controller/cronjob/utils_test.go TestByJobStartTime
+    #[test]
+    fn by_job_start_time_table() {
+        let now = Some(SimTime::from_nanos(5));
+        let later = Some(SimTime::from_nanos(5) + SimDuration::from_secs(365 * 86_400));
+        let (a_nil, b_nil) = ((None, "a"), (None, "b"));
+        let (a_set, b_set, a_set_later) = ((now, "a"), (now, "b"), (later, "a"));
+        type Case<'a> = (
+            &'a str,
+            Vec<(Option<SimTime>, &'a str)>,
+            Vec<(Option<SimTime>, &'a str)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "both have nil start times",
+                vec![b_nil, a_nil],
+                vec![a_nil, b_nil],
+            ),
+            (
+                "only the first has a nil start time",
+                vec![a_nil, b_set],
+                vec![b_set, a_nil],
+            ),
+            (
+                "only the second has a nil start time",
+                vec![a_set, b_nil],
+                vec![a_set, b_nil],
+            ),
+            (
+                "both have non-nil, equal start time",
+                vec![b_set, a_set],
+                vec![a_set, b_set],
+            ),
+            (
+                "both have non-nil, different start time",
+                vec![a_set_later, b_set],
+                vec![b_set, a_set_later],
+            ),
+        ];
+        for (name, mut input, expected) in cases {
+            input.sort_by(|x, y| by_job_start_time(*x, *y));
+            assert_eq!(input, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn formats() {
+        // Go: time.Date(2016, 5, 19, 10, 0, 0, 0, time.UTC).Format(time.RFC1123Z)
+        assert_eq!(
+            format_rfc1123z(at(TOP_OF_THE_HOUR)),
+            "Thu, 19 May 2016 10:00:00 +0000"
+        );
+        let ny = TimeZone::load_location("America/New_York").expect("known");
+        assert_eq!(
+            format_rfc3339(at(TOP_OF_THE_HOUR), ny),
+            "2016-05-19T06:00:00-04:00"
+        );
+        // A zone at a zero offset prints "Z", as Go's Z07:00 does.
+        let london = TimeZone::load_location("Europe/London").expect("known");
+        assert_eq!(
+            format_rfc3339(at(1_704_067_200), london),
+            "2024-01-01T00:00:00Z"
+        );
+    }
+
+    // upstream cronjob_controllerv2.go formatSchedule
+    #[test]
+    fn format_schedule_prefixes_valid_zones_only() {
+        let mut cj = mycronjob(Some("America/New_York"), &[]);
+        cj.schedule = "0 2 * * *".into();
+        assert_eq!(
+            format_schedule(&cj),
+            ("TZ=America/New_York 0 2 * * *".to_string(), false)
+        );
+        cj.time_zone = Some("Mars/Olympus".into());
+        assert_eq!(format_schedule(&cj), ("0 2 * * *".to_string(), false));
+        cj.schedule = "CRON_TZ=UTC 0 2 * * *".into();
+        assert_eq!(
+            format_schedule(&cj),
+            ("CRON_TZ=UTC 0 2 * * *".to_string(), true)
+        );
+    }
+}
