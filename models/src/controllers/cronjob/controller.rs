@@ -51,8 +51,10 @@ pub struct CronJobController {
     seen_schedules: BTreeMap<WorkloadId, (String, Option<String>)>,
     /// Schedule changes whose delayed requeue is still to be placed.
     schedule_changes: BTreeMap<WorkloadId, ScheduleChange>,
-    /// Keys some handler enqueued for an immediate sync.
+    /// Keys some handler enqueued for an immediate sync since their last sync.
     direct: BTreeSet<WorkloadId>,
+    /// Keys enqueued only to place a schedule change's delayed requeue: no sync now.
+    deferred_only: BTreeSet<WorkloadId>,
 }
 
 /// A Job as the controller read it at the start of a sync (upstream's lister copies).
@@ -644,10 +646,14 @@ impl Reconciler for CronJobController {
                         }
                     };
                     self.schedule_changes.insert(id, action);
+                    if !self.direct.contains(&id) {
+                        self.deferred_only.insert(id);
+                    }
                     enqueue(id);
                     return;
                 }
                 self.direct.insert(id);
+                self.deferred_only.remove(&id);
                 enqueue(id);
             }
             ObjectKind::Job => {
@@ -663,6 +669,7 @@ impl Reconciler for CronJobController {
                 // Upstream `resolveControllerRef`: by name, then the uid must match.
                 if api.object_id::<CronJob>(&job.spec.namespace, &owner.name) == Some(owner.id) {
                     self.direct.insert(owner.id);
+                    self.deferred_only.remove(&owner.id);
                     enqueue(owner.id);
                 }
             }
@@ -677,7 +684,8 @@ impl Reconciler for CronJobController {
         ctx: &mut Context<'_, Event>,
     ) -> SyncOutcome {
         let now = ctx.now();
-        let direct = self.direct.remove(&key);
+        self.direct.remove(&key);
+        let deferred_only = self.deferred_only.remove(&key);
         let deferred = match self.schedule_changes.remove(&key) {
             None => None,
             Some(ScheduleChange::Unparseable) => {
@@ -698,7 +706,7 @@ impl Reconciler for CronJobController {
             }
             Some(ScheduleChange::RequeueAt(at)) => Some(at.since(now)),
         };
-        if !direct {
+        if deferred_only {
             return match deferred {
                 Some(d) => SyncOutcome::RequeueAfter(d),
                 None => SyncOutcome::Done,
