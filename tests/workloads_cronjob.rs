@@ -401,3 +401,32 @@ fn same_scenario_same_digest() {
         jobs_created(b.simulation.world())
     );
 }
+
+#[test]
+fn an_unknown_zone_or_unparseable_schedule_warns_once_and_creates_nothing() {
+    let mut s = scenario("2h");
+    let mut zone = cron_job("zone", "@hourly");
+    zone.time_zone = Some("Mars/Olympus".into());
+    s.cron_jobs.push(zone);
+    s.cron_jobs.push(cron_job("bad", "61 * * * *"));
+    let o = run_scenario(&s);
+    let c = o.simulation.world();
+    assert!(jobs_created(c).is_empty());
+    // No requeue: each warns once, at its first sync.
+    assert_eq!(
+        events(c, "UnknownTimeZone"),
+        vec![(
+            SimTime::ZERO,
+            "invalid timeZone: \"Mars/Olympus\": unknown time zone Mars/Olympus".to_string()
+        )]
+    );
+    let unparseable = events(c, "UnparseableSchedule");
+    assert_eq!(unparseable.len(), 1);
+    assert!(
+        unparseable[0]
+            .1
+            .starts_with("unparseable schedule: \"61 * * * *\" : "),
+        "{unparseable:?}"
+    );
+    assert_no_violations(c);
+}
