@@ -12,6 +12,7 @@
 mod daemonset;
 pub mod statefulset;
 mod job;
+mod cronjob;
 
 use std::collections::BTreeMap;
 
@@ -52,6 +53,7 @@ pub struct Checkers {
     /// Evictions checked against their budgets.
     pub evictions_checked: u64,
     pub stateful_set_checks: statefulset::StatefulSetChecks,
+    cron_jobs: cronjob::CronJobChecks,
 }
 
 impl Checkers {
@@ -70,6 +72,7 @@ impl Checkers {
         self.daemon_sets(api, now);
         self.stateful_sets(api, now);
         self.jobs(api, now);
+        self.cron_jobs.check(api, now, &mut self.violations);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);
