@@ -397,11 +397,7 @@ fn workloads(cluster: &Cluster) -> Vec<WorkloadStatus> {
             st.active,
             st.active,
         );
-        w.progressing = Some(
-            st.finished()
-                .map_or("Running", |c| c.type_)
-                .to_string(),
-        );
+        w.progressing = Some(st.finished().map_or("Running", |c| c.type_).to_string());
         w.succeeded = Some(st.succeeded);
         w.failed = Some(st.failed);
         out.push(w);
@@ -417,7 +413,14 @@ fn workloads(cluster: &Cluster) -> Vec<WorkloadStatus> {
             active,
             active,
         );
-        w.progressing = Some(if o.spec.suspend { "Suspended" } else { "Scheduled" }.to_string());
+        w.progressing = Some(
+            if o.spec.suspend {
+                "Suspended"
+            } else {
+                "Scheduled"
+            }
+            .to_string(),
+        );
         out.push(w);
     }
     out

@@ -8,11 +8,19 @@
 //!   no one else — an eviction, a drain, a preemption — deleted its pods meanwhile).
 //! - PDBs: an eviction never takes a budget's healthy pods below its desired healthy count.
 //! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
+//! - DaemonSets (`daemonset.rs`): one active pod per node (two with maxSurge), none on a node
+//!   it does not select.
+//! - StatefulSets (`statefulset.rs`): under OrderedReady a pod is created only once its
+//!   predecessor is Running and Ready; one active pod per identity.
+//! - Jobs (`job.rs`): never more active pods than parallelism; no pod created after the Job
+//!   finished.
+//! - CronJobs (`cronjob.rs`): Forbid never runs two Jobs at once; a suspended CronJob creates
+//!   none.
 
-mod daemonset;
-pub mod statefulset;
-mod job;
 mod cronjob;
+mod daemonset;
+mod job;
+pub mod statefulset;
 
 use std::collections::BTreeMap;
 

@@ -129,7 +129,11 @@ fn non_zero_of(view: &PodView) -> (i64, i64) {
             .map_or(DEFAULT_MEMORY_REQUEST, Amount::value);
         (cpu, mem)
     };
-    let (mut cpu, mut mem) = view.containers.iter().map(nz).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (mut cpu, mut mem) = view
+        .containers
+        .iter()
+        .map(nz)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     for c in &view.init_containers {
         let (c_cpu, c_mem) = nz(c);
         cpu = cpu.max(c_cpu);
