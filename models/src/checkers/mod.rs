@@ -9,6 +9,8 @@
 //! - PDBs: an eviction never takes a budget's healthy pods below its desired healthy count.
 //! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
 
+mod volume_zone;
+
 use std::collections::BTreeMap;
 
 use sim_core::SimTime;
@@ -62,6 +64,7 @@ impl Checkers {
         self.rollouts(api, now);
         self.placement(api, now);
         self.owned_counts(api, now);
+        volume_zone::check(api, now, &mut self.violations);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);
