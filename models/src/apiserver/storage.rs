@@ -79,6 +79,43 @@ impl Storage {
         self.volume_by_name.get(name).copied()
     }
 
+    /// Stores a claim as is (no admission, no watch event): for building a snapshot by hand.
+    pub fn insert_claim(
+        &mut self,
+        claim: PersistentVolumeClaim,
+        volume: Option<VolumeId>,
+    ) -> ClaimId {
+        let id = ClaimId(u32::try_from(self.claims.len()).unwrap_or(u32::MAX));
+        self.claim_by_name
+            .insert((claim.namespace.clone(), claim.name.clone()), id);
+        if let Some(v) = volume.and_then(|v| self.volumes.get_mut(v.0 as usize)) {
+            v.bound_to = Some(id);
+        }
+        self.claims.push(ClaimObject {
+            id,
+            claim,
+            created: SimTime::ZERO,
+            volume,
+            selected_node: None,
+            deleted: false,
+        });
+        id
+    }
+
+    /// Stores a volume as is: for building a snapshot by hand.
+    pub fn insert_volume(&mut self, volume: PersistentVolume) -> VolumeId {
+        let id = VolumeId(u32::try_from(self.volumes.len()).unwrap_or(u32::MAX));
+        self.volume_by_name.insert(volume.name.clone(), id);
+        self.volumes.push(VolumeObject {
+            id,
+            volume,
+            created: SimTime::ZERO,
+            bound_to: None,
+            deleted: false,
+        });
+        id
+    }
+
     /// The live claim `namespace/name`, if it exists.
     pub fn find_claim(&self, namespace: &str, name: &str) -> Option<&ClaimObject> {
         self.claim_id(namespace, name)

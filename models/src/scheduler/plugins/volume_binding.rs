@@ -210,3 +210,168 @@ impl Plugin for VolumeBinding {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::storage::AccessMode;
+    use crate::api::storage::VolumeBindingMode;
+    use crate::api::{PersistentVolume, PersistentVolumeClaim, PodVolume, StorageClass};
+    use crate::scheduler::testing::{node, pod, snapshot};
+
+    fn claim(name: &str, class: &str) -> PersistentVolumeClaim {
+        PersistentVolumeClaim {
+            name: name.into(),
+            namespace: "default".into(),
+            storage_class: Some(class.into()),
+            request_bytes: 1 << 30,
+            access_mode: AccessMode::ReadWriteOnce,
+            volume_name: None,
+            owner: None,
+        }
+    }
+
+    fn volume(name: &str, class: &str, zone: Option<&str>) -> PersistentVolume {
+        PersistentVolume {
+            name: name.into(),
+            storage_class: class.into(),
+            capacity_bytes: 1 << 30,
+            zone: zone.map(str::to_string),
+            access_mode: AccessMode::ReadWriteOnce,
+            claim: None,
+            dynamic: false,
+        }
+    }
+
+    fn with_claims(names: &[&str]) -> Pod {
+        let mut p = pod("p").obj();
+        p.volumes = names
+            .iter()
+            .map(|n| PodVolume::Claim {
+                name: (*n).into(),
+                read_only: false,
+            })
+            .collect();
+        p
+    }
+
+    fn class(name: &str, mode: VolumeBindingMode, provisioner: &str) -> StorageClass {
+        StorageClass {
+            name: name.into(),
+            provisioner: provisioner.into(),
+            binding_mode: mode,
+            is_default: false,
+            ..StorageClass::default_class()
+        }
+    }
+
+    /// Runs PreFilter and, if it succeeds, Filter on the only node; the statuses' reasons.
+    fn run(store: &Snapshot, p: &Pod) -> Result<Status, Status> {
+        let mut pl = VolumeBinding::default();
+        let s = pl.pre_filter(p, store);
+        if !s.is_success() {
+            return Err(s);
+        }
+        Ok(pl.filter(p, &store.nodes[0], store))
+    }
+
+    // A subset of upstream pkg/scheduler/framework/plugins/volumebinding/volume_binding_test.go
+    // TestVolumeBinding, with the same expectations.
+    #[test]
+    fn volume_binding_table() {
+        let zone_a = [(crate::api::storage::LABEL_TOPOLOGY_ZONE, "a")];
+        let base = || {
+            let mut s = snapshot(vec![node("node-a").labels(&zone_a).obj()], vec![]);
+            s.storage
+                .classes
+                .push(class("immediate-sc", VolumeBindingMode::Immediate, "p"));
+            s.storage.classes.push(class(
+                "wait-sc",
+                VolumeBindingMode::WaitForFirstConsumer,
+                "p",
+            ));
+            s.storage.classes.push(class(
+                "wait-sc-no-provisioner",
+                VolumeBindingMode::WaitForFirstConsumer,
+                NOT_SUPPORTED_PROVISIONER,
+            ));
+            s
+        };
+        // "pod has not pvcs": PreFilter skips.
+        let s = base();
+        assert!(run(&s, &pod("p").obj()).unwrap_err().is_skip());
+        // "all bound"
+        let mut s = base();
+        let v = s
+            .storage
+            .insert_volume(volume("pv-a", "immediate-sc", Some("a")));
+        s.storage
+            .insert_claim(claim("pvc-a", "immediate-sc"), Some(v));
+        assert!(run(&s, &with_claims(&["pvc-a"])).unwrap().is_success());
+        // "PVC does not exist"
+        let s = base();
+        assert_eq!(
+            run(&s, &with_claims(&["pvc-a"])).unwrap_err(),
+            Status::unresolvable("persistentvolumeclaim \"pvc-a\" not found")
+        );
+        // "immediate claims not bound"
+        let mut s = base();
+        s.storage.insert_claim(claim("pvc-a", "immediate-sc"), None);
+        assert_eq!(
+            run(&s, &with_claims(&["pvc-a"])).unwrap_err(),
+            Status::unresolvable(ERR_UNBOUND_IMMEDIATE)
+        );
+        // "unbound claims no matches": no static volume, class cannot provision.
+        let mut s = base();
+        s.storage
+            .insert_claim(claim("pvc-a", "wait-sc-no-provisioner"), None);
+        assert_eq!(
+            run(&s, &with_claims(&["pvc-a"])).unwrap(),
+            Status::unresolvable(ERR_REASON_BIND_CONFLICT)
+        );
+        // "unbound claims matched": an available static volume in the node's zone.
+        let mut s = base();
+        s.storage
+            .insert_volume(volume("pv-a", "wait-sc-no-provisioner", Some("a")));
+        s.storage
+            .insert_claim(claim("pvc-a", "wait-sc-no-provisioner"), None);
+        assert!(run(&s, &with_claims(&["pvc-a"])).unwrap().is_success());
+        // "bound and unbound unsatisfied": the bound volume is in another zone.
+        let mut s = base();
+        let v = s
+            .storage
+            .insert_volume(volume("pv-b", "immediate-sc", Some("b")));
+        s.storage
+            .insert_claim(claim("pvc-b", "immediate-sc"), Some(v));
+        s.storage
+            .insert_claim(claim("pvc-a", "wait-sc-no-provisioner"), None);
+        assert_eq!(
+            run(&s, &with_claims(&["pvc-b", "pvc-a"])).unwrap(),
+            Status::with_reasons(
+                Code::UnschedulableAndUnresolvable,
+                vec![
+                    ERR_REASON_NODE_CONFLICT.into(),
+                    ERR_REASON_BIND_CONFLICT.into()
+                ]
+            )
+        );
+        // "pvc bound to a non-existent pv"
+        let mut s = base();
+        let mut c = claim("pvc-a", "immediate-sc");
+        c.volume_name = Some("pv-gone".into());
+        s.storage.insert_claim(c, None);
+        assert_eq!(
+            run(&s, &with_claims(&["pvc-a"])).unwrap(),
+            Status::unresolvable(ERR_REASON_PV_NOT_EXIST)
+        );
+        // A WaitForFirstConsumer class that provisions: PreBind selects the node.
+        let mut s = base();
+        let id = s.storage.insert_claim(claim("pvc-a", "wait-sc"), None);
+        let p = with_claims(&["pvc-a"]);
+        assert!(run(&s, &p).unwrap().is_success());
+        assert_eq!(
+            pre_bind_actions(&p, &s.nodes[0], &s.storage),
+            vec![VolumeAction::SelectNode(id)]
+        );
+    }
+}

@@ -186,3 +186,84 @@ impl Plugin for VolumeRestrictions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{PersistentVolumeClaim, PodVolume};
+    use crate::scheduler::testing::{node, pod, snapshot};
+
+    fn with_claim(name: &str, claim: &str) -> Pod {
+        let mut p = pod(name).obj();
+        p.volumes = vec![PodVolume::Claim {
+            name: claim.into(),
+            read_only: false,
+        }];
+        p
+    }
+
+    fn claim(name: &str, mode: AccessMode) -> PersistentVolumeClaim {
+        PersistentVolumeClaim {
+            name: name.into(),
+            namespace: "default".into(),
+            storage_class: None,
+            request_bytes: 1,
+            access_mode: mode,
+            volume_name: None,
+            owner: None,
+        }
+    }
+
+    // upstream volume_restrictions_test.go TestAccessModeConflicts: "nothing" (no conflict),
+    // "failed to get PVC" (missing claim), "no access mode conflict" (ReadWriteOnce),
+    // "access mode conflict, unschedulable" (ReadWriteOncePod used by another pod).
+    #[test]
+    fn access_mode_conflicts_table() {
+        let existing = with_claim("existing", "claim-with-rwop-1");
+        let mut s = snapshot(vec![node("node-1").obj()], vec![(existing, "node-1")]);
+        s.storage.insert_claim(
+            claim("claim-with-rwop-1", AccessMode::ReadWriteOncePod),
+            None,
+        );
+        s.storage.insert_claim(
+            claim("claim-with-rwop-2", AccessMode::ReadWriteOncePod),
+            None,
+        );
+        s.storage
+            .insert_claim(claim("claim-rwo", AccessMode::ReadWriteOnce), None);
+        let pre = |p: &Pod| {
+            let mut pl = VolumeRestrictions::default();
+            let st = pl.pre_filter(p, &s);
+            (pl, st)
+        };
+        // "nothing": a pod without volumes.
+        assert!(pre(&pod("p").obj()).1.is_skip());
+        // "failed to get PVC"
+        assert_eq!(
+            pre(&with_claim("p", "missing")).1,
+            Status::unresolvable("persistentvolumeclaim \"missing\" not found")
+        );
+        // "no access mode conflict": an unused ReadWriteOncePod claim, and a ReadWriteOnce one.
+        assert!(pre(&with_claim("p", "claim-with-rwop-2")).1.is_skip());
+        assert!(pre(&with_claim("p", "claim-rwo")).1.is_skip());
+        // "access mode conflict, unschedulable"
+        let p = with_claim("p", "claim-with-rwop-1");
+        let (pl, st) = pre(&p);
+        assert!(st.is_success());
+        assert_eq!(
+            pl.filter(&p, &s.nodes[0], &s),
+            Status::unschedulable(ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT)
+        );
+        // Preemption's RemovePod of the user clears the conflict.
+        let mut state = pl.pre_filter_state().expect("state");
+        let user = &s.pod(s.nodes[0].pods[0]).pod;
+        assert!(
+            pl.remove_pod(state.as_mut(), &p, user, &s.nodes[0], &s)
+                .is_success()
+        );
+        assert!(
+            pl.filter_with_state(state.as_ref(), &p, &s.nodes[0], &s)
+                .is_success()
+        );
+    }
+}

@@ -268,7 +268,7 @@ mod tests {
         let both: Vec<(&str, &str)> = vol_stable_1.iter().chain(vol_stable_2).copied().collect();
         assert!(!fits(&both, &[(LABEL_TOPOLOGY_ZONE, "us-west1-a")]));
         // "pv with zone,node with beta zone"
-        assert!(fits(vol_stable_1, &[(BETA_ZONE, "us-west1-a")]));
+        assert!(!fits(vol_stable_1, &[(BETA_ZONE, "us-west1-a")]));
         // "pv with beta label,node with ga label, matched"
         assert!(fits(vol_1, &[(LABEL_TOPOLOGY_ZONE, "us-west1-a")]));
         // "pv with beta label,node with ga label, don't match"
