@@ -27,6 +27,17 @@ pub struct StorageClass {
     pub max_volumes_per_node: Option<u32>,
 }
 
+/// Upstream `v1.LabelTopologyZone`: the node label a zonal volume's node affinity names.
+pub const LABEL_TOPOLOGY_ZONE: &str = "topology.kubernetes.io/zone";
+/// Upstream `v1.LabelTopologyRegion`.
+pub const LABEL_TOPOLOGY_REGION: &str = "topology.kubernetes.io/region";
+/// Upstream `v1.LabelFailureDomainBetaZone` (deprecated, still read by VolumeZone).
+pub const LABEL_FAILURE_DOMAIN_BETA_ZONE: &str = "failure-domain.beta.kubernetes.io/zone";
+/// Upstream `v1.LabelFailureDomainBetaRegion`.
+pub const LABEL_FAILURE_DOMAIN_BETA_REGION: &str = "failure-domain.beta.kubernetes.io/region";
+/// Upstream `NotSupportedProvisioner`: a class for statically provisioned (local) volumes only.
+pub const NOT_SUPPORTED_PROVISIONER: &str = "kubernetes.io/no-provisioner";
+
 /// The StorageClass every managed cluster has, unless the scenario brings its own default or
 /// turns it off: zonal, WaitForFirstConsumer, dynamically provisioned.
 pub const DEFAULT_STORAGE_CLASS: &str = "standard";
@@ -86,6 +97,17 @@ pub struct PersistentVolume {
     pub dynamic: bool,
 }
 
+impl PersistentVolume {
+    /// The volume's labels as far as VolumeZone reads them: a zonal volume carries the zone
+    /// label its node affinity names (as cloud disks labelled by the provisioner do).
+    pub fn topology_labels(&self) -> Vec<(&'static str, &str)> {
+        self.zone
+            .as_deref()
+            .map(|z| vec![(LABEL_TOPOLOGY_ZONE, z)])
+            .unwrap_or_default()
+    }
+}
+
 /// A volume a pod mounts, as far as scheduling and storage care.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PodVolume {
@@ -93,4 +115,13 @@ pub enum PodVolume {
     Claim { name: String, read_only: bool },
     /// `emptyDir`, with its `sizeLimit` in bytes; counts toward ephemeral storage.
     EmptyDir { size_limit: Option<i64> },
+}
+
+/// The names of the claims a pod mounts (`spec.volumes[].persistentVolumeClaim.claimName`), in
+/// spec order.
+pub fn pod_claim_names(volumes: &[PodVolume]) -> impl Iterator<Item = &str> {
+    volumes.iter().filter_map(|v| match v {
+        PodVolume::Claim { name, .. } => Some(name.as_str()),
+        PodVolume::EmptyDir { .. } => None,
+    })
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use sim_core::{Context, SimTime};
 
 use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op};
-use crate::api::{PersistentVolume, PersistentVolumeClaim, StorageClass};
+use crate::api::storage::{LABEL_TOPOLOGY_ZONE, VolumeBindingMode};
+use crate::api::{Labels, PersistentVolume, PersistentVolumeClaim, StorageClass};
 use crate::cluster::Event;
 
 /// Index of a claim in [`Storage::claims`].
@@ -78,6 +79,132 @@ impl Storage {
         self.volume_by_name.get(name).copied()
     }
 
+    /// Stores a claim as is (no admission, no watch event): for building a snapshot by hand.
+    pub fn insert_claim(
+        &mut self,
+        claim: PersistentVolumeClaim,
+        volume: Option<VolumeId>,
+    ) -> ClaimId {
+        let id = ClaimId(u32::try_from(self.claims.len()).unwrap_or(u32::MAX));
+        self.claim_by_name
+            .insert((claim.namespace.clone(), claim.name.clone()), id);
+        if let Some(v) = volume.and_then(|v| self.volumes.get_mut(v.0 as usize)) {
+            v.bound_to = Some(id);
+        }
+        self.claims.push(ClaimObject {
+            id,
+            claim,
+            created: SimTime::ZERO,
+            volume,
+            selected_node: None,
+            deleted: false,
+        });
+        id
+    }
+
+    /// Stores a volume as is: for building a snapshot by hand.
+    pub fn insert_volume(&mut self, volume: PersistentVolume) -> VolumeId {
+        let id = VolumeId(u32::try_from(self.volumes.len()).unwrap_or(u32::MAX));
+        self.volume_by_name.insert(volume.name.clone(), id);
+        self.volumes.push(VolumeObject {
+            id,
+            volume,
+            created: SimTime::ZERO,
+            bound_to: None,
+            deleted: false,
+        });
+        id
+    }
+
+    /// The live claim `namespace/name`, if it exists.
+    pub fn find_claim(&self, namespace: &str, name: &str) -> Option<&ClaimObject> {
+        self.claim_id(namespace, name)
+            .map(|id| self.claim(id))
+            .filter(|c| !c.deleted)
+    }
+
+    /// The live volume named `name`, if it exists.
+    pub fn find_volume(&self, name: &str) -> Option<&VolumeObject> {
+        self.volume_id(name)
+            .map(|id| self.volume(id))
+            .filter(|v| !v.deleted)
+    }
+
+    /// Whether every claim the pod mounts exists and is bound (the kubelet mounts only then).
+    pub fn pod_claims_bound(&self, pod: &crate::api::Pod) -> bool {
+        crate::api::storage::pod_claim_names(&pod.volumes).all(|name| {
+            self.find_claim(&pod.namespace, name)
+                .is_some_and(|c| c.volume.is_some())
+        })
+    }
+
+    /// Upstream `volume.FindMatchingVolume` (`k8s.io/component-helpers/storage/volume`): the
+    /// smallest volume that can bind `claim`: of its class and access mode, large enough,
+    /// not bound to another claim, and (given a node) whose node affinity the node's labels
+    /// meet. A volume pre-bound to the claim (`claimRef`) wins whatever its size. Without a
+    /// node, a WaitForFirstConsumer claim (`delay_binding`) takes only a pre-bound volume: the
+    /// scheduler picks the others once it has a node.
+    pub fn find_matching_volume(
+        &self,
+        claim: &ClaimObject,
+        node_labels: Option<&Labels>,
+        delay_binding: bool,
+        excluded: &std::collections::BTreeSet<VolumeId>,
+    ) -> Option<VolumeId> {
+        let key = (claim.claim.namespace.as_str(), claim.claim.name.as_str());
+        let class = claim.claim.storage_class.as_deref().unwrap_or("");
+        let mut smallest: Option<&VolumeObject> = None;
+        for v in &self.volumes {
+            if v.deleted || excluded.contains(&v.id) {
+                continue;
+            }
+            if v.volume.capacity_bytes < claim.claim.request_bytes {
+                continue;
+            }
+            let affinity_ok =
+                node_labels.is_none_or(|l| volume_node_affinity_matches(&v.volume, l));
+            let pre_bound = v
+                .volume
+                .claim
+                .as_ref()
+                .is_some_and(|(ns, n)| (ns.as_str(), n.as_str()) == key);
+            if pre_bound {
+                if !affinity_ok {
+                    continue;
+                }
+                return Some(v.id);
+            }
+            if node_labels.is_none() && delay_binding {
+                continue;
+            }
+            // Phase Available: neither bound nor reserved for another claim.
+            if v.bound_to.is_some() || v.volume.claim.is_some() {
+                continue;
+            }
+            if v.volume.storage_class != class || !affinity_ok {
+                continue;
+            }
+            if v.volume.access_mode != claim.claim.access_mode {
+                continue;
+            }
+            if smallest.is_none_or(|s| s.volume.capacity_bytes > v.volume.capacity_bytes) {
+                smallest = Some(v);
+            }
+        }
+        smallest.map(|v| v.id)
+    }
+
+    /// Upstream `storagehelpers.IsDelayBindingMode`: the claim's class binds on first
+    /// consumer. No class, or a class that does not exist, binds immediately.
+    pub fn is_delay_binding(&self, claim: &PersistentVolumeClaim) -> bool {
+        match claim.storage_class.as_deref() {
+            None | Some("") => false,
+            Some(name) => self
+                .class(name)
+                .is_some_and(|c| c.binding_mode == VolumeBindingMode::WaitForFirstConsumer),
+        }
+    }
+
     /// The StorageClass a claim uses after admission (`None`: no class, static binding only).
     pub fn class_of(&self, claim: &PersistentVolumeClaim) -> Option<&StorageClass> {
         match claim.storage_class.as_deref() {
@@ -86,6 +213,15 @@ impl Storage {
             None => self.default_class(),
         }
     }
+}
+
+/// Upstream `CheckNodeAffinity` for a zonal volume, whose node affinity requires
+/// `topology.kubernetes.io/zone In [zone]`: a node without that label does not match.
+pub fn volume_node_affinity_matches(volume: &PersistentVolume, node_labels: &Labels) -> bool {
+    volume
+        .zone
+        .as_deref()
+        .is_none_or(|z| node_labels.get(LABEL_TOPOLOGY_ZONE) == Some(z))
 }
 
 impl ApiServer {

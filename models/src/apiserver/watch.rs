@@ -129,7 +129,7 @@ impl Subscriber {
                     | CronJob.bit()
             }
             Subscriber::DisruptionController => Pod.bit() | PodDisruptionBudget.bit(),
-            Subscriber::Kubelet => Pod.bit(),
+            Subscriber::Kubelet => Pod.bit() | PersistentVolumeClaim.bit(),
             Subscriber::StatefulSetController => {
                 Pod.bit() | StatefulSet.bit() | PersistentVolumeClaim.bit()
             }

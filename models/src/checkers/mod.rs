@@ -22,6 +22,8 @@ mod daemonset;
 mod job;
 pub mod statefulset;
 
+mod volume_zone;
+
 use std::collections::BTreeMap;
 
 use sim_core::SimTime;
@@ -81,6 +83,7 @@ impl Checkers {
         self.stateful_sets(api, now);
         self.jobs(api, now);
         self.cron_jobs.check(api, now, &mut self.violations);
+        volume_zone::check(api, now, &mut self.violations);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);

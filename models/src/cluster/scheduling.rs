@@ -9,6 +9,7 @@ use super::Event;
 use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Change, ObjectKind, Op};
 use crate::events::EventType;
+use crate::scheduler::plugins::volume_binding::{self, VolumeAction};
 use crate::scheduler::queue::{BACKOFF_FLUSH_PERIOD, SchedulingQueue, UNSCHEDULABLE_FLUSH_PERIOD};
 use crate::scheduler::{Explanation, ScheduleResult, Scheduler};
 
@@ -127,6 +128,14 @@ impl SchedulerComponent {
                     // NodeAdd / NodeUpdate (e.g. uncordon): unschedulable pods may fit now.
                     requeue_all = true;
                 }
+                (
+                    ObjectKind::PersistentVolumeClaim | ObjectKind::PersistentVolume,
+                    Op::Added | Op::Modified,
+                ) => {
+                    // VolumeBinding's EventsToRegister: a claim created or bound, or a volume
+                    // made, may let a pod waiting on its volumes fit.
+                    requeue_all = true;
+                }
                 _ => {}
             }
         }
@@ -233,6 +242,18 @@ impl SchedulerComponent {
         node: NodeId,
     ) {
         let now = ctx.now();
+        if let Err(e) = self.pre_bind(api, ctx, pod, node) {
+            self.queue.add_after_error(pod, now);
+            let object = format!("pod/{}", api.store.pod(pod).pod.name);
+            api.record(
+                now,
+                EventType::Warning,
+                "FailedScheduling",
+                object,
+                format!("running PreBind plugin \"VolumeBinding\": {e}"),
+            );
+            return;
+        }
         match api.bind(ctx, pod, node) {
             Ok(()) => {
                 self.queue.forget(pod);
@@ -259,6 +280,34 @@ impl SchedulerComponent {
                 );
             }
         }
+    }
+
+    /// VolumeBinding's PreBind (upstream `BindPodVolumes`): binds the static volumes chosen for
+    /// the pod's WaitForFirstConsumer claims and hands the others to the provisioner with the
+    /// chosen node. Nothing for a pod without such claims.
+    fn pre_bind(
+        &mut self,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        node: NodeId,
+    ) -> Result<(), crate::apiserver::ApiError> {
+        let r = api.store.pod(pod);
+        if r.pod.volumes.is_empty() {
+            return Ok(());
+        }
+        let actions =
+            volume_binding::pre_bind_actions(&r.pod, api.store.node(node), &api.store.storage);
+        let node_name = api.store.node(node).name().to_string();
+        for action in actions {
+            match action {
+                VolumeAction::Bind(claim, volume) => api.bind_claim(ctx, claim, volume)?,
+                VolumeAction::SelectNode(claim) => {
+                    api.select_node_for_claim(ctx, claim, &node_name)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Upstream `Evaluator.prepareCandidate` and the status update in

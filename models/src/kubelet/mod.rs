@@ -62,6 +62,10 @@ pub struct Kubelets {
     stopping: BTreeSet<PodId>,
     /// The exit code each running batch container will end with.
     exit_codes: BTreeMap<PodId, i32>,
+    /// Bound pods whose claims are not all bound yet: the volume manager cannot mount them, so
+    /// the containers wait (upstream `WaitForAttachAndMount`). Retried on each claim change
+    /// the kubelet watches, instead of polling.
+    waiting_for_volumes: BTreeSet<PodId>,
 }
 
 impl Kubelets {
@@ -164,6 +168,10 @@ impl Kubelets {
         ctx: &mut Context<'_, Event>,
     ) {
         for c in changes {
+            if c.kind == ObjectKind::PersistentVolumeClaim {
+                self.retry_waiting_for_volumes(api, ctx);
+                continue;
+            }
             if c.kind != ObjectKind::Pod {
                 continue;
             }
@@ -174,10 +182,15 @@ impl Kubelets {
                 Op::Added | Op::Bound | Op::Modified => {
                     if r.deletion_timestamp.is_some()
                         || r.phase != PodPhase::Pending
-                        || !self.admitted.insert(pod)
+                        || self.admitted.contains(&pod)
                     {
                         continue;
                     }
+                    if !r.pod.volumes.is_empty() && !api.store.storage.pod_claims_bound(&r.pod) {
+                        self.waiting_for_volumes.insert(pod);
+                        continue;
+                    }
+                    self.admitted.insert(pod);
                     self.start(api, ctx, node, pod);
                 }
                 Op::Deleting => {
@@ -205,10 +218,34 @@ impl Kubelets {
                     );
                 }
                 Op::Deleted => {
+                    self.waiting_for_volumes.remove(&pod);
                     self.admitted.remove(&pod);
                     self.stopping.remove(&pod);
                     self.exit_codes.remove(&pod);
                 }
+            }
+        }
+    }
+
+    /// Starts the waiting pods whose claims are now all bound; forgets those that went away.
+    fn retry_waiting_for_volumes(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        let waiting: Vec<PodId> = self.waiting_for_volumes.iter().copied().collect();
+        for pod in waiting {
+            let r = api.store.pod(pod);
+            let Some(node) = r.node else {
+                self.waiting_for_volumes.remove(&pod);
+                continue;
+            };
+            if !r.is_active() || r.deletion_timestamp.is_some() || r.phase != PodPhase::Pending {
+                self.waiting_for_volumes.remove(&pod);
+                continue;
+            }
+            if !api.store.storage.pod_claims_bound(&r.pod) {
+                continue;
+            }
+            self.waiting_for_volumes.remove(&pod);
+            if self.admitted.insert(pod) {
+                self.start(api, ctx, node, pod);
             }
         }
     }

@@ -44,8 +44,9 @@ use crate::scheduler::config::PluginRef;
 use crate::scheduler::framework::Plugin;
 use crate::scheduler::plugins::{
     DefaultBinder, ImageLocality, InterPodAffinity, NodeAffinity, NodeName, NodePorts,
-    NodeResourcesBalancedAllocation, NodeResourcesFit, NodeUnschedulable, PodTopologySpread,
-    PrioritySort, SchedulingGates, TaintToleration,
+    NodeResourcesBalancedAllocation, NodeResourcesFit, NodeUnschedulable, NodeVolumeLimits,
+    PodTopologySpread, PrioritySort, SchedulingGates, TaintToleration, VolumeBinding,
+    VolumeRestrictions, VolumeZone,
 };
 
 /// Builds a plugin from its `pluginConfig` args (`None` when the profile gives none).
@@ -164,6 +165,10 @@ impl Registry {
         r.register("PodTopologySpread", PodTopologySpread::factory);
         r.register("InterPodAffinity", InterPodAffinity::factory);
         r.register("ImageLocality", ImageLocality::factory);
+        r.register("VolumeRestrictions", VolumeRestrictions::factory);
+        r.register("NodeVolumeLimits", NodeVolumeLimits::factory);
+        r.register("VolumeBinding", VolumeBinding::factory);
+        r.register("VolumeZone", VolumeZone::factory);
         r.register(
             crate::scheduler::preemption::NAME,
             crate::scheduler::preemption::DefaultPreemption::factory,

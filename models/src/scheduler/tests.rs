@@ -92,6 +92,10 @@ fn default_profile_has_upstream_plugins_and_weights() {
             "NodeAffinity",
             "NodePorts",
             "NodeResourcesFit",
+            "VolumeRestrictions",
+            "NodeVolumeLimits",
+            "VolumeBinding",
+            "VolumeZone",
             "PodTopologySpread",
             "InterPodAffinity"
         ]
@@ -102,6 +106,10 @@ fn default_profile_has_upstream_plugins_and_weights() {
             "NodeAffinity",
             "NodePorts",
             "NodeResourcesFit",
+            "VolumeRestrictions",
+            "NodeVolumeLimits",
+            "VolumeBinding",
+            "VolumeZone",
             "PodTopologySpread",
             "InterPodAffinity"
         ]
@@ -125,16 +133,7 @@ fn default_profile_has_upstream_plugins_and_weights() {
         names(&enabled(&s, ExtensionPoints::BIND)),
         ["DefaultBinder"]
     );
-    assert_eq!(
-        s.unmodelled_plugins(),
-        [
-            "DynamicResources",
-            "NodeVolumeLimits",
-            "VolumeBinding",
-            "VolumeRestrictions",
-            "VolumeZone"
-        ]
-    );
+    assert_eq!(s.unmodelled_plugins(), ["DynamicResources"]);
     // A configuration without profiles gets the same default profile.
     let s = scheduler(Some(json!({"apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration"}))).unwrap();
     assert_eq!(enabled(&s, ExtensionPoints::SCORE).len(), 7);
@@ -269,11 +268,11 @@ fn unknown_and_misplaced_plugins_are_config_errors() {
     // An upstream plugin kubesim does not model is accepted and reported.
     let s = scheduler(Some(
         json!({"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "*"}], "enabled": [
-            {"name": "PrioritySort"}, {"name": "DefaultBinder"}, {"name": "VolumeBinding"}
+            {"name": "PrioritySort"}, {"name": "DefaultBinder"}, {"name": "DynamicResources"}
         ]}}}]}),
     ))
     .unwrap();
-    assert_eq!(s.unmodelled_plugins(), ["VolumeBinding"]);
+    assert_eq!(s.unmodelled_plugins(), ["DynamicResources"]);
 }
 
 #[test]
