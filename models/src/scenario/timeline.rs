@@ -206,9 +206,9 @@ struct AddNodes {
 struct Rollout {
     #[serde(default)]
     deployment: Option<String>,
-    #[serde(default, alias = "statefulset")]
+    #[serde(default)]
     stateful_set: Option<String>,
-    #[serde(default, alias = "daemonset")]
+    #[serde(default)]
     daemon_set: Option<String>,
     #[serde(default)]
     namespace: Option<String>,
@@ -229,7 +229,7 @@ struct Scale {
     replica_set: Option<String>,
     #[serde(default)]
     replication_controller: Option<String>,
-    #[serde(default, alias = "statefulset")]
+    #[serde(default)]
     stateful_set: Option<String>,
     replicas: i64,
     #[serde(default)]
@@ -249,7 +249,7 @@ struct Rollback {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Suspend {
-    #[serde(default, alias = "cronjob")]
+    #[serde(default)]
     cron_job: Option<String>,
     #[serde(default)]
     job: Option<String>,
