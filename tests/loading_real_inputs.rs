@@ -148,9 +148,12 @@ fn a_kubectl_get_all_dump_replays_with_owners_and_status() {
         (Some(PodPhase::Pending), None, Some(-125))
     );
 
-    // A finished Job pod is loaded (it takes no resources) and runs without an owner.
+    // A finished Job pod is loaded (it takes no resources), owned by its Job.
     let job_pod = pod("nightly-28595520-xk7pq");
-    assert_eq!(job_pod.owner, None);
+    assert_eq!(
+        job_pod.owner.as_ref().map(|o| (o.kind, o.name.as_str())),
+        Some((models::api::OwnerKind::Job, "nightly-28595520"))
+    );
     let d = job_pod.dumped.as_deref().unwrap();
     // 09:40:05 − 08:00:00 = 1h40m05s = 6005s.
     assert_eq!(
@@ -158,17 +161,18 @@ fn a_kubectl_get_all_dump_replays_with_owners_and_status() {
         (Some(PodPhase::Succeeded), Some(-6005))
     );
 
-    // The Service and the Job are accepted; the Job warns that it is not simulated.
+    // The Service is accepted and ignored; the Job is simulated.
     let ignored: Vec<String> = s.ignored.iter().map(ToString::to_string).collect();
-    assert_eq!(ignored, ["Service/web", "Job/nightly-28595520"]);
+    assert_eq!(ignored, ["Service/web"]);
+    assert_eq!(s.jobs.len(), 1);
+    assert_eq!(s.jobs[0].name, "nightly-28595520");
     assert_eq!(
         s.service_selectors
             .get(&("shop".to_string(), "web".to_string()))
             .and_then(|l| l.get("app")),
         Some("web")
     );
-    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-    assert!(s.warnings[0].contains("Job nightly-28595520 is not simulated yet"));
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
 #[test]
@@ -279,6 +283,8 @@ fn every_timeline_action_loads() {
             Action::Rollback { .. } => "rollback",
             Action::Pause { .. } => "pause",
             Action::Resume { .. } => "resume",
+            Action::Suspend { suspend: true, .. } => "suspend",
+            Action::Suspend { .. } => "unsuspend",
             Action::Apply(_) => "apply",
             Action::Delete { .. } => "delete",
             Action::Cordon { .. } => "cordon",

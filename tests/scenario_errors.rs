@@ -259,12 +259,13 @@ fn the_valid_fixture_loads_with_every_feature() {
         [
             ("ServiceAccount", "web"),
             ("Service", "web"),
-            ("StatefulSet", "db"),
             ("ConfigMap", "settings")
         ]
     );
-    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-    assert!(s.warnings[0].contains("StatefulSet db is not simulated yet"));
+    // The StatefulSet is simulated.
+    assert_eq!(s.stateful_sets.len(), 1);
+    assert_eq!(s.stateful_sets[0].name, "db");
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 
     // The scheduler configuration keeps where it came from, for the scheduler's own errors.
     let config = s.scheduler_config.as_ref().expect("scheduler config");

@@ -97,25 +97,61 @@ impl TimelineDriver {
                 image,
                 container,
                 template_annotations,
-            } => with_deployment(api, &target, |api, id| {
-                api.update_deployment(ctx, id, |d| {
+            } => {
+                let change = |pod: &mut crate::api::Pod| {
                     if let Some(image) = image {
                         let i = container.unwrap_or(0);
-                        if let Some(slot) = d.template.pod.images.get_mut(i) {
+                        if let Some(slot) = pod.images.get_mut(i) {
                             *slot = image;
                         } else {
-                            d.template.pod.images.push(image);
+                            pod.images.push(image);
                         }
                     }
                     for (k, v) in template_annotations {
-                        d.template.pod.annotations.insert(k, v);
+                        pod.annotations.insert(k, v);
                     }
-                })
-            }),
+                };
+                match target.kind {
+                    ObjectKind::StatefulSet => {
+                        with_workload::<crate::api::StatefulSet>(api, &target, |api, id| {
+                            api.update_object::<crate::api::StatefulSet>(ctx, id, |s| {
+                                change(&mut s.template.pod)
+                            })
+                        })
+                    }
+                    ObjectKind::DaemonSet => {
+                        with_workload::<crate::api::DaemonSet>(api, &target, |api, id| {
+                            api.update_object::<crate::api::DaemonSet>(ctx, id, |s| {
+                                change(&mut s.template.pod)
+                            })
+                        })
+                    }
+                    _ => with_deployment(api, &target, |api, id| {
+                        api.update_deployment(ctx, id, |d| change(&mut d.template.pod))
+                    }),
+                }
+            }
+            Action::Suspend { target, suspend } => match target.kind {
+                ObjectKind::CronJob => {
+                    with_workload::<crate::api::CronJob>(api, &target, |api, id| {
+                        api.update_object::<crate::api::CronJob>(ctx, id, |c| c.suspend = suspend)
+                    })
+                }
+                _ => with_workload::<crate::api::Job>(api, &target, |api, id| {
+                    api.update_object::<crate::api::Job>(ctx, id, |j| j.suspend = suspend)
+                }),
+            },
             Action::Scale { target, replicas } => match target.kind {
                 ObjectKind::Deployment => with_deployment(api, &target, |api, id| {
                     api.update_deployment(ctx, id, |d| d.replicas = replicas)
                 }),
+                ObjectKind::StatefulSet => {
+                    with_workload::<crate::api::StatefulSet>(api, &target, |api, id| {
+                        api.update_object::<crate::api::StatefulSet>(ctx, id, |s| {
+                            s.replicas = replicas
+                        })
+                    })
+                }
                 _ => match api.replica_set_id(&target.namespace, &target.name) {
                     Some(id) => api.update_replica_set(ctx, id, |r| r.replicas = replicas),
                     None => Err(ApiError::NotFound),

@@ -4,7 +4,7 @@
 //! behaviour:
 //!   podStartup: 1s..3s              # every pod, unless its workload says otherwise
 //!   failingImages: [web:v2-typo]    # pulls of these images fail
-//!   frontend: {startup: 5s..20s}    # by Deployment, ReplicaSet, ReplicationController or Pod name
+//!   frontend: {startup: 5s..20s}    # by the name of a workload (Deployment, StatefulSet, Job, Pod, …)
 //!   flaky: {ready: never}
 //!   nightly-report: {runFor: 10m..30m, exitCode: 0}   # batch pods end by themselves
 //!   flaky-batch: {runFor: 20s, failureProbability: 0.3}
@@ -126,7 +126,7 @@ fn workload_entry(
                 &path,
                 At::Key,
                 format!(
-                    "behaviour.{name}: no workload named \"{name}\"{}: entries under behaviour are podStartup, failingImages, or the name of a Deployment, ReplicaSet, ReplicationController or Pod ({})",
+                    "behaviour.{name}: no workload named \"{name}\"{}: entries under behaviour are podStartup, failingImages, or the name of a Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job, CronJob or Pod ({})",
                     did_you_mean(name, candidates),
                     super::list_names(&names)
                 ),

@@ -14,11 +14,16 @@ use super::resources::{Amounts, ContainerRequests, PodResourceSpec, pod_level_su
 use super::source::{At, PathDisplay, Seg, SourceRef};
 use crate::api::node::WellKnownLabels;
 use crate::api::pod::DEFAULT_SCHEDULER_NAME;
+use crate::api::pod::{PodResources, RestartPolicy};
+use crate::api::storage::PodVolume;
 use crate::api::{
     Deployment, DeploymentStrategy, DumpedPodStatus, IntOrPercent, LabelSelector, Labels, Node,
     NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, OwnerKind, OwnerRef, Pod, PodPhase,
     PodTemplate, PreferredSchedulingTerm, Quantity, ReplicaSet, Requirement, ResourceList,
     ResourceName, Taint, TaintEffect, Toleration, TolerationOperator, WorkloadId,
+};
+use crate::apiserver::admission::quota::{
+    Amount, ContainerResources, ResourceList as AdmissionList,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -29,24 +34,24 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, path: &[Seg], message: impl std::fmt::Display) -> Diagnostic {
+    pub(crate) fn err(&self, path: &[Seg], message: impl std::fmt::Display) -> Diagnostic {
         self.src
             .at(path, At::Value, format!("{}: {message}", PathDisplay(path)))
     }
 
     /// A warning located at `path`: `file:line:column: message`.
-    fn warn(&mut self, path: &[Seg], message: impl std::fmt::Display) {
+    pub(crate) fn warn(&mut self, path: &[Seg], message: impl std::fmt::Display) {
         let at = self.src.at(path, At::Value, String::new());
         self.warnings
             .push(format!("{}:{}:{}: {message}", at.file, at.line, at.column));
     }
 }
 
-fn join(base: &[Seg], tail: &[Seg]) -> Vec<Seg> {
+pub(crate) fn join(base: &[Seg], tail: &[Seg]) -> Vec<Seg> {
     base.iter().chain(tail).cloned().collect()
 }
 
-fn k(key: &str) -> Seg {
+pub(crate) fn k(key: &str) -> Seg {
     Seg::key(key)
 }
 
@@ -593,8 +598,144 @@ pub(crate) fn pod(
         ..Pod::default()
     };
     pod.scheduling_gates = scheduling_gates(ctx, spec, path)?;
+    pod.restart_policy = restart_policy(ctx, spec.restart_policy.as_deref(), path)?;
+    pod.host_network = spec.host_network.unwrap_or(false);
+    pod.volumes = pod_volumes(ctx, spec, path)?;
+    pod.resources = Some(std::sync::Arc::new(admission_resources(ctx, spec, path)?));
     scheduling.apply_to(&mut pod);
     Ok(pod)
+}
+
+/// `spec.restartPolicy` after upstream `SetDefaults_PodSpec` (empty is Always), validated as
+/// upstream `validateRestartPolicy` does.
+fn restart_policy(
+    ctx: &Ctx<'_>,
+    value: Option<&str>,
+    path: &[Seg],
+) -> Result<RestartPolicy, Diagnostic> {
+    const POLICIES: [&str; 3] = ["Always", "OnFailure", "Never"];
+    match value {
+        None | Some("") | Some("Always") => Ok(RestartPolicy::Always),
+        Some("OnFailure") => Ok(RestartPolicy::OnFailure),
+        Some("Never") => Ok(RestartPolicy::Never),
+        Some(other) => Err(ctx.err(
+            &join(path, &[k("restartPolicy")]),
+            format!(
+                "Unsupported value: \"{other}\": supported values: \"Always\", \"OnFailure\", \"Never\"{}",
+                did_you_mean(other, POLICIES)
+            ),
+        )),
+    }
+}
+
+/// The volumes that matter to scheduling and storage: claims and emptyDirs.
+fn pod_volumes(
+    ctx: &Ctx<'_>,
+    spec: &core::PodSpec,
+    path: &[Seg],
+) -> Result<Vec<PodVolume>, Diagnostic> {
+    let mut out = Vec::new();
+    for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        let at = join(path, &[k("volumes"), Seg::Index(i)]);
+        if let Some(claim) = &v.persistent_volume_claim {
+            if claim.claim_name.is_empty() {
+                return Err(ctx.err(
+                    &join(&at, &[k("persistentVolumeClaim"), k("claimName")]),
+                    "Required value: the name of a PersistentVolumeClaim in the pod's namespace",
+                ));
+            }
+            out.push(PodVolume::Claim {
+                name: claim.claim_name.clone(),
+                read_only: claim.read_only.unwrap_or(false),
+            });
+        } else if let Some(empty_dir) = &v.empty_dir {
+            let size_limit = match &empty_dir.size_limit {
+                Some(q) => {
+                    let limit_path = join(&at, &[k("emptyDir"), k("sizeLimit")]);
+                    let parsed = Quantity::parse(&q.0).map_err(|e| ctx.err(&limit_path, e))?;
+                    if parsed.is_negative() {
+                        return Err(ctx.err(
+                            &limit_path,
+                            format!("must be greater than or equal to 0, got \"{}\"", q.0),
+                        ));
+                    }
+                    Some(parsed.value())
+                }
+                None => None,
+            };
+            out.push(PodVolume::EmptyDir { size_limit });
+        }
+    }
+    Ok(out)
+}
+
+fn admission_list(
+    ctx: &Ctx<'_>,
+    path: &[Seg],
+    list: Option<&BTreeMap<String, K8sQuantity>>,
+) -> Result<AdmissionList, Diagnostic> {
+    let mut out = AdmissionList::new();
+    for (name, q) in list.into_iter().flatten() {
+        let amount = Amount::parse(&q.0).map_err(|e| ctx.err(&join(path, &[k(name)]), e))?;
+        out.insert(name.clone(), amount);
+    }
+    Ok(out)
+}
+
+fn container_resources(
+    ctx: &Ctx<'_>,
+    c: &core::Container,
+    path: &[Seg],
+    restartable_init: bool,
+) -> Result<ContainerResources, Diagnostic> {
+    let res = join(path, &[k("resources")]);
+    let r = c.resources.as_ref();
+    let mut requests = admission_list(
+        ctx,
+        &join(&res, &[k("requests")]),
+        r.and_then(|r| r.requests.as_ref()),
+    )?;
+    let limits = admission_list(
+        ctx,
+        &join(&res, &[k("limits")]),
+        r.and_then(|r| r.limits.as_ref()),
+    )?;
+    // Upstream SetDefaults_Pod: a limit without a request is also the request.
+    for (name, limit) in &limits {
+        requests.entry(name.clone()).or_insert(*limit);
+    }
+    Ok(ContainerResources {
+        name: c.name.clone(),
+        requests,
+        limits,
+        restartable_init,
+    })
+}
+
+/// Each container's requests and limits as the API server stores them, for ResourceQuota
+/// and LimitRange admission.
+fn admission_resources(
+    ctx: &Ctx<'_>,
+    spec: &core::PodSpec,
+    path: &[Seg],
+) -> Result<PodResources, Diagnostic> {
+    let mut out = PodResources {
+        active_deadline_seconds: spec.active_deadline_seconds,
+        ..PodResources::default()
+    };
+    for (i, c) in spec.containers.iter().enumerate() {
+        let at = join(path, &[k("containers"), Seg::Index(i)]);
+        out.containers
+            .push(container_resources(ctx, c, &at, false)?);
+    }
+    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
+        let at = join(path, &[k("initContainers"), Seg::Index(i)]);
+        let sidecar = c.restart_policy.as_deref() == Some("Always");
+        out.init_containers
+            .push(container_resources(ctx, c, &at, sidecar)?);
+    }
+    out.overhead = admission_list(ctx, &join(path, &[k("overhead")]), spec.overhead.as_ref())?;
+    Ok(out)
 }
 
 /// `spec.schedulingGates` names, validated as upstream `validateSchedulingGates` does: every
@@ -644,13 +785,13 @@ fn deletion_cost(
     }
 }
 
-fn api_group(api_version: &str) -> &str {
+pub(crate) fn api_group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(group, _)| group)
 }
 
 /// The owner reference with `controller: true`, with its index; upstream
 /// `ValidateOwnerReferences` allows at most one.
-fn controller_ref<'m>(
+pub(crate) fn controller_ref<'m>(
     ctx: &Ctx<'_>,
     m: &'m meta::ObjectMeta,
 ) -> Result<Option<(usize, &'m meta::OwnerReference)>, Diagnostic> {
@@ -673,8 +814,8 @@ fn controller_ref<'m>(
     Ok(found)
 }
 
-/// A pod's controlling owner from a dump: a ReplicaSet or a ReplicationController. Pods of
-/// other controllers (StatefulSet, DaemonSet, Job, a Node for mirror pods) run as bare pods.
+/// A pod's controlling owner from a dump: a ReplicaSet, ReplicationController, StatefulSet,
+/// DaemonSet or Job. Pods of other controllers (a Node for mirror pods) run as bare pods.
 fn pod_owner(ctx: &Ctx<'_>, m: &meta::ObjectMeta) -> Result<Option<OwnerRef>, Diagnostic> {
     let Some((_, r)) = controller_ref(ctx, m)? else {
         return Ok(None);
@@ -682,6 +823,9 @@ fn pod_owner(ctx: &Ctx<'_>, m: &meta::ObjectMeta) -> Result<Option<OwnerRef>, Di
     let kind = match (api_group(&r.api_version), r.kind.as_str()) {
         ("apps", "ReplicaSet") => OwnerKind::ReplicaSet,
         ("", "ReplicationController") => OwnerKind::ReplicationController,
+        ("apps", "StatefulSet") => OwnerKind::StatefulSet,
+        ("apps", "DaemonSet") => OwnerKind::DaemonSet,
+        ("batch", "Job") => OwnerKind::Job,
         _ => return Ok(None),
     };
     Ok(Some(OwnerRef {
@@ -751,11 +895,11 @@ fn dumped_status(ctx: &Ctx<'_>, p: &core::Pod) -> Result<Option<DumpedPodStatus>
     }))
 }
 
-fn labels(map: Option<&BTreeMap<String, String>>) -> Labels {
+pub(crate) fn labels(map: Option<&BTreeMap<String, String>>) -> Labels {
     map.cloned().map(Labels::from).unwrap_or_default()
 }
 
-fn namespace(m: &meta::ObjectMeta) -> String {
+pub(crate) fn namespace(m: &meta::ObjectMeta) -> String {
     m.namespace
         .clone()
         .filter(|n| !n.is_empty())
@@ -855,18 +999,18 @@ fn describe_labels(l: &Labels) -> String {
 
 /// What a Deployment and a ReplicaSet share: replicas, selector and template, validated as
 /// upstream `ValidateDeploymentSpec` / `ValidateReplicaSetSpec` do.
-struct WorkloadParts {
-    name: String,
-    namespace: String,
-    replicas: i32,
-    selector: LabelSelector,
-    template: PodTemplate,
-    labels: Labels,
-    annotations: BTreeMap<String, String>,
-    min_ready_seconds: i32,
+pub(crate) struct WorkloadParts {
+    pub name: String,
+    pub namespace: String,
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub labels: Labels,
+    pub annotations: BTreeMap<String, String>,
+    pub min_ready_seconds: i32,
 }
 
-fn non_negative(ctx: &Ctx<'_>, path: &[Seg], value: i32) -> Result<i32, Diagnostic> {
+pub(crate) fn non_negative(ctx: &Ctx<'_>, path: &[Seg], value: i32) -> Result<i32, Diagnostic> {
     if value < 0 {
         return Err(ctx.err(
             path,
@@ -876,9 +1020,12 @@ fn non_negative(ctx: &Ctx<'_>, path: &[Seg], value: i32) -> Result<i32, Diagnost
     Ok(value)
 }
 
+/// `base` is where the workload's spec sits (`spec`, or `spec.jobTemplate.spec` for a
+/// CronJob's Jobs).
 #[allow(clippy::too_many_arguments)]
-fn workload(
+pub(crate) fn workload(
     ctx: &mut Ctx<'_>,
+    base: &[Seg],
     kind: &str,
     m: &meta::ObjectMeta,
     replicas: Option<i32>,
@@ -892,11 +1039,11 @@ fn workload(
     let replicas = replicas.unwrap_or(1);
     if replicas < 0 {
         return Err(ctx.err(
-            &[k("spec"), k("replicas")],
+            &join(base, &[k("replicas")]),
             format!("must be greater than or equal to 0, got {replicas}"),
         ));
     }
-    let sel_path = [k("spec"), k("selector")];
+    let sel_path = join(base, &[k("selector")]);
     let selector = label_selector(ctx, selector, &sel_path)?;
     if selector.requirements.is_empty() {
         return Err(ctx.err(
@@ -906,9 +1053,9 @@ fn workload(
             ),
         ));
     }
-    let tpl_path = [k("spec"), k("template")];
+    let tpl_path = join(base, &[k("template")]);
     let Some(template) = template else {
-        return Err(ctx.err(&[k("spec")], "spec.template is required"));
+        return Err(ctx.err(base, format!("{}.template is required", PathDisplay(base))));
     };
     let tpl_labels = labels(template.metadata.as_ref().and_then(|m| m.labels.as_ref()));
     if !selector.matches(&tpl_labels) {
@@ -922,7 +1069,10 @@ fn workload(
         ));
     }
     let Some(spec) = &template.spec else {
-        return Err(ctx.err(&tpl_path, "spec.template.spec is required"));
+        return Err(ctx.err(
+            &tpl_path,
+            format!("{}.spec is required", PathDisplay(&tpl_path)),
+        ));
     };
     let mut pod = pod(
         ctx,
@@ -944,7 +1094,7 @@ fn workload(
     pod.annotations = template_annotations.cloned().unwrap_or_default();
     let min_ready_seconds = non_negative(
         ctx,
-        &[k("spec"), k("minReadySeconds")],
+        &join(base, &[k("minReadySeconds")]),
         min_ready_seconds.unwrap_or(0),
     )?;
     Ok(WorkloadParts {
@@ -961,7 +1111,7 @@ fn workload(
 
 /// `maxSurge` / `maxUnavailable`, validated as upstream `ValidatePositiveIntOrPercent`: a
 /// non-negative integer or a string matching `[0-9]+%`.
-fn int_or_percent(
+pub(crate) fn int_or_percent(
     ctx: &Ctx<'_>,
     path: &[Seg],
     value: &IntOrString,
@@ -1066,6 +1216,7 @@ pub(crate) fn deployment(
     };
     let w = workload(
         ctx,
+        &[k("spec")],
         "Deployment",
         &d.metadata,
         spec.replicas,
@@ -1124,6 +1275,7 @@ pub(crate) fn replica_set(
     };
     let w = workload(
         ctx,
+        &[k("spec")],
         "ReplicaSet",
         &r.metadata,
         spec.replicas,
@@ -1196,6 +1348,7 @@ pub(crate) fn replication_controller(
     }
     let w = workload(
         ctx,
+        &[k("spec")],
         "ReplicationController",
         &metadata,
         spec.replicas,

@@ -38,6 +38,19 @@ pub(crate) struct ScenarioFile {
     pub control_plane: Option<serde_yaml::Value>,
     #[serde(default)]
     pub compare: Option<CompareSection>,
+    /// `startTime: 2025-11-28T00:00:00Z`: the wall-clock moment the run starts at.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub storage: Option<StorageSection>,
+}
+
+/// `storage: {defaultClass: false}` turns off the built-in default StorageClass.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct StorageSection {
+    #[serde(default)]
+    pub default_class: Option<bool>,
 }
 
 /// Variants of the scenario to run side by side on the same seeds (`kubesim compare`).

@@ -8,6 +8,7 @@ use super::convert::{self, Ctx};
 use super::diagnostic::{Diagnostic, closest, did_you_mean};
 use super::probe::expected_fields;
 use super::source::{At, PathDisplay, Seg, SourceRef, segs_from_ignored, segs_from_path};
+use super::workloads;
 use super::{Collected, IgnoredObject};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -19,6 +20,15 @@ enum Handling {
     ReplicationController,
     PriorityClass,
     PodDisruptionBudget,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    PersistentVolumeClaim,
+    PersistentVolume,
+    StorageClass,
+    ResourceQuota,
+    LimitRange,
     /// Accepted and listed as ignored: it does not affect the simulation.
     Ignore,
     /// Accepted and listed as ignored, with a warning: it would affect a real cluster.
@@ -39,10 +49,10 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("Node", CORE, Handling::Node),
     ("Deployment", APPS, Handling::Deployment),
     ("ReplicaSet", APPS, Handling::ReplicaSet),
-    ("StatefulSet", APPS, Handling::NotSimulatedYet),
-    ("DaemonSet", APPS, Handling::NotSimulatedYet),
-    ("Job", &["batch/v1"], Handling::NotSimulatedYet),
-    ("CronJob", &["batch/v1"], Handling::NotSimulatedYet),
+    ("StatefulSet", APPS, Handling::StatefulSet),
+    ("DaemonSet", APPS, Handling::DaemonSet),
+    ("Job", &["batch/v1"], Handling::Job),
+    ("CronJob", &["batch/v1"], Handling::CronJob),
     (
         "HorizontalPodAutoscaler",
         &["autoscaling/v2", "autoscaling/v1"],
@@ -63,8 +73,8 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
         CORE,
         Handling::ReplicationController,
     ),
-    ("LimitRange", CORE, Handling::NotSimulatedYet),
-    ("ResourceQuota", CORE, Handling::NotSimulatedYet),
+    ("LimitRange", CORE, Handling::LimitRange),
+    ("ResourceQuota", CORE, Handling::ResourceQuota),
     (
         "RuntimeClass",
         &["node.k8s.io/v1"],
@@ -76,8 +86,12 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("Secret", CORE, Handling::Ignore),
     ("Service", CORE, Handling::Ignore),
     ("Endpoints", CORE, Handling::Ignore),
-    ("PersistentVolumeClaim", CORE, Handling::Ignore),
-    ("PersistentVolume", CORE, Handling::Ignore),
+    (
+        "PersistentVolumeClaim",
+        CORE,
+        Handling::PersistentVolumeClaim,
+    ),
+    ("PersistentVolume", CORE, Handling::PersistentVolume),
     ("PodTemplate", CORE, Handling::Ignore),
     ("Event", &["v1", "events.k8s.io/v1"], Handling::Ignore),
     ("EndpointSlice", &["discovery.k8s.io/v1"], Handling::Ignore),
@@ -89,7 +103,7 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("Ingress", NETWORKING, Handling::Ignore),
     ("IngressClass", NETWORKING, Handling::Ignore),
     ("NetworkPolicy", NETWORKING, Handling::Ignore),
-    ("StorageClass", STORAGE, Handling::Ignore),
+    ("StorageClass", STORAGE, Handling::StorageClass),
     ("CSIDriver", STORAGE, Handling::Ignore),
     ("CSINode", STORAGE, Handling::Ignore),
     ("VolumeAttachment", STORAGE, Handling::Ignore),
@@ -431,7 +445,7 @@ fn load_one(mut value: Value, src: &SourceRef, out: &mut Collected) -> Result<()
             )
         } else if hint.is_empty() {
             format!(
-                "unknown kind \"{kind}\" (apiVersion {api_version}): kubesim simulates Pod, Node, Deployment, ReplicaSet and ReplicationController, accepts the other built-in Kubernetes kinds, and accepts custom resources of their own API group (such as example.com/v1)"
+                "unknown kind \"{kind}\" (apiVersion {api_version}): kubesim simulates Pod, Node, Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job, CronJob and the storage kinds, accepts the other built-in Kubernetes kinds, and accepts custom resources of their own API group (such as example.com/v1)"
             )
         } else {
             format!("unknown kind \"{kind}\"{hint}")
@@ -504,8 +518,12 @@ fn convert_object(
             let deployment = convert::deployment(&mut ctx, &d, out.deployments.len())?;
             let target = super::priority::Target::Deployment(out.deployments.len());
             let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-            out.deployment_containers.insert(
-                (deployment.namespace.clone(), deployment.name.clone()),
+            out.template_containers.insert(
+                (
+                    "Deployment",
+                    deployment.namespace.clone(),
+                    deployment.name.clone(),
+                ),
                 super::ContainerNames::of(spec),
             );
             out.deployments.push((deployment, location(src, &name_at)));
@@ -553,6 +571,90 @@ fn convert_object(
             let p: k8s_openapi::api::policy::v1::PodDisruptionBudget = typed(value, kind, src)?;
             let pdb = super::priority::pdb(&ctx, &p, out.pdbs.len())?;
             out.pdbs.push((pdb, location(src, &name_at)));
+        }
+        Handling::StatefulSet => {
+            let w: k8s_openapi::api::apps::v1::StatefulSet = typed(value, kind, src)?;
+            let set = workloads::stateful_set(&mut ctx, &w, out.stateful_sets.len())?;
+            out.template_containers.insert(
+                ("StatefulSet", set.namespace.clone(), set.name.clone()),
+                super::ContainerNames::of(w.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+            );
+            let target = super::priority::Target::StatefulSet(out.stateful_sets.len());
+            out.stateful_sets.push((set, location(src, &name_at)));
+            if let Some(spec) = w.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
+                let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
+        }
+        Handling::DaemonSet => {
+            let w: k8s_openapi::api::apps::v1::DaemonSet = typed(value, kind, src)?;
+            let set = workloads::daemon_set(&mut ctx, &w, out.daemon_sets.len())?;
+            out.template_containers.insert(
+                ("DaemonSet", set.namespace.clone(), set.name.clone()),
+                super::ContainerNames::of(w.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+            );
+            let target = super::priority::Target::DaemonSet(out.daemon_sets.len());
+            out.daemon_sets.push((set, location(src, &name_at)));
+            if let Some(spec) = w.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
+                let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
+        }
+        Handling::Job => {
+            let w: k8s_openapi::api::batch::v1::Job = typed(value, kind, src)?;
+            let job = workloads::job(&mut ctx, &w, out.jobs.len())?;
+            let target = super::priority::Target::Job(out.jobs.len());
+            out.jobs.push((job, location(src, &name_at)));
+            if let Some(spec) = w.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
+                let path = [Seg::key("spec"), Seg::key("template"), Seg::key("spec")];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
+        }
+        Handling::CronJob => {
+            let w: k8s_openapi::api::batch::v1::CronJob = typed(value, kind, src)?;
+            let cron_job = workloads::cron_job(&mut ctx, &w, out.cron_jobs.len())?;
+            let target = super::priority::Target::CronJob(out.cron_jobs.len());
+            out.cron_jobs.push((cron_job, location(src, &name_at)));
+            let spec = w
+                .spec
+                .as_ref()
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|s| s.template.spec.as_ref());
+            if let Some(spec) = spec {
+                let path = [
+                    Seg::key("spec"),
+                    Seg::key("jobTemplate"),
+                    Seg::key("spec"),
+                    Seg::key("template"),
+                    Seg::key("spec"),
+                ];
+                super::priority::note_spec(out, src, target, spec, &path);
+            }
+        }
+        Handling::PersistentVolumeClaim => {
+            let c: k8s_openapi::api::core::v1::PersistentVolumeClaim = typed(value, kind, src)?;
+            let claim = workloads::claim(&ctx, &c, out.claims.len())?;
+            out.claims.push((claim, location(src, &name_at)));
+        }
+        Handling::PersistentVolume => {
+            let v: k8s_openapi::api::core::v1::PersistentVolume = typed(value, kind, src)?;
+            let volume = workloads::volume(&ctx, &v, out.volumes.len())?;
+            out.volumes.push((volume, location(src, &name_at)));
+        }
+        Handling::StorageClass => {
+            let c: k8s_openapi::api::storage::v1::StorageClass = typed(value, kind, src)?;
+            let class = workloads::storage_class(&ctx, &c, out.storage_classes.len())?;
+            out.storage_classes.push((class, location(src, &name_at)));
+        }
+        Handling::ResourceQuota => {
+            let q: k8s_openapi::api::core::v1::ResourceQuota = typed(value, kind, src)?;
+            let quota = workloads::resource_quota(&ctx, &q, out.resource_quotas.len())?;
+            out.resource_quotas.push((quota, location(src, &name_at)));
+        }
+        Handling::LimitRange => {
+            let l: k8s_openapi::api::core::v1::LimitRange = typed(value, kind, src)?;
+            let range = workloads::limit_range(&ctx, &l, out.limit_ranges.len())?;
+            out.limit_ranges.push((range, location(src, &name_at)));
         }
         Handling::Ignore | Handling::NotSimulatedYet => ignore(
             &value,
@@ -781,13 +883,12 @@ items:
 
     #[test]
     fn ignored_kinds_and_not_yet_simulated_warnings() {
-        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: data}\n";
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: gvisor}\nhandler: runsc\n";
         let out = load(text).unwrap();
         assert_eq!(out.ignored.len(), 2);
-        assert_eq!(out.ignored[1].namespace.as_deref(), Some("data"));
         assert_eq!(out.warnings.len(), 1);
         assert!(
-            out.warnings[0].starts_with("m.yaml:5:1: StatefulSet db is not simulated yet"),
+            out.warnings[0].starts_with("m.yaml:5:1: RuntimeClass gvisor is not simulated yet"),
             "{}",
             out.warnings[0]
         );

@@ -51,6 +51,7 @@ mod probe;
 mod resources;
 mod source;
 mod timeline;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ use crate::api::{
     Deployment, LABEL_ZONE, Labels, Node, OwnerKind, Pod, ReplicaSet, ResourceList, ResourceName,
     Taint,
 };
+use crate::apiserver::admission::limit_range::LimitRange;
+use crate::apiserver::admission::quota::ResourceQuota;
 use convert::{Ctx, Scope};
 use format::{CompareSection, NodePoolSection, ScenarioFile, describe_serde_error};
 use source::{At, Document, Seg, decode, parse_documents, path_string, segs_from_path};
@@ -168,7 +171,8 @@ pub enum Action {
         pool: usize,
         count: u32,
     },
-    /// `rollout: {deployment, image?, container?, annotations?}`: a change to the pod template,
+    /// `rollout: {deployment | statefulSet | daemonSet, image?, container?, annotations?}`: a
+    /// change to the pod template,
     /// as `kubectl set image` would make it. `image` replaces the image of the container named
     /// `container` (the first app container when not named); `container` is that container's
     /// index in the template pod's [`Pod::images`] (init containers' images come first), set
@@ -181,7 +185,7 @@ pub enum Action {
         container: Option<usize>,
         template_annotations: Vec<(String, String)>,
     },
-    /// `scale: {deployment | replicaSet | replicationController, replicas}`.
+    /// `scale: {deployment | replicaSet | replicationController | statefulSet, replicas}`.
     Scale {
         target: ObjectRef,
         replicas: i32,
@@ -190,6 +194,11 @@ pub enum Action {
     Rollback {
         target: ObjectRef,
         to_revision: i64,
+    },
+    /// `suspend: {cronJob | job}` / `unsuspend: {…}`: sets `spec.suspend`.
+    Suspend {
+        target: ObjectRef,
+        suspend: bool,
     },
     /// `pause: {deployment}` / `resume: {deployment}`.
     Pause {
@@ -385,6 +394,10 @@ pub struct Scenario {
     /// StorageClasses, the built-in default first unless the scenario turned it off
     /// (`storage: {defaultClass: false}`) or brings its own default.
     pub storage_classes: Vec<crate::api::StorageClass>,
+    /// ResourceQuota manifests, with their namespace.
+    pub resource_quotas: Vec<(String, ResourceQuota)>,
+    /// LimitRange manifests (defaulted as the API server stores them), with their namespace.
+    pub limit_ranges: Vec<(String, LimitRange)>,
     /// The KubeSchedulerConfiguration, as JSON, for the scheduler to validate.
     pub scheduler_config: Option<serde_json::Value>,
     /// Where the scheduler configuration came from: `origin.locate(json_path, message)` turns
@@ -437,8 +450,20 @@ pub(crate) struct Collected {
     pub failed: BTreeSet<(String, String, String)>,
     /// The latest time (Unix seconds) any loaded object records (see `manifest::TIME_KEYS`).
     pub latest_timestamp: Option<i64>,
-    /// Container names of each Deployment's template, by (namespace, name).
-    pub deployment_containers: BTreeMap<(String, String), ContainerNames>,
+    /// Container names of each Deployment's, StatefulSet's and DaemonSet's template, by
+    /// (kind, namespace, name).
+    pub template_containers: BTreeMap<(&'static str, String, String), ContainerNames>,
+    pub stateful_sets: Vec<(crate::api::StatefulSet, Diagnostic)>,
+    pub daemon_sets: Vec<(crate::api::DaemonSet, Diagnostic)>,
+    pub jobs: Vec<(crate::api::Job, Diagnostic)>,
+    pub cron_jobs: Vec<(crate::api::CronJob, Diagnostic)>,
+    pub claims: Vec<(crate::api::PersistentVolumeClaim, Diagnostic)>,
+    pub volumes: Vec<(crate::api::PersistentVolume, Diagnostic)>,
+    pub storage_classes: Vec<(crate::api::StorageClass, Diagnostic)>,
+    /// (namespace, quota).
+    pub resource_quotas: Vec<((String, ResourceQuota), Diagnostic)>,
+    /// (namespace, limit range).
+    pub limit_ranges: Vec<((String, LimitRange), Diagnostic)>,
 }
 
 /// The containers of a pod template, by name.
@@ -490,8 +515,13 @@ impl Collected {
             pods: self.pods.into_iter().map(|(p, _)| p).collect(),
             replica_sets: self.replica_sets.into_iter().map(|(r, _)| r).collect(),
             deployments: self.deployments.into_iter().map(|(d, _)| d).collect(),
+            stateful_sets: self.stateful_sets.into_iter().map(|(x, _)| x).collect(),
+            daemon_sets: self.daemon_sets.into_iter().map(|(x, _)| x).collect(),
+            jobs: self.jobs.into_iter().map(|(x, _)| x).collect(),
+            cron_jobs: self.cron_jobs.into_iter().map(|(x, _)| x).collect(),
+            claims: self.claims.into_iter().map(|(x, _)| x).collect(),
+            volumes: self.volumes.into_iter().map(|(x, _)| x).collect(),
             pdbs: self.pdbs.into_iter().map(|(p, _)| p).collect(),
-            ..Workloads::default()
         }
     }
 }
@@ -501,7 +531,7 @@ impl Collected {
 pub(crate) struct Known {
     objects: BTreeSet<(&'static str, String, String)>,
     failed: BTreeSet<(String, String, String)>,
-    pub deployment_containers: BTreeMap<(String, String), ContainerNames>,
+    pub template_containers: BTreeMap<(&'static str, String, String), ContainerNames>,
     /// Kind and name of each object accepted but not simulated.
     ignored: Vec<(String, String)>,
     pub nodes: BTreeSet<String>,
@@ -538,9 +568,21 @@ impl Known {
             for (p, _) in &c.pdbs {
                 add(ObjectKind::PodDisruptionBudget, &p.namespace, &p.name);
             }
+            for (x, _) in &c.stateful_sets {
+                add(ObjectKind::StatefulSet, &x.namespace, &x.name);
+            }
+            for (x, _) in &c.daemon_sets {
+                add(ObjectKind::DaemonSet, &x.namespace, &x.name);
+            }
+            for (x, _) in &c.jobs {
+                add(ObjectKind::Job, &x.namespace, &x.name);
+            }
+            for (x, _) in &c.cron_jobs {
+                add(ObjectKind::CronJob, &x.namespace, &x.name);
+            }
             known.failed.extend(c.failed.iter().cloned());
-            known.deployment_containers.extend(
-                c.deployment_containers
+            known.template_containers.extend(
+                c.template_containers
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone())),
             );
@@ -571,14 +613,19 @@ impl Known {
             .collect()
     }
 
-    const WORKLOAD_KINDS: [ObjectKind; 4] = [
+    const WORKLOAD_KINDS: [ObjectKind; 8] = [
         ObjectKind::Deployment,
         ObjectKind::ReplicaSet,
         ObjectKind::ReplicationController,
         ObjectKind::Pod,
+        ObjectKind::StatefulSet,
+        ObjectKind::DaemonSet,
+        ObjectKind::Job,
+        ObjectKind::CronJob,
     ];
 
-    /// A Deployment, ReplicaSet, ReplicationController or Pod of this name, in any namespace.
+    /// A Deployment, ReplicaSet, ReplicationController, Pod, StatefulSet, DaemonSet, Job or
+    /// CronJob of this name, in any namespace.
     pub(crate) fn is_workload(&self, name: &str) -> bool {
         self.objects
             .iter()
@@ -647,6 +694,23 @@ fn check_owners(known: &Known, out: &mut Collected) {
             ),
         );
         rs.owner = None;
+    }
+    for (job, at) in &mut out.jobs {
+        let Some(owner) = &job.owner else { continue };
+        let kind = ObjectKind::CronJob;
+        if known.exists(kind, &job.namespace, &owner.name)
+            || known.failed(kind.as_str(), &job.namespace, &owner.name)
+        {
+            continue;
+        }
+        warn(
+            at,
+            format!(
+                "Job {}/{} is controlled by CronJob {}, which no manifest defines; it runs without an owner",
+                job.namespace, job.name, owner.name
+            ),
+        );
+        job.owner = None;
     }
     for (pod, at) in &mut out.pods {
         let Some(owner) = &pod.owner else { continue };
@@ -902,6 +966,27 @@ impl Loader {
         };
 
         let seed = file.seed.as_ref().map_or(1, |s| s.0);
+        let start_time = match file.start_time.as_deref() {
+            None => None,
+            Some(text) => match text.trim().parse::<k8s_openapi::jiff::Timestamp>() {
+                Ok(t) => Some(t.as_second()),
+                Err(e) => {
+                    self.out.errors.push(src.at(
+                        &[key("startTime")],
+                        At::Value,
+                        format!(
+                            "startTime: \"{text}\" is not an RFC 3339 time such as 2025-11-28T00:00:00Z ({e})"
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        let default_class = file
+            .storage
+            .as_ref()
+            .and_then(|s| s.default_class)
+            .unwrap_or(true);
         let compare = match &file.compare {
             None => None,
             Some(c) => match self.comparison(&src, c, seed) {
@@ -1037,6 +1122,13 @@ impl Loader {
 
         let delayed_workloads = priority::take_delayed(&mut out, &arrivals);
         let pdbs = out.pdbs.into_iter().map(|(p, _)| p).collect();
+        let start_unix_secs = start_time.or(reference).unwrap_or(DEFAULT_START_UNIX_SECS);
+        let mut storage_classes: Vec<crate::api::StorageClass> =
+            out.storage_classes.into_iter().map(|(c, _)| c).collect();
+        // A manifest's default class replaces the built-in one.
+        if default_class && !storage_classes.iter().any(|c| c.is_default) {
+            storage_classes.insert(0, crate::api::StorageClass::default_class());
+        }
         let pod_startup = behaviour.pod_startup;
         Ok(Scenario {
             name: file.name,
@@ -1048,14 +1140,16 @@ impl Loader {
             pods: out.pods.into_iter().map(|(p, _)| p).collect(),
             replica_sets: out.replica_sets.into_iter().map(|(r, _)| r).collect(),
             deployments: out.deployments.into_iter().map(|(d, _)| d).collect(),
-            start_unix_secs: DEFAULT_START_UNIX_SECS,
-            stateful_sets: Vec::new(),
-            daemon_sets: Vec::new(),
-            jobs: Vec::new(),
-            cron_jobs: Vec::new(),
-            claims: Vec::new(),
-            volumes: Vec::new(),
-            storage_classes: vec![crate::api::StorageClass::default_class()],
+            start_unix_secs,
+            stateful_sets: out.stateful_sets.into_iter().map(|(x, _)| x).collect(),
+            daemon_sets: out.daemon_sets.into_iter().map(|(x, _)| x).collect(),
+            jobs: out.jobs.into_iter().map(|(x, _)| x).collect(),
+            cron_jobs: out.cron_jobs.into_iter().map(|(x, _)| x).collect(),
+            claims: out.claims.into_iter().map(|(x, _)| x).collect(),
+            volumes: out.volumes.into_iter().map(|(x, _)| x).collect(),
+            storage_classes,
+            resource_quotas: out.resource_quotas.into_iter().map(|(x, _)| x).collect(),
+            limit_ranges: out.limit_ranges.into_iter().map(|(x, _)| x).collect(),
             scheduler_config,
             scheduler_config_origin,
             pod_startup,
@@ -1133,6 +1227,28 @@ impl Loader {
                 message: format!(
                     "PriorityClass {}: PriorityClasses must exist from the start: list them under workloads",
                     class.name
+                ),
+                ..at
+            });
+        }
+        let start_only: Vec<(String, Diagnostic)> = std::mem::take(&mut got.storage_classes)
+            .into_iter()
+            .map(|(c, at)| (format!("StorageClass {}", c.name), at))
+            .chain(
+                std::mem::take(&mut got.resource_quotas)
+                    .into_iter()
+                    .map(|((_, q), at)| (format!("ResourceQuota {}", q.name), at)),
+            )
+            .chain(
+                std::mem::take(&mut got.limit_ranges)
+                    .into_iter()
+                    .map(|((_, l), at)| (format!("LimitRange {}", l.name), at)),
+            )
+            .collect();
+        for (what, at) in start_only {
+            got.errors.push(Diagnostic {
+                message: format!(
+                    "{what}: StorageClasses, ResourceQuotas and LimitRanges must exist from the start: list them under workloads"
                 ),
                 ..at
             });
@@ -1595,6 +1711,51 @@ fn check_collected_unique(out: &Collected, errors: &mut Vec<Diagnostic>) {
         &out.pdbs,
         "PodDisruptionBudget",
         |p| format!("{}/{}", p.namespace, p.name),
+        errors,
+    );
+    let key = |ns: &str, name: &str| format!("{ns}/{name}");
+    check_unique(
+        &out.stateful_sets,
+        "StatefulSet",
+        |x| key(&x.namespace, &x.name),
+        errors,
+    );
+    check_unique(
+        &out.daemon_sets,
+        "DaemonSet",
+        |x| key(&x.namespace, &x.name),
+        errors,
+    );
+    check_unique(&out.jobs, "Job", |x| key(&x.namespace, &x.name), errors);
+    check_unique(
+        &out.cron_jobs,
+        "CronJob",
+        |x| key(&x.namespace, &x.name),
+        errors,
+    );
+    check_unique(
+        &out.claims,
+        "PersistentVolumeClaim",
+        |x| key(&x.namespace, &x.name),
+        errors,
+    );
+    check_unique(&out.volumes, "PersistentVolume", |x| x.name.clone(), errors);
+    check_unique(
+        &out.storage_classes,
+        "StorageClass",
+        |x| x.name.clone(),
+        errors,
+    );
+    check_unique(
+        &out.resource_quotas,
+        "ResourceQuota",
+        |(ns, q)| key(ns, &q.name),
+        errors,
+    );
+    check_unique(
+        &out.limit_ranges,
+        "LimitRange",
+        |(ns, l)| key(ns, &l.name),
         errors,
     );
 }

@@ -23,6 +23,10 @@ pub(crate) enum Target {
     Pod(usize),
     ReplicaSet(usize),
     Deployment(usize),
+    StatefulSet(usize),
+    DaemonSet(usize),
+    Job(usize),
+    CronJob(usize),
 }
 
 /// What a pod spec says about priority, and where, for admission after loading.
@@ -190,6 +194,16 @@ fn pod_of(out: &mut Collected, target: Target) -> Option<&mut Pod> {
             .get_mut(i)
             .map(|(r, _)| &mut r.template.pod),
         Target::Deployment(i) => out.deployments.get_mut(i).map(|(d, _)| &mut d.template.pod),
+        Target::StatefulSet(i) => out
+            .stateful_sets
+            .get_mut(i)
+            .map(|(x, _)| &mut x.template.pod),
+        Target::DaemonSet(i) => out.daemon_sets.get_mut(i).map(|(x, _)| &mut x.template.pod),
+        Target::Job(i) => out.jobs.get_mut(i).map(|(x, _)| &mut x.template.pod),
+        Target::CronJob(i) => out
+            .cron_jobs
+            .get_mut(i)
+            .map(|(x, _)| &mut x.job_template.template.pod),
     }
 }
 
@@ -273,6 +287,12 @@ pub(crate) struct Counts {
     pods: usize,
     replica_sets: usize,
     deployments: usize,
+    stateful_sets: usize,
+    daemon_sets: usize,
+    jobs: usize,
+    cron_jobs: usize,
+    claims: usize,
+    volumes: usize,
 }
 
 impl Collected {
@@ -281,6 +301,12 @@ impl Collected {
             pods: self.pods.len(),
             replica_sets: self.replica_sets.len(),
             deployments: self.deployments.len(),
+            stateful_sets: self.stateful_sets.len(),
+            daemon_sets: self.daemon_sets.len(),
+            jobs: self.jobs.len(),
+            cron_jobs: self.cron_jobs.len(),
+            claims: self.claims.len(),
+            volumes: self.volumes.len(),
         }
     }
 }
@@ -346,20 +372,37 @@ pub(crate) fn take_delayed(
     let pods = take(&mut out.pods, &range(|c| c.pods));
     let replica_sets = take(&mut out.replica_sets, &range(|c| c.replica_sets));
     let deployments = take(&mut out.deployments, &range(|c| c.deployments));
+    let stateful_sets = take(&mut out.stateful_sets, &range(|c| c.stateful_sets));
+    let daemon_sets = take(&mut out.daemon_sets, &range(|c| c.daemon_sets));
+    let jobs = take(&mut out.jobs, &range(|c| c.jobs));
+    let cron_jobs = take(&mut out.cron_jobs, &range(|c| c.cron_jobs));
+    let claims = take(&mut out.claims, &range(|c| c.claims));
+    let volumes = take(&mut out.volumes, &range(|c| c.volumes));
+    let mut groups = (
+        pods.into_iter(),
+        replica_sets.into_iter(),
+        deployments.into_iter(),
+        stateful_sets.into_iter(),
+        daemon_sets.into_iter(),
+        jobs.into_iter(),
+        cron_jobs.into_iter(),
+        claims.into_iter(),
+        volumes.into_iter(),
+    );
     arrivals
         .iter()
-        .zip(
-            pods.into_iter()
-                .zip(replica_sets.into_iter().zip(deployments)),
-        )
-        .map(
-            |((at, _, _), (pods, (replica_sets, deployments)))| Workloads {
-                at: *at,
-                pods,
-                replica_sets,
-                deployments,
-                ..Workloads::default()
-            },
-        )
+        .map(|(at, _, _)| Workloads {
+            at: *at,
+            pods: groups.0.next().unwrap_or_default(),
+            replica_sets: groups.1.next().unwrap_or_default(),
+            deployments: groups.2.next().unwrap_or_default(),
+            stateful_sets: groups.3.next().unwrap_or_default(),
+            daemon_sets: groups.4.next().unwrap_or_default(),
+            jobs: groups.5.next().unwrap_or_default(),
+            cron_jobs: groups.6.next().unwrap_or_default(),
+            claims: groups.7.next().unwrap_or_default(),
+            volumes: groups.8.next().unwrap_or_default(),
+            pdbs: Vec::new(),
+        })
         .collect()
 }

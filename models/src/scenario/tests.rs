@@ -461,7 +461,7 @@ fn files_lists_and_ignored_kinds_load_relative_to_the_scenario() {
     std::fs::create_dir_all(dir.join("manifests")).unwrap();
     std::fs::write(
         dir.join("manifests/app.yaml"),
-        "# comment-only document\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: app}\n- apiVersion: apps/v1\n  kind: ReplicaSet\n  metadata: {name: rs}\n  spec:\n    selector: {matchExpressions: [{key: app, operator: In, values: [rs]}]}\n    template:\n      metadata: {labels: {app: rs}}\n      spec: {containers: [{name: c, image: x}]}\n---\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\n",
+        "# comment-only document\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: app}\n- apiVersion: apps/v1\n  kind: ReplicaSet\n  metadata: {name: rs}\n  spec:\n    selector: {matchExpressions: [{key: app, operator: In, values: [rs]}]}\n    template:\n      metadata: {labels: {app: rs}}\n      spec: {containers: [{name: c, image: x}]}\n---\n---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: once}\nhandler: runsc\n",
     )
     .unwrap();
     std::fs::write(
@@ -484,11 +484,11 @@ fn files_lists_and_ignored_kinds_load_relative_to_the_scenario() {
     assert_eq!(s.replica_sets[0].replicas, 1);
     assert_eq!(s.replica_sets[0].owner, None);
     let kinds: Vec<&str> = s.ignored.iter().map(|i| i.kind.as_str()).collect();
-    assert_eq!(kinds, ["ServiceAccount", "Job"]);
+    assert_eq!(kinds, ["ServiceAccount", "RuntimeClass"]);
     assert!(s.ignored[1].file.ends_with("app.yaml"));
     assert_eq!(s.ignored[1].line, 19);
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-    assert!(s.warnings[0].contains("Job once is not simulated yet"));
+    assert!(s.warnings[0].contains("RuntimeClass once is not simulated yet"));
 
     // A missing file is reported at the `file:` value of the scenario.
     let scenario = scenario.replace("manifests/app.yaml", "manifests/nope.yaml");
@@ -1317,7 +1317,11 @@ const BEHAVIOUR_WORKLOADS: &str = "workloads:
         template:
           metadata: {labels: {app: frontend}}
           spec: {containers: [{name: app, image: frontend:1}]}
-  - inline: {apiVersion: batch/v1, kind: Job, metadata: {name: nightly-report}}
+  - inline:
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: nightly-report}
+      spec: {template: {spec: {containers: [{name: r, image: report:1}], restartPolicy: Never}}}
 ";
 
 #[test]
@@ -1344,8 +1348,11 @@ fn behaviour_is_read_per_workload() {
         Some((SimDuration::from_secs(5), SimDuration::from_secs(20)))
     );
     assert!(f.never_ready);
-    // The Job is not simulated: no entry, and a warning; traffic keys warn too.
-    assert!(!b.workloads.contains_key("nightly-report"));
+    // The Job's pods end after runFor; traffic keys warn.
+    assert_eq!(
+        b.workloads["nightly-report"].run_for,
+        Some((SimDuration::from_mins(10), SimDuration::from_mins(30)))
+    );
     let warned = |needle: &str| s.warnings.iter().any(|w| w.contains(needle));
     assert!(
         warned(
@@ -1355,11 +1362,6 @@ fn behaviour_is_read_per_workload() {
         s.warnings
     );
     assert!(warned("behaviour.frontend.concurrency"), "{:?}", s.warnings);
-    assert!(
-        warned("Job nightly-report is not simulated yet"),
-        "{:?}",
-        s.warnings
-    );
 }
 
 #[test]
@@ -1643,7 +1645,7 @@ fn timeline_mistakes_are_located() {
         (
             "  - {at: 1m, rolout: {deployment: checkout}}\n",
             "rolout",
-            "unknown timeline action \"rolout\", expected one of addNodes, rollout, scale, rollback, pause, resume, apply, delete, cordon, uncordon, drain (did you mean \"rollout\"?)",
+            "unknown timeline action \"rolout\", expected one of addNodes, rollout, scale, rollback, pause, resume, suspend, unsuspend, apply, delete, cordon, uncordon, drain (did you mean \"rollout\"?)",
         ),
         (
             "  - {at: 1m, zoneOutage: {zone: a}}\n",
@@ -1693,7 +1695,7 @@ fn timeline_mistakes_are_located() {
         (
             "  - {at: 1m, rollout: {deployment: checkout, imgae: x}}\n",
             "imgae",
-            "unknown field \"imgae\", expected one of deployment, namespace, image, container, annotations (did you mean \"image\"?)",
+            "unknown field \"imgae\", expected one of deployment, statefulSet, daemonSet, namespace, image, container, annotations (did you mean \"image\"?)",
         ),
         (
             "  - {at: 1m, scale: {deployment: checkout, replicationController: legacy, replicas: 1}}\n",

@@ -5,7 +5,9 @@
 //!   - {at: 5m, addNodes: {pool: general, count: 2}}
 //!   - {at: 1h, rollout: {deployment: frontend, image: frontend:v2, container: app}}
 //!   - {at: 1h, rollout: {deployment: frontend, annotations: {kubectl.kubernetes.io/restartedAt: "1h"}}}
-//!   - {at: 2h, scale: {deployment: checkout, replicas: 20}}          # or replicaSet / replicationController
+//!   - {at: 2h, scale: {deployment: checkout, replicas: 20}}          # or replicaSet / replicationController / statefulSet
+//!   - {at: 2h, rollout: {statefulSet: db, image: postgres:17}}       # or daemonSet
+//!   - {at: 2h, suspend: {cronJob: nightly}}                          # or job; unsuspend likewise
 //!   - {at: 3h, rollback: {deployment: frontend, toRevision: 1}}      # 0 or absent: the previous revision
 //!   - {at: 4h, pause: {deployment: frontend}}
 //!   - {at: 5h, resume: {deployment: frontend}}
@@ -32,9 +34,20 @@ use super::source::{At, Seg, SourceRef, path_string};
 use super::{Action, Known, NodePool, ObjectKind, ObjectRef, Propagation};
 
 /// The actions a timeline entry may take.
-pub(crate) const ACTIONS: [&str; 11] = [
-    "addNodes", "rollout", "scale", "rollback", "pause", "resume", "apply", "delete", "cordon",
-    "uncordon", "drain",
+pub(crate) const ACTIONS: [&str; 13] = [
+    "addNodes",
+    "rollout",
+    "scale",
+    "rollback",
+    "pause",
+    "resume",
+    "suspend",
+    "unsuspend",
+    "apply",
+    "delete",
+    "cordon",
+    "uncordon",
+    "drain",
 ];
 
 /// Fault verbs of the design, not simulated yet.
@@ -191,7 +204,12 @@ struct AddNodes {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Rollout {
-    deployment: String,
+    #[serde(default)]
+    deployment: Option<String>,
+    #[serde(default)]
+    stateful_set: Option<String>,
+    #[serde(default)]
+    daemon_set: Option<String>,
     #[serde(default)]
     namespace: Option<String>,
     #[serde(default)]
@@ -211,6 +229,8 @@ struct Scale {
     replica_set: Option<String>,
     #[serde(default)]
     replication_controller: Option<String>,
+    #[serde(default)]
+    stateful_set: Option<String>,
     replicas: i64,
     #[serde(default)]
     namespace: Option<String>,
@@ -224,6 +244,17 @@ struct Rollback {
     namespace: Option<String>,
     #[serde(default)]
     to_revision: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Suspend {
+    #[serde(default)]
+    cron_job: Option<String>,
+    #[serde(default)]
+    job: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -259,13 +290,17 @@ struct Drain {
     timeout: Option<Dur>,
 }
 
-const DELETE_KINDS: [ObjectKind; 6] = [
+const DELETE_KINDS: [ObjectKind; 10] = [
     ObjectKind::Deployment,
     ObjectKind::ReplicaSet,
     ObjectKind::ReplicationController,
     ObjectKind::Pod,
     ObjectKind::Node,
     ObjectKind::PodDisruptionBudget,
+    ObjectKind::StatefulSet,
+    ObjectKind::DaemonSet,
+    ObjectKind::Job,
+    ObjectKind::CronJob,
 ];
 
 /// Turns entries into actions, checking the names they use against the scenario.
@@ -387,6 +422,20 @@ impl<'a> Resolver<'a> {
                 }
             }
             "delete" => return self.delete(e, &path),
+            "suspend" | "unsuspend" => {
+                let r: Suspend = section(src, e.body, &path)?;
+                let named = [
+                    (ObjectKind::CronJob, "cronJob", r.cron_job.as_ref()),
+                    (ObjectKind::Job, "job", r.job.as_ref()),
+                ];
+                let (kind, field, name) =
+                    self.one_named(&path, e.verb, "cronJob or job", &named)?;
+                let target = self.object(kind, &path, field, name, r.namespace.as_deref())?;
+                Action::Suspend {
+                    target,
+                    suspend: e.verb == "suspend",
+                }
+            }
             "cordon" | "uncordon" => {
                 let r: NodeOnly = section(src, e.body, &path)?;
                 let node = self.node(&path, r.node)?;
@@ -417,13 +466,22 @@ impl<'a> Resolver<'a> {
 
     fn rollout(&mut self, e: &Entry<'_>, path: &[Seg]) -> Result<Option<Action>, Diagnostic> {
         let r: Rollout = section(self.src, e.body, path)?;
-        let target = self.object(
-            ObjectKind::Deployment,
+        let named = [
+            (ObjectKind::Deployment, "deployment", r.deployment.as_ref()),
+            (
+                ObjectKind::StatefulSet,
+                "statefulSet",
+                r.stateful_set.as_ref(),
+            ),
+            (ObjectKind::DaemonSet, "daemonSet", r.daemon_set.as_ref()),
+        ];
+        let (kind, field, name) = self.one_named(
             path,
-            "deployment",
-            &r.deployment,
-            r.namespace.as_deref(),
+            "rollout",
+            "deployment, statefulSet or daemonSet",
+            &named,
         )?;
+        let target = self.object(kind, path, field, name, r.namespace.as_deref())?;
         if r.image.as_deref() == Some("") {
             return Err(self.err(&join(path, &["image"]), "image may not be empty"));
         }
@@ -433,10 +491,11 @@ impl<'a> Resolver<'a> {
                 "container names the container whose image changes: add `image:`",
             ));
         }
-        let names = self
-            .known
-            .deployment_containers
-            .get(&(target.namespace.clone(), target.name.clone()));
+        let names = self.known.template_containers.get(&(
+            kind.as_str(),
+            target.namespace.clone(),
+            target.name.clone(),
+        ));
         let container = match (&r.container, names) {
             (Some(c), Some(names)) => match names.app.iter().position(|n| n == c) {
                 Some(i) => names.image_index.get(i).copied(),
@@ -444,7 +503,8 @@ impl<'a> Resolver<'a> {
                     return Err(self.err(
                         &join(path, &["container"]),
                         format!(
-                            "container \"{c}\" is an init container of Deployment {}; rollout sets the image of a container of spec.template.spec.containers ({})",
+                            "container \"{c}\" is an init container of {} {}; rollout sets the image of a container of spec.template.spec.containers ({})",
+                            kind.as_str(),
                             target.name,
                             names.app.join(", ")
                         ),
@@ -454,7 +514,8 @@ impl<'a> Resolver<'a> {
                     return Err(self.err(
                         &join(path, &["container"]),
                         format!(
-                            "Deployment {} has no container named \"{c}\"{} (containers: {})",
+                            "{} {} has no container named \"{c}\"{} (containers: {})",
+                            kind.as_str(),
                             target.name,
                             did_you_mean(c, names.app.iter().map(String::as_str)),
                             names.app.join(", ")
@@ -467,14 +528,16 @@ impl<'a> Resolver<'a> {
                     self.warn(
                         &join(path, &["image"]),
                         format!(
-                            "rollout of Deployment {} names no container, so the image goes to its first container, {} (add `container:` to choose)",
-                            target.name, names.app[0]
+                            "rollout of {} {} names no container, so the image goes to its first container, {} (add `container:` to choose)",
+                            kind.as_str(),
+                            target.name,
+                            names.app[0]
                         ),
                     );
                 }
                 r.image.as_ref().and(names.image_index.first().copied())
             }
-            // The Deployment failed to load; its error is reported already.
+            // The workload failed to load; its error is reported already.
             (_, None) => None,
         };
         let mut template_annotations: Vec<(String, String)> = r.annotations.into_iter().collect();
@@ -492,7 +555,7 @@ impl<'a> Resolver<'a> {
 
     fn scale(&mut self, e: &Entry<'_>, path: &[Seg]) -> Result<Option<Action>, Diagnostic> {
         let r: Scale = section(self.src, e.body, path)?;
-        let named: Vec<(ObjectKind, &str, &String)> = [
+        let named = [
             (ObjectKind::Deployment, "deployment", r.deployment.as_ref()),
             (ObjectKind::ReplicaSet, "replicaSet", r.replica_set.as_ref()),
             (
@@ -500,26 +563,18 @@ impl<'a> Resolver<'a> {
                 "replicationController",
                 r.replication_controller.as_ref(),
             ),
-        ]
-        .into_iter()
-        .filter_map(|(k, f, n)| Some((k, f, n?)))
-        .collect();
-        let (kind, field, name) = match named.as_slice() {
-            [] => {
-                return Err(self.err(
-                    path,
-                    "scale needs the object to scale: deployment, replicaSet or replicationController",
-                ));
-            }
-            [one] => *one,
-            [(_, first, _), (_, second, _), ..] => {
-                return Err(self.src.at(
-                    &join(path, &[second]),
-                    At::Key,
-                    format!("scale names one object, but this one has `{first}` and `{second}`"),
-                ));
-            }
-        };
+            (
+                ObjectKind::StatefulSet,
+                "statefulSet",
+                r.stateful_set.as_ref(),
+            ),
+        ];
+        let (kind, field, name) = self.one_named(
+            path,
+            "scale",
+            "deployment, replicaSet, replicationController or statefulSet",
+            &named,
+        )?;
         let target = self.object(kind, path, field, name, r.namespace.as_deref())?;
         let replicas = i32::try_from(r.replicas)
             .ok()
@@ -612,6 +667,36 @@ impl<'a> Resolver<'a> {
             target,
             propagation,
         }))
+    }
+
+    /// The one object an action names among `named` (kind, field, name if given).
+    fn one_named<'n>(
+        &self,
+        path: &[Seg],
+        verb: &str,
+        fields: &str,
+        named: &[(ObjectKind, &'static str, Option<&'n String>)],
+    ) -> Result<(ObjectKind, &'static str, &'n String), Diagnostic> {
+        let given: Vec<(ObjectKind, &'static str, &'n String)> = named
+            .iter()
+            .filter_map(|(k, f, n)| Some((*k, *f, (*n)?)))
+            .collect();
+        match given.as_slice() {
+            [] => {
+                let what = if verb == "scale" {
+                    "to scale"
+                } else {
+                    "it acts on"
+                };
+                Err(self.err(path, format!("{verb} needs the object {what}: {fields}")))
+            }
+            [one] => Ok(*one),
+            [(_, first, _), (_, second, _), ..] => Err(self.src.at(
+                &join(path, &[second]),
+                At::Key,
+                format!("{verb} names one object, but this one has `{first}` and `{second}`"),
+            )),
+        }
     }
 
     /// An object the scenario defines, named at `path.field`.
