@@ -128,6 +128,12 @@ pub fn build(
         for class in &scenario.storage_classes {
             cluster.api.add_storage_class(class.clone());
         }
+        for (namespace, lr) in &scenario.limit_ranges {
+            cluster.api.add_limit_range(namespace, lr.clone());
+        }
+        for (namespace, q) in &scenario.resource_quotas {
+            cluster.api.add_resource_quota(namespace, q.clone());
+        }
         // The API server is up at the start: nothing is refused.
         let _ = cluster.apply_workloads(ctx, &initial);
         // The controllers' informers list what exists, and the disruption controller computes

@@ -291,7 +291,12 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             controller_syncs: cluster.controllers.replica_set.syncs
                 + cluster.controllers.deployment.syncs
                 + cluster.controllers.garbage_collector.syncs
-                + cluster.controllers.disruption.syncs,
+                + cluster.controllers.disruption.syncs
+                + cluster.controllers.stateful_set.syncs
+                + cluster.controllers.daemon_set.syncs
+                + cluster.controllers.job.syncs
+                + cluster.controllers.cron_job.syncs
+                + cluster.controllers.volume.syncs,
             evictions: cluster.api.counters.evictions,
             rejected_writes: cluster.api.counters.rejected_writes,
         },
