@@ -30,7 +30,9 @@ fn scenario(nodes: usize) -> String {
         "name: workload-kinds\nseed: 1\nduration: 30m\ncluster:\n  nodePools:\n    - {{name: n, count: {nodes}, resources: {{cpu: \"32\", memory: 128Gi, pods: 110}}, zones: [a, b, c]}}\nbehaviour:\n  podStartup: 1s..5s\nworkloads:\n"
     );
     let c = |name: &str| {
-        format!("containers: [{{name: c, image: \"{name}:v1\", resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}}}]")
+        format!(
+            "containers: [{{name: c, image: \"{name}:v1\", resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}}}]"
+        )
     };
     for d in 0..5 {
         let _ = writeln!(
@@ -95,6 +97,16 @@ fn bench_workload_kinds(c: &mut Criterion) {
         assert!(complete >= nodes / 4, "{complete} jobs complete");
         let events = o.simulation.events_processed();
         let pods = api.counters.pods_created;
+        let c = &o.simulation.world().controllers;
+        println!(
+            "  syncs: statefulset {}, daemonset {}, job {}, cronjob {}, volume {}, gc {}",
+            c.stateful_set.syncs,
+            c.daemon_set.syncs,
+            c.job.syncs,
+            c.cron_job.syncs,
+            c.volume.syncs,
+            c.garbage_collector.syncs
+        );
         println!(
             "workload-kinds/{name}: {events} events, {} API writes, {pods} pods created, {} claims; one run {:.1} ms = {:.0} events/s, {:.0} pods/s",
             api.resource_version(),

@@ -18,22 +18,48 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Workload {
-    Deployment { replicas: u8 },
-    StatefulSet { replicas: u8, parallel: bool },
-    DaemonSet { tolerate_all: bool },
-    Job { completions: u8, parallelism: u8, indexed: bool, flaky: bool },
-    CronJob { every_minutes: u8, forbid: bool },
+    Deployment {
+        replicas: u8,
+    },
+    StatefulSet {
+        replicas: u8,
+        parallel: bool,
+    },
+    DaemonSet {
+        tolerate_all: bool,
+    },
+    Job {
+        completions: u8,
+        parallelism: u8,
+        indexed: bool,
+        flaky: bool,
+    },
+    CronJob {
+        every_minutes: u8,
+        forbid: bool,
+    },
 }
 
 fn workload() -> impl Strategy<Value = Workload> {
     prop_oneof![
         (1..6u8).prop_map(|replicas| Workload::Deployment { replicas }),
-        (1..5u8, any::<bool>()).prop_map(|(replicas, parallel)| Workload::StatefulSet { replicas, parallel }),
+        (1..5u8, any::<bool>())
+            .prop_map(|(replicas, parallel)| Workload::StatefulSet { replicas, parallel }),
         any::<bool>().prop_map(|tolerate_all| Workload::DaemonSet { tolerate_all }),
-        (1..6u8, 1..4u8, any::<bool>(), any::<bool>()).prop_map(|(completions, parallelism, indexed, flaky)| {
-            Workload::Job { completions, parallelism, indexed, flaky }
+        (1..6u8, 1..4u8, any::<bool>(), any::<bool>()).prop_map(
+            |(completions, parallelism, indexed, flaky)| {
+                Workload::Job {
+                    completions,
+                    parallelism,
+                    indexed,
+                    flaky,
+                }
+            }
+        ),
+        (2..10u8, any::<bool>()).prop_map(|(every_minutes, forbid)| Workload::CronJob {
+            every_minutes,
+            forbid
         }),
-        (2..10u8, any::<bool>()).prop_map(|(every_minutes, forbid)| Workload::CronJob { every_minutes, forbid }),
     ]
 }
 
@@ -82,7 +108,11 @@ fn scenario(seed: u64, workloads: &[Workload], steps: &[(u16, Step)]) -> String 
         }
     }
     s.push_str("workloads:\n");
-    let container = |i: usize| format!("containers: [{{name: c, image: \"w{i}:v1\", resources: {{requests: {{cpu: 300m, memory: 256Mi}}}}}}]");
+    let container = |i: usize| {
+        format!(
+            "containers: [{{name: c, image: \"w{i}:v1\", resources: {{requests: {{cpu: 300m, memory: 256Mi}}}}}}]"
+        )
+    };
     for (i, w) in workloads.iter().enumerate() {
         let labels = format!("{{matchLabels: {{app: w{i}}}}}");
         let meta = format!("{{labels: {{app: w{i}}}}}");
@@ -93,19 +123,35 @@ fn scenario(seed: u64, workloads: &[Workload], steps: &[(u16, Step)]) -> String 
             ),
             Workload::StatefulSet { replicas, parallel } => format!(
                 "{{apiVersion: apps/v1, kind: StatefulSet, metadata: {{name: w{i}}}, spec: {{replicas: {replicas}, serviceName: w{i}, podManagementPolicy: {policy}, selector: {labels}, template: {{metadata: {meta}, spec: {{{c}}}}}, volumeClaimTemplates: [{{metadata: {{name: data}}, spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}}}]}}}}",
-                policy = if *parallel { "Parallel" } else { "OrderedReady" },
+                policy = if *parallel {
+                    "Parallel"
+                } else {
+                    "OrderedReady"
+                },
                 c = container(i)
             ),
             Workload::DaemonSet { tolerate_all } => format!(
                 "{{apiVersion: apps/v1, kind: DaemonSet, metadata: {{name: w{i}}}, spec: {{selector: {labels}, template: {{metadata: {meta}, spec: {{{tol}containers: [{{name: c, image: \"w{i}:v1\", resources: {{requests: {{cpu: 50m}}}}}}]}}}}}}}}",
-                tol = if *tolerate_all { "tolerations: [{operator: Exists}], " } else { "" }
+                tol = if *tolerate_all {
+                    "tolerations: [{operator: Exists}], "
+                } else {
+                    ""
+                }
             ),
-            Workload::Job { completions, parallelism, indexed, .. } => format!(
+            Workload::Job {
+                completions,
+                parallelism,
+                indexed,
+                ..
+            } => format!(
                 "{{apiVersion: batch/v1, kind: Job, metadata: {{name: w{i}}}, spec: {{completions: {completions}, parallelism: {parallelism}, completionMode: {mode}, backoffLimit: 3, template: {{spec: {{restartPolicy: Never, {c}}}}}}}}}",
                 mode = if *indexed { "Indexed" } else { "NonIndexed" },
                 c = container(i)
             ),
-            Workload::CronJob { every_minutes, forbid } => format!(
+            Workload::CronJob {
+                every_minutes,
+                forbid,
+            } => format!(
                 "{{apiVersion: batch/v1, kind: CronJob, metadata: {{name: w{i}}}, spec: {{schedule: \"*/{every_minutes} * * * *\", concurrencyPolicy: {policy}, jobTemplate: {{spec: {{template: {{spec: {{restartPolicy: Never, {c}}}}}}}}}}}}}",
                 policy = if *forbid { "Forbid" } else { "Allow" },
                 c = container(i)
@@ -118,8 +164,12 @@ fn scenario(seed: u64, workloads: &[Workload], steps: &[(u16, Step)]) -> String 
         let at = format!("{}s", 30 + u32::from(*t));
         let line = match step {
             Step::Scale(w, r) => match workloads.get(*w) {
-                Some(Workload::Deployment { .. }) => format!("scale: {{deployment: w{w}, replicas: {r}}}"),
-                Some(Workload::StatefulSet { .. }) => format!("scale: {{statefulSet: w{w}, replicas: {r}}}"),
+                Some(Workload::Deployment { .. }) => {
+                    format!("scale: {{deployment: w{w}, replicas: {r}}}")
+                }
+                Some(Workload::StatefulSet { .. }) => {
+                    format!("scale: {{statefulSet: w{w}, replicas: {r}}}")
+                }
                 _ => continue,
             },
             Step::Delete(w) => match workloads.get(*w) {

@@ -161,15 +161,16 @@ impl Storage {
             if v.volume.capacity_bytes < claim.claim.request_bytes {
                 continue;
             }
+            // Cheap checks first: matching a volume's topology to the node is the costly one.
             let affinity_ok =
-                node_labels.is_none_or(|l| volume_node_affinity_matches(&v.volume, l));
+                || node_labels.is_none_or(|l| volume_node_affinity_matches(&v.volume, l));
             let pre_bound = v
                 .volume
                 .claim
                 .as_ref()
                 .is_some_and(|(ns, n)| (ns.as_str(), n.as_str()) == key);
             if pre_bound {
-                if !affinity_ok {
+                if !affinity_ok() {
                     continue;
                 }
                 return Some(v.id);
@@ -181,10 +182,10 @@ impl Storage {
             if v.bound_to.is_some() || v.volume.claim.is_some() {
                 continue;
             }
-            if v.volume.storage_class != class || !affinity_ok {
+            if v.volume.storage_class != class || v.volume.access_mode != claim.claim.access_mode {
                 continue;
             }
-            if v.volume.access_mode != claim.claim.access_mode {
+            if !affinity_ok() {
                 continue;
             }
             if smallest.is_none_or(|s| s.volume.capacity_bytes > v.volume.capacity_bytes) {

@@ -12,8 +12,8 @@ use rand::Rng;
 use sim_core::{Context, SimDuration, SimTime};
 
 use super::placement::{
-    DaemonPod, Revision, cmp_by_creation_timestamp_and_phase, node_should_run_daemon_pod,
-    pods_should_be_on_node, unscheduled_pods_without_node,
+    DaemonPod, Revision, cmp_by_creation_timestamp_and_phase, daemon_pod_tolerations,
+    node_should_run_with_tolerations, pods_should_be_on_node, unscheduled_pods_without_node,
 };
 use super::update::{NodeView, rolling_update, updated_desired_node_counts};
 use super::util::{
@@ -30,6 +30,7 @@ use crate::cluster::Event;
 use crate::controllers::controller_utils::{
     ControllerExpectations, SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch_sizes,
 };
+use crate::controllers::daemonset::util::is_pod_updated;
 use crate::controllers::names::{fnv32a, random_suffix, safe_encode};
 use crate::controllers::replicaset::is_pod_available;
 use crate::controllers::{Reconciler, SyncOutcome};
@@ -125,6 +126,8 @@ pub struct DaemonSetController {
     failed_pods_backoff: Backoff<FailedPodsBackoffKey>,
     /// Last time the backoff was garbage-collected (upstream runs `GC` every minute).
     last_backoff_gc: SimTime,
+    /// Each DaemonSet's template hash at a generation (hashing formats the whole template).
+    hashes: std::cell::RefCell<BTreeMap<WorkloadId, (i64, String)>>,
 }
 
 impl Default for DaemonSetController {
@@ -133,6 +136,7 @@ impl Default for DaemonSetController {
             expectations: ControllerExpectations::new(),
             failed_pods_backoff: Backoff::new(FAILED_PODS_BACKOFF_INITIAL, FAILED_PODS_BACKOFF_MAX),
             last_backoff_gc: SimTime::ZERO,
+            hashes: std::cell::RefCell::new(BTreeMap::new()),
         }
     }
 }
@@ -232,15 +236,28 @@ struct SyncView {
 }
 
 impl DaemonSetController {
+    /// The template hash of DaemonSet `key`, computed once per generation.
+    fn cached_hash(&self, key: WorkloadId, generation: i64, template: &PodTemplate) -> String {
+        let mut hashes = self.hashes.borrow_mut();
+        match hashes.get(&key) {
+            Some((g, h)) if *g == generation => h.clone(),
+            _ => {
+                let h = template_hash(template);
+                hashes.insert(key, (generation, h.clone()));
+                h
+            }
+        }
+    }
+
     fn view(&self, api: &ApiServer, key: WorkloadId, now: SimTime) -> SyncView {
         let obj = api.object::<DaemonSet>(key);
         let template = &obj.spec.template.pod;
+        let tolerations = daemon_pod_tolerations(template, template.host_network);
         let nodes = api
             .store
             .live_nodes()
             .map(|n| {
-                let (run, cont) =
-                    node_should_run_daemon_pod(&n.node, template, template.host_network);
+                let (run, cont) = node_should_run_with_tolerations(&n.node, template, &tolerations);
                 (n.name().to_string(), run, cont)
             })
             .collect();
@@ -254,7 +271,7 @@ impl DaemonSetController {
         SyncView {
             nodes,
             pods: nodes_to_daemon_pods(api, key, now),
-            hash: template_hash(&obj.spec.template),
+            hash: self.cached_hash(key, obj.generation, &obj.spec.template),
             template_generation,
         }
     }
@@ -461,6 +478,24 @@ impl DaemonSetController {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) -> Result<(), ()> {
+        // With no outdated pod, upstream's `rollingUpdate` neither deletes nor surges: skip
+        // building a second view of every node.
+        {
+            let obj = api.object::<DaemonSet>(key);
+            let hash = self.cached_hash(key, obj.generation, &obj.spec.template);
+            let generation = match get_template_generation(&obj.spec.annotations) {
+                Ok(Some(g)) => Some(g),
+                Ok(None) => Some(obj.generation),
+                Err(_) => None,
+            };
+            let outdated = obj.pods.iter().any(|&p| {
+                let r = api.store.pod(p);
+                r.is_active() && !is_pod_updated(&r.pod.labels, &hash, generation)
+            });
+            if !outdated {
+                return Ok(());
+            }
+        }
         let view = self.view(api, key, ctx.now());
         let strategy = api.object::<DaemonSet>(key).spec.update_strategy;
         let should_run: BTreeMap<&str, bool> = view

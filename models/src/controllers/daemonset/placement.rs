@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use sim_core::SimTime;
 
 use super::util::{add_or_update_daemon_pod_tolerations, is_pod_updated};
+use crate::api::Toleration;
 use crate::api::{Node, Pod, PodPhase, TaintEffect, tolerations_tolerate};
 use crate::scheduler::plugins::node_affinity::required_matches;
 use crate::scheduler::plugins::taint_toleration::find_untolerated_taint;
@@ -21,6 +22,24 @@ use crate::scheduler::plugins::taint_toleration::find_untolerated_taint;
 /// NoExecute taint stops new pods; only an untolerated NoExecute taint also evicts running ones.
 /// Resources, host ports and `spec.unschedulable` are not checked: the scheduler handles them.
 pub fn node_should_run_daemon_pod(node: &Node, template: &Pod, host_network: bool) -> (bool, bool) {
+    let tolerations = daemon_pod_tolerations(template, host_network);
+    node_should_run_with_tolerations(node, template, &tolerations)
+}
+
+/// The template's tolerations plus those the DaemonSet controller adds to every daemon pod.
+pub fn daemon_pod_tolerations(template: &Pod, host_network: bool) -> Vec<Toleration> {
+    let mut tolerations = template.tolerations.clone();
+    add_or_update_daemon_pod_tolerations(&mut tolerations, host_network);
+    tolerations
+}
+
+/// [`node_should_run_daemon_pod`] with the daemon pod's tolerations computed once for every
+/// node of a sync.
+pub fn node_should_run_with_tolerations(
+    node: &Node,
+    template: &Pod,
+    tolerations: &[Toleration],
+) -> (bool, bool) {
     if let Some(name) = template.node_name.as_deref()
         && !name.is_empty()
         && name != node.name
@@ -31,15 +50,13 @@ pub fn node_should_run_daemon_pod(node: &Node, template: &Pod, host_network: boo
     if !required_matches(template, node, &[]) {
         return (false, false);
     }
-    let mut tolerations = template.tolerations.clone();
-    add_or_update_daemon_pod_tolerations(&mut tolerations, host_network);
-    if find_untolerated_taint(&node.taints, &tolerations).is_none() {
+    if find_untolerated_taint(&node.taints, tolerations).is_none() {
         return (true, true);
     }
     let untolerated_no_execute = node
         .taints
         .iter()
-        .any(|t| t.effect == TaintEffect::NoExecute && !tolerations_tolerate(&tolerations, t));
+        .any(|t| t.effect == TaintEffect::NoExecute && !tolerations_tolerate(tolerations, t));
     (false, !untolerated_no_execute)
 }
 
