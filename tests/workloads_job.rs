@@ -236,3 +236,53 @@ fn a_suspended_job_creates_no_pods() {
     assert!(pods(&o, "held").is_empty());
     assert_eq!(events(&o, "job/held", "Suspended"), ["Job suspended"]);
 }
+
+/// `podFailurePolicy` from a manifest (upstream `pod_failure_policy.go`): exit code 42 matches
+/// a FailJob rule, so the first failure fails the whole Job (reason `PodFailurePolicy`) even
+/// though backoffLimit allows 6; exit code 3 matches an Ignore rule, so such failures never
+/// count and the Job keeps replacing its pod — after the pod-failure backoff all the same, as
+/// current upstream's `getNewFinishedPods` feeds every failed pod to the backoff record.
+#[test]
+fn pod_failure_policy_fails_or_ignores_as_its_rules_say() {
+    let manifest = |name: &str, code: i32| {
+        format!(
+            "  - inline:\n      apiVersion: batch/v1\n      kind: Job\n      metadata: {{name: {name}}}\n      spec:\n        podFailurePolicy:\n          rules:\n            - {{action: FailJob, onExitCodes: {{containerName: main, operator: In, values: [42]}}}}\n            - {{action: Ignore, onExitCodes: {{operator: In, values: [3]}}}}\n        template:\n          metadata: {{annotations: {{kubesim.io/run-for: 20s, kubesim.io/exit-code: \"{code}\"}}}}\n          spec:\n            restartPolicy: Never\n            containers: [{{name: main, image: busybox}}]\n"
+        )
+    };
+    let text = format!(
+        "{BASE}workloads:\n{}{}",
+        manifest("fatal", 42),
+        manifest("ignored", 3)
+    );
+    let s = load_str("jobs.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(s.jobs.len(), 2);
+    assert_eq!(s.jobs[0].pod_failure_policy.len(), 2);
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"));
+    let fatal = status(&o, "fatal");
+    let failed = fatal.finished().expect("fatal finished");
+    assert_eq!(
+        (failed.type_, failed.reason),
+        ("Failed", "PodFailurePolicy")
+    );
+    assert!(
+        failed
+            .message
+            .contains("exit code 42 matching FailJob rule at index 0"),
+        "{}",
+        failed.message
+    );
+    assert_eq!(pods(&o, "fatal").len(), 1, "no replacement after FailJob");
+    let ignored = status(&o, "ignored");
+    assert!(ignored.finished().is_none(), "{ignored:?}");
+    assert_eq!(ignored.failed, 0, "ignored failures do not count");
+    assert!(
+        pods(&o, "ignored").len() >= 5,
+        "the Job keeps replacing pods whose failures it ignores: {:?}",
+        pods(&o, "ignored")
+    );
+}

@@ -466,11 +466,16 @@ fn job_spec(
         )?),
         None => None,
     };
-    if spec.pod_failure_policy.is_some() {
-        ctx.warn(
-            &join(base, &[k("podFailurePolicy")]),
-            "podFailurePolicy is not simulated yet: failed pods count toward backoffLimit",
-        );
+    let pod_failure_policy = match &spec.pod_failure_policy {
+        Some(p) => pod_failure_policy(ctx, &join(base, &[k("podFailurePolicy")]), p)?,
+        None => Vec::new(),
+    };
+    if !pod_failure_policy.is_empty() && w.template.pod.restart_policy != RestartPolicy::Never {
+        // Upstream validatePodFailurePolicy.
+        return Err(ctx.err(
+            &restart_path,
+            "Invalid value: \"OnFailure\": only \"Never\" is supported when podFailurePolicy is specified",
+        ));
     }
     let mut job = Job::new(w.name, w.namespace, w.template);
     job.parallelism = parallelism;
@@ -481,6 +486,7 @@ fn job_spec(
     job.max_failed_indexes = max_failed_indexes;
     job.active_deadline_seconds = active_deadline_seconds;
     job.ttl_seconds_after_finished = ttl_seconds_after_finished;
+    job.pod_failure_policy = pod_failure_policy;
     job.suspend = spec.suspend.unwrap_or(false);
     job.selector = w.selector;
     job.labels = w.labels;
@@ -953,4 +959,82 @@ pub(crate) fn limit_range(
         limits.push(converted);
     }
     Ok((namespace(&l.metadata), LimitRange { name, limits }))
+}
+
+/// `spec.podFailurePolicy.rules`: actions FailJob, FailIndex, Ignore, Count; each rule matches
+/// on exit codes or on pod conditions (upstream `validatePodFailurePolicyRule`: exactly one).
+fn pod_failure_policy(
+    ctx: &mut Ctx,
+    base: &[Seg],
+    policy: &batch::PodFailurePolicy,
+) -> Result<Vec<crate::api::batch::PodFailurePolicyRule>, Diagnostic> {
+    use crate::api::batch::{
+        ExitCodeOperator, OnExitCodes, OnPodCondition, PodFailurePolicyAction, PodFailurePolicyRule,
+    };
+    let mut out = Vec::new();
+    for (i, rule) in policy.rules.iter().enumerate() {
+        let at = join(base, &[k("rules"), Seg::Index(i)]);
+        let action = match rule.action.as_str() {
+            "FailJob" => PodFailurePolicyAction::FailJob,
+            "FailIndex" => PodFailurePolicyAction::FailIndex,
+            "Ignore" => PodFailurePolicyAction::Ignore,
+            "Count" => PodFailurePolicyAction::Count,
+            other => {
+                return Err(unsupported(
+                    ctx,
+                    &join(&at, &[k("action")]),
+                    other,
+                    &["FailJob", "FailIndex", "Ignore", "Count"],
+                ));
+            }
+        };
+        let on_exit_codes = match &rule.on_exit_codes {
+            Some(e) => {
+                let operator = match e.operator.as_str() {
+                    "In" => ExitCodeOperator::In,
+                    "NotIn" => ExitCodeOperator::NotIn,
+                    other => {
+                        return Err(unsupported(
+                            ctx,
+                            &join(&at, &[k("onExitCodes"), k("operator")]),
+                            other,
+                            &["In", "NotIn"],
+                        ));
+                    }
+                };
+                Some(OnExitCodes {
+                    container_name: e.container_name.clone(),
+                    operator,
+                    values: e.values.clone(),
+                })
+            }
+            None => None,
+        };
+        let on_pod_conditions: Vec<OnPodCondition> = rule
+            .on_pod_conditions
+            .iter()
+            .flatten()
+            .map(|c| OnPodCondition {
+                type_: c.type_.clone(),
+                // Upstream SetDefaults_PodFailurePolicyOnPodConditionsPattern: True.
+                status: if c.status.is_empty() {
+                    "True".to_string()
+                } else {
+                    c.status.clone()
+                },
+            })
+            .collect();
+        if on_exit_codes.is_some() == !on_pod_conditions.is_empty() {
+            return Err(ctx.err(
+                &at,
+                "Invalid value: specify one of onExitCodes and onPodConditions, but not both",
+            ));
+        }
+        out.push(PodFailurePolicyRule {
+            action,
+            on_exit_codes,
+            on_pod_conditions,
+        });
+    }
+    Ok(out)
 }

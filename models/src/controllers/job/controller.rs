@@ -168,11 +168,24 @@ fn match_policy(
     policy: Option<&PodFailurePolicy>,
     r: &PodRecord,
 ) -> failure_policy::PodFailurePolicyMatch {
-    let containers = [ContainerExit {
-        name: "main".to_string(),
-        exit_code: r.exit_code,
-        init: false,
-    }];
+    // The main (first) container ended with the code the kubelet recorded; the others, if
+    // any, are taken to have ended cleanly.
+    let names: Vec<String> = r
+        .pod
+        .resources
+        .as_ref()
+        .map(|res| res.containers.iter().map(|c| c.name.clone()).collect())
+        .filter(|n: &Vec<String>| !n.is_empty())
+        .unwrap_or_else(|| vec!["main".to_string()]);
+    let containers: Vec<ContainerExit> = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| ContainerExit {
+            name,
+            exit_code: if i == 0 { r.exit_code } else { Some(0) },
+            init: false,
+        })
+        .collect();
     let disruption = [PodConditionView {
         condition_type: "DisruptionTarget".to_string(),
         status: failure_policy::ConditionStatus::True,
