@@ -205,6 +205,15 @@ pub fn summary_table(s: &Summary) -> String {
     out
 }
 
+/// The PROGRESSING column: a Deployment's reason, a Job's state with its pod outcomes.
+pub(crate) fn progress_text(w: &models::summary::WorkloadStatus) -> String {
+    let state = w.progressing.as_deref().unwrap_or("");
+    match (w.succeeded, w.failed) {
+        (Some(s), Some(f)) => format!("{state} ({s} succeeded, {f} failed)"),
+        _ => state.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,14 +224,5 @@ mod tests {
         assert_eq!(human_amount("cpu", 1250), "1.25");
         assert_eq!(human_amount("memory", 16 << 30), "16.0Gi");
         assert_eq!(human_amount("nvidia.com/gpu", 3), "3");
-    }
-}
-
-/// The PROGRESSING column: a Deployment's reason, a Job's state with its pod outcomes.
-pub(crate) fn progress_text(w: &models::summary::WorkloadStatus) -> String {
-    let state = w.progressing.as_deref().unwrap_or("");
-    match (w.succeeded, w.failed) {
-        (Some(s), Some(f)) => format!("{state} ({s} succeeded, {f} failed)"),
-        _ => state.to_string(),
     }
 }

@@ -1024,7 +1024,7 @@ fn pod_failure_policy(
                 },
             })
             .collect();
-        if on_exit_codes.is_some() == !on_pod_conditions.is_empty() {
+        if on_exit_codes.is_some() != on_pod_conditions.is_empty() {
             return Err(ctx.err(
                 &at,
                 "Invalid value: specify one of onExitCodes and onPodConditions, but not both",
