@@ -261,6 +261,7 @@ impl ApiServer {
         {
             claim.storage_class = Some(default.name.clone());
         }
+        self.admit_claim(&claim)?;
         let id = ClaimId(u32::try_from(self.store.storage.claims.len()).unwrap_or(u32::MAX));
         self.store.storage.claim_by_name.insert(key, id);
         self.store.storage.claims.push(ClaimObject {
@@ -376,7 +377,9 @@ impl ApiServer {
         let key = (c.claim.namespace.clone(), c.claim.name.clone());
         let volume = c.volume;
         let class = c.claim.storage_class.clone();
+        let gone = c.claim.clone();
         self.store.storage.claim_by_name.remove(&key);
+        self.release_claim_quota(&gone);
         self.changed(ctx, ObjectKind::PersistentVolumeClaim, claim.0, Op::Deleted);
         if let Some(v) = volume {
             let reclaim_delete = class

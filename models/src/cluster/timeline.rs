@@ -441,9 +441,23 @@ fn apply_object<T: crate::apiserver::Workload>(
     ctx: &mut Context<'_, Event>,
     spec: &T,
 ) -> Result<(), ApiError> {
-    match api.object_id::<T>(spec.namespace(), spec.name()) {
+    let result = match api.object_id::<T>(spec.namespace(), spec.name()) {
         Some(id) => api.update_object::<T>(ctx, id, |old| *old = spec.clone()),
         None => api.create_object(ctx, spec.clone()).map(|_| ()),
+    };
+    match result {
+        // What `kubectl apply` would print: the object is not created, the run goes on.
+        Err(ApiError::Forbidden(message)) => {
+            api.record(
+                ctx.now(),
+                EventType::Warning,
+                "FailedCreate",
+                format!("{}/{}", T::OWNER_KIND.resource(), spec.name()),
+                message,
+            );
+            Ok(())
+        }
+        other => other,
     }
 }
 

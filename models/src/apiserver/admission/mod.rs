@@ -309,6 +309,62 @@ impl ApiServer {
     }
 }
 
+/// What quota reads of a claim (after the default StorageClass was written into it).
+fn claim_view(claim: &crate::api::PersistentVolumeClaim) -> QuotaObject {
+    QuotaObject::PersistentVolumeClaim(quota::PvcView {
+        name: claim.name.clone(),
+        storage_class: claim.storage_class.clone().unwrap_or_default(),
+        requested_storage: Some(Amount::from_value(
+            claim.request_bytes,
+            QuantityFormat::BinarySI,
+        )),
+        volume_attributes_classes: BTreeSet::new(),
+    })
+}
+
+impl ApiServer {
+    /// LimitRanger (type PersistentVolumeClaim) then ResourceQuota (`persistentvolumeclaims`,
+    /// `requests.storage` and their per-StorageClass forms) on a claim create.
+    pub(crate) fn admit_claim(
+        &mut self,
+        claim: &crate::api::PersistentVolumeClaim,
+    ) -> ApiResult<()> {
+        if self.admission.is_empty() {
+            return Ok(());
+        }
+        if let Some(lrs) = self.admission.limit_ranges.get(&claim.namespace) {
+            let mut requests = quota::ResourceList::new();
+            requests.insert(
+                "storage".into(),
+                Amount::from_value(claim.request_bytes, QuantityFormat::BinarySI),
+            );
+            limit_range::admit_persistent_volume_claim(lrs, &claim.name, &requests)
+                .map_err(ApiError::Forbidden)?;
+        }
+        if let Some(quotas) = self.admission.quotas.get_mut(&claim.namespace) {
+            let used = quota::admit(quotas, &claim_view(claim)).map_err(ApiError::Forbidden)?;
+            for (q, u) in quotas.iter_mut().zip(used) {
+                q.used = u;
+            }
+        }
+        Ok(())
+    }
+
+    /// A claim went: its quota usage is given back.
+    pub(crate) fn release_claim_quota(&mut self, claim: &crate::api::PersistentVolumeClaim) {
+        let Some(quotas) = self.admission.quotas.get_mut(&claim.namespace) else {
+            return;
+        };
+        let object = claim_view(claim);
+        let usage = quota::usage(&object);
+        for q in quotas.iter_mut() {
+            if quota::quota_matches(q, &object).unwrap_or(false) {
+                q.used = quota::add(&q.used, &negate(&mask(&usage, q)));
+            }
+        }
+    }
+}
+
 /// The part of `usage` a quota tracks.
 fn mask(usage: &quota::ResourceList, q: &ResourceQuota) -> quota::ResourceList {
     usage
