@@ -19,12 +19,12 @@ use super::placement::{
 use super::update::{NodeView, rolling_update, updated_desired_node_counts};
 use super::util::{
     DAEMON_SET_TEMPLATE_GENERATION_KEY, DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY, allows_surge,
-    create_pod_template, get_template_generation, target_node_name,
-    replace_daemon_set_pod_node_name_node_affinity,
+    create_pod_template, get_template_generation, replace_daemon_set_pod_node_name_node_affinity,
+    target_node_name,
 };
 use crate::api::{
-    DaemonSet, DaemonSetUpdateStrategy, NodeId, OwnerKind, OwnerRef, PodId, PodPhase,
-    PodTemplate, WorkloadId,
+    DaemonSet, DaemonSetUpdateStrategy, NodeId, OwnerKind, OwnerRef, PodId, PodPhase, PodTemplate,
+    WorkloadId,
 };
 use crate::apiserver::{ApiError, ApiServer, Change, DaemonSetStatus, ObjectKind, Op};
 use crate::cluster::Event;
@@ -284,7 +284,9 @@ fn build_view<'a>(
             continue;
         }
         let target = match r.node {
-            Some(n) => row(n).map_or_else(|| Target::Unlisted(api.store.node(n).name()), Target::Row),
+            Some(n) => {
+                row(n).map_or_else(|| Target::Unlisted(api.store.node(n).name()), Target::Row)
+            }
             None => match target_node_name(&r.pod) {
                 Ok(name) => api
                     .store

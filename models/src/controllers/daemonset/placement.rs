@@ -187,7 +187,8 @@ pub fn pods_should_be_on_node(
         if !allows_surge {
             if running.len() > 1 {
                 running.sort_by(|a, b| cmp_by_creation_timestamp_and_phase(a, b));
-                d.delete.extend(running[1..].iter().map(|p| p.name.to_string()));
+                d.delete
+                    .extend(running[1..].iter().map(|p| p.name.to_string()));
             }
             return d;
         }
@@ -221,8 +222,11 @@ pub fn pods_should_be_on_node(
         return d;
     }
     if exists {
-        d.delete
-            .extend(pods.iter().filter(|p| !p.deleting).map(|p| p.name.to_string()));
+        d.delete.extend(
+            pods.iter()
+                .filter(|p| !p.deleting)
+                .map(|p| p.name.to_string()),
+        );
     }
     d
 }

@@ -443,7 +443,11 @@ mod tests {
             ("70", 7, false),
         ] {
             assert_eq!(is_decimal_of(text, n), want, "{text:?} vs {n}");
-            assert_eq!(is_decimal_of(text, n), text == n.to_string(), "{text:?} vs {n}");
+            assert_eq!(
+                is_decimal_of(text, n),
+                text == n.to_string(),
+                "{text:?} vs {n}"
+            );
         }
     }
 
