@@ -113,7 +113,7 @@ pub fn cmp_by_creation_timestamp_and_phase(a: &DaemonPod<'_>, b: &DaemonPod<'_>)
     b.scheduled
         .cmp(&a.scheduled)
         .then(a.created.cmp(&b.created))
-        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.name.cmp(b.name))
 }
 
 /// What `podsShouldBeOnNode` decided for one node.
@@ -497,12 +497,12 @@ mod tests {
 
     fn pod<'a>(name: &'a str, phase: PodPhase, created: u64, hash: &'a str) -> DaemonPod<'a> {
         DaemonPod {
-            name: name.into(),
+            name,
             phase,
             deleting: false,
             created: SimTime::from_nanos(created),
             scheduled: true,
-            revision_hash: Some(hash.into()),
+            revision_hash: Some(hash),
             template_generation: None,
             ready: true,
             available: true,
@@ -583,7 +583,7 @@ mod tests {
         // TestDaemonSetRespectsTermination: a terminating pod is neither counted nor deleted.
         let mut terminating = pod("t", PodPhase::Running, 0, "h");
         terminating.deleting = true;
-        let d = pods_should_be_on_node(true, true, &[terminating.clone()], false, "h", false);
+        let d = pods_should_be_on_node(true, true, &[terminating], false, "h", false);
         assert_eq!(d, NodePodsDecision::default());
         // Succeeded pods are deleted too.
         let d = pods_should_be_on_node(
@@ -617,31 +617,31 @@ mod tests {
         new.ready = false;
         new.available = false;
         // Old ready, new not available yet: both stay.
-        let d = pods_should_be_on_node(true, true, &[old.clone(), new.clone()], true, "h2", false);
+        let d = pods_should_be_on_node(true, true, &[old, new], true, "h2", false);
         assert!(d.delete.is_empty());
         // New available: the old pod goes.
         let avail = DaemonPod {
             ready: true,
             available: true,
-            ..new.clone()
+            ..new
         };
-        let d = pods_should_be_on_node(true, true, &[old.clone(), avail], true, "h2", false);
+        let d = pods_should_be_on_node(true, true, &[old, avail], true, "h2", false);
         assert_eq!(d.delete, vec!["old"]);
         // Old not ready: it goes even though the new pod is not available.
         let unready_old = DaemonPod {
             ready: false,
             available: false,
-            ..old.clone()
+            ..old
         };
-        let d = pods_should_be_on_node(true, true, &[unready_old, new.clone()], true, "h2", false);
+        let d = pods_should_be_on_node(true, true, &[unready_old, new], true, "h2", false);
         assert_eq!(d.delete, vec!["old"]);
         // Extra pods of either kind go, the oldest of each kind stays.
         let d = pods_should_be_on_node(
             true,
             true,
             &[
-                old.clone(),
-                new.clone(),
+                old,
+                new,
                 pod("old2", PodPhase::Running, 1, "h1"),
                 pod("new2", PodPhase::Running, 6, "h2"),
             ],
@@ -653,7 +653,7 @@ mod tests {
         // Surging on a node whose only pod is terminating: create one now.
         let terminating = DaemonPod {
             deleting: true,
-            ..old.clone()
+            ..old
         };
         let d = pods_should_be_on_node(
             true,
@@ -673,7 +673,7 @@ mod tests {
     fn unscheduled_pods_on_missing_nodes() {
         let mut unscheduled = pod("u", PodPhase::Pending, 0, "h");
         unscheduled.scheduled = false;
-        let gone = [unscheduled.clone(), pod("bound", PodPhase::Running, 0, "h")];
+        let gone = [unscheduled, pod("bound", PodPhase::Running, 0, "h")];
         let here = [unscheduled];
         let nodes: BTreeSet<&str> = ["node-0"].into_iter().collect();
         let got = unscheduled_pods_without_node([

@@ -819,12 +819,12 @@ mod tests {
 
     fn dp<'a>(name: &'a str, hash: &'a str, available: bool) -> DaemonPod<'a> {
         DaemonPod {
-            name: name.into(),
+            name,
             phase: PodPhase::Running,
             deleting: false,
             created: SimTime::ZERO,
             scheduled: true,
-            revision_hash: Some(hash.into()),
+            revision_hash: Some(hash),
             template_generation: None,
             ready: available,
             available,
