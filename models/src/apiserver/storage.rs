@@ -151,31 +151,35 @@ impl Storage {
         delay_binding: bool,
         excluded: &std::collections::BTreeSet<VolumeId>,
     ) -> Option<VolumeId> {
+        let candidates = self.volume_candidates(claim, node_labels.is_none() && delay_binding);
+        self.pick_volume(&candidates, node_labels, excluded)
+    }
+
+    /// The part of [`Storage::find_matching_volume`] that does not depend on the node: the
+    /// volumes that could bind `claim` on some node, in volume order, each with whether it is
+    /// pre-bound to the claim. `pre_bound_only`: a WaitForFirstConsumer claim without a node.
+    pub fn volume_candidates(
+        &self,
+        claim: &ClaimObject,
+        pre_bound_only: bool,
+    ) -> Vec<(VolumeId, bool)> {
         let key = (claim.claim.namespace.as_str(), claim.claim.name.as_str());
         let class = claim.claim.storage_class.as_deref().unwrap_or("");
-        let mut smallest: Option<&VolumeObject> = None;
+        let mut out = Vec::new();
         for v in &self.volumes {
-            if v.deleted || excluded.contains(&v.id) {
+            if v.deleted || v.volume.capacity_bytes < claim.claim.request_bytes {
                 continue;
             }
-            if v.volume.capacity_bytes < claim.claim.request_bytes {
-                continue;
-            }
-            // Cheap checks first: matching a volume's topology to the node is the costly one.
-            let affinity_ok =
-                || node_labels.is_none_or(|l| volume_node_affinity_matches(&v.volume, l));
             let pre_bound = v
                 .volume
                 .claim
                 .as_ref()
                 .is_some_and(|(ns, n)| (ns.as_str(), n.as_str()) == key);
             if pre_bound {
-                if !affinity_ok() {
-                    continue;
-                }
-                return Some(v.id);
+                out.push((v.id, true));
+                continue;
             }
-            if node_labels.is_none() && delay_binding {
+            if pre_bound_only {
                 continue;
             }
             // Phase Available: neither bound nor reserved for another claim.
@@ -185,8 +189,31 @@ impl Storage {
             if v.volume.storage_class != class || v.volume.access_mode != claim.claim.access_mode {
                 continue;
             }
-            if !affinity_ok() {
+            out.push((v.id, false));
+        }
+        out
+    }
+
+    /// The rest of [`Storage::find_matching_volume`] over its [`Storage::volume_candidates`]:
+    /// the first pre-bound volume the node meets, else the smallest other one (the first of
+    /// equal ones).
+    pub fn pick_volume(
+        &self,
+        candidates: &[(VolumeId, bool)],
+        node_labels: Option<&Labels>,
+        excluded: &std::collections::BTreeSet<VolumeId>,
+    ) -> Option<VolumeId> {
+        let mut smallest: Option<&VolumeObject> = None;
+        for &(id, pre_bound) in candidates {
+            if excluded.contains(&id) {
                 continue;
+            }
+            let v = self.volume(id);
+            if !node_labels.is_none_or(|l| volume_node_affinity_matches(&v.volume, l)) {
+                continue;
+            }
+            if pre_bound {
+                return Some(id);
             }
             if smallest.is_none_or(|s| s.volume.capacity_bytes > v.volume.capacity_bytes) {
                 smallest = Some(v);

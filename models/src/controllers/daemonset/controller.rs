@@ -7,6 +7,7 @@
 //! node that no longer exists is force-deleted (upstream `PodGCController.gcOrphaned`).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use rand::Rng;
 use sim_core::{Context, SimDuration, SimTime};
@@ -18,11 +19,11 @@ use super::placement::{
 use super::update::{NodeView, rolling_update, updated_desired_node_counts};
 use super::util::{
     DAEMON_SET_TEMPLATE_GENERATION_KEY, DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY, allows_surge,
-    create_pod_template, get_target_node_name, get_template_generation,
-    replace_daemon_set_pod_node_name_node_affinity,
+    create_pod_template, get_template_generation, replace_daemon_set_pod_node_name_node_affinity,
+    target_node_name,
 };
 use crate::api::{
-    DaemonSet, DaemonSetUpdateStrategy, OwnerKind, OwnerRef, PodId, PodPhase, PodTemplate,
+    DaemonSet, DaemonSetUpdateStrategy, NodeId, OwnerKind, OwnerRef, PodId, PodPhase, PodTemplate,
     WorkloadId,
 };
 use crate::apiserver::{ApiError, ApiServer, Change, DaemonSetStatus, ObjectKind, Op};
@@ -152,73 +153,191 @@ pub fn template_hash(template: &PodTemplate) -> String {
     safe_encode(&fnv32a(format!("{template:?}").as_bytes()).to_string())
 }
 
-/// One daemon pod as this sync sees it: the view the pure algorithms take, and its id.
-#[derive(Clone, Debug)]
-struct Owned {
-    id: PodId,
-    view: DaemonPod,
+/// A node daemon pods may target, as one sync sees it.
+struct NodeRow<'a> {
+    name: &'a str,
+    /// The node is in the node list; otherwise it is only named by pods (a node that is gone).
+    listed: bool,
+    /// `NodeShouldRunDaemonPod` (both false for a node that is not listed).
+    should_run: bool,
+    should_continue_running: bool,
+    /// The node's pods in [`SyncView::pods`].
+    pods: Range<usize>,
 }
 
-/// Upstream `getNodesToDaemonPods(ds, includeDeletedTerminal=false)`: the DaemonSet's pods by
-/// target node name (bound node, else the node of its `metadata.name` affinity), without
-/// terminal pods that are being deleted; pods with no target node are skipped.
-fn nodes_to_daemon_pods(
-    api: &ApiServer,
-    key: WorkloadId,
-    now: SimTime,
-) -> BTreeMap<String, Vec<Owned>> {
-    let obj = api.object::<DaemonSet>(key);
-    let min_ready = obj.spec.min_ready_seconds;
-    let mut out: BTreeMap<String, Vec<Owned>> = BTreeMap::new();
-    for &id in &obj.pods {
-        let r = api.store.pod(id);
-        if !r.is_active() {
-            continue;
-        }
-        let terminal = matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed);
-        if terminal && r.deletion_timestamp.is_some() {
-            continue;
-        }
-        let node = match r.node {
-            Some(n) => api.store.node(n).name().to_string(),
-            None => match get_target_node_name(&r.pod) {
-                Ok(n) => n,
-                Err(_) => continue,
-            },
-        };
-        out.entry(node).or_default().push(Owned {
-            id,
-            view: daemon_pod(r, min_ready, now),
-        });
+/// What one sync reads before writing anything: the informer's view, borrowed from the API
+/// server (a sync looks at every node and every pod of the DaemonSet).
+struct SyncView<'a> {
+    /// Every live node in id order, then the nodes that are not listed but that pods target,
+    /// by name.
+    nodes: Vec<NodeRow<'a>>,
+    /// How many of `nodes` are live (they come first).
+    listed: usize,
+    /// Upstream `getNodesToDaemonPods(ds, includeDeletedTerminal=false)`: the DaemonSet's pods
+    /// by target node (bound node, else the node of its `metadata.name` affinity), without
+    /// terminal pods that are being deleted; pods with no target node are skipped. Grouped by
+    /// row, each group in pod id order.
+    pods: Vec<DaemonPod<'a>>,
+    /// The id of each of `pods`.
+    ids: Vec<PodId>,
+    /// Some active pod (terminal ones being deleted included) is not of the current revision.
+    any_outdated: bool,
+}
+
+impl<'a> SyncView<'a> {
+    fn node_pods(&self, row: &NodeRow<'a>) -> &[DaemonPod<'a>] {
+        &self.pods[row.pods.clone()]
     }
-    out
+
+    fn listed_nodes(&self) -> &[NodeRow<'a>] {
+        &self.nodes[..self.listed]
+    }
+
+    /// The ids of the pods named in `names` (which come from this view), for `syncNodes`.
+    fn resolve(&self, names: Vec<String>) -> Vec<(String, Option<PodId>)> {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let ids: BTreeMap<&str, PodId> = self
+            .pods
+            .iter()
+            .zip(&self.ids)
+            .map(|(p, id)| (p.name, *id))
+            .collect();
+        names
+            .into_iter()
+            .map(|n| {
+                let id = ids.get(n.as_str()).copied();
+                (n, id)
+            })
+            .collect()
+    }
 }
 
-fn daemon_pod(r: &PodRecord, min_ready_seconds: i32, now: SimTime) -> DaemonPod {
+fn daemon_pod(r: &PodRecord, min_ready_seconds: i32, now: SimTime) -> DaemonPod<'_> {
     DaemonPod {
-        name: r.pod.name.clone(),
+        name: &r.pod.name,
         phase: r.phase,
         deleting: r.deletion_timestamp.is_some(),
         created: r.created_at,
         scheduled: r.node.is_some(),
-        revision_hash: r
-            .pod
-            .labels
-            .get(DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY)
-            .map(str::to_string),
-        template_generation: r
-            .pod
-            .labels
-            .get(DAEMON_SET_TEMPLATE_GENERATION_KEY)
-            .map(str::to_string),
+        revision_hash: r.pod.labels.get(DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY),
+        template_generation: r.pod.labels.get(DAEMON_SET_TEMPLATE_GENERATION_KEY),
         ready: r.ready,
         available: is_pod_available(r, min_ready_seconds, now),
     }
 }
 
-fn views(pods: Option<&Vec<Owned>>) -> Vec<DaemonPod> {
-    pods.map(|p| p.iter().map(|o| o.view.clone()).collect())
-        .unwrap_or_default()
+/// Where a pod of the view goes.
+enum Target<'a> {
+    Row(usize),
+    Unlisted(&'a str),
+}
+
+fn build_view<'a>(
+    api: &'a ApiServer,
+    key: WorkloadId,
+    revision: Revision<'_>,
+    now: SimTime,
+) -> SyncView<'a> {
+    const NO_ROW: u32 = u32::MAX;
+    let obj = api.object::<DaemonSet>(key);
+    let template = &obj.spec.template.pod;
+    let tolerations = daemon_pod_tolerations(template, template.host_network);
+    let mut nodes = Vec::new();
+    // Node names are unique over a run, so a node's id stands for its name.
+    let mut row_of_node = vec![NO_ROW; api.store.nodes.len()];
+    for n in api.store.live_nodes() {
+        let (run, cont) = node_should_run_with_tolerations(&n.node, template, &tolerations);
+        if let Some(slot) = row_of_node.get_mut(n.id.index()) {
+            *slot = u32::try_from(nodes.len()).unwrap_or(NO_ROW);
+        }
+        nodes.push(NodeRow {
+            name: n.name(),
+            listed: true,
+            should_run: run,
+            should_continue_running: cont,
+            pods: 0..0,
+        });
+    }
+    let listed = nodes.len();
+    let row = |node: NodeId| {
+        row_of_node
+            .get(node.index())
+            .copied()
+            .filter(|&r| r != NO_ROW)
+            .map(|r| r as usize)
+    };
+    let min_ready = obj.spec.min_ready_seconds;
+    let mut any_outdated = false;
+    let mut found: Vec<(Target<'a>, DaemonPod<'a>, PodId)> = Vec::with_capacity(obj.pods.len());
+    let mut unlisted: BTreeMap<&'a str, usize> = BTreeMap::new();
+    for &id in &obj.pods {
+        let r = api.store.pod(id);
+        if !r.is_active() {
+            continue;
+        }
+        let pod = daemon_pod(r, min_ready, now);
+        any_outdated |= !pod.is_updated(revision);
+        let terminal = matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed);
+        if terminal && r.deletion_timestamp.is_some() {
+            continue;
+        }
+        let target = match r.node {
+            Some(n) => {
+                row(n).map_or_else(|| Target::Unlisted(api.store.node(n).name()), Target::Row)
+            }
+            None => match target_node_name(&r.pod) {
+                Ok(name) => api
+                    .store
+                    .node_id(name)
+                    .and_then(row)
+                    .map_or(Target::Unlisted(name), Target::Row),
+                Err(_) => continue,
+            },
+        };
+        if let Target::Unlisted(name) = target {
+            unlisted.insert(name, 0);
+        }
+        found.push((target, pod, id));
+    }
+    for (name, slot) in &mut unlisted {
+        *slot = nodes.len();
+        nodes.push(NodeRow {
+            name,
+            listed: false,
+            should_run: false,
+            should_continue_running: false,
+            pods: 0..0,
+        });
+    }
+    let row_index = |t: &Target<'_>| match t {
+        Target::Row(r) => *r,
+        Target::Unlisted(name) => unlisted.get(name).copied().unwrap_or(usize::MAX),
+    };
+    // Stable: each node's pods stay in pod id order.
+    found.sort_by_key(|(t, _, _)| row_index(t));
+    let mut pods = Vec::with_capacity(found.len());
+    let mut ids = Vec::with_capacity(found.len());
+    let mut start = 0;
+    for (i, (t, pod, id)) in found.iter().enumerate() {
+        let r = row_index(t);
+        if i + 1 == found.len() || row_index(&found[i + 1].0) != r {
+            if let Some(n) = nodes.get_mut(r) {
+                n.pods = start..i + 1;
+            }
+            start = i + 1;
+        }
+        pods.push(*pod);
+        ids.push(*id);
+    }
+    SyncView {
+        nodes,
+        listed,
+        pods,
+        ids,
+        any_outdated,
+    }
 }
 
 /// The earlier of two optional requeue delays.
@@ -226,13 +345,65 @@ fn sooner(a: Option<SimDuration>, b: SimDuration) -> Option<SimDuration> {
     Some(a.map_or(b, |a| a.min(b)))
 }
 
-/// What one sync computed before writing anything: the informer's view.
-struct SyncView {
-    /// `(node name, shouldRun, shouldContinueRunning)` of every live node, in id order.
-    nodes: Vec<(String, bool, bool)>,
-    pods: BTreeMap<String, Vec<Owned>>,
-    hash: String,
-    template_generation: Option<i64>,
+/// What `manage` decided from the view, for writing once the view is let go.
+struct ManagePlan {
+    /// `FailedDaemonPod` / `SucceededDaemonPod` events, in order.
+    events: Vec<(EventType, &'static str, String)>,
+    nodes_needing_daemon_pods: Vec<String>,
+    pods_to_delete: Vec<(String, Option<PodId>)>,
+    /// The failed-pod backoff's requeue delay.
+    requeue: Option<SimDuration>,
+}
+
+/// `updateDaemonSetStatus`'s counts over the view taken before a sync's writes, and the pods
+/// that were not available then (the ones that may turn available later).
+struct StatusCounts {
+    status: DaemonSetStatus,
+    not_available: Vec<PodId>,
+}
+
+fn status_counts(view: &SyncView<'_>, revision: Revision<'_>, min_ready: i32) -> StatusCounts {
+    let mut s = DaemonSetStatus::default();
+    for row in view.listed_nodes() {
+        let pods = view.node_pods(row);
+        if !row.should_run {
+            if !pods.is_empty() {
+                s.number_misscheduled += 1;
+            }
+            continue;
+        }
+        s.desired_number_scheduled += 1;
+        let Some(oldest) = pods
+            .iter()
+            .min_by(|a, b| cmp_by_creation_timestamp_and_phase(a, b))
+        else {
+            continue;
+        };
+        s.current_number_scheduled += 1;
+        if oldest.ready {
+            s.number_ready += 1;
+            if oldest.available {
+                s.number_available += 1;
+            }
+        }
+        if oldest.is_updated(revision) {
+            s.updated_number_scheduled += 1;
+        }
+    }
+    let not_available = if min_ready > 0 {
+        view.pods
+            .iter()
+            .zip(&view.ids)
+            .filter(|(p, _)| !p.available)
+            .map(|(_, id)| *id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    StatusCounts {
+        status: s,
+        not_available,
+    }
 }
 
 impl DaemonSetController {
@@ -249,18 +420,9 @@ impl DaemonSetController {
         }
     }
 
-    fn view(&self, api: &ApiServer, key: WorkloadId, now: SimTime) -> SyncView {
+    /// The DaemonSet's current revision: its template hash and template generation.
+    fn revision_of(&self, api: &ApiServer, key: WorkloadId) -> (String, Option<i64>) {
         let obj = api.object::<DaemonSet>(key);
-        let template = &obj.spec.template.pod;
-        let tolerations = daemon_pod_tolerations(template, template.host_network);
-        let nodes = api
-            .store
-            .live_nodes()
-            .map(|n| {
-                let (run, cont) = node_should_run_with_tolerations(&n.node, template, &tolerations);
-                (n.name().to_string(), run, cont)
-            })
-            .collect();
         // The API server keeps the template generation in the deprecated annotation; without
         // one the object's generation stands in (it moves on every spec change).
         let template_generation = match get_template_generation(&obj.spec.annotations) {
@@ -268,89 +430,118 @@ impl DaemonSetController {
             Ok(None) => Some(obj.generation),
             Err(_) => None,
         };
-        SyncView {
-            nodes,
-            pods: nodes_to_daemon_pods(api, key, now),
-            hash: self.cached_hash(key, obj.generation, &obj.spec.template),
+        (
+            self.cached_hash(key, obj.generation, &obj.spec.template),
             template_generation,
-        }
+        )
     }
 
-    /// Upstream `manage`: per node, which pods to create and delete (`podsShouldBeOnNode`),
-    /// plus unscheduled pods whose node is gone, then `syncNodes`. Returns the failed-pod
-    /// backoff's requeue delay, if any.
-    fn manage(
+    /// Upstream `manage`'s decisions: per node, which pods to create and delete
+    /// (`podsShouldBeOnNode`), plus unscheduled pods whose node is gone.
+    fn plan_manage(
         &mut self,
         key: WorkloadId,
-        view: &SyncView,
-        api: &mut ApiServer,
-        ctx: &mut Context<'_, Event>,
-    ) -> Result<Option<SimDuration>, ()> {
-        let now = ctx.now();
+        view: &SyncView<'_>,
+        revision: Revision<'_>,
+        api: &ApiServer,
+        now: SimTime,
+    ) -> ManagePlan {
         let obj = api.object::<DaemonSet>(key);
         let surge = allows_surge(&obj.spec.update_strategy);
         let observed_generation = obj.status.observed_generation;
-        let object = format!("daemonset/{}", obj.spec.name);
-        let namespace = obj.spec.namespace.clone();
-        let mut requeue = None;
-        let mut nodes_needing = Vec::new();
+        let namespace = &obj.spec.namespace;
+        let mut plan = ManagePlan {
+            events: Vec::new(),
+            nodes_needing_daemon_pods: Vec::new(),
+            pods_to_delete: Vec::new(),
+            requeue: None,
+        };
         let mut to_delete: Vec<String> = Vec::new();
-        for (node, run, cont) in &view.nodes {
-            let pods = views(view.pods.get(node));
-            let backoff_key = (key, observed_generation, node.clone());
-            let in_backoff = self
-                .failed_pods_backoff
-                .is_in_back_off_since_update(&backoff_key, now);
-            let d = pods_should_be_on_node(*run, *cont, &pods, surge, &view.hash, in_backoff);
+        for row in view.listed_nodes() {
+            let node = row.name;
+            let pods = view.node_pods(row);
+            // The backoff is only read for a failed pod that is not being deleted.
+            let has_failed = pods
+                .iter()
+                .any(|p| !p.deleting && p.phase == PodPhase::Failed);
+            let backoff_key = || (key, observed_generation, node.to_string());
+            let in_backoff = has_failed
+                && self
+                    .failed_pods_backoff
+                    .is_in_back_off_since_update(&backoff_key(), now);
+            let d = pods_should_be_on_node(
+                row.should_run,
+                row.should_continue_running,
+                pods,
+                surge,
+                revision.hash,
+                in_backoff,
+            );
             if d.create {
-                nodes_needing.push(node.clone());
+                plan.nodes_needing_daemon_pods.push(node.to_string());
             }
             if d.failed_pod_in_backoff {
-                requeue = sooner(requeue, self.failed_pods_backoff.get(&backoff_key));
+                plan.requeue = sooner(plan.requeue, self.failed_pods_backoff.get(&backoff_key()));
             }
             if d.failed_pod_deleted {
-                self.failed_pods_backoff.next(backoff_key, now);
+                self.failed_pods_backoff.next(backoff_key(), now);
             }
-            for p in pods.iter().filter(|p| d.delete.contains(&p.name)) {
+            if d.delete.is_empty() {
+                continue;
+            }
+            for p in pods.iter().filter(|p| d.delete.iter().any(|n| n == p.name)) {
                 match p.phase {
-                    PodPhase::Failed => api.record(
-                        now,
+                    PodPhase::Failed => plan.events.push((
                         EventType::Warning,
                         "FailedDaemonPod",
-                        object.clone(),
                         format!(
                             "Found failed daemon pod {namespace}/{} on node {node}, will try to kill it",
                             p.name
                         ),
-                    ),
-                    PodPhase::Succeeded => api.record(
-                        now,
+                    )),
+                    PodPhase::Succeeded => plan.events.push((
                         EventType::Normal,
                         "SucceededDaemonPod",
-                        object.clone(),
                         format!(
                             "Found succeeded daemon pod {namespace}/{} on node {node}, will try to delete it",
                             p.name
                         ),
-                    ),
+                    )),
                     _ => {}
                 }
             }
             to_delete.extend(d.delete);
         }
-        let names: std::collections::BTreeSet<&str> =
-            view.nodes.iter().map(|(n, _, _)| n.as_str()).collect();
-        let grouped: Vec<(&str, Vec<DaemonPod>)> = view
-            .pods
-            .iter()
-            .map(|(n, p)| (n.as_str(), views(Some(p))))
-            .collect();
         to_delete.extend(unscheduled_pods_without_node(
-            &names,
-            grouped.iter().map(|(n, p)| (*n, p.as_slice())),
+            view.nodes.iter().map(|n| (n.listed, view.node_pods(n))),
         ));
-        self.sync_nodes(key, view, &to_delete, &nodes_needing, api, ctx)?;
-        Ok(requeue)
+        plan.pods_to_delete = view.resolve(to_delete);
+        plan
+    }
+
+    /// Upstream `manage`'s writes: its events, then `syncNodes`.
+    fn apply_manage(
+        &mut self,
+        key: WorkloadId,
+        plan: ManagePlan,
+        revision: Revision<'_>,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<Option<SimDuration>, ()> {
+        let now = ctx.now();
+        let object = format!("daemonset/{}", api.object::<DaemonSet>(key).spec.name);
+        for (kind, reason, message) in plan.events {
+            api.record(now, kind, reason, object.clone(), message);
+        }
+        self.sync_nodes(
+            key,
+            revision,
+            &plan.pods_to_delete,
+            &plan.nodes_needing_daemon_pods,
+            api,
+            ctx,
+        )?;
+        Ok(plan.requeue)
     }
 
     /// Upstream `syncNodes`: expectations first, then creations in slow-start batches (a
@@ -359,8 +550,8 @@ impl DaemonSetController {
     fn sync_nodes(
         &mut self,
         key: WorkloadId,
-        view: &SyncView,
-        pods_to_delete: &[String],
+        revision: Revision<'_>,
+        pods_to_delete: &[(String, Option<PodId>)],
         nodes_needing_daemon_pods: &[String],
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
@@ -370,14 +561,17 @@ impl DaemonSetController {
         let delete_diff = pods_to_delete.len().min(BURST_REPLICAS);
         self.expectations
             .set_expectations(key.0, create_diff as i64, delete_diff as i64, now);
+        if create_diff == 0 && delete_diff == 0 {
+            return Ok(());
+        }
         let obj = api.object::<DaemonSet>(key);
         let ds_name = obj.spec.name.clone();
         let namespace = obj.spec.namespace.clone();
         let object = format!("daemonset/{ds_name}");
         let template = create_pod_template(
             &obj.spec.template.pod,
-            view.template_generation,
-            &view.hash,
+            revision.template_generation,
+            revision.hash,
             obj.spec.template.pod.host_network,
         );
         let mut failed = false;
@@ -433,14 +627,8 @@ impl DaemonSetController {
                 break;
             }
         }
-        let ids: BTreeMap<&str, PodId> = view
-            .pods
-            .values()
-            .flatten()
-            .map(|o| (o.view.name.as_str(), o.id))
-            .collect();
-        for name in &pods_to_delete[..delete_diff] {
-            let result = match ids.get(name.as_str()) {
+        for (name, id) in &pods_to_delete[..delete_diff] {
+            let result = match id {
                 Some(id) => api.delete_pod(ctx, *id),
                 None => Err(ApiError::NotFound),
             };
@@ -471,82 +659,70 @@ impl DaemonSetController {
     }
 
     /// Upstream `rollingUpdate`, over the pods as they are now (it runs only when `manage`
-    /// wrote nothing, so this is the informer's view too).
+    /// wrote nothing, so this is the informer's view too). `any_outdated` is whether the view
+    /// before `manage` had an outdated pod: `manage` only creates pods of the current revision,
+    /// so without one there is none now either.
     fn rolling_update(
         &mut self,
         key: WorkloadId,
+        revision: Revision<'_>,
+        any_outdated: bool,
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) -> Result<(), ()> {
+        if !any_outdated {
+            return Ok(());
+        }
         // With no outdated pod, upstream's `rollingUpdate` neither deletes nor surges: skip
         // building a second view of every node.
         {
             let obj = api.object::<DaemonSet>(key);
-            let hash = self.cached_hash(key, obj.generation, &obj.spec.template);
-            let generation = match get_template_generation(&obj.spec.annotations) {
-                Ok(Some(g)) => Some(g),
-                Ok(None) => Some(obj.generation),
-                Err(_) => None,
-            };
             let outdated = obj.pods.iter().any(|&p| {
                 let r = api.store.pod(p);
-                r.is_active() && !is_pod_updated(&r.pod.labels, &hash, generation)
+                r.is_active()
+                    && !is_pod_updated(&r.pod.labels, revision.hash, revision.template_generation)
             });
             if !outdated {
                 return Ok(());
             }
         }
-        let view = self.view(api, key, ctx.now());
+        let view = build_view(api, key, revision, ctx.now());
         let strategy = api.object::<DaemonSet>(key).spec.update_strategy;
-        let should_run: BTreeMap<&str, bool> = view
+        let desired = view.listed_nodes().iter().filter(|n| n.should_run).count();
+        let desired = i32::try_from(desired).unwrap_or(i32::MAX);
+        // `updatedDesiredNodeCounts` adds an empty entry for every node that should run a pod;
+        // nodes are walked by name.
+        let mut nodes: Vec<NodeView<'_>> = view
             .nodes
             .iter()
-            .map(|(n, run, _)| (n.as_str(), *run))
-            .collect();
-        let desired = view.nodes.iter().filter(|(_, run, _)| *run).count();
-        let desired = i32::try_from(desired).unwrap_or(i32::MAX);
-        // `updatedDesiredNodeCounts` adds an empty entry for every node that should run a pod.
-        let mut grouped: BTreeMap<&str, Vec<DaemonPod>> = view
-            .pods
-            .iter()
-            .map(|(n, p)| (n.as_str(), views(Some(p))))
-            .collect();
-        for (n, run, _) in &view.nodes {
-            if *run {
-                grouped.entry(n.as_str()).or_default();
-            }
-        }
-        let nodes: Vec<NodeView<'_>> = grouped
-            .iter()
-            .map(|(n, pods)| NodeView {
-                node_name: n,
-                pods,
-                should_run: should_run.get(n).copied(),
+            .filter(|n| (n.listed && n.should_run) || !n.pods.is_empty())
+            .map(|n| NodeView {
+                node_name: n.name,
+                pods: view.node_pods(n),
+                should_run: n.listed.then_some(n.should_run),
             })
             .collect();
+        nodes.sort_by(|a, b| a.node_name.cmp(b.node_name));
         let (max_surge, max_unavailable) = updated_desired_node_counts(&strategy, desired);
-        let revision = Revision {
-            hash: &view.hash,
-            template_generation: view.template_generation,
-        };
         let step = rolling_update(&nodes, revision, max_surge, max_unavailable, desired)
             .map_err(|_| ())?;
+        let old_pods_to_delete = view.resolve(step.old_pods_to_delete);
         self.sync_nodes(
             key,
-            &view,
-            &step.old_pods_to_delete,
+            revision,
+            &old_pods_to_delete,
             &step.new_nodes_to_create,
             api,
             ctx,
         )
     }
 
-    /// Upstream `updateDaemonSetStatus` over the view taken before this sync's writes. Returns
-    /// when to look again for pods that are ready but not yet available.
+    /// Upstream `updateDaemonSetStatus` with the counts from the view taken before this sync's
+    /// writes. Returns when to look again for pods that are ready but not yet available.
     fn update_status(
         &self,
         key: WorkloadId,
-        view: &SyncView,
+        counts: StatusCounts,
         update_observed_generation: bool,
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
@@ -554,52 +730,21 @@ impl DaemonSetController {
         let now = ctx.now();
         let obj = api.object::<DaemonSet>(key);
         let min_ready = obj.spec.min_ready_seconds;
-        let revision = Revision {
-            hash: &view.hash,
-            template_generation: view.template_generation,
-        };
         let mut s = DaemonSetStatus {
             observed_generation: if update_observed_generation {
                 obj.generation
             } else {
                 obj.status.observed_generation
             },
-            ..DaemonSetStatus::default()
+            ..counts.status
         };
         let mut requeue = None;
-        for (node, run, _) in &view.nodes {
-            let pods = view.pods.get(node).map(Vec::as_slice).unwrap_or_default();
-            if !run {
-                if !pods.is_empty() {
-                    s.number_misscheduled += 1;
-                }
-                continue;
-            }
-            s.desired_number_scheduled += 1;
-            let Some(oldest) = pods
-                .iter()
-                .min_by(|a, b| cmp_by_creation_timestamp_and_phase(&a.view, &b.view))
-            else {
-                continue;
-            };
-            s.current_number_scheduled += 1;
-            if oldest.view.ready {
-                s.number_ready += 1;
-                if oldest.view.available {
-                    s.number_available += 1;
-                }
-            }
-            if oldest.view.is_updated(revision) {
-                s.updated_number_scheduled += 1;
-            }
-        }
         // Upstream's pod handler requeues `minReadySeconds + 1s` after a pod turns ready.
         if min_ready > 0 {
             let secs = SimDuration::from_secs(u64::try_from(min_ready).unwrap_or(0));
-            for o in view.pods.values().flatten() {
-                let r = api.store.pod(o.id);
+            for &id in &counts.not_available {
+                let r = api.store.pod(id);
                 if r.ready
-                    && !o.view.available
                     && let Some(since) = r.ready_since
                 {
                     let at = since
@@ -757,30 +902,43 @@ impl Reconciler for DaemonSetController {
         if self.remove_pods_on_deleted_nodes(key, api, ctx).is_err() {
             return SyncOutcome::Failed;
         }
-        let view = self.view(api, key, now);
+        let (hash, template_generation) = self.revision_of(api, key);
+        let revision = Revision {
+            hash: &hash,
+            template_generation,
+        };
+        let min_ready = api.object::<DaemonSet>(key).spec.min_ready_seconds;
+        let view = build_view(api, key, revision, now);
         if !self.expectations.satisfied_expectations(key.0, now) {
-            return match self.update_status(key, &view, false, api, ctx) {
+            let counts = status_counts(&view, revision, min_ready);
+            return match self.update_status(key, counts, false, api, ctx) {
                 Ok(Some(d)) => SyncOutcome::RequeueAfter(d),
                 Ok(None) => SyncOutcome::Done,
                 Err(()) => SyncOutcome::Failed,
             };
         }
         // Upstream `updateDaemonSet`: manage, then the rolling update once nothing is awaited.
+        // Everything is read from the view before the first write.
+        let plan = self.plan_manage(key, &view, revision, api, now);
+        let counts = status_counts(&view, revision, min_ready);
+        let any_outdated = view.any_outdated;
         let mut failed = false;
         let mut requeue = None;
-        match self.manage(key, &view, api, ctx) {
+        match self.apply_manage(key, plan, revision, api, ctx) {
             Ok(r) => requeue = r,
             Err(()) => failed = true,
         }
         if !failed && self.expectations.satisfied_expectations(key.0, now) {
             let strategy = api.object::<DaemonSet>(key).spec.update_strategy;
             if matches!(strategy, DaemonSetUpdateStrategy::RollingUpdate { .. })
-                && self.rolling_update(key, api, ctx).is_err()
+                && self
+                    .rolling_update(key, revision, any_outdated, api, ctx)
+                    .is_err()
             {
                 failed = true;
             }
         }
-        match self.update_status(key, &view, true, api, ctx) {
+        match self.update_status(key, counts, true, api, ctx) {
             Ok(r) => {
                 if let Some(d) = r {
                     requeue = sooner(requeue, d);

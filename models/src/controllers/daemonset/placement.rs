@@ -3,11 +3,10 @@
 //! (`podsShouldBeOnNode`), as pure functions.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 
 use sim_core::SimTime;
 
-use super::util::{add_or_update_daemon_pod_tolerations, is_pod_updated};
+use super::util::{add_or_update_daemon_pod_tolerations, is_updated_by_labels};
 use crate::api::Toleration;
 use crate::api::{Node, Pod, PodPhase, TaintEffect, tolerations_tolerate};
 use crate::scheduler::plugins::node_affinity::required_matches;
@@ -60,10 +59,11 @@ pub fn node_should_run_with_tolerations(
     (false, !untolerated_no_execute)
 }
 
-/// One pod of the DaemonSet as the per-node algorithms see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DaemonPod {
-    pub name: String,
+/// One pod of the DaemonSet as the per-node algorithms see it, borrowing the pod's name and
+/// labels (a sync looks at every pod of the DaemonSet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonPod<'a> {
+    pub name: &'a str,
     /// `status.phase`.
     pub phase: PodPhase,
     /// `metadata.deletionTimestamp` is set.
@@ -73,9 +73,9 @@ pub struct DaemonPod {
     /// `spec.nodeName` is set (a daemon pod waits for the scheduler with only a node affinity).
     pub scheduled: bool,
     /// The `controller-revision-hash` label.
-    pub revision_hash: Option<String>,
+    pub revision_hash: Option<&'a str>,
     /// The `pod-template-generation` label.
-    pub template_generation: Option<String>,
+    pub template_generation: Option<&'a str>,
     /// `podutil.IsPodReady`.
     pub ready: bool,
     /// `podutil.IsPodAvailable(pod, ds.spec.minReadySeconds, now)`.
@@ -90,32 +90,30 @@ pub struct Revision<'a> {
     pub template_generation: Option<i64>,
 }
 
-impl DaemonPod {
+impl DaemonPod<'_> {
     /// Upstream `util.IsPodUpdated` on this pod's labels.
     pub fn is_updated(&self, revision: Revision<'_>) -> bool {
-        let mut labels = crate::api::Labels::new();
-        if let Some(h) = &self.revision_hash {
-            labels.insert(super::util::DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY, h.as_str());
-        }
-        if let Some(g) = &self.template_generation {
-            labels.insert(super::util::DAEMON_SET_TEMPLATE_GENERATION_KEY, g.as_str());
-        }
-        is_pod_updated(&labels, revision.hash, revision.template_generation)
+        is_updated_by_labels(
+            self.revision_hash,
+            self.template_generation,
+            revision.hash,
+            revision.template_generation,
+        )
     }
 
     /// The surge branch of `podsShouldBeOnNode` compares the hash label alone.
     fn matches_hash(&self, hash: &str) -> bool {
-        self.revision_hash.as_deref().unwrap_or("") == hash
+        self.revision_hash.unwrap_or("") == hash
     }
 }
 
 /// Upstream `podByCreationTimestampAndPhase`: scheduled pods first, then oldest first, then by
 /// name.
-pub fn cmp_by_creation_timestamp_and_phase(a: &DaemonPod, b: &DaemonPod) -> Ordering {
+pub fn cmp_by_creation_timestamp_and_phase(a: &DaemonPod<'_>, b: &DaemonPod<'_>) -> Ordering {
     b.scheduled
         .cmp(&a.scheduled)
         .then(a.created.cmp(&b.created))
-        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.name.cmp(b.name))
 }
 
 /// What `podsShouldBeOnNode` decided for one node.
@@ -150,7 +148,7 @@ pub struct NodePodsDecision {
 pub fn pods_should_be_on_node(
     should_run: bool,
     should_continue_running: bool,
-    pods: &[DaemonPod],
+    pods: &[DaemonPod<'_>],
     allows_surge: bool,
     hash: &str,
     in_backoff: bool,
@@ -163,7 +161,7 @@ pub fn pods_should_be_on_node(
     }
     if should_continue_running {
         let mut in_backoff = in_backoff;
-        let mut running: Vec<&DaemonPod> = Vec::new();
+        let mut running: Vec<&DaemonPod<'_>> = Vec::new();
         for pod in pods {
             if pod.deleting {
                 continue;
@@ -177,11 +175,11 @@ pub fn pods_should_be_on_node(
                     // `failedPodsBackoff.Next(key, now)`: from here the key is in backoff.
                     in_backoff = true;
                     d.failed_pod_deleted = true;
-                    d.delete.push(pod.name.clone());
+                    d.delete.push(pod.name.to_string());
                 }
                 PodPhase::Succeeded => {
                     d.succeeded_pods_deleted += 1;
-                    d.delete.push(pod.name.clone());
+                    d.delete.push(pod.name.to_string());
                 }
                 PodPhase::Pending | PodPhase::Running => running.push(pod),
             }
@@ -189,7 +187,8 @@ pub fn pods_should_be_on_node(
         if !allows_surge {
             if running.len() > 1 {
                 running.sort_by(|a, b| cmp_by_creation_timestamp_and_phase(a, b));
-                d.delete.extend(running[1..].iter().map(|p| p.name.clone()));
+                d.delete
+                    .extend(running[1..].iter().map(|p| p.name.to_string()));
             }
             return d;
         }
@@ -201,8 +200,8 @@ pub fn pods_should_be_on_node(
             return d;
         }
         running.sort_by(|a, b| cmp_by_creation_timestamp_and_phase(a, b));
-        let mut oldest_new: Option<&DaemonPod> = None;
-        let mut oldest_old: Option<&DaemonPod> = None;
+        let mut oldest_new: Option<&DaemonPod<'_>> = None;
+        let mut oldest_old: Option<&DaemonPod<'_>> = None;
         for pod in running {
             let slot = if pod.matches_hash(hash) {
                 &mut oldest_new
@@ -213,40 +212,51 @@ pub fn pods_should_be_on_node(
                 *slot = Some(pod);
                 continue;
             }
-            d.delete.push(pod.name.clone());
+            d.delete.push(pod.name.to_string());
         }
         if let (Some(new), Some(old)) = (oldest_new, oldest_old)
             && (!old.ready || new.available)
         {
-            d.delete.push(old.name.clone());
+            d.delete.push(old.name.to_string());
         }
         return d;
     }
     if exists {
-        d.delete
-            .extend(pods.iter().filter(|p| !p.deleting).map(|p| p.name.clone()));
+        d.delete.extend(
+            pods.iter()
+                .filter(|p| !p.deleting)
+                .map(|p| p.name.to_string()),
+        );
     }
     d
 }
 
 /// Upstream `getUnscheduledPodsWithoutNode`: pods not yet bound (`spec.nodeName` empty) whose
 /// target node is not in the node list; nothing else would ever delete them.
-pub fn unscheduled_pods_without_node<'a>(
-    node_names: &BTreeSet<&str>,
-    node_to_daemon_pods: impl IntoIterator<Item = (&'a str, &'a [DaemonPod])>,
+///
+/// `node_to_daemon_pods` gives each target node's pods and whether the node is in the node
+/// list.
+pub fn unscheduled_pods_without_node<'a, 'p: 'a>(
+    node_to_daemon_pods: impl IntoIterator<Item = (bool, &'a [DaemonPod<'p>])>,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for (node, pods) in node_to_daemon_pods {
-        if node_names.contains(node) {
+    for (listed, pods) in node_to_daemon_pods {
+        if listed {
             continue;
         }
-        out.extend(pods.iter().filter(|p| !p.scheduled).map(|p| p.name.clone()));
+        out.extend(
+            pods.iter()
+                .filter(|p| !p.scheduled)
+                .map(|p| p.name.to_string()),
+        );
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::api::{
         Labels, NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, Requirement, Taint,
@@ -485,14 +495,14 @@ mod tests {
         );
     }
 
-    fn pod(name: &str, phase: PodPhase, created: u64, hash: &str) -> DaemonPod {
+    fn pod<'a>(name: &'a str, phase: PodPhase, created: u64, hash: &'a str) -> DaemonPod<'a> {
         DaemonPod {
-            name: name.into(),
+            name,
             phase,
             deleting: false,
             created: SimTime::from_nanos(created),
             scheduled: true,
-            revision_hash: Some(hash.into()),
+            revision_hash: Some(hash),
             template_generation: None,
             ready: true,
             available: true,
@@ -518,12 +528,14 @@ mod tests {
             ),
         ];
         for (failed, normal, creates, deletes, events, name) in cases {
+            let failed_names: Vec<String> = (0..failed).map(|i| format!("failed-{i}")).collect();
+            let normal_names: Vec<String> = (0..normal).map(|i| format!("normal-{i}")).collect();
             let mut pods = Vec::new();
-            for i in 0..failed {
-                pods.push(pod(&format!("failed-{i}"), PodPhase::Failed, i, "h"));
+            for (i, n) in (0..).zip(&failed_names) {
+                pods.push(pod(n, PodPhase::Failed, i, "h"));
             }
-            for i in 0..normal {
-                pods.push(pod(&format!("normal-{i}"), PodPhase::Running, 10 + i, "h"));
+            for (i, n) in (0..).zip(&normal_names) {
+                pods.push(pod(n, PodPhase::Running, 10 + i, "h"));
             }
             // Both of upstream's strategies (OnDelete, RollingUpdate maxUnavailable 1) do not
             // surge.
@@ -571,7 +583,7 @@ mod tests {
         // TestDaemonSetRespectsTermination: a terminating pod is neither counted nor deleted.
         let mut terminating = pod("t", PodPhase::Running, 0, "h");
         terminating.deleting = true;
-        let d = pods_should_be_on_node(true, true, &[terminating.clone()], false, "h", false);
+        let d = pods_should_be_on_node(true, true, &[terminating], false, "h", false);
         assert_eq!(d, NodePodsDecision::default());
         // Succeeded pods are deleted too.
         let d = pods_should_be_on_node(
@@ -605,31 +617,31 @@ mod tests {
         new.ready = false;
         new.available = false;
         // Old ready, new not available yet: both stay.
-        let d = pods_should_be_on_node(true, true, &[old.clone(), new.clone()], true, "h2", false);
+        let d = pods_should_be_on_node(true, true, &[old, new], true, "h2", false);
         assert!(d.delete.is_empty());
         // New available: the old pod goes.
         let avail = DaemonPod {
             ready: true,
             available: true,
-            ..new.clone()
+            ..new
         };
-        let d = pods_should_be_on_node(true, true, &[old.clone(), avail], true, "h2", false);
+        let d = pods_should_be_on_node(true, true, &[old, avail], true, "h2", false);
         assert_eq!(d.delete, vec!["old"]);
         // Old not ready: it goes even though the new pod is not available.
         let unready_old = DaemonPod {
             ready: false,
             available: false,
-            ..old.clone()
+            ..old
         };
-        let d = pods_should_be_on_node(true, true, &[unready_old, new.clone()], true, "h2", false);
+        let d = pods_should_be_on_node(true, true, &[unready_old, new], true, "h2", false);
         assert_eq!(d.delete, vec!["old"]);
         // Extra pods of either kind go, the oldest of each kind stays.
         let d = pods_should_be_on_node(
             true,
             true,
             &[
-                old.clone(),
-                new.clone(),
+                old,
+                new,
                 pod("old2", PodPhase::Running, 1, "h1"),
                 pod("new2", PodPhase::Running, 6, "h2"),
             ],
@@ -641,7 +653,7 @@ mod tests {
         // Surging on a node whose only pod is terminating: create one now.
         let terminating = DaemonPod {
             deleting: true,
-            ..old.clone()
+            ..old
         };
         let d = pods_should_be_on_node(
             true,
@@ -661,11 +673,13 @@ mod tests {
     fn unscheduled_pods_on_missing_nodes() {
         let mut unscheduled = pod("u", PodPhase::Pending, 0, "h");
         unscheduled.scheduled = false;
-        let gone = [unscheduled.clone(), pod("bound", PodPhase::Running, 0, "h")];
+        let gone = [unscheduled, pod("bound", PodPhase::Running, 0, "h")];
         let here = [unscheduled];
         let nodes: BTreeSet<&str> = ["node-0"].into_iter().collect();
-        let got =
-            unscheduled_pods_without_node(&nodes, [("node-0", &here[..]), ("node-9", &gone[..])]);
+        let got = unscheduled_pods_without_node([
+            (nodes.contains("node-0"), &here[..]),
+            (nodes.contains("node-9"), &gone[..]),
+        ]);
         assert_eq!(got, vec!["u"]);
     }
 }

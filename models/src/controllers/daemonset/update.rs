@@ -32,7 +32,7 @@ pub fn updated_desired_node_counts(
 pub struct NodeView<'a> {
     pub node_name: &'a str,
     /// The node's pods, grouped as `getNodesToDaemonPods` does.
-    pub pods: &'a [DaemonPod],
+    pub pods: &'a [DaemonPod<'a>],
     /// `NodeShouldRunDaemonPod(node).shouldRun`; `None` when the node is not in the node list.
     pub should_run: Option<bool>,
 }
@@ -48,10 +48,10 @@ pub struct RollingUpdateStep {
 
 /// Upstream `findUpdatedPodsOnNode`: the node's one updated and one old pod, ignoring pods being
 /// deleted; `None` when there are two of either (the manage loop prunes those first).
-fn find_updated_pods_on_node<'a>(
-    pods: &'a [DaemonPod],
+fn find_updated_pods_on_node<'a, 'p>(
+    pods: &'a [DaemonPod<'p>],
     revision: Revision<'_>,
-) -> Option<(Option<&'a DaemonPod>, Option<&'a DaemonPod>)> {
+) -> Option<(Option<&'a DaemonPod<'p>>, Option<&'a DaemonPod<'p>>)> {
     let mut new_pod = None;
     let mut old_pod = None;
     for pod in pods.iter().filter(|p| !p.deleting) {
@@ -128,14 +128,14 @@ pub fn rolling_update(
             (_, None) => {}
             (None, Some(old)) if !old.available => {
                 if !should_run(n)? {
-                    step.old_pods_to_delete.push(old.name.clone());
+                    step.old_pods_to_delete.push(old.name.to_string());
                     continue;
                 }
                 allowed_new_nodes.push(n.node_name.to_string());
             }
             (None, Some(old)) => {
                 if !should_run(n)? {
-                    should_not_run_pods_to_delete.push(old.name.clone());
+                    should_not_run_pods_to_delete.push(old.name.to_string());
                     continue;
                 }
                 if num_surge >= max_surge {
@@ -148,7 +148,7 @@ pub fn rolling_update(
                     num_surge = num_surge.saturating_add(1);
                     continue;
                 }
-                step.old_pods_to_delete.push(old.name.clone());
+                step.old_pods_to_delete.push(old.name.to_string());
             }
         }
     }
@@ -196,10 +196,10 @@ fn rolling_update_without_surge(
             }
             (None, Some(old)) => {
                 if !old.available {
-                    allowed_replacement_pods.push(old.name.clone());
+                    allowed_replacement_pods.push(old.name.to_string());
                     num_unavailable = num_unavailable.saturating_add(1);
                 } else if num_unavailable < max_unavailable {
-                    candidate_pods_to_delete.push(old.name.clone());
+                    candidate_pods_to_delete.push(old.name.to_string());
                 }
             }
         }
@@ -320,17 +320,17 @@ mod tests {
             }
         }
 
-        fn daemon_pods(&self, node: &str) -> Vec<DaemonPod> {
+        fn daemon_pods(&self, node: &str) -> Vec<DaemonPod<'_>> {
             self.pods
                 .values()
                 .filter(|p| p.node == node)
                 .map(|p| DaemonPod {
-                    name: p.name.clone(),
+                    name: &p.name,
                     phase: p.phase,
                     deleting: false,
                     created: p.created.unwrap_or(SimTime::ZERO),
                     scheduled: false,
-                    revision_hash: Some(p.hash.clone()),
+                    revision_hash: Some(&p.hash),
                     template_generation: None,
                     ready: p.ready_since.is_some(),
                     available: self.available(p),
@@ -817,14 +817,14 @@ mod tests {
         }
     }
 
-    fn dp(name: &str, hash: &str, available: bool) -> DaemonPod {
+    fn dp<'a>(name: &'a str, hash: &'a str, available: bool) -> DaemonPod<'a> {
         DaemonPod {
-            name: name.into(),
+            name,
             phase: PodPhase::Running,
             deleting: false,
             created: SimTime::ZERO,
             scheduled: true,
-            revision_hash: Some(hash.into()),
+            revision_hash: Some(hash),
             template_generation: None,
             ready: available,
             available,

@@ -176,18 +176,49 @@ pub fn is_pod_updated(
     hash: &str,
     ds_template_generation: Option<i64>,
 ) -> bool {
-    let template_matches = ds_template_generation.is_some_and(|g| {
-        pod_labels
-            .get(DAEMON_SET_TEMPLATE_GENERATION_KEY)
-            .unwrap_or("")
-            == g.to_string()
-    });
-    let hash_matches = !hash.is_empty()
-        && pod_labels
-            .get(DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY)
-            .unwrap_or("")
-            == hash;
-    hash_matches || template_matches
+    is_updated_by_labels(
+        pod_labels.get(DEFAULT_DAEMON_SET_UNIQUE_LABEL_KEY),
+        pod_labels.get(DAEMON_SET_TEMPLATE_GENERATION_KEY),
+        hash,
+        ds_template_generation,
+    )
+}
+
+/// [`is_pod_updated`] given the pod's two labels (`None` when absent).
+pub fn is_updated_by_labels(
+    revision_hash: Option<&str>,
+    template_generation: Option<&str>,
+    hash: &str,
+    ds_template_generation: Option<i64>,
+) -> bool {
+    let hash_matches = !hash.is_empty() && revision_hash.unwrap_or("") == hash;
+    hash_matches
+        || ds_template_generation
+            .is_some_and(|g| is_decimal_of(template_generation.unwrap_or(""), g))
+}
+
+/// `text == strconv.FormatInt(n, 10)`, without formatting `n` (this runs for every pod of
+/// every sync).
+fn is_decimal_of(text: &str, n: i64) -> bool {
+    let digits = match text.strip_prefix('-') {
+        Some(rest) if n < 0 => rest,
+        Some(_) => return false,
+        None if n < 0 => return false,
+        None => text,
+    };
+    let bytes = digits.as_bytes();
+    // The canonical form has no leading zero, except "0" itself.
+    if bytes.is_empty() || (bytes[0] == b'0' && bytes.len() > 1) || (n < 0 && digits == "0") {
+        return false;
+    }
+    let mut value = n.unsigned_abs();
+    for &b in bytes.iter().rev() {
+        if !b.is_ascii_digit() || u64::from(b - b'0') != value % 10 {
+            return false;
+        }
+        value /= 10;
+    }
+    value == 0
 }
 
 /// Upstream `ReplaceDaemonSetPodNodeNameNodeAffinity`: the required node affinity becomes the
@@ -218,33 +249,41 @@ pub fn replace_daemon_set_pod_node_name_node_affinity(
 /// The model keeps `In` values deduplicated, so a requirement repeating one node name counts as
 /// naming one node (upstream would count the duplicates).
 pub fn get_target_node_name(pod: &Pod) -> Result<String, String> {
+    target_node_name(pod).map(str::to_string)
+}
+
+/// [`get_target_node_name`], borrowing the name from the pod.
+pub fn target_node_name(pod: &Pod) -> Result<&str, String> {
     if let Some(name) = pod.node_name.as_deref().filter(|n| !n.is_empty()) {
-        return Ok(name.to_string());
+        return Ok(name);
     }
-    let key = pod.key();
+    let key = || pod.key();
     let Some(required) = pod.node_affinity.as_ref().and_then(|a| a.required.as_ref()) else {
         return Err(format!(
-            "no spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution for pod {key}"
+            "no spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution for pod {}",
+            key()
         ));
     };
     if required.terms.is_empty() {
         return Err(format!(
-            "no nodeSelectorTerms in requiredDuringSchedulingIgnoredDuringExecution of pod {key}"
+            "no nodeSelectorTerms in requiredDuringSchedulingIgnoredDuringExecution of pod {}",
+            key()
         ));
     }
     for term in &required.terms {
         for r in &term.match_fields {
             if r.key == OBJECT_NAME_FIELD && r.operator == Operator::In {
                 return match r.values.as_slice() {
-                    [only] => Ok(only.clone()),
+                    [only] => Ok(only.as_str()),
                     _ => Err(format!(
-                        "the matchFields value of '{OBJECT_NAME_FIELD}' is not unique for pod {key}"
+                        "the matchFields value of '{OBJECT_NAME_FIELD}' is not unique for pod {}",
+                        key()
                     )),
                 };
             }
         }
     }
-    Err(format!("no node name found for pod {key}"))
+    Err(format!("no node name found for pod {}", key()))
 }
 
 #[cfg(test)]
@@ -381,6 +420,35 @@ mod tests {
         let before = t.clone();
         assert!(!add_or_update_toleration(&mut t, &new));
         assert_eq!(t, before);
+    }
+
+    #[test]
+    fn template_generation_label_compares_as_format_int() {
+        // `IsPodUpdated` compares the label with `fmt.Sprint(dsTemplateGeneration)`.
+        for (text, n, want) in [
+            ("0", 0, true),
+            ("7", 7, true),
+            ("12345", 12345, true),
+            ("-3", -3, true),
+            ("9223372036854775807", i64::MAX, true),
+            ("-9223372036854775808", i64::MIN, true),
+            ("", 0, false),
+            ("07", 7, false),
+            ("-0", 0, false),
+            ("+7", 7, false),
+            ("7", -7, false),
+            ("-7", 7, false),
+            ("17", 7, false),
+            ("7 ", 7, false),
+            ("70", 7, false),
+        ] {
+            assert_eq!(is_decimal_of(text, n), want, "{text:?} vs {n}");
+            assert_eq!(
+                is_decimal_of(text, n),
+                text == n.to_string(),
+                "{text:?} vs {n}"
+            );
+        }
     }
 
     #[test]

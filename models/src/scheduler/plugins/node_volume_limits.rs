@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::api::Pod;
 use crate::api::storage::pod_claim_names;
+use crate::api::{NodeId, Pod};
 use crate::apiserver::Storage;
 use crate::scheduler::framework::{ExtensionPoints, Plugin, Snapshot, Status};
 use crate::store::NodeInfo;
@@ -70,9 +70,18 @@ pub fn volume_limit(node: &NodeInfo, storage: &Storage, driver: &str) -> Option<
 
 /// Upstream `CSILimits.Filter` past the fast paths.
 pub fn fits(pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Status {
-    let storage = &snapshot.storage;
     let mut new_volumes = BTreeMap::new();
-    attachable_volumes(pod, storage, &mut new_volumes);
+    attachable_volumes(pod, &snapshot.storage, &mut new_volumes);
+    fits_volumes(&new_volumes, node, snapshot)
+}
+
+/// [`fits`] given the pod's attachable volumes (the same on every node of a cycle).
+fn fits_volumes(
+    new_volumes: &BTreeMap<String, String>,
+    node: &NodeInfo,
+    snapshot: &Snapshot,
+) -> Status {
+    let storage = &snapshot.storage;
     if new_volumes.is_empty() {
         return Status::success();
     }
@@ -96,7 +105,7 @@ pub fn fits(pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Status {
         *attached_count.entry(driver.as_str()).or_default() += 1;
     }
     let mut new_count: BTreeMap<&str, i64> = BTreeMap::new();
-    for (unique, driver) in &new_volumes {
+    for (unique, driver) in new_volumes {
         // A volume already attached for another pod does not count again.
         if !attached.contains_key(unique) {
             *new_count.entry(driver.as_str()).or_default() += 1;
@@ -141,5 +150,25 @@ impl Plugin for NodeVolumeLimits {
 
     fn filter(&self, pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Status {
         fits(pod, node, snapshot)
+    }
+
+    /// [`Plugin::filter`] on every node, with the pod's own volumes resolved once.
+    fn filter_nodes(
+        &self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        nodes: &mut Vec<NodeId>,
+        rejected: &mut Vec<(NodeId, Status)>,
+    ) {
+        let mut new_volumes = BTreeMap::new();
+        attachable_volumes(pod, &snapshot.storage, &mut new_volumes);
+        nodes.retain(|&node| {
+            let status = fits_volumes(&new_volumes, snapshot.node(node), snapshot);
+            if status.is_success() {
+                return true;
+            }
+            rejected.push((node, status));
+            false
+        });
     }
 }

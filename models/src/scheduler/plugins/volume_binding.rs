@@ -86,6 +86,30 @@ pub fn find_pod_volumes(
     node_labels: &Labels,
     storage: &Storage,
 ) -> (Vec<&'static str>, Vec<VolumeAction>) {
+    let candidates = volume_candidates(claims, storage);
+    find_pod_volumes_among(claims, &candidates, node_labels, storage)
+}
+
+/// The volumes each unbound WaitForFirstConsumer claim of the pod could bind on some node
+/// ([`Storage::volume_candidates`]): the same on every node of a scheduling cycle.
+pub fn volume_candidates(
+    claims: &PodVolumeClaims,
+    storage: &Storage,
+) -> Vec<Vec<(VolumeId, bool)>> {
+    claims
+        .unbound_delay_binding
+        .iter()
+        .map(|&id| storage.volume_candidates(storage.claim(id), false))
+        .collect()
+}
+
+/// [`find_pod_volumes`] given [`volume_candidates`] for the same claims.
+pub fn find_pod_volumes_among(
+    claims: &PodVolumeClaims,
+    candidates: &[Vec<(VolumeId, bool)>],
+    node_labels: &Labels,
+    storage: &Storage,
+) -> (Vec<&'static str>, Vec<VolumeAction>) {
     let mut bound_satisfied = true;
     let mut bound_found = true;
     // Upstream `checkBoundClaims` stops at the first volume that is missing or does not match.
@@ -105,9 +129,12 @@ pub fn find_pod_volumes(
     let mut unbound_satisfied = true;
     let mut actions = Vec::new();
     let mut chosen = BTreeSet::new();
-    for &id in &claims.unbound_delay_binding {
+    for (i, &id) in claims.unbound_delay_binding.iter().enumerate() {
         let claim = storage.claim(id);
-        if let Some(v) = storage.find_matching_volume(claim, Some(node_labels), true, &chosen) {
+        let picked = candidates
+            .get(i)
+            .and_then(|c| storage.pick_volume(c, Some(node_labels), &chosen));
+        if let Some(v) = picked {
             chosen.insert(v);
             actions.push(VolumeAction::Bind(id, v));
             continue;
@@ -159,6 +186,8 @@ pub fn pre_bind_actions(pod: &Pod, node: &NodeInfo, storage: &Storage) -> Vec<Vo
 #[derive(Debug, Default)]
 pub struct VolumeBinding {
     claims: PodVolumeClaims,
+    /// [`volume_candidates`] of `claims`, found once per cycle.
+    candidates: Vec<Vec<(VolumeId, bool)>>,
 }
 
 impl VolumeBinding {
@@ -192,6 +221,7 @@ impl Plugin for VolumeBinding {
                     // by PV controller."
                     return Status::unresolvable(ERR_UNBOUND_IMMEDIATE);
                 }
+                self.candidates = volume_candidates(&claims, &snapshot.storage);
                 self.claims = claims;
                 Status::success()
             }
@@ -199,7 +229,12 @@ impl Plugin for VolumeBinding {
     }
 
     fn filter(&self, _pod: &Pod, node: &NodeInfo, snapshot: &Snapshot) -> Status {
-        let (reasons, _) = find_pod_volumes(&self.claims, &node.node.labels, &snapshot.storage);
+        let (reasons, _) = find_pod_volumes_among(
+            &self.claims,
+            &self.candidates,
+            &node.node.labels,
+            &snapshot.storage,
+        );
         if reasons.is_empty() {
             Status::success()
         } else {
