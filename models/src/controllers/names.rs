@@ -12,6 +12,24 @@ pub fn random_suffix(rng: &mut impl Rng) -> String {
         .collect()
 }
 
+/// `generateName: <base>-`: a name no active pod of the namespace has, with its random suffix
+/// drawn from the `names` stream.
+pub fn unique_pod_name(
+    api: &crate::apiserver::ApiServer,
+    ctx: &mut sim_core::Context<'_, crate::cluster::Event>,
+    base: &str,
+    namespace: &str,
+) -> String {
+    loop {
+        let name = format!("{base}-{}", random_suffix(ctx.rng("names")));
+        if api.store.pod_id(&format!("{namespace}/{name}")).is_none() {
+            return name;
+        }
+        // Vanishingly rare; the loop draws again from the same stream.
+        let _ = ctx.rng("names").random::<u8>();
+    }
+}
+
 /// Upstream `rand.SafeEncodeString`: maps each byte onto the alphabet.
 pub fn safe_encode(s: &str) -> String {
     s.bytes()

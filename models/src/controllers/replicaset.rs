@@ -6,13 +6,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::Rng;
 use sim_core::{Context, SimDuration, SimTime};
 
 use super::controller_utils::{
     ControllerExpectations, PodRank, pods_to_delete as controller_pods_to_delete,
 };
-use super::names::random_suffix;
+use super::names::unique_pod_name;
 use super::{Reconciler, SyncOutcome};
 use crate::api::{OwnerRef, PodId, PodPhase, WorkloadId};
 use crate::apiserver::{ApiServer, Change, ObjectKind, Op, ReplicaSetStatus};
@@ -165,22 +164,6 @@ impl ReplicaSetController {
             }
         }
         Ok(())
-    }
-}
-
-fn unique_pod_name(
-    api: &ApiServer,
-    ctx: &mut Context<'_, Event>,
-    base: &str,
-    namespace: &str,
-) -> String {
-    loop {
-        let name = format!("{base}-{}", random_suffix(ctx.rng("names")));
-        if api.store.pod_id(&format!("{namespace}/{name}")).is_none() {
-            return name;
-        }
-        // Vanishingly rare; the loop draws again from the same stream.
-        let _ = ctx.rng("names").random::<u8>();
     }
 }
 

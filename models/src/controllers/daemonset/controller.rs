@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use rand::Rng;
 use sim_core::{Context, SimDuration, SimTime};
 
 use super::placement::{
@@ -32,7 +31,7 @@ use crate::controllers::controller_utils::{
     ControllerExpectations, SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch_sizes,
 };
 use crate::controllers::daemonset::util::is_pod_updated;
-use crate::controllers::names::{fnv32a, random_suffix, safe_encode};
+use crate::controllers::names::{fnv32a, safe_encode, unique_pod_name};
 use crate::controllers::replicaset::is_pod_available;
 use crate::controllers::{Reconciler, SyncOutcome};
 use crate::events::EventType;
@@ -795,22 +794,6 @@ impl DaemonSetController {
             }
         }
         Ok(())
-    }
-}
-
-fn unique_pod_name(
-    api: &ApiServer,
-    ctx: &mut Context<'_, Event>,
-    base: &str,
-    namespace: &str,
-) -> String {
-    loop {
-        let name = format!("{base}-{}", random_suffix(ctx.rng("names")));
-        if api.store.pod_id(&format!("{namespace}/{name}")).is_none() {
-            return name;
-        }
-        // Vanishingly rare; the loop draws again from the same stream.
-        let _ = ctx.rng("names").random::<u8>();
     }
 }
 
