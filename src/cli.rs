@@ -253,6 +253,22 @@ fn cmd_check(path: &Path) -> i32 {
         pods_from_workloads,
         scenario.ignored.len()
     );
+    let kinds: Vec<String> = [
+        (scenario.stateful_sets.len(), "statefulset(s)"),
+        (scenario.daemon_sets.len(), "daemonset(s)"),
+        (scenario.jobs.len(), "job(s)"),
+        (scenario.cron_jobs.len(), "cronjob(s)"),
+        (scenario.claims.len(), "persistentvolumeclaim(s)"),
+        (scenario.resource_quotas.len(), "resourcequota(s)"),
+        (scenario.limit_ranges.len(), "limitrange(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !kinds.is_empty() {
+        println!("  also: {}", kinds.join(", "));
+    }
     if let Some(trace) = &scenario.trace {
         println!(
             "  trace: {} pods arriving over {}, sampled every {}",

@@ -119,6 +119,33 @@ fn check_validates_without_running() {
 }
 
 #[test]
+fn check_counts_the_workload_kinds_and_run_lists_them() {
+    let out = kubesim(&["check", "scenarios/namespace-quota.yaml"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("also: 1 resourcequota(s), 1 limitrange(s)"),
+        "{stdout}"
+    );
+    let dir = std::env::temp_dir().join(format!("kubesim-cli-kinds-{}", std::process::id()));
+    let out = kubesim(&[
+        "run",
+        "scenarios/indexed-job-backoff.yaml",
+        "--out",
+        dir.to_str().expect("temp dir is UTF-8"),
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("job/shard-import") && stdout.contains("Failed ("),
+        "{stdout}"
+    );
+    let events = std::fs::read_to_string(dir.join("events.txt")).expect("events.txt");
+    assert!(events.contains("Job has reached the specified backoff limit"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn explain_json_has_the_documented_shape() {
     let out = kubesim(&[
         "explain",
