@@ -140,8 +140,22 @@ fn check_counts_the_workload_kinds_and_run_lists_them() {
         stdout.contains("job/shard-import") && stdout.contains("Failed ("),
         "{stdout}"
     );
+    let pods_line = stdout
+        .lines()
+        .find(|l| l.starts_with("pods "))
+        .expect("pods line");
+    assert!(
+        pods_line.contains(" succeeded, ") && pods_line.ends_with(" failed"),
+        "{pods_line}"
+    );
     let events = std::fs::read_to_string(dir.join("events.txt")).expect("events.txt");
     assert!(events.contains("Job has reached the specified backoff limit"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary"))
+            .expect("summary.json is JSON");
+    assert!(summary["pods"]["failed"].as_u64().is_some_and(|n| n >= 4));
+    assert_eq!(summary["workloads"][0]["kind"], "job");
+    assert_eq!(summary["workloads"][0]["progressing"], "Failed");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -54,6 +54,10 @@ pub struct PodCounts {
     pub running: u64,
     pub pending: u64,
     pub deleted: u64,
+    /// Pods whose containers ended during the run (batch pods), by phase, whether or not
+    /// they were deleted since.
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -188,6 +192,13 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         pods.total += 1;
         if let Some(at) = p.scheduled_at {
             pending_times.push(at.since(p.created_at).as_secs_f64());
+        }
+        if p.finished_at.is_some() {
+            match p.phase {
+                PodPhase::Succeeded => pods.succeeded += 1,
+                PodPhase::Failed => pods.failed += 1,
+                _ => {}
+            }
         }
         if !p.is_active() {
             pods.deleted += 1;

@@ -63,6 +63,11 @@ pub fn run_report(
     ] {
         let _ = write!(h, "<div class=\"kpi\"><b>{}</b>{what}</div>", esc(&value));
     }
+    if p.succeeded + p.failed > 0 {
+        for (value, what) in [(p.succeeded, "pods succeeded"), (p.failed, "pods failed")] {
+            let _ = write!(h, "<div class=\"kpi\"><b>{value}</b>{what}</div>");
+        }
+    }
     if !s.workloads.is_empty() {
         h.push_str("<h2>Workloads</h2><table><tr><th>workload</th><th class=\"num\">ready</th><th class=\"num\">up-to-date</th><th class=\"num\">available</th><th>progressing</th><th class=\"num\">revision</th></tr>");
         for w in &s.workloads {

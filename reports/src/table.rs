@@ -36,13 +36,18 @@ pub fn summary_table(s: &Summary) -> String {
     let p = &s.pods;
     let _ = writeln!(
         out,
-        "pods       {} total: {} scheduled ({} running), {} pending{}",
+        "pods       {} total: {} scheduled ({} running), {} pending{}{}",
         p.total,
         p.scheduled,
         p.running,
         p.pending,
         if p.deleted > 0 {
             format!(", {} deleted", p.deleted)
+        } else {
+            String::new()
+        },
+        if p.succeeded + p.failed > 0 {
+            format!("; {} succeeded, {} failed", p.succeeded, p.failed)
         } else {
             String::new()
         }
