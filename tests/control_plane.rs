@@ -597,3 +597,45 @@ timeline:
             .any(|e| e.object == "replicationcontroller/legacy")
     );
 }
+
+/// `kubectl drain` evicts the pods it listed when it started and waits for those to go: a
+/// StatefulSet's replacement that lands on the node again (it was uncordoned meanwhile) keeps
+/// the name but is another pod, and is left alone; DaemonSet pods are never evicted
+/// (`--ignore-daemonsets`).
+#[test]
+fn drain_evicts_the_pods_it_listed_and_ignores_daemon_set_pods() {
+    let o = run_text(
+        "name: drain-listed\nseed: 2\nduration: 5m\ncluster:\n  nodePools: [{name: n, count: 1, resources: {cpu: \"4\", memory: 16Gi}}]\nworkloads:\n  - inline: {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: w}, spec: {replicas: 1, serviceName: w, selector: {matchLabels: {app: w}}, template: {metadata: {labels: {app: w}}, spec: {containers: [{name: c, image: w}]}}}}\n  - inline: {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent}, spec: {selector: {matchLabels: {app: agent}}, template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: agent}]}}}}\ntimeline:\n  - {at: 1m, drain: {node: n-0}}\n  - {at: 1m5s, uncordon: {node: n-0}}\n",
+    );
+    let drain: Vec<String> = o
+        .simulation
+        .world()
+        .api
+        .events
+        .iter()
+        .filter(|e| e.reason == "Drain")
+        .map(|e| e.message.clone())
+        .collect();
+    assert_eq!(
+        drain,
+        ["evicting pod default/w-0", "node/n-0 drained"],
+        "one eviction, of the pod listed at the start"
+    );
+    let api = &o.simulation.world().api;
+    let w0 = api.store.pod_id("default/w-0").expect("w-0 replaced");
+    let r = api.store.pod(w0);
+    assert!(
+        r.is_active() && r.ready,
+        "the replacement runs on the uncordoned node"
+    );
+    let agents = api
+        .store
+        .pods
+        .iter()
+        .filter(|p| p.pod.name.starts_with("agent-"))
+        .count();
+    assert_eq!(
+        agents, 1,
+        "the DaemonSet pod was never evicted nor replaced"
+    );
+}

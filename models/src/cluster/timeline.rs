@@ -6,7 +6,7 @@
 use sim_core::{Context, SimDuration, SimTime};
 
 use super::Event;
-use crate::api::{NodeId, PodId, WorkloadId};
+use crate::api::{NodeId, OwnerKind, PodId, WorkloadId};
 use crate::apiserver::objects::REVISION_ANNOTATION;
 use crate::apiserver::{ApiError, ApiServer};
 use crate::controllers::deployment::{POD_TEMPLATE_HASH_LABEL, equal_ignore_hash};
@@ -24,6 +24,10 @@ const RETRY_UNAVAILABLE: SimDuration = SimDuration::from_secs(5);
 struct DrainState {
     started: Option<SimTime>,
     done: bool,
+    /// The pods `kubectl drain` listed when it started (`GetPodsForDeletion`): it evicts
+    /// these and waits for them to go, never pods that land on the node later (a
+    /// StatefulSet's replacement keeps the name, not the identity).
+    pods: Option<Vec<PodId>>,
 }
 
 #[derive(Default)]
@@ -231,9 +235,30 @@ impl TimelineDriver {
             );
             return;
         }
-        let pods: Vec<PodId> = api.store.node(id).pods.clone();
+        let pods = state
+            .pods
+            .get_or_insert_with(|| {
+                // `--ignore-daemonsets`: DaemonSet pods stay (their controller would put them
+                // straight back).
+                api.store
+                    .node(id)
+                    .pods
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        let r = api.store.pod(*p);
+                        r.is_active()
+                            && !r
+                                .pod
+                                .owner
+                                .as_ref()
+                                .is_some_and(|o| o.kind == OwnerKind::DaemonSet)
+                    })
+                    .collect()
+            })
+            .clone();
         let mut blocked = false;
-        for pod in pods {
+        for &pod in &pods {
             let r = api.store.pod(pod);
             if !r.is_active() || r.deletion_timestamp.is_some() {
                 continue;
@@ -266,12 +291,7 @@ impl TimelineDriver {
                 }
             }
         }
-        let remaining = api
-            .store
-            .node(id)
-            .pods
-            .iter()
-            .any(|p| api.store.pod(*p).is_active());
+        let remaining = pods.iter().any(|p| api.store.pod(*p).is_active());
         if blocked {
             ctx.schedule(DRAIN_RETRY, Event::Drain(index));
         } else if remaining {

@@ -83,11 +83,11 @@ pub enum VolumeAction {
 /// the bindings and provisionings it would take.
 pub fn find_pod_volumes(
     claims: &PodVolumeClaims,
-    node_labels: &Labels,
+    node: &crate::api::Node,
     storage: &Storage,
 ) -> (Vec<&'static str>, Vec<VolumeAction>) {
     let candidates = volume_candidates(claims, storage);
-    find_pod_volumes_among(claims, &candidates, node_labels, storage)
+    find_pod_volumes_among(claims, &candidates, node, storage)
 }
 
 /// The volumes each unbound WaitForFirstConsumer claim of the pod could bind on some node
@@ -107,9 +107,10 @@ pub fn volume_candidates(
 pub fn find_pod_volumes_among(
     claims: &PodVolumeClaims,
     candidates: &[Vec<(VolumeId, bool)>],
-    node_labels: &Labels,
+    node: &crate::api::Node,
     storage: &Storage,
 ) -> (Vec<&'static str>, Vec<VolumeAction>) {
+    let node_labels = &node.labels;
     let mut bound_satisfied = true;
     let mut bound_found = true;
     // Upstream `checkBoundClaims` stops at the first volume that is missing or does not match.
@@ -131,6 +132,17 @@ pub fn find_pod_volumes_among(
     let mut chosen = BTreeSet::new();
     for (i, &id) in claims.unbound_delay_binding.iter().enumerate() {
         let claim = storage.claim(id);
+        // Upstream `FindPodVolumes`: a claim the scheduler already chose a node for (the
+        // `volume.kubernetes.io/selected-node` annotation, which the provisioner acts on)
+        // fits that node only — its volume may be on its way there.
+        if let Some(selected) = &claim.selected_node {
+            if *selected == node.name {
+                actions.push(VolumeAction::SelectNode(id));
+            } else {
+                unbound_satisfied = false;
+            }
+            continue;
+        }
         let picked = candidates
             .get(i)
             .and_then(|c| storage.pick_volume(c, Some(node_labels), &chosen));
@@ -177,7 +189,7 @@ pub fn allowed_topologies_match(allowed_zones: &[String], node_labels: &Labels) 
 pub fn pre_bind_actions(pod: &Pod, node: &NodeInfo, storage: &Storage) -> Vec<VolumeAction> {
     match pod_volume_claims(pod, storage) {
         Ok(Some(claims)) if !claims.unbound_delay_binding.is_empty() => {
-            find_pod_volumes(&claims, &node.node.labels, storage).1
+            find_pod_volumes(&claims, &node.node, storage).1
         }
         _ => Vec::new(),
     }
@@ -232,7 +244,7 @@ impl Plugin for VolumeBinding {
         let (reasons, _) = find_pod_volumes_among(
             &self.claims,
             &self.candidates,
-            &node.node.labels,
+            &node.node,
             &snapshot.storage,
         );
         if reasons.is_empty() {
@@ -408,5 +420,17 @@ mod tests {
             pre_bind_actions(&p, &s.nodes[0], &s.storage),
             vec![VolumeAction::SelectNode(id)]
         );
+        // Upstream `FindPodVolumes`: a claim whose `selected-node` annotation names another
+        // node (its pod was placed there and the provisioner is at work) does not fit this one,
+        // even though the class could provision here; on the selected node it fits.
+        let mut s = base();
+        let id = s.storage.insert_claim(claim("pvc-a", "wait-sc"), None);
+        s.storage.claims[id.0 as usize].selected_node = Some("node-b".into());
+        assert_eq!(
+            run(&s, &with_claims(&["pvc-a"])).unwrap(),
+            Status::unresolvable(ERR_REASON_BIND_CONFLICT)
+        );
+        s.storage.claims[id.0 as usize].selected_node = Some("node-a".into());
+        assert!(run(&s, &with_claims(&["pvc-a"])).unwrap().is_success());
     }
 }
