@@ -248,11 +248,10 @@ impl TimelineDriver {
                     .filter(|p| {
                         let r = api.store.pod(*p);
                         r.is_active()
-                            && !r
-                                .pod
+                            && r.pod
                                 .owner
                                 .as_ref()
-                                .is_some_and(|o| o.kind == OwnerKind::DaemonSet)
+                                .is_none_or(|o| o.kind != OwnerKind::DaemonSet)
                     })
                     .collect()
             })
