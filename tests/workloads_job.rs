@@ -286,3 +286,145 @@ fn pod_failure_policy_fails_or_ignores_as_its_rules_say() {
         pods(&o, "ignored")
     );
 }
+
+/// An Indexed Job manifest in scenario text; `extra` holds more `spec` lines (8 spaces in).
+fn indexed_manifest(name: &str, exit_code: i32, extra: &str) -> String {
+    format!(
+        "  - inline:\n      apiVersion: batch/v1\n      kind: Job\n      metadata: {{name: {name}}}\n      spec:\n        completionMode: Indexed\n{extra}        template:\n          metadata: {{annotations: {{kubesim.io/run-for: 5s, kubesim.io/exit-code: \"{exit_code}\"}}}}\n          spec:\n            restartPolicy: Never\n            containers: [{{name: main, image: busybox}}]\n"
+    )
+}
+
+fn run_text(text: &str) -> RunOutcome {
+    let s = load_str("jobs.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"));
+    let checkers = o.simulation.world().checkers.as_ref().expect("checkers on");
+    assert!(
+        checkers.violations.is_empty(),
+        "{:#?}",
+        &checkers.violations[..checkers.violations.len().min(5)]
+    );
+    o
+}
+
+/// The `batch.kubernetes.io/job-index-failure-count` of the Job's pods per completion index,
+/// oldest pod first.
+fn failure_counts_per_index(o: &RunOutcome, name: &str) -> Vec<(String, Option<String>)> {
+    let api = &o.simulation.world().api;
+    let mut out: Vec<_> = api
+        .store
+        .pods
+        .iter()
+        .filter(|r| r.pod.owner.as_ref().is_some_and(|o| o.name == name))
+        .map(|r| {
+            let a = &r.pod.annotations;
+            (
+                r.created_at,
+                a.get("batch.kubernetes.io/job-completion-index")
+                    .cloned()
+                    .unwrap_or_default(),
+                a.get("batch.kubernetes.io/job-index-failure-count")
+                    .cloned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, ix, c)| (ix, c)).collect()
+}
+
+#[test]
+fn backoff_limit_per_index_retries_each_index_then_fails_the_job_with_failed_indexes() {
+    let text = format!(
+        "{BASE}workloads:\n{}",
+        indexed_manifest(
+            "perindex",
+            1,
+            "        completions: 4\n        parallelism: 4\n        backoffLimitPerIndex: 1\n"
+        )
+    );
+    let o = run_text(&text);
+    let s = status(&o, "perindex");
+    let failed = s.condition("Failed").expect("Failed condition");
+    assert_eq!(failed.reason, "FailedIndexes");
+    assert_eq!(failed.message, "Job has failed indexes");
+    assert_eq!(s.failed_indexes.as_deref(), Some("0-3"));
+    assert_eq!(s.failed, 8);
+    assert_eq!(s.succeeded, 0);
+    assert_eq!(s.active, 0);
+    let ps = pods(&o, "perindex");
+    assert_eq!(ps.len(), 8, "every index is retried exactly once: {ps:?}");
+    // The first pod of each index carries failure count 0, its replacement 1.
+    let counts = failure_counts_per_index(&o, "perindex");
+    for ix in 0..4 {
+        let of_ix: Vec<Option<&str>> = counts
+            .iter()
+            .filter(|(i, _)| *i == ix.to_string())
+            .map(|(_, c)| c.as_deref())
+            .collect();
+        assert_eq!(of_ix, vec![Some("0"), Some("1")], "index {ix}");
+    }
+    // upstream backoff_utils.go getRemainingTimePerIndex: the replacement waits 10s (one
+    // failure) after its index's pod finished.
+    let (first, second) = ps.split_at(4);
+    for (old, new) in first.iter().zip(second) {
+        let finished = old.2.expect("first pod finished");
+        assert!(
+            new.1.since(finished) >= sim_core::SimDuration::from_secs(10),
+            "{old:?} -> {new:?}"
+        );
+    }
+    assert_eq!(
+        events(&o, "job/perindex", "FailedIndexes"),
+        vec!["Job has failed indexes".to_string()]
+    );
+}
+
+#[test]
+fn max_failed_indexes_fails_the_job_after_the_first_failed_index() {
+    let text = format!(
+        "{BASE}workloads:\n{}",
+        indexed_manifest(
+            "maxfailed",
+            1,
+            "        completions: 4\n        parallelism: 1\n        backoffLimitPerIndex: 0\n        maxFailedIndexes: 0\n"
+        )
+    );
+    let o = run_text(&text);
+    let s = status(&o, "maxfailed");
+    let failed = s.condition("Failed").expect("Failed condition");
+    assert_eq!(failed.reason, "MaxFailedIndexesExceeded");
+    assert_eq!(
+        failed.message,
+        "Job has exceeded the specified maximal number of failed indexes"
+    );
+    assert_eq!(s.failed_indexes.as_deref(), Some("0"));
+    assert_eq!(s.failed, 1);
+    assert_eq!(
+        pods(&o, "maxfailed").len(),
+        1,
+        "no pod after the index failed"
+    );
+}
+
+#[test]
+fn fail_index_rule_fails_the_index_without_retry() {
+    let text = format!(
+        "{BASE}workloads:\n{}",
+        indexed_manifest(
+            "failindex",
+            42,
+            "        completions: 2\n        parallelism: 2\n        backoffLimitPerIndex: 3\n        podFailurePolicy:\n          rules:\n            - {action: FailIndex, onExitCodes: {operator: In, values: [42]}}\n"
+        )
+    );
+    let o = run_text(&text);
+    let s = status(&o, "failindex");
+    let failed = s.condition("Failed").expect("Failed condition");
+    assert_eq!(failed.reason, "FailedIndexes");
+    assert_eq!(s.failed_indexes.as_deref(), Some("0,1"));
+    assert_eq!(s.failed, 2);
+    assert_eq!(pods(&o, "failindex").len(), 2, "no retry after FailIndex");
+}

@@ -27,7 +27,10 @@ use super::failure_policy::{
     PodFailurePolicyOnExitCodesOperator, PodFailurePolicyOnExitCodesRequirement,
     PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule,
 };
-use super::indexed::{self, JOB_COMPLETION_INDEX_ANNOTATION, OrderedIntervals};
+use super::indexed::{
+    self, IndexedPod, JOB_COMPLETION_INDEX_ANNOTATION, JOB_INDEX_FAILURE_COUNT_ANNOTATION,
+    JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION, OrderedIntervals,
+};
 use crate::api::batch::{ExitCodeOperator, PodFailurePolicyAction};
 use crate::api::{
     CompletionMode, Job, OwnerKind, OwnerRef, PodId, PodPhase, RestartPolicy, WorkloadId,
@@ -114,6 +117,29 @@ fn completion_index(r: &PodRecord) -> Option<i64> {
             .get(JOB_COMPLETION_INDEX_ANNOTATION)
             .map(String::as_str),
     )
+}
+
+/// Upstream `hasBackoffLimitPerIndex` (the feature is GA): an Indexed Job with
+/// `backoffLimitPerIndex`.
+fn has_backoff_limit_per_index(job: &Job) -> bool {
+    job.completion_mode == CompletionMode::Indexed && job.backoff_limit_per_index.is_some()
+}
+
+/// The pod's `(job-index-failure-count, job-index-ignored-failure-count)` annotations.
+fn index_failure_counts(r: &PodRecord) -> (Option<&str>, Option<&str>) {
+    let a = &r.pod.annotations;
+    (
+        a.get(JOB_INDEX_FAILURE_COUNT_ANNOTATION)
+            .map(String::as_str),
+        a.get(JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION)
+            .map(String::as_str),
+    )
+}
+
+/// Upstream `getIndexAbsoluteFailureCount` of a pod.
+fn absolute_failure_count(r: &PodRecord) -> i32 {
+    let (failures, ignored) = index_failure_counts(r);
+    indexed::get_index_absolute_failure_count(failures, ignored)
 }
 
 /// The Job's `spec.podFailurePolicy` in the pure matcher's terms (`None` without rules).
@@ -319,6 +345,11 @@ struct SyncCtx {
     /// Finished pods not yet counted, and whether each counts as failed.
     new_finished: Vec<(PodId, bool)>,
     succeeded_indexes: Option<OrderedIntervals>,
+    /// Upstream `failedIndexes`: set for a Job with `backoffLimitPerIndex`.
+    failed_indexes: Option<OrderedIntervals>,
+    /// Upstream `podsWithDelayedDeletionPerIndex`: per index still to be retried, its last
+    /// failed pod, which stays uncounted until its replacement carries the failure count on.
+    delayed_per_index: BTreeMap<i64, PodId>,
     new_backoff: BackoffRecord<WorkloadId>,
 }
 
@@ -433,6 +464,68 @@ impl JobController {
         }
         let new_backoff = backoff::new_backoff_record(key, state.backoff.as_ref(), &finished_views);
         let _ = now;
+        let mut failed_indexes = None;
+        let mut delayed_per_index = BTreeMap::new();
+        if let (true, Some(limit), Some(succeeded_ix)) = (
+            has_backoff_limit_per_index(job),
+            job.backoff_limit_per_index,
+            succeeded_indexes.as_ref(),
+        ) {
+            // Every not yet counted failed pod with a valid index (upstream: the failed pods
+            // that still have the tracking finalizer).
+            let failed_pods: Vec<(PodId, Option<i64>)> = new_finished
+                .iter()
+                .filter(|(_, f)| *f)
+                .map(|(p, _)| (*p, completion_index(api.store.pod(*p))))
+                .collect();
+            let fi = indexed::calculate_failed_indexes(
+                obj.status.failed_indexes.as_deref(),
+                job.completions.unwrap_or(0),
+                &failed_pods,
+                |(_, ix)| IndexedPod {
+                    index: *ix,
+                    phase: PodPhase::Failed,
+                    has_tracking_finalizer: true,
+                },
+                |(p, _)| {
+                    let r = api.store.pod(*p);
+                    let verdict = policy.as_ref().map(|_| match_policy(policy.as_ref(), r));
+                    let (failures, _) = index_failure_counts(r);
+                    indexed::is_index_failed(
+                        true,
+                        verdict
+                            .as_ref()
+                            .map(|m| (m.count_failed, m.action.as_ref())),
+                        indexed::get_index_failure_count(failures),
+                        limit,
+                    )
+                },
+            );
+            let active_ix = indexed::get_indexes(
+                active_pods
+                    .iter()
+                    .map(|p| completion_index(api.store.pod(*p))),
+            );
+            for &(p, ix) in &failed_pods {
+                let Some(ix) = ix else { continue };
+                if succeeded_ix.has(ix) || fi.has(ix) || active_ix.contains(&ix) {
+                    continue;
+                }
+                let r = api.store.pod(p);
+                let replace = match delayed_per_index.get(&ix) {
+                    Some(&last) => {
+                        let last = api.store.pod(last);
+                        absolute_failure_count(last) <= absolute_failure_count(r)
+                            && finished_time(r) >= finished_time(last)
+                    }
+                    None => true,
+                };
+                if replace {
+                    delayed_per_index.insert(ix, p);
+                }
+            }
+            failed_indexes = Some(fi);
+        }
         SyncCtx {
             active_pods,
             ready,
@@ -441,6 +534,8 @@ impl JobController {
             failed: obj.status.failed.saturating_add(new_failed),
             new_finished,
             succeeded_indexes,
+            failed_indexes,
+            delayed_per_index,
             new_backoff,
         }
     }
@@ -499,12 +594,18 @@ impl JobController {
         if diff <= 0 {
             return Ok((active, None));
         }
-        let remaining = backoff::get_remaining_time(
-            &jc.new_backoff,
-            now,
-            DEFAULT_JOB_POD_FAILURE_BACK_OFF,
-            MAX_JOB_POD_FAILURE_BACK_OFF,
-        );
+        let per_index = has_backoff_limit_per_index(&job);
+        // With `backoffLimitPerIndex` each index waits for its own backoff instead.
+        let remaining = if per_index {
+            SimDuration::ZERO
+        } else {
+            backoff::get_remaining_time(
+                &jc.new_backoff,
+                now,
+                DEFAULT_JOB_POD_FAILURE_BACK_OFF,
+                MAX_JOB_POD_FAILURE_BACK_OFF,
+            )
+        };
         if remaining > SimDuration::ZERO {
             // Upstream returns 0 active here (a known quirk the status then shows).
             return Ok((0, Some(remaining)));
@@ -523,10 +624,23 @@ impl JobController {
                 &active_ix,
                 None,
                 &succeeded,
-                None,
+                jc.failed_indexes.as_ref(),
                 i64::from(diff),
                 completions,
             );
+            if per_index {
+                let (now_indexes, wait) = creation_info_for_independent_indexes(
+                    api,
+                    &indexes,
+                    &jc.delayed_per_index,
+                    now,
+                );
+                if wait > SimDuration::ZERO {
+                    // Upstream returns 0 active here too.
+                    return Ok((0, Some(wait)));
+                }
+                indexes = now_indexes;
+            }
             diff = indexes.len() as i32;
         }
         if diff == 0 {
@@ -536,13 +650,33 @@ impl JobController {
             .expect_creations(key.0, i64::from(diff), now);
         active += diff;
         let mut next_index = indexes.into_iter();
+        let policy = failure_policy_of(&job);
         let mut failed = false;
         let mut remaining_to_create = diff;
         for batch in arith::creation_batch_sizes(diff) {
             let mut batch_failed = false;
             for _ in 0..batch {
                 let index = next_index.next();
-                if self.create_pod(key, &job, index, api, ctx).is_err() {
+                // Upstream `addIndexFailureCountAnnotation`: the replacement carries the
+                // index's failure counts on.
+                let failure_counts = index.filter(|_| per_index).map(|ix| {
+                    let replaced = jc.delayed_per_index.get(&ix).map(|p| {
+                        let r = api.store.pod(*p);
+                        let (failures, ignored) = index_failure_counts(r);
+                        (
+                            indexed::get_index_failure_count(failures),
+                            ignored.map(indexed::parse_int32).unwrap_or(0),
+                            policy
+                                .as_ref()
+                                .map(|_| match_policy(policy.as_ref(), r).count_failed),
+                        )
+                    });
+                    indexed::get_new_index_failure_counts(replaced)
+                });
+                if self
+                    .create_pod(key, &job, index, failure_counts, api, ctx)
+                    .is_err()
+                {
                     self.expectations.creation_observed(key.0);
                     active -= 1;
                     batch_failed = true;
@@ -571,6 +705,7 @@ impl JobController {
         key: WorkloadId,
         job: &Job,
         index: Option<i64>,
+        failure_counts: Option<(i32, i32)>,
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) -> Result<(), ()> {
@@ -588,6 +723,18 @@ impl JobController {
                     .insert(JOB_COMPLETION_INDEX_ANNOTATION.to_string(), ix.to_string());
                 pod.labels
                     .insert(JOB_COMPLETION_INDEX_LABEL, ix.to_string());
+                if let Some((failures, ignored)) = failure_counts {
+                    pod.annotations.insert(
+                        JOB_INDEX_FAILURE_COUNT_ANNOTATION.to_string(),
+                        failures.to_string(),
+                    );
+                    if ignored > 0 {
+                        pod.annotations.insert(
+                            JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION.to_string(),
+                            ignored.to_string(),
+                        );
+                    }
+                }
                 indexed::pod_generate_name_with_index(&job.name, ix)
             }
             None => pod_generate_name(&job.name),
@@ -692,6 +839,39 @@ impl JobController {
         }
         (ready, deleted, failed)
     }
+}
+
+/// Upstream `getPodCreationInfoForIndependentIndexes`: the indexes whose own backoff has
+/// passed; when none has, the shortest wait among them.
+fn creation_info_for_independent_indexes(
+    api: &ApiServer,
+    indexes: &[i64],
+    delayed_per_index: &BTreeMap<i64, PodId>,
+    now: SimTime,
+) -> (Vec<i64>, SimDuration) {
+    let mut ready = Vec::new();
+    let mut min_wait: Option<SimDuration> = None;
+    for &ix in indexes {
+        let last_failed = delayed_per_index.get(&ix).map(|p| {
+            let r = api.store.pod(*p);
+            (absolute_failure_count(r), finished_time(r))
+        });
+        let wait = backoff::get_remaining_time_per_index(
+            now,
+            DEFAULT_JOB_POD_FAILURE_BACK_OFF,
+            MAX_JOB_POD_FAILURE_BACK_OFF,
+            last_failed,
+        );
+        if wait == SimDuration::ZERO {
+            ready.push(ix);
+        } else if min_wait.is_none_or(|m| wait < m) {
+            min_wait = Some(wait);
+        }
+    }
+    if !ready.is_empty() {
+        return (ready, SimDuration::ZERO);
+    }
+    (ready, min_wait.unwrap_or(SimDuration::ZERO))
 }
 
 /// Upstream `appendDuplicatedIndexPodsForRemoval`: active pods of an Indexed Job whose index is
@@ -841,7 +1021,12 @@ impl Reconciler for JobController {
                 job.backoff_limit,
             ),
             past_active_deadline: past_deadline,
-            per_index: None,
+            per_index: jc.failed_indexes.as_ref().map(|fi| arith::PerIndexCounts {
+                failed_indexes: fi.total(),
+                succeeded_indexes: jc.succeeded_indexes.as_ref().map_or(0, |s| s.total()),
+                max_failed_indexes: job.max_failed_indexes,
+                completions: job.completions.unwrap_or(0),
+            }),
             success_policy_message: None,
         };
         let mut finished = arith::finished_condition_before_manage(&inputs, now);
@@ -939,7 +1124,17 @@ impl Reconciler for JobController {
         let mut newly_counted: Vec<PodId> = Vec::new();
         let mut add_succeeded = 0i32;
         let mut add_failed = 0i32;
+        // Upstream `canRemoveFinalizer`: a failed pod awaiting its replacement stays uncounted
+        // while the Job goes on.
+        let delayed: BTreeSet<PodId> = if job_deleting || finished.is_some() {
+            BTreeSet::new()
+        } else {
+            jc.delayed_per_index.values().copied().collect()
+        };
         for &(p, failed) in &jc.new_finished {
+            if delayed.contains(&p) {
+                continue;
+            }
             newly_counted.push(p);
             if failed {
                 if match_policy(policy.as_ref(), api.store.pod(p)).count_failed {
@@ -964,6 +1159,7 @@ impl Reconciler for JobController {
         if let Some(ix) = &jc.succeeded_indexes {
             status.succeeded = i32::try_from(ix.total()).unwrap_or(i32::MAX);
             status.completed_indexes = ix.to_string();
+            status.failed_indexes = jc.failed_indexes.as_ref().map(ToString::to_string);
         }
         let mut terminal = None;
         if let Some(c) = finished.take() {

@@ -201,11 +201,15 @@ pub fn calculate_succeeded_indexes(
 /// the indexes of pods not yet counted (valid index below `completions`, with the tracking
 /// finalizer) for which `is_index_failed` (upstream `isIndexFailed`, see [`is_index_failed`])
 /// holds.
-pub fn calculate_failed_indexes(
+///
+/// `view` gives each pod's [`IndexedPod`]; `is_index_failed` sees the whole pod, as it needs the
+/// failure count and the pod failure policy's verdict.
+pub fn calculate_failed_indexes<T>(
     failed_indexes: Option<&str>,
     completions: i32,
-    pods: &[IndexedPod],
-    is_index_failed: impl Fn(&IndexedPod) -> bool,
+    pods: &[T],
+    view: impl Fn(&T) -> IndexedPod,
+    is_index_failed: impl Fn(&T) -> bool,
 ) -> OrderedIntervals {
     let completions = i64::from(completions);
     let prev = failed_indexes
@@ -213,10 +217,12 @@ pub fn calculate_failed_indexes(
         .unwrap_or_default();
     let new_failed: BTreeSet<i64> = pods
         .iter()
-        .filter(|p| p.has_tracking_finalizer)
-        .filter(|p| p.index.is_some_and(|ix| ix < completions))
+        .filter(|p| {
+            let v = view(p);
+            v.has_tracking_finalizer && v.index.is_some_and(|ix| ix < completions)
+        })
         .filter(|p| is_index_failed(p))
-        .filter_map(|p| p.index)
+        .filter_map(|p| view(p).index)
         .collect();
     let new: Vec<i64> = new_failed.into_iter().collect();
     prev.with_ordered_indexes(&new)
@@ -645,17 +651,13 @@ mod tests {
             ),
         ];
         for (name, prev, completions, limit, pods_counts, want) in cases {
-            let pods: Vec<IndexedPod> = pods_counts.iter().map(|(p, _)| *p).collect();
-            let count_of = |p: &IndexedPod| {
-                pods_counts
-                    .iter()
-                    .find(|(q, _)| q == p)
-                    .map(|(_, c)| *c)
-                    .unwrap_or(0)
-            };
-            let got = calculate_failed_indexes(prev, completions, &pods, |p| {
-                is_index_failed(p.phase == Failed, None, count_of(p), limit)
-            });
+            let got = calculate_failed_indexes(
+                prev,
+                completions,
+                &pods_counts,
+                |(p, _)| *p,
+                |(p, count)| is_index_failed(p.phase == Failed, None, *count, limit),
+            );
             assert_eq!(got, ivs(&want), "{name}");
         }
     }
