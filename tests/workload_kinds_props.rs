@@ -1,6 +1,6 @@
 //! Property test: random mixes of every workload kind — Deployments, StatefulSets (with volume
 //! claims), DaemonSets, Jobs (NonIndexed and Indexed, flaky pods) and CronJobs — on a small
-//! three-zone cluster, with random scales, deletions, drains and nodes joining. After every
+//! three-zone cluster, with random scales, deletions, drains, nodes joining and nodes deleted. After every
 //! event the invariant checkers (kept apart from the controllers) check node capacity, the
 //! rollout bounds, one daemon pod per node, StatefulSet ordering, Job parallelism, CronJob
 //! Forbid and that no pod runs outside its volume's zone; the same seed gives the same digest.
@@ -70,6 +70,7 @@ enum Step {
     Drain(u8),
     Uncordon(u8),
     AddNodes(u8),
+    DeleteNode(u8),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -79,6 +80,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..6u8).prop_map(Step::Drain),
         1 => (0..6u8).prop_map(Step::Uncordon),
         1 => (1..3u8).prop_map(Step::AddNodes),
+        1 => (0..6u8).prop_map(Step::DeleteNode),
     ]
 }
 
@@ -179,6 +181,7 @@ fn scenario(seed: u64, workloads: &[Workload], steps: &[(u16, Step)]) -> String 
             Step::Drain(n) => format!("drain: {{node: n-{n}}}"),
             Step::Uncordon(n) => format!("uncordon: {{node: n-{n}}}"),
             Step::AddNodes(c) => format!("addNodes: {{pool: n, count: {c}}}"),
+            Step::DeleteNode(n) => format!("delete: {{kind: Node, name: n-{n}}}"),
         };
         let _ = writeln!(s, "  - {{at: {at}, {line}}}");
     }

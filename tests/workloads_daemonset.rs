@@ -330,3 +330,59 @@ fn same_seed_same_digest() {
     };
     assert_eq!(digest(), digest());
 }
+
+/// A node that leaves (`kubectl delete node`): the DaemonSet stops counting it at once and its
+/// daemon pod goes; the Deployment's pod there is removed by the pod garbage collector after
+/// upstream's 40 s quarantine (marked Failed, then force-deleted) and replaced on a live node.
+#[test]
+fn a_node_that_leaves_loses_its_daemon_pod_and_its_other_pods_are_replaced() {
+    let text = "name: node-leaves\nseed: 5\nduration: 5m\ncluster:\n  nodePools: [{name: n, count: 3, resources: {cpu: \"4\", memory: 16Gi}}]\nworkloads:\n  - inline: {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent}, spec: {selector: {matchLabels: {app: agent}}, template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: agent}]}}}}\n  - inline: {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 3, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}}], containers: [{name: c, image: web, resources: {requests: {cpu: 100m}}}]}}}}\ntimeline:\n  - {at: 1m, delete: {kind: Node, name: n-1}}\n";
+    let s = models::scenario::load_str("node-leaves.yaml", text, std::path::Path::new("."))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let options = models::run::RunOptions {
+        check_invariants: true,
+        ..models::run::RunOptions::default()
+    };
+    let o = models::run::run(
+        &s,
+        &models::scheduler::Registry::default_plugins(),
+        &options,
+        |_, _| {},
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let checkers = o.simulation.world().checkers.as_ref().expect("checkers on");
+    assert!(checkers.violations.is_empty(), "{:?}", checkers.violations);
+    let api = &o.simulation.world().api;
+    let gone = api.store.node_id("n-1").expect("node n-1 existed");
+    assert!(!api.store.node(gone).exists);
+    // Nothing active is left on the deleted node.
+    assert!(
+        !api.store
+            .pods
+            .iter()
+            .any(|r| r.is_active() && r.node == Some(gone)),
+        "no active pod stays on a deleted node"
+    );
+    let ds = api
+        .object_id::<models::api::DaemonSet>("default", "agent")
+        .expect("agent");
+    let ds = api.object::<models::api::DaemonSet>(ds);
+    assert_eq!(ds.status.desired_number_scheduled, 2);
+    assert_eq!(ds.status.number_available, 2);
+    // The web pod on n-1 was force-deleted after the 40 s quarantine, not before.
+    let web_on_gone: Vec<_> = api
+        .store
+        .pods
+        .iter()
+        .filter(|r| r.pod.name.starts_with("web-") && r.node == Some(gone))
+        .collect();
+    assert_eq!(web_on_gone.len(), 1);
+    let removed = web_on_gone[0].deleted_at.expect("removed by the pod GC");
+    assert!(
+        removed.as_secs_f64() >= 100.0,
+        "quarantine: removed at {removed}"
+    );
+    assert_eq!(web_on_gone[0].phase, models::api::PodPhase::Failed);
+    let d = api.deployment(api.deployment_id("default", "web").expect("web"));
+    assert_eq!(d.status.available_replicas, 3, "replaced on a live node");
+}

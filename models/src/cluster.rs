@@ -9,8 +9,8 @@ use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Subscriber};
 use crate::controllers::{
     ControllerId, CronJobController, DaemonSetController, DeploymentController,
-    DisruptionController, GarbageCollector, JobController, ReplicaSetController, Runner,
-    StatefulSetController, VolumeController,
+    DisruptionController, GarbageCollector, JobController, PodGarbageCollector,
+    ReplicaSetController, Runner, StatefulSetController, VolumeController,
 };
 use crate::kubelet::{KubeletEvent, Kubelets};
 use crate::scheduler::{Explanation, Scheduler};
@@ -87,6 +87,7 @@ pub struct Controllers {
     pub job: Runner<JobController>,
     pub cron_job: Runner<CronJobController>,
     pub volume: Runner<VolumeController>,
+    pub pod_gc: Runner<PodGarbageCollector>,
 }
 
 impl Default for Controllers {
@@ -104,6 +105,10 @@ impl Default for Controllers {
             job: Runner::new(ControllerId::Job, JobController::default()),
             cron_job: Runner::new(ControllerId::CronJob, CronJobController::default()),
             volume: Runner::new(ControllerId::PersistentVolume, VolumeController::default()),
+            pod_gc: Runner::new(
+                ControllerId::PodGarbageCollector,
+                PodGarbageCollector::default(),
+            ),
         }
     }
 }
@@ -204,6 +209,7 @@ impl World for Cluster {
                     Subscriber::JobController => c.job.on_changes(&changes, api, ctx),
                     Subscriber::CronJobController => c.cron_job.on_changes(&changes, api, ctx),
                     Subscriber::VolumeController => c.volume.on_changes(&changes, api, ctx),
+                    Subscriber::PodGarbageCollector => c.pod_gc.on_changes(&changes, api, ctx),
                 }
                 self.delivery = changes;
             }
@@ -219,6 +225,7 @@ impl World for Cluster {
                     ControllerId::Job => c.job.reconcile(api, ctx),
                     ControllerId::CronJob => c.cron_job.reconcile(api, ctx),
                     ControllerId::PersistentVolume => c.volume.reconcile(api, ctx),
+                    ControllerId::PodGarbageCollector => c.pod_gc.reconcile(api, ctx),
                 }
             }
             Event::Kubelet(node, e) => self.kubelets.handle(node, e, api, ctx),

@@ -307,7 +307,8 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                 + cluster.controllers.daemon_set.syncs
                 + cluster.controllers.job.syncs
                 + cluster.controllers.cron_job.syncs
-                + cluster.controllers.volume.syncs,
+                + cluster.controllers.volume.syncs
+                + cluster.controllers.pod_gc.syncs,
             evictions: cluster.api.counters.evictions,
             rejected_writes: cluster.api.counters.rejected_writes,
         },

@@ -84,6 +84,8 @@ pub struct Counters {
     pub preemption_victims: u64,
     /// Writes refused because the API server was unavailable.
     pub rejected_writes: u64,
+    /// Pods the pod garbage collector force-deleted (their node was gone).
+    pub pods_garbage_collected: u64,
 }
 
 pub struct ApiServer {

@@ -356,6 +356,20 @@ impl ApiServer {
         id
     }
 
+    /// `kubectl delete node`: the node goes; pods bound to it stay until the pod garbage
+    /// collector removes them (their controllers then replace them elsewhere).
+    pub fn delete_node(&mut self, ctx: &mut Context<'_, Event>, node: NodeId) -> ApiResult<()> {
+        self.check_available()?;
+        let info = &mut self.store.nodes[node.index()];
+        if !info.exists {
+            return Err(ApiError::NotFound);
+        }
+        info.exists = false;
+        self.store.touch_nodes();
+        self.changed(ctx, ObjectKind::Node, node.0, Op::Deleted);
+        Ok(())
+    }
+
     /// `kubectl cordon` / `uncordon`: sets `spec.unschedulable`.
     pub fn set_unschedulable(
         &mut self,

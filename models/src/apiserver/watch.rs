@@ -77,10 +77,11 @@ pub enum Subscriber {
     CronJobController,
     /// The persistent-volume controller: binds claims and provisions volumes.
     VolumeController,
+    PodGarbageCollector,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 11] = [
+    pub const ALL: [Subscriber; 12] = [
         Subscriber::Scheduler,
         Subscriber::ReplicaSetController,
         Subscriber::DeploymentController,
@@ -92,6 +93,7 @@ impl Subscriber {
         Subscriber::JobController,
         Subscriber::CronJobController,
         Subscriber::VolumeController,
+        Subscriber::PodGarbageCollector,
     ];
 
     /// The kind whose first object wakes a dormant watcher up. A controller with nothing of
@@ -99,13 +101,15 @@ impl Subscriber {
     /// adopts what exists when its first object arrives, by reading the store), so it does
     /// not take deliveries until then: runs without StatefulSets cost nothing for the
     /// StatefulSet controller.
-    fn wakes_on(self) -> Option<ObjectKind> {
+    fn wakes_on(self) -> Option<(ObjectKind, Op)> {
         match self {
-            Subscriber::StatefulSetController => Some(ObjectKind::StatefulSet),
-            Subscriber::DaemonSetController => Some(ObjectKind::DaemonSet),
-            Subscriber::JobController => Some(ObjectKind::Job),
-            Subscriber::CronJobController => Some(ObjectKind::CronJob),
-            Subscriber::VolumeController => Some(ObjectKind::PersistentVolumeClaim),
+            Subscriber::StatefulSetController => Some((ObjectKind::StatefulSet, Op::Added)),
+            Subscriber::DaemonSetController => Some((ObjectKind::DaemonSet, Op::Added)),
+            Subscriber::JobController => Some((ObjectKind::Job, Op::Added)),
+            Subscriber::CronJobController => Some((ObjectKind::CronJob, Op::Added)),
+            Subscriber::VolumeController => Some((ObjectKind::PersistentVolumeClaim, Op::Added)),
+            // Only a node that goes leaves pods behind.
+            Subscriber::PodGarbageCollector => Some((ObjectKind::Node, Op::Deleted)),
             _ => None,
         }
     }
@@ -139,6 +143,7 @@ impl Subscriber {
             Subscriber::VolumeController => {
                 Pod.bit() | PersistentVolumeClaim.bit() | PersistentVolume.bit()
             }
+            Subscriber::PodGarbageCollector => Node.bit(),
         }
     }
 
@@ -156,6 +161,7 @@ impl Subscriber {
             Subscriber::JobController => "watch/job-controller",
             Subscriber::CronJobController => "watch/cronjob-controller",
             Subscriber::VolumeController => "watch/persistentvolume-controller",
+            Subscriber::PodGarbageCollector => "watch/pod-garbage-collector",
         }
     }
 }
@@ -226,7 +232,7 @@ impl WatchLog {
         });
         for s in Subscriber::ALL {
             let c = &mut self.cursors[s as usize];
-            if c.dormant && s.wakes_on() == Some(kind) && op == Op::Added {
+            if c.dormant && s.wakes_on() == Some((kind, op)) {
                 // Woken by its first object: deliveries start with this change.
                 c.dormant = false;
                 c.next = self.last;

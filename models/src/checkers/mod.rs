@@ -5,7 +5,8 @@
 //! - Rollout bounds: while a Deployment's `spec.replicas` is unchanged since it last was
 //!   complete, its active (non-terminating) pods never exceed `replicas + maxSurge`, and its
 //!   available pods never drop below `replicas - maxUnavailable` (the latter only counts when
-//!   no one else — an eviction, a drain, a preemption — deleted its pods meanwhile).
+//!   no one else — an eviction, a drain, a preemption, the pod garbage collector — deleted its
+//!   pods meanwhile).
 //! - PDBs: an eviction never takes a budget's healthy pods below its desired healthy count.
 //! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
 //! - DaemonSets (`daemonset.rs`): one active pod per node (two with maxSurge), none on a node
@@ -128,7 +129,9 @@ impl Checkers {
     }
 
     fn rollouts(&mut self, api: &ApiServer, now: SimTime) {
-        let disruptions = api.counters.evictions + api.counters.preemption_victims;
+        let disruptions = api.counters.evictions
+            + api.counters.preemption_victims
+            + api.counters.pods_garbage_collected;
         for d in &api.deployments {
             if d.deleted || d.deletion_timestamp.is_some() || d.d.paused {
                 self.armed.remove(&d.id);

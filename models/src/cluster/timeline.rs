@@ -447,7 +447,11 @@ fn delete(
         ObjectKind::CronJob => with_workload::<crate::api::CronJob>(api, target, |api, id| {
             api.delete_object::<crate::api::CronJob>(ctx, id, propagation)
         }),
-        ObjectKind::Node | ObjectKind::PodDisruptionBudget => Err(ApiError::Refused(format!(
+        ObjectKind::Node => match api.store.node_id(&target.name) {
+            Some(id) => api.delete_node(ctx, id),
+            None => Err(ApiError::NotFound),
+        },
+        ObjectKind::PodDisruptionBudget => Err(ApiError::Refused(format!(
             "deleting a {} is not simulated yet",
             target.kind.as_str()
         ))),

@@ -10,6 +10,7 @@ pub mod disruption;
 pub mod garbage_collector;
 pub mod job;
 pub mod names;
+pub mod podgc;
 pub mod replicaset;
 pub mod statefulset;
 pub mod volume;
@@ -29,6 +30,7 @@ pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
 pub use garbage_collector::GarbageCollector;
 pub use job::controller::JobController;
+pub use podgc::PodGarbageCollector;
 pub use replicaset::ReplicaSetController;
 pub use statefulset::controller::StatefulSetController;
 pub use volume::VolumeController;
@@ -45,6 +47,7 @@ pub enum ControllerId {
     Job,
     CronJob,
     PersistentVolume,
+    PodGarbageCollector,
 }
 
 /// What one `sync(key)` asks of its queue.
