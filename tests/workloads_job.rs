@@ -44,12 +44,17 @@ fn job(name: &str, run_for: &str, exit_code: i32) -> Job {
 fn run_jobs(jobs: Vec<Job>) -> RunOutcome {
     let mut s = load_str("jobs.yaml", BASE, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
     s.jobs = jobs;
+    run_checked(&s)
+}
+
+/// Runs with the invariant checkers on and asserts they found nothing.
+fn run_checked(s: &models::scenario::Scenario) -> RunOutcome {
     let options = RunOptions {
         check_invariants: true,
         ..RunOptions::default()
     };
-    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"));
+    let o =
+        run(s, &Registry::default_plugins(), &options, |_, _| {}).unwrap_or_else(|d| panic!("{d}"));
     let checkers = o.simulation.world().checkers.as_ref().expect("checkers on");
     assert!(
         checkers.violations.is_empty(),
@@ -257,12 +262,7 @@ fn pod_failure_policy_fails_or_ignores_as_its_rules_say() {
     let s = load_str("jobs.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(s.jobs.len(), 2);
     assert_eq!(s.jobs[0].pod_failure_policy.len(), 2);
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"));
+    let o = run_checked(&s);
     let fatal = status(&o, "fatal");
     let failed = fatal.finished().expect("fatal finished");
     assert_eq!(
@@ -296,19 +296,7 @@ fn indexed_manifest(name: &str, exit_code: i32, extra: &str) -> String {
 
 fn run_text(text: &str) -> RunOutcome {
     let s = load_str("jobs.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"));
-    let checkers = o.simulation.world().checkers.as_ref().expect("checkers on");
-    assert!(
-        checkers.violations.is_empty(),
-        "{:#?}",
-        &checkers.violations[..checkers.violations.len().min(5)]
-    );
-    o
+    run_checked(&s)
 }
 
 /// The `batch.kubernetes.io/job-index-failure-count` of the Job's pods per completion index,
