@@ -173,6 +173,20 @@ fn indexed_job_completes_every_index() {
     let mut names: Vec<String> = pods(&o, "idx").into_iter().map(|p| p.0).collect();
     names.sort();
     assert_eq!(names.len(), 3);
+    // Upstream `manageJob`: an indexed pod's hostname is `<job>-<index>`.
+    let api = &o.simulation.world().api;
+    for (i, n) in names.iter().enumerate() {
+        let pod = api
+            .store
+            .pods
+            .iter()
+            .find(|r| &r.pod.name == n)
+            .expect("pod");
+        assert_eq!(
+            pod.pod.hostname.as_deref(),
+            Some(format!("idx-{i}").as_str())
+        );
+    }
     for (i, n) in names.iter().enumerate() {
         let prefix = format!("idx-{i}-");
         assert!(n.starts_with(&prefix) && n.len() == prefix.len() + 5, "{n}");

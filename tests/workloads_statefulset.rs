@@ -141,7 +141,9 @@ fn active_names(o: &RunOutcome) -> Vec<String> {
 #[test]
 fn ordered_ready_creates_each_pod_after_the_previous_is_ready() {
     let mut s = scenario("");
-    s.stateful_sets.push(web(3));
+    let mut set = web(3);
+    set.service_name = "nginx".into();
+    s.stateful_sets.push(set);
     let o = go(&s);
     let pods: Vec<&PodRecord> = ["web-0", "web-1", "web-2"]
         .iter()
@@ -163,6 +165,9 @@ fn ordered_ready_creates_each_pod_after_the_previous_is_ready() {
             Some(p.pod.name.as_str())
         );
         assert!(p.pod.labels.get("controller-revision-hash").is_some());
+        // Upstream `initIdentity`: hostname and subdomain give `web-0.nginx`.
+        assert_eq!(p.pod.hostname.as_deref(), Some(p.pod.name.as_str()));
+        assert_eq!(p.pod.subdomain.as_deref(), Some("nginx"));
     }
     assert_eq!(
         pods[2].pod.labels.get("apps.kubernetes.io/pod-index"),

@@ -123,6 +123,10 @@ pub struct Pod {
     pub restart_policy: RestartPolicy,
     /// `spec.hostNetwork` (the DaemonSet controller adds a toleration for such pods).
     pub host_network: bool,
+    /// `spec.hostname` and `spec.subdomain`: a StatefulSet pod's stable network identity
+    /// (`web-0.nginx`), an Indexed Job pod's `<job>-<index>`.
+    pub hostname: Option<String>,
+    pub subdomain: Option<String>,
     /// Each container's requests and limits as written, for ResourceQuota and LimitRange
     /// admission; shared by every pod stamped from one template. `None` for pods that carry
     /// only their effective request (traces).
@@ -200,6 +204,8 @@ impl Default for Pod {
             dumped: None,
             restart_policy: RestartPolicy::Always,
             host_network: false,
+            hostname: None,
+            subdomain: None,
             resources: None,
             volumes: Vec::new(),
         }

@@ -600,6 +600,8 @@ pub(crate) fn pod(
     pod.scheduling_gates = scheduling_gates(ctx, spec, path)?;
     pod.restart_policy = restart_policy(ctx, spec.restart_policy.as_deref(), path)?;
     pod.host_network = spec.host_network.unwrap_or(false);
+    pod.hostname = spec.hostname.clone().filter(|h| !h.is_empty());
+    pod.subdomain = spec.subdomain.clone().filter(|s| !s.is_empty());
     pod.volumes = pod_volumes(ctx, spec, path)?;
     pod.resources = Some(std::sync::Arc::new(admission_resources(ctx, spec, path)?));
     scheduling.apply_to(&mut pod);

@@ -735,6 +735,8 @@ impl JobController {
                         );
                     }
                 }
+                // Upstream `manageJob`: an indexed pod's hostname is `<job>-<index>`.
+                pod.hostname = Some(indexed::pod_hostname_with_index(&job.name, ix));
                 indexed::pod_generate_name_with_index(&job.name, ix)
             }
             None => pod_generate_name(&job.name),

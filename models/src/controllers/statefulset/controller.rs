@@ -123,6 +123,9 @@ fn new_stateful_pod(
     let mut pod = set.template.pod.clone();
     pod.name = get_pod_name(&set.name, ordinal);
     pod.namespace = set.namespace.clone();
+    // Upstream `initIdentity`: the stable network identity `<pod>.<serviceName>`.
+    pod.hostname = Some(pod.name.clone());
+    pod.subdomain = Some(set.service_name.clone()).filter(|s| !s.is_empty());
     pod.owner = Some(OwnerRef {
         kind: OwnerKind::StatefulSet,
         name: set.name.clone(),
