@@ -9,6 +9,7 @@ pub mod batch;
 pub mod ids;
 pub mod labels;
 pub mod node;
+pub mod node_affinity;
 pub mod pdb;
 pub mod pod;
 pub mod pod_scheduling;
@@ -17,6 +18,7 @@ pub mod quantity;
 pub mod resources;
 pub mod storage;
 pub mod taints;
+pub mod validation;
 pub mod workloads;
 
 pub use apps::{

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
 use super::{LabelSelector, Operator, Requirement};
-use crate::scheduler::plugins::helper::{label_value_error, qualified_name_error};
+use crate::api::validation::{label_value_error, qualified_name_error};
 
 /// A conversion error: the path of the offending field, relative to the converted object, and
 /// what is wrong with it.

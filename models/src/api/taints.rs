@@ -79,6 +79,18 @@ pub fn tolerations_tolerate(tolerations: &[Toleration], taint: &Taint) -> bool {
     tolerations.iter().any(|t| t.tolerates(taint))
 }
 
+/// Upstream `v1helper.FindMatchingUntoleratedTaint` with `DoNotScheduleTaintsFilterFunc`: the
+/// first NoSchedule/NoExecute taint, in the node's order, that no toleration tolerates.
+pub fn find_untolerated_taint<'a>(
+    taints: &'a [Taint],
+    tolerations: &[Toleration],
+) -> Option<&'a Taint> {
+    taints.iter().find(|t| {
+        matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
+            && !tolerations_tolerate(tolerations, t)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

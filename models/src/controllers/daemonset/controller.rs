@@ -127,7 +127,7 @@ pub struct DaemonSetController {
     /// Last time the backoff was garbage-collected (upstream runs `GC` every minute).
     last_backoff_gc: SimTime,
     /// Each DaemonSet's template hash at a generation (hashing formats the whole template).
-    hashes: std::cell::RefCell<BTreeMap<WorkloadId, (i64, String)>>,
+    hashes: BTreeMap<WorkloadId, (i64, String)>,
 }
 
 impl Default for DaemonSetController {
@@ -136,7 +136,7 @@ impl Default for DaemonSetController {
             expectations: ControllerExpectations::new(),
             failed_pods_backoff: Backoff::new(FAILED_PODS_BACKOFF_INITIAL, FAILED_PODS_BACKOFF_MAX),
             last_backoff_gc: SimTime::ZERO,
-            hashes: std::cell::RefCell::new(BTreeMap::new()),
+            hashes: BTreeMap::new(),
         }
     }
 }
@@ -407,20 +407,19 @@ fn status_counts(view: &SyncView<'_>, revision: Revision<'_>, min_ready: i32) ->
 
 impl DaemonSetController {
     /// The template hash of DaemonSet `key`, computed once per generation.
-    fn cached_hash(&self, key: WorkloadId, generation: i64, template: &PodTemplate) -> String {
-        let mut hashes = self.hashes.borrow_mut();
-        match hashes.get(&key) {
+    fn cached_hash(&mut self, key: WorkloadId, generation: i64, template: &PodTemplate) -> String {
+        match self.hashes.get(&key) {
             Some((g, h)) if *g == generation => h.clone(),
             _ => {
                 let h = template_hash(template);
-                hashes.insert(key, (generation, h.clone()));
+                self.hashes.insert(key, (generation, h.clone()));
                 h
             }
         }
     }
 
     /// The DaemonSet's current revision: its template hash and template generation.
-    fn revision_of(&self, api: &ApiServer, key: WorkloadId) -> (String, Option<i64>) {
+    fn revision_of(&mut self, api: &ApiServer, key: WorkloadId) -> (String, Option<i64>) {
         let obj = api.object::<DaemonSet>(key);
         // The API server keeps the template generation in the deprecated annotation; without
         // one the object's generation stands in (it moves on every spec change).
@@ -812,6 +811,7 @@ impl Reconciler for DaemonSetController {
                 let id = WorkloadId(change.id);
                 if change.op == Op::Deleted {
                     self.expectations.delete_expectations(id.0);
+                    self.hashes.remove(&id);
                 }
                 enqueue(id);
             }

@@ -8,9 +8,9 @@ use sim_core::SimTime;
 
 use super::util::{add_or_update_daemon_pod_tolerations, is_updated_by_labels};
 use crate::api::Toleration;
+use crate::api::node_affinity::required_matches;
+use crate::api::taints::find_untolerated_taint;
 use crate::api::{Node, Pod, PodPhase, TaintEffect, tolerations_tolerate};
-use crate::scheduler::plugins::node_affinity::required_matches;
-use crate::scheduler::plugins::taint_toleration::find_untolerated_taint;
 
 /// Upstream `NodeShouldRunDaemonPod(node, ds)` → `(shouldRun, shouldContinueRunning)`.
 ///

@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::node_affinity::OBJECT_NAME_FIELD;
 use crate::api::{
     DaemonSetUpdateStrategy, Labels, NodeAffinity, NodeSelector, NodeSelectorTerm, Operator, Pod,
     Requirement, TaintEffect, Toleration, TolerationOperator,
 };
-use crate::scheduler::plugins::node_affinity::OBJECT_NAME_FIELD;
 
 /// Upstream `v1.TaintNodeNotReady`.
 pub const TAINT_NODE_NOT_READY: &str = "node.kubernetes.io/not-ready";

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+pub use crate::api::taints::find_untolerated_taint;
 use crate::api::{NodeId, Pod, Taint, TaintEffect, Toleration, tolerations_tolerate};
 use crate::scheduler::framework::{
     ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
@@ -12,18 +13,6 @@ use crate::scheduler::plugins::helper::default_normalize_score;
 use crate::store::NodeInfo;
 
 pub const NAME: &str = "TaintToleration";
-
-/// Upstream `v1helper.FindMatchingUntoleratedTaint` with `DoNotScheduleTaintsFilterFunc`: the
-/// first NoSchedule/NoExecute taint, in the node's order, that no toleration tolerates.
-pub fn find_untolerated_taint<'a>(
-    taints: &'a [Taint],
-    tolerations: &[Toleration],
-) -> Option<&'a Taint> {
-    taints.iter().find(|t| {
-        matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
-            && !tolerations_tolerate(tolerations, t)
-    })
-}
 
 /// Upstream `countIntolerableTaintsPreferNoSchedule`. Upstream first keeps only the tolerations
 /// with an empty or PreferNoSchedule effect; any other toleration has an effect that differs
