@@ -210,6 +210,7 @@ impl World for Cluster {
                     Subscriber::CronJobController => c.cron_job.on_changes(&changes, api, ctx),
                     Subscriber::VolumeController => c.volume.on_changes(&changes, api, ctx),
                     Subscriber::PodGarbageCollector => c.pod_gc.on_changes(&changes, api, ctx),
+                    Subscriber::NodeLifecycleController | Subscriber::TaintEvictionController => {}
                 }
                 self.delivery = changes;
             }

@@ -32,6 +32,8 @@ pub struct NodeInfo {
     /// Free milli-GPUs of each GPU device (1000 when idle), one entry per allocatable
     /// `nvidia.com/gpu`; see `crate::gpu`.
     pub gpu_free: Vec<u32>,
+    /// `status.conditions`: Ready and the pressure conditions.
+    pub conditions: crate::apiserver::NodeConditions,
 }
 
 impl NodeInfo {
@@ -149,6 +151,7 @@ impl Store {
             pods: Vec::new(),
             exists: true,
             gpu_free: vec![gpu::MILLI_PER_GPU; devices as usize],
+            conditions: crate::apiserver::NodeConditions::default(),
         });
         id
     }

@@ -39,6 +39,11 @@ impl SimTime {
         self.0
     }
 
+    /// `secs` seconds after the start.
+    pub const fn from_secs(secs: u64) -> Self {
+        SimTime(secs.saturating_mul(1_000_000_000))
+    }
+
     /// `None` if the result would not be representable.
     pub fn checked_add(self, d: SimDuration) -> Option<SimTime> {
         self.0.checked_add(d.0).map(SimTime)

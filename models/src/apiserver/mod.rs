@@ -17,6 +17,8 @@
 pub mod admission;
 pub mod collection;
 pub mod latency;
+pub mod leases;
+mod nodes;
 pub mod objects;
 mod pods;
 pub mod storage;
@@ -31,6 +33,7 @@ pub use collection::{
     Collection, CronJobStatus, DaemonSetStatus, JobStatus, Object, StatefulSetStatus, Workload,
 };
 pub use latency::{ControlPlaneTiming, Latency};
+pub use leases::{ConditionStatus, NodeConditions, NodeLease, NodeLeases};
 pub use objects::{
     Condition, DeploymentObject, DeploymentStatus, OwnedPodCounts, PdbObject, ReplicaSetObject,
     ReplicaSetStatus,
@@ -116,11 +119,18 @@ pub struct ApiServer {
     pub counters: Counters,
     /// ResourceQuotas and LimitRanges by namespace.
     pub admission: admission::Admission,
+    /// Each node's Lease (`kube-node-lease`), renewed by its kubelet.
+    pub leases: NodeLeases,
 }
 
 impl ApiServer {
     pub fn new(store: Store, timing: ControlPlaneTiming) -> Self {
         let pdb_status = store.pdbs.iter().map(|_| PdbObject::default()).collect();
+        // The kubelets of the nodes there at the start hold their Leases from the start.
+        let mut leases = NodeLeases::default();
+        for n in store.live_nodes() {
+            leases.start(n.id, SimTime::ZERO);
+        }
         ApiServer {
             store,
             replica_sets: Vec::new(),
@@ -140,6 +150,7 @@ impl ApiServer {
             events: Vec::new(),
             counters: Counters::default(),
             admission: admission::Admission::default(),
+            leases,
         }
     }
 

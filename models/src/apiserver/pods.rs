@@ -353,6 +353,8 @@ impl ApiServer {
     pub fn add_node(&mut self, ctx: &mut Context<'_, Event>, node: Node) -> NodeId {
         let id = self.store.add_node(node);
         self.changed(ctx, ObjectKind::Node, id.0, Op::Added);
+        // The kubelet that registers the node takes its Lease at once.
+        self.leases.start(id, ctx.now());
         id
     }
 

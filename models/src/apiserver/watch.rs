@@ -23,6 +23,8 @@ pub enum ObjectKind {
     CronJob,
     PersistentVolumeClaim,
     PersistentVolume,
+    /// A node's Lease (`kube-node-lease`): its renewals started or stopped.
+    Lease,
 }
 
 impl ObjectKind {
@@ -78,10 +80,14 @@ pub enum Subscriber {
     /// The persistent-volume controller: binds claims and provisions volumes.
     VolumeController,
     PodGarbageCollector,
+    /// The node lifecycle controller: Ready=Unknown and the `not-ready`/`unreachable` taints.
+    NodeLifecycleController,
+    /// The taint eviction controller: deletes pods from nodes with NoExecute taints.
+    TaintEvictionController,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 12] = [
+    pub const ALL: [Subscriber; 14] = [
         Subscriber::Scheduler,
         Subscriber::ReplicaSetController,
         Subscriber::DeploymentController,
@@ -94,6 +100,8 @@ impl Subscriber {
         Subscriber::CronJobController,
         Subscriber::VolumeController,
         Subscriber::PodGarbageCollector,
+        Subscriber::NodeLifecycleController,
+        Subscriber::TaintEvictionController,
     ];
 
     /// The kind whose first object wakes a dormant watcher up. A controller with nothing of
@@ -110,6 +118,10 @@ impl Subscriber {
             Subscriber::VolumeController => Some((ObjectKind::PersistentVolumeClaim, Op::Added)),
             // Only a node that goes leaves pods behind.
             Subscriber::PodGarbageCollector => Some((ObjectKind::Node, Op::Deleted)),
+            // Nothing to do while every kubelet renews its Lease.
+            Subscriber::NodeLifecycleController => Some((ObjectKind::Lease, Op::Modified)),
+            // Nothing to evict until a node is modified (tainted).
+            Subscriber::TaintEvictionController => Some((ObjectKind::Node, Op::Modified)),
             _ => None,
         }
     }
@@ -144,6 +156,8 @@ impl Subscriber {
                 Pod.bit() | PersistentVolumeClaim.bit() | PersistentVolume.bit()
             }
             Subscriber::PodGarbageCollector => Node.bit(),
+            Subscriber::NodeLifecycleController => Node.bit() | Lease.bit() | Pod.bit(),
+            Subscriber::TaintEvictionController => Node.bit() | Pod.bit(),
         }
     }
 
@@ -162,6 +176,8 @@ impl Subscriber {
             Subscriber::CronJobController => "watch/cronjob-controller",
             Subscriber::VolumeController => "watch/persistentvolume-controller",
             Subscriber::PodGarbageCollector => "watch/pod-garbage-collector",
+            Subscriber::NodeLifecycleController => "watch/node-lifecycle-controller",
+            Subscriber::TaintEvictionController => "watch/taint-eviction-controller",
         }
     }
 }
