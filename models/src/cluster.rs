@@ -29,7 +29,9 @@ pub enum Event {
     Watch(Subscriber),
     /// A controller's work queue has keys ready.
     Reconcile(ControllerId),
-    Kubelet(NodeId, KubeletEvent),
+    /// A kubelet's timer, with the node's boot generation when it was set: timers of a
+    /// kubelet that crashed since are dropped.
+    Kubelet(NodeId, u32, KubeletEvent),
     Scheduler(SchedulerEvent),
     /// A scripted timeline action (index into the timeline) is due.
     Timeline(u32),
@@ -53,14 +55,9 @@ impl Event {
         match *self {
             Event::Watch(s) => (1, "Watch", s as u64),
             Event::Reconcile(c) => (2, "Reconcile", c as u64),
-            Event::Kubelet(n, KubeletEvent::PodStarted(p)) => {
-                (3, "PodStarted", u64::from(p.0) << 32 | u64::from(n.0))
-            }
-            Event::Kubelet(n, KubeletEvent::PodStopped(p)) => {
-                (4, "PodStopped", u64::from(p.0) << 32 | u64::from(n.0))
-            }
-            Event::Kubelet(n, KubeletEvent::ContainerExited(p)) => {
-                (11, "ContainerExited", u64::from(p.0) << 32 | u64::from(n.0))
+            Event::Kubelet(n, _, e) => {
+                let (tag, name, key) = e.kind();
+                (tag, name, key << 32 | u64::from(n.0))
             }
             Event::Scheduler(SchedulerEvent::ScheduleNext) => (5, "ScheduleNext", 0),
             Event::Scheduler(SchedulerEvent::FlushBackoff) => (6, "FlushBackoff", 0),
@@ -229,7 +226,7 @@ impl World for Cluster {
                     ControllerId::PodGarbageCollector => c.pod_gc.reconcile(api, ctx),
                 }
             }
-            Event::Kubelet(node, e) => self.kubelets.handle(node, e, api, ctx),
+            Event::Kubelet(node, boot, e) => self.kubelets.handle(node, boot, e, api, ctx),
             Event::Scheduler(e) => self.scheduler.handle(e, api, ctx),
             Event::Timeline(i) => self.timeline.apply_action(i, api, ctx),
             Event::Drain(i) => self.timeline.drain_step(i, api, ctx),

@@ -120,8 +120,9 @@ impl Subscriber {
             Subscriber::PodGarbageCollector => Some((ObjectKind::Node, Op::Deleted)),
             // Nothing to do while every kubelet renews its Lease.
             Subscriber::NodeLifecycleController => Some((ObjectKind::Lease, Op::Modified)),
-            // Nothing to evict until a node is modified (tainted).
-            Subscriber::TaintEvictionController => Some((ObjectKind::Node, Op::Modified)),
+            // The NoExecute taints it acts on come from the node lifecycle controller, after a
+            // Lease stopped being renewed.
+            Subscriber::TaintEvictionController => Some((ObjectKind::Lease, Op::Modified)),
             _ => None,
         }
     }

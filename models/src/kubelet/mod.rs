@@ -17,6 +17,9 @@ use crate::cluster::Event;
 use crate::events::EventType;
 use crate::scenario::{Behaviour, WorkloadBehaviour};
 
+mod node;
+pub use node::NodeState;
+
 /// A kubelet's own timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KubeletEvent {
@@ -26,6 +29,20 @@ pub enum KubeletEvent {
     PodStopped(PodId),
     /// The main container exited by itself (a batch pod's run ended, `runFor`).
     ContainerExited(PodId),
+    /// Retry a node status write (Lease renewal and `Ready=True`) the API server refused.
+    PostNodeStatus,
+}
+
+impl KubeletEvent {
+    /// Tag, name and key (the pod) for the run digest and traces.
+    pub(crate) fn kind(&self) -> (u64, &'static str, u64) {
+        match *self {
+            KubeletEvent::PodStarted(p) => (3, "PodStarted", u64::from(p.0)),
+            KubeletEvent::PodStopped(p) => (4, "PodStopped", u64::from(p.0)),
+            KubeletEvent::ContainerExited(p) => (11, "ContainerExited", u64::from(p.0)),
+            KubeletEvent::PostNodeStatus => (12, "PostNodeStatus", 0),
+        }
+    }
 }
 
 /// How long a batch pod (restartPolicy Never or OnFailure) runs when neither `behaviour` nor
@@ -66,6 +83,8 @@ pub struct Kubelets {
     /// the containers wait (upstream `WaitForAttachAndMount`). Retried on each claim change
     /// the kubelet watches, instead of polling.
     waiting_for_volumes: BTreeSet<PodId>,
+    /// Each node's machine and kubelet process, by `NodeId` (see `node.rs`).
+    nodes: Vec<node::NodeState>,
 }
 
 impl Kubelets {
@@ -178,6 +197,18 @@ impl Kubelets {
             let pod = PodId(c.id);
             let r = api.store.pod(pod);
             let Some(node) = r.node else { continue };
+            if c.op != Op::Deleted {
+                let state = self.node(node);
+                if state.down {
+                    // Nobody listens; the kubelet lists its pods when the node boots.
+                    continue;
+                }
+                if !state.reaches_api() {
+                    // The watch does not reach it: it catches up when it reconnects.
+                    self.node_mut(node).missed.insert(pod);
+                    continue;
+                }
+            }
             match c.op {
                 Op::Added | Op::Bound | Op::Modified => {
                     if r.deletion_timestamp.is_some()
@@ -214,7 +245,7 @@ impl Kubelets {
                     );
                     ctx.schedule(
                         SimDuration::from_secs(grace),
-                        Event::Kubelet(node, KubeletEvent::PodStopped(pod)),
+                        self.timer(node, KubeletEvent::PodStopped(pod)),
                     );
                 }
                 Op::Deleted => {
@@ -301,18 +332,30 @@ impl Kubelets {
         } else {
             lo
         };
-        ctx.schedule(startup, Event::Kubelet(node, KubeletEvent::PodStarted(pod)));
+        ctx.schedule(startup, self.timer(node, KubeletEvent::PodStarted(pod)));
     }
 
     pub fn handle(
         &mut self,
         node: NodeId,
+        boot: u32,
         event: KubeletEvent,
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) {
+        let state = self.node(node);
+        if boot != state.boot || state.down {
+            // Set before the node crashed: those containers are gone.
+            return;
+        }
+        if !state.reaches_api() {
+            // A stalled or partitioned kubelet cannot report: it tries again later.
+            ctx.schedule(STATUS_RETRY, self.timer(node, event));
+            return;
+        }
         let now = ctx.now();
         match event {
+            KubeletEvent::PostNodeStatus => self.post_node_status(node, api, ctx),
             KubeletEvent::PodStarted(pod) => {
                 let r = api.store.pod(pod);
                 if !r.is_active() || r.deletion_timestamp.is_some() || r.node != Some(node) {
@@ -333,14 +376,14 @@ impl Kubelets {
                             self.exit_codes.insert(pod, code);
                             ctx.schedule(
                                 run_for,
-                                Event::Kubelet(node, KubeletEvent::ContainerExited(pod)),
+                                self.timer(node, KubeletEvent::ContainerExited(pod)),
                             );
                         }
                     }
                     Err(ApiError::Unavailable) => {
                         ctx.schedule(
                             STATUS_RETRY,
-                            Event::Kubelet(node, KubeletEvent::PodStarted(pod)),
+                            self.timer(node, KubeletEvent::PodStarted(pod)),
                         );
                     }
                     Err(_) => {}
@@ -355,7 +398,7 @@ impl Kubelets {
                 Err(_) => {
                     ctx.schedule(
                         STATUS_RETRY,
-                        Event::Kubelet(node, KubeletEvent::PodStopped(pod)),
+                        self.timer(node, KubeletEvent::PodStopped(pod)),
                     );
                 }
             },
@@ -396,7 +439,7 @@ impl Kubelets {
                     object,
                     "Back-off restarting failed container".into(),
                 );
-                ctx.schedule(delay, Event::Kubelet(node, KubeletEvent::PodStarted(pod)));
+                ctx.schedule(delay, self.timer(node, KubeletEvent::PodStarted(pod)));
             })
         } else {
             let phase = if code == 0 {
@@ -413,7 +456,7 @@ impl Kubelets {
             Err(ApiError::Unavailable) => {
                 ctx.schedule(
                     STATUS_RETRY,
-                    Event::Kubelet(node, KubeletEvent::ContainerExited(pod)),
+                    self.timer(node, KubeletEvent::ContainerExited(pod)),
                 );
             }
             Err(_) => {}

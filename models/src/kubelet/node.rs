@@ -1,0 +1,225 @@
+//! The node under each kubelet: its machine can crash and boot, and its kubelet can stall or
+//! lose the API server (a partition). The fault driver flips these; the kubelet reacts as a
+//! real one would: a crashed machine loses its containers and its timers, a stalled or
+//! partitioned kubelet keeps its containers running but neither reports nor renews its
+//! Lease, and a kubelet that comes back renews its Lease, reports Ready and catches up with
+//! the pods the API server has for it.
+
+use std::collections::BTreeSet;
+
+use sim_core::{Context, SimDuration};
+
+use super::{KubeletEvent, Kubelets, STATUS_RETRY};
+use crate::api::{NodeId, PodId, PodPhase};
+use crate::apiserver::{ApiError, ApiServer, ConditionStatus};
+use crate::cluster::Event;
+use crate::events::EventType;
+
+/// One node's machine and kubelet process.
+#[derive(Clone, Debug, Default)]
+pub struct NodeState {
+    /// The machine is off (crashed, or reclaimed until it boots again).
+    pub down: bool,
+    /// The kubelet process hangs: it does nothing and reports nothing.
+    pub stalled: bool,
+    /// The node cannot reach the control plane.
+    pub partitioned: bool,
+    /// Boot generation: timers set before the last crash carry an older one.
+    pub(super) boot: u32,
+    /// Pods whose changes the watch could not deliver while the kubelet was cut off.
+    pub(super) missed: BTreeSet<PodId>,
+}
+
+impl NodeState {
+    /// The kubelet runs and can talk to the API server.
+    pub fn reaches_api(&self) -> bool {
+        !self.down && !self.stalled && !self.partitioned
+    }
+}
+
+impl Kubelets {
+    pub fn node(&self, node: NodeId) -> &NodeState {
+        static HEALTHY: NodeState = NodeState {
+            down: false,
+            stalled: false,
+            partitioned: false,
+            boot: 0,
+            missed: BTreeSet::new(),
+        };
+        self.nodes.get(node.index()).unwrap_or(&HEALTHY)
+    }
+
+    pub(super) fn node_mut(&mut self, node: NodeId) -> &mut NodeState {
+        if self.nodes.len() <= node.index() {
+            self.nodes.resize(node.index() + 1, NodeState::default());
+        }
+        &mut self.nodes[node.index()]
+    }
+
+    /// A timer of this node's kubelet, tagged with the node's boot generation.
+    pub(super) fn timer(&self, node: NodeId, event: KubeletEvent) -> Event {
+        Event::Kubelet(node, self.node(node).boot, event)
+    }
+
+    /// The machine goes down: every container on it dies with it, the kubelet's timers are
+    /// void and its Lease is no longer renewed. The API server still shows the pods as they
+    /// were until the node lifecycle controller notices.
+    pub fn crash(&mut self, node: NodeId, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        if self.node(node).down {
+            return;
+        }
+        let state = self.node_mut(node);
+        state.down = true;
+        state.boot = state.boot.wrapping_add(1);
+        state.missed.clear();
+        for &pod in &api.store.node(node).pods {
+            self.admitted.remove(&pod);
+            self.stopping.remove(&pod);
+            self.exit_codes.remove(&pod);
+            self.waiting_for_volumes.remove(&pod);
+        }
+        api.lease_renewals_stopped(ctx, node);
+    }
+
+    /// The machine boots: the kubelet starts, renews its Lease, reports Ready and lists the
+    /// pods bound to it. Pods deleted meanwhile are stopped (their containers are already
+    /// gone); the others start again, each container restart counted.
+    pub fn boot(&mut self, node: NodeId, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        if !self.node(node).down {
+            return;
+        }
+        self.node_mut(node).down = false;
+        let name = api.store.node(node).name().to_string();
+        api.record(
+            ctx.now(),
+            EventType::Normal,
+            "Starting",
+            format!("node/{name}"),
+            "Starting kubelet.".into(),
+        );
+        self.post_node_status(node, api, ctx);
+        let pods: Vec<PodId> = api.store.node(node).pods.clone();
+        for pod in pods {
+            self.resync_pod(node, pod, true, api, ctx);
+        }
+    }
+
+    /// The kubelet process hangs (`stall: true`) or resumes.
+    pub fn stall(
+        &mut self,
+        node: NodeId,
+        stalled: bool,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        self.set_cut_off(node, |s| &mut s.stalled, stalled, api, ctx);
+    }
+
+    /// The node loses (`partitioned: true`) or regains the control plane.
+    pub fn partition(
+        &mut self,
+        node: NodeId,
+        partitioned: bool,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        self.set_cut_off(node, |s| &mut s.partitioned, partitioned, api, ctx);
+    }
+
+    fn set_cut_off(
+        &mut self,
+        node: NodeId,
+        flag: fn(&mut NodeState) -> &mut bool,
+        on: bool,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let before = self.node(node).reaches_api();
+        *flag(self.node_mut(node)) = on;
+        let after = self.node(node).reaches_api();
+        if before && !after {
+            api.lease_renewals_stopped(ctx, node);
+        } else if !before && after {
+            self.post_node_status(node, api, ctx);
+            let missed = std::mem::take(&mut self.node_mut(node).missed);
+            for pod in missed {
+                self.resync_pod(node, pod, false, api, ctx);
+            }
+        }
+    }
+
+    /// Renews the node's Lease and reports `Ready=True`; retried while the API server
+    /// refuses.
+    pub(super) fn post_node_status(
+        &mut self,
+        node: NodeId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        if !api.store.node(node).exists {
+            return;
+        }
+        let was_ready = api.store.node(node).conditions.ready == ConditionStatus::True;
+        let result = api
+            .start_lease_renewal(ctx, node)
+            .and_then(|()| api.set_node_ready(ctx, node, ConditionStatus::True));
+        match result {
+            Ok(()) => {
+                if !was_ready {
+                    let name = api.store.node(node).name().to_string();
+                    api.record(
+                        ctx.now(),
+                        EventType::Normal,
+                        "NodeReady",
+                        format!("node/{name}"),
+                        format!("Node {name} status is now: NodeReady"),
+                    );
+                }
+            }
+            Err(ApiError::Unavailable) => {
+                ctx.schedule(STATUS_RETRY, self.timer(node, KubeletEvent::PostNodeStatus));
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Brings one pod in line with what the API server says, as the kubelet's pod workers do
+    /// after a restart or a reconnect.
+    fn resync_pod(
+        &mut self,
+        node: NodeId,
+        pod: PodId,
+        rebooted: bool,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let r = api.store.pod(pod);
+        if !r.is_active() || r.node != Some(node) {
+            return;
+        }
+        if r.deletion_timestamp.is_some() {
+            if self.stopping.insert(pod) {
+                // After a reboot nothing runs any more: the pod goes at once.
+                let grace = if rebooted || r.phase != PodPhase::Running {
+                    SimDuration::ZERO
+                } else {
+                    SimDuration::from_secs(
+                        u64::try_from(r.pod.termination_grace_period_seconds).unwrap_or(0),
+                    )
+                };
+                ctx.schedule(grace, self.timer(node, KubeletEvent::PodStopped(pod)));
+            }
+            return;
+        }
+        let phase = r.phase;
+        match phase {
+            PodPhase::Pending if self.admitted.insert(pod) => self.start(api, ctx, node, pod),
+            // The containers died with the machine: they start again.
+            PodPhase::Running if rebooted && api.restart_container(ctx, pod).is_ok() => {
+                self.admitted.insert(pod);
+                self.start(api, ctx, node, pod);
+            }
+            _ => {}
+        }
+    }
+}
