@@ -43,6 +43,8 @@ pub enum Event {
     TraceArrival(u32),
     /// Trace replay: the pod's recorded deletion time has come.
     TraceDeparture(PodId),
+    /// The fault driver's timers (`crate::faults`).
+    Fault(crate::faults::FaultEvent),
     /// Periodic allocation and fragmentation sample (`crate::trace::metrics`).
     Sample,
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
@@ -63,6 +65,7 @@ impl Event {
             Event::Scheduler(SchedulerEvent::FlushBackoff) => (6, "FlushBackoff", 0),
             Event::Scheduler(SchedulerEvent::FlushUnschedulable) => (7, "FlushUnschedulable", 0),
             Event::Timeline(i) => (8, "Timeline", u64::from(i)),
+            Event::Fault(f) => f.kind(),
             Event::Drain(i) => (9, "Drain", u64::from(i)),
             Event::WorkloadsArrive(i) => (10, "WorkloadsArrive", u64::from(i)),
             Event::TraceArrival(i) => (100, "TraceArrival", u64::from(i)),
@@ -116,6 +119,8 @@ pub struct Cluster {
     pub controllers: Controllers,
     pub kubelets: Kubelets,
     pub timeline: TimelineDriver,
+    /// Failure injection: scripted and stochastic faults.
+    pub faults: crate::faults::FaultDriver,
     /// Trace pods waiting to arrive and what became of them (`crate::trace::replay`).
     pub trace: crate::trace::TraceReplay,
     /// Allocation and fragmentation over time, one entry per `Event::Sample`.
@@ -135,6 +140,7 @@ impl Cluster {
             controllers: Controllers::default(),
             kubelets,
             timeline: TimelineDriver::default(),
+            faults: crate::faults::FaultDriver::default(),
             trace: crate::trace::TraceReplay::default(),
             samples: Vec::new(),
             sampler: None,
@@ -228,7 +234,17 @@ impl World for Cluster {
             }
             Event::Kubelet(node, boot, e) => self.kubelets.handle(node, boot, e, api, ctx),
             Event::Scheduler(e) => self.scheduler.handle(e, api, ctx),
-            Event::Timeline(i) => self.timeline.apply_action(i, api, ctx),
+            Event::Timeline(i) => match self.timeline.fault(i) {
+                Some(fault) => {
+                    self.faults
+                        .start(fault, api, &mut self.kubelets, &mut ControlPlaneStub, ctx)
+                }
+                None => self.timeline.apply_action(i, api, ctx),
+            },
+            Event::Fault(e) => {
+                self.faults
+                    .handle(e, api, &mut self.kubelets, &mut ControlPlaneStub, ctx)
+            }
             Event::Drain(i) => self.timeline.drain_step(i, api, ctx),
             Event::WorkloadsArrive(i) => self.timeline.workloads_arrive(i, api, ctx),
             Event::TraceArrival(i) => self.trace_arrival(ctx, i),
@@ -250,5 +266,30 @@ impl World for Cluster {
     fn describe_event(event: &Event) -> String {
         let (_, name, key) = event.kind();
         format!("{name}({key})")
+    }
+}
+
+/// Until the HA control plane lands: an API-server outage makes the API server refuse writes.
+struct ControlPlaneStub;
+
+impl crate::faults::ControlPlaneFaults for ControlPlaneStub {
+    fn api_server_outage(&mut self, api: &mut ApiServer, _: &mut Context<'_, Event>, down: bool) {
+        api.set_available(!down);
+    }
+    fn scheduler_outage(
+        &mut self,
+        _: &mut ApiServer,
+        _: &mut Context<'_, Event>,
+        _: crate::faults::Replicas,
+        _: bool,
+    ) {
+    }
+    fn controller_manager_outage(
+        &mut self,
+        _: &mut ApiServer,
+        _: &mut Context<'_, Event>,
+        _: crate::faults::Replicas,
+        _: bool,
+    ) {
     }
 }

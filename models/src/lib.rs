@@ -10,6 +10,7 @@ pub mod checkers;
 pub mod cluster;
 pub mod controllers;
 pub mod events;
+pub mod faults;
 pub mod gpu;
 pub mod kubelet;
 pub mod policies;

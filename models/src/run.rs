@@ -112,6 +112,11 @@ pub fn build(
         if let Some(trace) = &scenario.trace {
             cluster.install_trace(ctx, trace.clone());
         }
+        if !scenario.stochastic_faults.is_empty() {
+            cluster
+                .faults
+                .install(scenario.stochastic_faults.clone(), &cluster.api, ctx);
+        }
         let initial = Workloads {
             at: SimDuration::ZERO,
             pods: scenario.pods.clone(),

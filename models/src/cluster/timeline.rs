@@ -84,12 +84,22 @@ impl TimelineDriver {
         }
     }
 
+    /// The fault of timeline entry `index`, if it is one.
+    pub fn fault(&self, index: u32) -> Option<crate::faults::Fault> {
+        match &self.actions.get(index as usize)?.action {
+            Action::Fault(f) => Some((**f).clone()),
+            _ => None,
+        }
+    }
+
     pub fn apply_action(&mut self, index: u32, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
         let Some(action) = self.actions.get(index as usize).map(|a| a.action.clone()) else {
             return;
         };
         let now = ctx.now();
         let result = match action {
+            // The cluster hands faults to the fault driver.
+            Action::Fault(_) => Ok(()),
             Action::AddNodes { pool, count } => {
                 for _ in 0..count {
                     self.add_pool_node(api, ctx, pool);

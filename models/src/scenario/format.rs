@@ -43,6 +43,9 @@ pub(crate) struct ScenarioFile {
     pub start_time: Option<String>,
     #[serde(default)]
     pub storage: Option<StorageSection>,
+    /// Stochastic faults, read entry by entry (`faults.rs`).
+    #[serde(default)]
+    pub faults: Vec<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

@@ -44,6 +44,7 @@
 mod behaviour;
 mod convert;
 mod diagnostic;
+mod faults;
 mod format;
 mod manifest;
 mod priority;
@@ -214,6 +215,8 @@ pub enum Action {
         target: ObjectRef,
         propagation: Propagation,
     },
+    /// A fault verb (`crashNodes`, `partition`, `heal`, …; see [`crate::faults`]).
+    Fault(Box<crate::faults::Fault>),
     /// `cordon: {node}` / `uncordon: {node}`.
     Cordon {
         node: String,
@@ -413,6 +416,8 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// Scripted changes, sorted by time.
     pub timeline: Vec<TimelineAction>,
+    /// Stochastic faults (`faults:`).
+    pub stochastic_faults: Vec<crate::faults::StochasticFault>,
     /// Variants for `kubesim compare`, if the scenario declares them.
     pub compare: Option<Comparison>,
     /// The cluster's PriorityClasses (the system ones and the scenario's).
@@ -1112,6 +1117,7 @@ impl Loader {
                 Err(d) => errors.push(d),
             }
         }
+        let stochastic_faults = faults::stochastic(&mut resolver, &file.faults, &mut errors);
         resolver.check_nodes(&mut errors);
         // Same-time actions keep their file order: the engine runs same-time events FIFO.
         timeline.sort_by_key(|a| a.at);
@@ -1156,6 +1162,7 @@ impl Loader {
             behaviour,
             control_plane,
             timeline,
+            stochastic_faults,
             compare,
             trace,
             service_selectors: std::mem::take(&mut out.service_selectors),

@@ -50,7 +50,7 @@ pub(crate) const ACTIONS: [&str; 13] = [
     "drain",
 ];
 
-/// Fault verbs of the design, not simulated yet.
+/// Fault verbs (`crate::faults`), read by `faults.rs`.
 const FAULTS: [&str; 14] = [
     "crashNodes",
     "rebootNodes",
@@ -139,23 +139,18 @@ fn entry<'v>(src: &SourceRef, index: usize, value: &'v Value) -> Result<Entry<'v
         }
         let path: Vec<Seg> = at.iter().cloned().chain([key(name)]).collect();
         if FAULTS.contains(&name) {
-            return Err(src.at(
-                &path,
-                At::Key,
-                format!(
-                    "`{name}` is a fault, which kubesim does not simulate yet (timeline actions: {})",
-                    actions_list()
-                ),
-            ));
+            verbs.push((name, v));
+            continue;
         }
         if !ACTIONS.contains(&name) {
             return Err(src.at(
                 &path,
                 At::Key,
                 format!(
-                    "unknown timeline action \"{name}\", expected one of {}{}",
+                    "unknown timeline action \"{name}\", expected one of {} or a fault ({}){}",
                     actions_list(),
-                    did_you_mean(name, ACTIONS.iter().copied().chain(["at"]))
+                    FAULTS.join(", "),
+                    did_you_mean(name, ACTIONS.iter().copied().chain(FAULTS).chain(["at"]))
                 ),
             ));
         }
@@ -336,7 +331,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn err(&self, path: &[Seg], message: impl Into<String>) -> Diagnostic {
+    pub(super) fn err(&self, path: &[Seg], message: impl Into<String>) -> Diagnostic {
         self.src.at(path, At::Value, message)
     }
 
@@ -444,6 +439,9 @@ impl<'a> Resolver<'a> {
                 } else {
                     Action::Uncordon { node }
                 }
+            }
+            verb if FAULTS.contains(&verb) => {
+                Action::Fault(Box::new(super::faults::timeline_fault(self, e)?))
             }
             "drain" => {
                 let r: Drain = section(src, e.body, &path)?;
@@ -699,6 +697,18 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// An object the scenario defines, named at `path.field` (for `faults.rs`).
+    pub(super) fn object_ref(
+        &self,
+        kind: ObjectKind,
+        path: &[Seg],
+        field: &str,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<ObjectRef, Diagnostic> {
+        self.object(kind, path, field, name, namespace)
+    }
+
     /// An object the scenario defines, named at `path.field`.
     fn object(
         &self,
@@ -759,7 +769,7 @@ impl<'a> Resolver<'a> {
         self.node_at(&join(path, &["node"]), name)
     }
 
-    fn node_at(&mut self, at: &[Seg], name: String) -> Result<String, Diagnostic> {
+    pub(super) fn node_at(&mut self, at: &[Seg], name: String) -> Result<String, Diagnostic> {
         if name.is_empty() {
             return Err(self.err(at, "a node name may not be empty"));
         }
