@@ -89,6 +89,10 @@ pub struct Counters {
     pub rejected_writes: u64,
     /// Pods the pod garbage collector force-deleted (their node was gone).
     pub pods_garbage_collected: u64,
+    /// Pods that stopped being Ready while not being deleted (a container restarted, a
+    /// readiness probe failed, their node stopped reporting), and pods a fault killed:
+    /// involuntary disruptions, which no rollout bound covers.
+    pub readiness_lost: u64,
 }
 
 pub struct ApiServer {

@@ -135,6 +135,9 @@ impl ApiServer {
             r.running_at = Some(now);
         }
         if r.ready != ready {
+            if r.ready {
+                self.counters.readiness_lost += 1;
+            }
             r.ready = ready;
             r.ready_since = ready.then_some(now);
         }
@@ -181,6 +184,9 @@ impl ApiServer {
         }
         self.count(pod, -1);
         let r = self.store.pod_mut(pod);
+        if r.ready {
+            self.counters.readiness_lost += 1;
+        }
         r.restarts += 1;
         r.ready = false;
         r.ready_since = None;

@@ -131,7 +131,8 @@ impl Checkers {
     fn rollouts(&mut self, api: &ApiServer, now: SimTime) {
         let disruptions = api.counters.evictions
             + api.counters.preemption_victims
-            + api.counters.pods_garbage_collected;
+            + api.counters.pods_garbage_collected
+            + api.counters.readiness_lost;
         for d in &api.deployments {
             if d.deleted || d.deletion_timestamp.is_some() || d.d.paused {
                 self.armed.remove(&d.id);

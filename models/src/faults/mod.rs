@@ -227,6 +227,7 @@ impl FaultDriver {
                     };
                     if r.is_ok() {
                         self.record.pods_killed += 1;
+                        api.counters.readiness_lost += 1;
                     }
                 }
             }
