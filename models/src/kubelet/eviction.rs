@@ -179,7 +179,11 @@ pub fn threshold_quantity(value: ThresholdValue, capacity: i64) -> Amount {
 /// `allocatable = capacity - kubeReserved - systemReserved - hardEvictionThreshold` with no
 /// reservations: the hard threshold on `signal` (memory.available for memory,
 /// nodefs.available for ephemeral storage) is added back.
-pub fn capacity_from_allocatable(allocatable: i64, thresholds: &[Threshold], signal: Signal) -> i64 {
+pub fn capacity_from_allocatable(
+    allocatable: i64,
+    thresholds: &[Threshold],
+    signal: Signal,
+) -> i64 {
     let Some(t) = thresholds
         .iter()
         .find(|t| t.signal == signal && t.is_hard())
@@ -229,10 +233,8 @@ pub fn thresholds_met(
             continue;
         };
         let mut quantity = threshold_quantity(t.value, observed.capacity);
-        if enforce_min_reclaim {
-            if let Some(min) = t.min_reclaim {
-                quantity = quantity.add(&threshold_quantity(min, observed.capacity));
-            }
+        if let Some(min) = t.min_reclaim.filter(|_| enforce_min_reclaim) {
+            quantity = quantity.add(&threshold_quantity(min, observed.capacity));
         }
         let available = Amount::from_value(observed.available, QuantityFormat::BinarySI);
         if quantity.cmp_value(&available) == Ordering::Greater {
@@ -262,10 +264,7 @@ pub fn thresholds_first_observed_at(
     thresholds
         .iter()
         .map(|t| {
-            let at = last
-                .iter()
-                .find(|(l, _)| l == t)
-                .map_or(now, |(_, at)| *at);
+            let at = last.iter().find(|(l, _)| l == t).map_or(now, |(_, at)| *at);
             (*t, at)
         })
         .collect()
@@ -506,7 +505,11 @@ pub fn pod_qos(resources: &PodResources) -> QosClass {
     let mut requests: std::collections::BTreeMap<&str, i128> = Default::default();
     let mut limits: std::collections::BTreeMap<&str, i128> = Default::default();
     let mut guaranteed = true;
-    for c in resources.containers.iter().chain(&resources.init_containers) {
+    for c in resources
+        .containers
+        .iter()
+        .chain(&resources.init_containers)
+    {
         for r in QOS_RESOURCES {
             if let Some(q) = c.requests.get(r).filter(|q| q.sign() == Ordering::Greater) {
                 *requests.entry(r).or_default() += i128::from(q.milli_value());
@@ -661,14 +664,38 @@ mod tests {
     fn ordered_by_priority_memory() {
         let (low, high) = (-1, 1);
         let mut pods = vec![
-            ("below-requests-high-priority-low-usage", mem_pod(high, GI, 200 * MI)),
-            ("below-requests-high-priority-high-usage", mem_pod(high, GI, 800 * MI)),
-            ("below-requests-low-priority-low-usage", mem_pod(low, GI, 200 * MI)),
-            ("below-requests-low-priority-high-usage", mem_pod(low, GI, 800 * MI)),
-            ("above-requests-high-priority-low-usage", mem_pod(high, 100 * MI, 150 * MI)),
-            ("above-requests-high-priority-high-usage", mem_pod(high, 100 * MI, 600 * MI)),
-            ("above-requests-low-priority-low-usage", mem_pod(low, 0, 50 * MI)),
-            ("above-requests-low-priority-high-usage", mem_pod(low, 0, 500 * MI)),
+            (
+                "below-requests-high-priority-low-usage",
+                mem_pod(high, GI, 200 * MI),
+            ),
+            (
+                "below-requests-high-priority-high-usage",
+                mem_pod(high, GI, 800 * MI),
+            ),
+            (
+                "below-requests-low-priority-low-usage",
+                mem_pod(low, GI, 200 * MI),
+            ),
+            (
+                "below-requests-low-priority-high-usage",
+                mem_pod(low, GI, 800 * MI),
+            ),
+            (
+                "above-requests-high-priority-low-usage",
+                mem_pod(high, 100 * MI, 150 * MI),
+            ),
+            (
+                "above-requests-high-priority-high-usage",
+                mem_pod(high, 100 * MI, 600 * MI),
+            ),
+            (
+                "above-requests-low-priority-low-usage",
+                mem_pod(low, 0, 50 * MI),
+            ),
+            (
+                "above-requests-low-priority-high-usage",
+                mem_pod(low, 0, 500 * MI),
+            ),
         ];
         rank_memory_pressure(&mut pods, |p| p.1);
         assert_eq!(
@@ -717,14 +744,38 @@ mod tests {
     fn ordered_by_priority_disk() {
         let (low, high) = (-1, 1);
         let mut pods = vec![
-            ("below-requests-high-priority-low-usage", disk_pod(high, GI, 200 * MI)),
-            ("below-requests-high-priority-high-usage", disk_pod(high, GI, 800 * MI)),
-            ("below-requests-low-priority-low-usage", disk_pod(low, GI, 200 * MI)),
-            ("below-requests-low-priority-high-usage", disk_pod(low, GI, 800 * MI)),
-            ("above-requests-high-priority-low-usage", disk_pod(high, 100 * MI, 150 * MI)),
-            ("above-requests-high-priority-high-usage", disk_pod(high, 100 * MI, 600 * MI)),
-            ("above-requests-low-priority-low-usage", disk_pod(low, 0, 50 * MI)),
-            ("above-requests-low-priority-high-usage", disk_pod(low, 0, 500 * MI)),
+            (
+                "below-requests-high-priority-low-usage",
+                disk_pod(high, GI, 200 * MI),
+            ),
+            (
+                "below-requests-high-priority-high-usage",
+                disk_pod(high, GI, 800 * MI),
+            ),
+            (
+                "below-requests-low-priority-low-usage",
+                disk_pod(low, GI, 200 * MI),
+            ),
+            (
+                "below-requests-low-priority-high-usage",
+                disk_pod(low, GI, 800 * MI),
+            ),
+            (
+                "above-requests-high-priority-low-usage",
+                disk_pod(high, 100 * MI, 150 * MI),
+            ),
+            (
+                "above-requests-high-priority-high-usage",
+                disk_pod(high, 100 * MI, 600 * MI),
+            ),
+            (
+                "above-requests-low-priority-low-usage",
+                disk_pod(low, 0, 50 * MI),
+            ),
+            (
+                "above-requests-low-priority-high-usage",
+                disk_pod(low, 0, 500 * MI),
+            ),
         ];
         rank_disk_pressure(&mut pods, |p| p.1);
         assert_eq!(
@@ -763,10 +814,17 @@ mod tests {
     fn sort_by_eviction_priority_puts_memory_first() {
         for first in [Signal::MemoryAvailable, Signal::AllocatableMemoryAvailable] {
             let t = |s| Threshold::hard(s, ThresholdValue::Percentage(0.1));
-            let mut ts = vec![t(Signal::NodeFsAvailable), t(Signal::PidAvailable), t(first)];
+            let mut ts = vec![
+                t(Signal::NodeFsAvailable),
+                t(Signal::PidAvailable),
+                t(first),
+            ];
             sort_by_eviction_priority(&mut ts);
             let signals: Vec<Signal> = ts.iter().map(|t| t.signal).collect();
-            assert_eq!(signals, [first, Signal::NodeFsAvailable, Signal::PidAvailable]);
+            assert_eq!(
+                signals,
+                [first, Signal::NodeFsAvailable, Signal::PidAvailable]
+            );
         }
         let mut empty: Vec<Threshold> = Vec::new();
         sort_by_eviction_priority(&mut empty);
@@ -774,7 +832,11 @@ mod tests {
     }
 
     fn obs(signal: Signal, available: &str, capacity: &str) -> Observations {
-        let cap = if capacity.is_empty() { 0 } else { q(capacity).value() };
+        let cap = if capacity.is_empty() {
+            0
+        } else {
+            q(capacity).value()
+        };
         [(
             signal,
             SignalObservation {
@@ -795,7 +857,14 @@ mod tests {
             grace_period: SimDuration::ZERO,
             min_reclaim: Some(ThresholdValue::Quantity(q("500Mi"))),
         };
-        let cases: [(&str, bool, Vec<Threshold>, Observations, Vec<Threshold>); 5] = [
+        type Case = (
+            &'static str,
+            bool,
+            Vec<Threshold>,
+            Observations,
+            Vec<Threshold>,
+        );
+        let cases: [Case; 5] = [
             ("empty", false, vec![], Observations::new(), vec![]),
             (
                 "threshold-met-memory",
@@ -856,7 +925,12 @@ mod tests {
             ("BothMet", false, both("100Mi", "100Gi"), specific.to_vec()),
             ("NoneMet", false, both("300Mi", "400Gi"), vec![]),
             ("DiskMet", false, both("300Mi", "100Gi"), vec![specific[1]]),
-            ("MemoryMet", false, both("100Mi", "400Gi"), vec![specific[0]]),
+            (
+                "MemoryMet",
+                false,
+                both("100Mi", "400Gi"),
+                vec![specific[0]],
+            ),
             (
                 "MemoryMetWithMinReclaim",
                 true,
@@ -871,7 +945,11 @@ mod tests {
             ),
         ];
         for (name, enforce, observations, want) in cases {
-            assert_eq!(thresholds_met(&specific, &observations, enforce), want, "{name}");
+            assert_eq!(
+                thresholds_met(&specific, &observations, enforce),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -883,7 +961,10 @@ mod tests {
         let now = SimTime::from_secs(600);
         let old = SimTime::from_secs(540);
         assert!(thresholds_first_observed_at(&[], &[], now).is_empty());
-        assert_eq!(thresholds_first_observed_at(&[hard], &[], now), [(hard, now)]);
+        assert_eq!(
+            thresholds_first_observed_at(&[hard], &[], now),
+            [(hard, now)]
+        );
         assert_eq!(
             thresholds_first_observed_at(&[hard], &[(hard, old)], now),
             [(hard, old)]
@@ -917,14 +998,22 @@ mod tests {
             node_conditions_last_observed_at(&[mem], &Default::default(), now),
             at(now)
         );
-        assert_eq!(node_conditions_last_observed_at(&[mem], &at(old), now), at(now));
-        assert_eq!(node_conditions_last_observed_at(&[], &at(old), now), at(old));
+        assert_eq!(
+            node_conditions_last_observed_at(&[mem], &at(old), now),
+            at(now)
+        );
+        assert_eq!(
+            node_conditions_last_observed_at(&[], &at(old), now),
+            at(old)
+        );
 
         assert_eq!(
             node_conditions_observed_since(&at(old), SimDuration::from_mins(2), now),
             [mem]
         );
-        assert!(node_conditions_observed_since(&at(old), SimDuration::from_secs(30), now).is_empty());
+        assert!(
+            node_conditions_observed_since(&at(old), SimDuration::from_secs(30), now).is_empty()
+        );
     }
 
     #[test]
@@ -932,7 +1021,10 @@ mod tests {
         let ts = default_eviction_hard();
         assert_eq!(threshold_quantity(ts[0].value, 8 * GI).to_string(), "100Mi");
         // float32(0.1) is a little over a tenth: upstream's 10% of 10Gi is 1073741840 bytes.
-        assert_eq!(threshold_quantity(ts[1].value, 10 * GI).value(), 1_073_741_840);
+        assert_eq!(
+            threshold_quantity(ts[1].value, 10 * GI).value(),
+            1_073_741_840
+        );
         assert_eq!(
             capacity_from_allocatable(8 * GI, &ts, Signal::MemoryAvailable),
             8 * GI + 100 * MI
@@ -954,11 +1046,7 @@ mod tests {
             request: q("100Mi"),
         }];
         assert_eq!(
-            eviction_message(
-                Resource::Memory,
-                Some((q("100Mi"), 99 * MI)),
-                &containers
-            ),
+            eviction_message(Resource::Memory, Some((q("100Mi"), 99 * MI)), &containers),
             "The node was low on resource: memory. Threshold quantity: 100Mi, available: 99Mi. Container app was using 180Mi, request is 100Mi, has larger consumption of memory. "
         );
         let below = [ContainerUsage {
@@ -1001,26 +1089,54 @@ mod tests {
     // (requests, limits per container as cpu/memory).
     #[test]
     fn pod_qos_classes() {
-        let cases: [(&str, &[(&str, &str, &str, &str)], QosClass); 9] = [
-            ("guaranteed", &[("100m", "100Mi", "100m", "100Mi")], QosClass::Guaranteed),
+        type Containers = &'static [(&'static str, &'static str, &'static str, &'static str)];
+        let cases: [(&str, Containers, QosClass); 9] = [
+            (
+                "guaranteed",
+                &[("100m", "100Mi", "100m", "100Mi")],
+                QosClass::Guaranteed,
+            ),
             (
                 "guaranteed-guaranteed",
-                &[("100m", "100Mi", "100m", "100Mi"), ("100m", "100Mi", "100m", "100Mi")],
+                &[
+                    ("100m", "100Mi", "100m", "100Mi"),
+                    ("100m", "100Mi", "100m", "100Mi"),
+                ],
                 QosClass::Guaranteed,
             ),
             ("best-effort", &[("", "", "", "")], QosClass::BestEffort),
-            ("best-effort-best-effort", &[("", "", "", ""), ("", "", "", "")], QosClass::BestEffort),
-            ("zero-requests", &[("0", "0", "0", "0")], QosClass::BestEffort),
+            (
+                "best-effort-best-effort",
+                &[("", "", "", ""), ("", "", "", "")],
+                QosClass::BestEffort,
+            ),
+            (
+                "zero-requests",
+                &[("0", "0", "0", "0")],
+                QosClass::BestEffort,
+            ),
             (
                 "best-effort-guaranteed",
                 &[("", "", "", ""), ("100m", "100Mi", "100m", "100Mi")],
                 QosClass::Burstable,
             ),
-            ("burstable-cpu-only", &[("1", "", "", "")], QosClass::Burstable),
-            ("burstable-memory-below-limit", &[("10m", "100Mi", "10m", "200Mi")], QosClass::Burstable),
+            (
+                "burstable-cpu-only",
+                &[("1", "", "", "")],
+                QosClass::Burstable,
+            ),
+            (
+                "burstable-memory-below-limit",
+                &[("10m", "100Mi", "10m", "200Mi")],
+                QosClass::Burstable,
+            ),
             // Limits only: the API server defaults requests from limits, so this is what a
             // limits-only container looks like here.
-            ("limits-defaulted-into-requests", &[("1", "1Gi", "1", "1Gi")], QosClass::Guaranteed),
+            (
+                "limits-defaulted-into-requests",
+                &[("1", "1Gi", "1", "1Gi")],
+                QosClass::Guaranteed,
+            ),
         ];
         for (name, containers, want) in cases {
             assert_eq!(pod_qos(&resources(containers)), want, "{name}");
@@ -1039,7 +1155,12 @@ mod tests {
             Err("The node had condition: [MemoryPressure]. ".into())
         );
         assert_eq!(
-            admit(&[NodeCondition::DiskPressure], QosClass::Guaranteed, 0, true),
+            admit(
+                &[NodeCondition::DiskPressure],
+                QosClass::Guaranteed,
+                0,
+                true
+            ),
             Err("The node had condition: [DiskPressure]. ".into())
         );
     }

@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use sim_core::{SimDuration, SimTime};
 
 use super::eviction::{
-    self, ContainerUsage, NodeCondition, Observations, RankInput, Resource,
-    Signal, SignalObservation, Threshold,
+    self, ContainerUsage, NodeCondition, Observations, RankInput, Resource, Signal,
+    SignalObservation, Threshold,
 };
 use super::usage::{ResourceUsage, UsageModel};
 use crate::api::{NodeId, Pod, PodId};
@@ -70,7 +70,10 @@ pub struct NodeCapacity {
 
 impl NodeCapacity {
     /// The capacity behind a node's allocatable (see the module notes).
-    pub fn from_allocatable(allocatable: &crate::api::ResourceList, config: &EvictionConfig) -> Self {
+    pub fn from_allocatable(
+        allocatable: &crate::api::ResourceList,
+        config: &EvictionConfig,
+    ) -> Self {
         NodeCapacity {
             memory: eviction::capacity_from_allocatable(
                 allocatable.memory,
@@ -433,9 +436,9 @@ impl PressureManager {
             lo = last;
         }
         // After the last ramp only leaks change anything, and they only grow.
-        let grows = pods.iter().any(|p| {
-            matches!(model(p), Some(UsageModel::Leak { per_second, .. }) if per_second > 0)
-        });
+        let grows = pods.iter().any(
+            |p| matches!(model(p), Some(UsageModel::Leak { per_second, .. }) if per_second > 0),
+        );
         if !grows {
             return None;
         }
@@ -488,7 +491,10 @@ impl PressureManager {
 
     fn observe(now: SimTime, capacity: &NodeCapacity, pods: &[&RunningPod]) -> Observations {
         let mut obs = Observations::new();
-        let memory: i64 = pods.iter().map(|p| p.memory_at(now)).fold(0, i64::saturating_add);
+        let memory: i64 = pods
+            .iter()
+            .map(|p| p.memory_at(now))
+            .fold(0, i64::saturating_add);
         obs.insert(
             Signal::MemoryAvailable,
             SignalObservation {
@@ -532,8 +538,11 @@ impl PressureManager {
             let unresolved = eviction::thresholds_met(&s.thresholds_met, &observations, true);
             thresholds = eviction::merge_thresholds(&thresholds, &unresolved);
         }
-        let first_observed =
-            eviction::thresholds_first_observed_at(&thresholds, &s.thresholds_first_observed_at, now);
+        let first_observed = eviction::thresholds_first_observed_at(
+            &thresholds,
+            &s.thresholds_first_observed_at,
+            now,
+        );
         let conditions = eviction::node_conditions(&thresholds);
         let last_observed = eviction::node_conditions_last_observed_at(
             &conditions,
@@ -845,7 +854,10 @@ mod tests {
         let p = pod("idle", Some("100Mi"), Some("100Mi"));
         let pods = vec![running(1, &p, ResourceUsage::default())];
         assert_eq!(m.next_deadline(NODE, SimTime::ZERO, &capacity, &pods), None);
-        assert_eq!(m.next_deadline(NodeId(9), SimTime::ZERO, &capacity, &pods), None);
+        assert_eq!(
+            m.next_deadline(NodeId(9), SimTime::ZERO, &capacity, &pods),
+            None
+        );
     }
 
     #[test]
@@ -877,16 +889,21 @@ mod tests {
             .iter()
             .find(|(_, a)| matches!(a, Action::Evict { .. }))
             .expect("evicted");
-        let imagefs_bound =
-            capacity.ephemeral_storage - (capacity.ephemeral_storage as f64 * 0.15f32 as f64) as i64;
+        let imagefs_bound = capacity.ephemeral_storage
+            - (capacity.ephemeral_storage as f64 * 0.15f32 as f64) as i64;
         let crossing = imagefs_bound.div_euclid(100 * MI) + 1;
-        assert_eq!(at.as_nanos().div_ceil(10_000_000_000) * 10, at.as_nanos() / 1_000_000_000);
+        assert_eq!(
+            at.as_nanos().div_ceil(10_000_000_000) * 10,
+            at.as_nanos() / 1_000_000_000
+        );
         assert!(at.as_nanos() / 1_000_000_000 >= u64::try_from(crossing).expect("positive") - 10);
         let Action::Evict { message, .. } = action else {
             unreachable!()
         };
         assert!(
-            message.starts_with("The node was low on resource: ephemeral-storage. Threshold quantity: "),
+            message.starts_with(
+                "The node was low on resource: ephemeral-storage. Threshold quantity: "
+            ),
             "{message}"
         );
         assert!(log.iter().any(|(_, a)| *a

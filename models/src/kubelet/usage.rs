@@ -98,7 +98,10 @@ impl UsageModel {
                     return None;
                 }
                 // start + floor(rate * t / 1e9) >= x  <=>  rate * t >= (x - start) * 1e9
-                nanos(div_ceil((x - start) * NANOS_PER_SEC, i128::from(per_second)))
+                nanos(div_ceil(
+                    (x - start) * NANOS_PER_SEC,
+                    i128::from(per_second),
+                ))
             }
         }
     }
@@ -154,10 +157,7 @@ mod tests {
     fn constant() {
         let m = UsageModel::Constant(300 * MI);
         assert_eq!(m.usage_at(SimDuration::from_hours(5)), 300 * MI);
-        assert_eq!(
-            m.time_when_usage_reaches(300 * MI),
-            Some(SimDuration::ZERO)
-        );
+        assert_eq!(m.time_when_usage_reaches(300 * MI), Some(SimDuration::ZERO));
         assert_eq!(m.time_when_usage_reaches(300 * MI + 1), None);
     }
 
@@ -171,10 +171,7 @@ mod tests {
         assert_eq!(m.usage_at(SimDuration::from_secs(56)), 256 * MI);
         // 256Mi + 1 byte needs one byte more than 56s of leaking: 1e9/2^20 ns, rounded up.
         let t = m.time_when_usage_reaches(256 * MI + 1).expect("leaks grow");
-        assert_eq!(
-            t,
-            SimDuration::from_secs(56) + SimDuration::from_nanos(954)
-        );
+        assert_eq!(t, SimDuration::from_secs(56) + SimDuration::from_nanos(954));
         assert!(m.usage_at(t) > 256 * MI);
         assert!(m.usage_at(SimDuration::from_nanos(t.as_nanos() - 1)) <= 256 * MI);
         assert_eq!(
@@ -236,6 +233,10 @@ mod tests {
             start: 0,
             per_second: 1,
         };
-        assert_eq!(slow.time_when_usage_reaches(i64::MAX), None, "past u64 nanos");
+        assert_eq!(
+            slow.time_when_usage_reaches(i64::MAX),
+            None,
+            "past u64 nanos"
+        );
     }
 }
