@@ -6,6 +6,10 @@
 //! The seam for the kubelet issue: readiness is decided in [`Kubelets::readiness`] (today
 //! "Ready once running", or never for `behaviour.<workload>.ready: never`); probes replace it.
 
+pub mod eviction;
+pub mod pressure;
+pub mod usage;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;

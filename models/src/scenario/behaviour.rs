@@ -14,6 +14,7 @@
 //! ```
 
 use serde_yaml::Value;
+use sim_core::SimDuration;
 
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::format::{DurRange, section};
@@ -29,6 +30,9 @@ const WORKLOAD_KEYS: [&str; 5] = [
     "exitCode",
     "failureProbability",
 ];
+
+/// Keys of a workload's entry for its containers' resource usage (see `crate::kubelet::usage`).
+const USAGE_KEYS: [&str; 3] = ["memory", "ephemeralStorage", "cpu"];
 
 /// Keys of a workload's entry that belong to traffic and batch simulation, accepted with a
 /// warning until those exist.
@@ -200,6 +204,11 @@ fn workload_entry(
                     ));
                 }
             },
+            "memory" => out.usage.memory = Some(usage_model(src, v, &at, UsageUnit::Bytes)?),
+            "ephemeralStorage" => {
+                out.usage.ephemeral_storage = Some(usage_model(src, v, &at, UsageUnit::Bytes)?);
+            }
+            "cpu" => out.usage.cpu_milli = Some(usage_model(src, v, &at, UsageUnit::Millicores)?),
             f if NOT_YET_KEYS.contains(&f) => warn(
                 warnings,
                 &at,
@@ -209,7 +218,11 @@ fn workload_entry(
                 ),
             ),
             other => {
-                let all = WORKLOAD_KEYS.iter().chain(&NOT_YET_KEYS).copied();
+                let all = WORKLOAD_KEYS
+                    .iter()
+                    .chain(&NOT_YET_KEYS)
+                    .chain(&USAGE_KEYS)
+                    .copied();
                 return Err(src.at(
                     &at,
                     At::Key,
@@ -223,6 +236,162 @@ fn workload_entry(
         }
     }
     Ok(simulated.then_some(out))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UsageUnit {
+    Bytes,
+    Millicores,
+}
+
+/// A non-negative quantity (`300Mi`, `500m`, `2`) in bytes or millicores.
+fn usage_amount(v: &Value, unit: UsageUnit) -> Option<i64> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let q = crate::api::Quantity::parse(text.trim()).ok()?;
+    let n = match unit {
+        UsageUnit::Bytes => q.value(),
+        UsageUnit::Millicores => q.milli_value(),
+    };
+    (n >= 0).then_some(n)
+}
+
+/// `behaviour.<workload>.memory` (and `ephemeralStorage`, `cpu`): `{constant: 300Mi}`,
+/// `{start: 200Mi, leak: 1Mi/s}` or `{ramp: {from: 100Mi, to: 1Gi, over: 10m}}`; a bare
+/// quantity is a constant.
+fn usage_model(
+    src: &SourceRef,
+    v: &Value,
+    at: &[Seg],
+    unit: UsageUnit,
+) -> Result<crate::kubelet::usage::UsageModel, Diagnostic> {
+    use crate::kubelet::usage::UsageModel;
+    let example = match unit {
+        UsageUnit::Bytes => "300Mi",
+        UsageUnit::Millicores => "500m",
+    };
+    let shape = format!(
+        "{}: expected {{constant: {example}}}, {{start: {example}, leak: 1Mi/s}} or {{ramp: {{from: {example}, to: 1Gi, over: 10m}}}}",
+        path_string(at)
+    );
+    let sub = |k: &str| -> Vec<Seg> { at.iter().cloned().chain([key(k)]).collect() };
+    let amount = |v: &Value, at: &[Seg]| {
+        usage_amount(v, unit).ok_or_else(|| {
+            src.at(
+                at,
+                At::Value,
+                format!(
+                    "{}: expected a non-negative quantity such as {example}",
+                    path_string(at)
+                ),
+            )
+        })
+    };
+    let map = match v {
+        Value::Mapping(map) => map,
+        Value::String(_) | Value::Number(_) => return amount(v, at).map(UsageModel::Constant),
+        _ => return Err(src.at(at, At::Value, shape)),
+    };
+    let get = |k: &str| map.get(Value::String(k.to_string()));
+    for k in map.keys() {
+        let name = k.as_str().unwrap_or_default();
+        if !["constant", "start", "leak", "ramp"].contains(&name) {
+            return Err(src.at(
+                &sub(name),
+                At::Key,
+                format!(
+                    "unknown field \"{name}\" in {}, expected constant, start and leak, or ramp{}",
+                    path_string(at),
+                    did_you_mean(name, ["constant", "start", "leak", "ramp"])
+                ),
+            ));
+        }
+    }
+    if let Some(c) = get("constant") {
+        if map.len() != 1 {
+            return Err(src.at(at, At::Value, shape));
+        }
+        return amount(c, &sub("constant")).map(UsageModel::Constant);
+    }
+    if let Some(r) = get("ramp") {
+        if map.len() != 1 {
+            return Err(src.at(at, At::Value, shape));
+        }
+        let ramp_at = sub("ramp");
+        let Value::Mapping(r) = r else {
+            return Err(src.at(&ramp_at, At::Value, shape));
+        };
+        let field = |k: &str| -> Result<(&Value, Vec<Seg>), Diagnostic> {
+            let p: Vec<Seg> = ramp_at.iter().cloned().chain([key(k)]).collect();
+            match r.get(Value::String(k.to_string())) {
+                Some(v) => Ok((v, p)),
+                None => Err(src.at(
+                    &ramp_at,
+                    At::Value,
+                    format!("{}: missing {k}", path_string(&ramp_at)),
+                )),
+            }
+        };
+        if let Some(k) = r
+            .keys()
+            .filter_map(Value::as_str)
+            .find(|k| !["from", "to", "over"].contains(k))
+        {
+            let p: Vec<Seg> = ramp_at.iter().cloned().chain([key(k)]).collect();
+            return Err(src.at(
+                &p,
+                At::Key,
+                format!(
+                    "unknown field \"{k}\" in {}, expected from, to, over",
+                    path_string(&ramp_at)
+                ),
+            ));
+        }
+        let (from, from_at) = field("from")?;
+        let (to, to_at) = field("to")?;
+        let (over, over_at) = field("over")?;
+        let over = over
+            .as_str()
+            .and_then(|s| s.trim().parse::<SimDuration>().ok())
+            .ok_or_else(|| {
+                src.at(
+                    &over_at,
+                    At::Value,
+                    format!("{}: expected a duration such as 10m", path_string(&over_at)),
+                )
+            })?;
+        return Ok(UsageModel::Ramp {
+            from: amount(from, &from_at)?,
+            to: amount(to, &to_at)?,
+            over,
+        });
+    }
+    let Some(l) = get("leak") else {
+        return Err(src.at(at, At::Value, shape));
+    };
+    let leak_at = sub("leak");
+    let start = match get("start") {
+        Some(s) => amount(s, &sub("start"))?,
+        None => 0,
+    };
+    let per_second = l
+        .as_str()
+        .and_then(|s| s.trim().strip_suffix("/s"))
+        .and_then(|q| usage_amount(&Value::String(q.to_string()), unit))
+        .ok_or_else(|| {
+            src.at(
+                &leak_at,
+                At::Value,
+                format!(
+                    "{}: expected a rate per second such as {example}/s",
+                    path_string(&leak_at)
+                ),
+            )
+        })?;
+    Ok(UsageModel::Leak { start, per_second })
 }
 
 /// `0.2` or `"20%"`, in parts per million; `None` outside [0, 1].
@@ -267,4 +436,114 @@ pub(crate) fn control_plane(
         timing.api_latency = Latency { lo: r.0, hi: r.1 };
     }
     Ok(timing)
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use std::path::Path;
+
+    use sim_core::SimDuration;
+
+    use crate::kubelet::usage::UsageModel;
+
+    const MI: i64 = 1024 * 1024;
+
+    const BASE: &str = "name: t
+cluster:
+  nodePools:
+    - {name: general, count: 1, resources: {cpu: \"4\", memory: 16Gi}}
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: leaky}
+      spec:
+        selector: {matchLabels: {app: leaky}}
+        template:
+          metadata: {labels: {app: leaky}}
+          spec: {containers: [{name: app, image: leaky:1}]}
+behaviour:
+  leaky: {memory: {start: 200Mi, leak: 1Mi/s}, ephemeralStorage: {ramp: {from: 100Mi, to: 1Gi, over: 10m}}, cpu: 500m}
+";
+
+    fn find(text: &str, token: &str) -> (usize, usize) {
+        let at = text.find(token).expect("token in text");
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+
+    #[test]
+    fn usage_is_read() {
+        let s = crate::scenario::load_str("t.yaml", BASE, Path::new(".")).expect("loads");
+        let u = s.behaviour.workloads["leaky"].usage;
+        assert_eq!(
+            u.memory,
+            Some(UsageModel::Leak {
+                start: 200 * MI,
+                per_second: MI
+            })
+        );
+        assert_eq!(
+            u.ephemeral_storage,
+            Some(UsageModel::Ramp {
+                from: 100 * MI,
+                to: 1024 * MI,
+                over: SimDuration::from_mins(10)
+            })
+        );
+        assert_eq!(u.cpu_milli, Some(UsageModel::Constant(500)));
+        let text = BASE.replace("{start: 200Mi, leak: 1Mi/s}", "{constant: 300Mi}");
+        let s = crate::scenario::load_str("t.yaml", &text, Path::new(".")).expect("loads");
+        assert_eq!(
+            s.behaviour.workloads["leaky"].usage.memory,
+            Some(UsageModel::Constant(300 * MI))
+        );
+    }
+
+    #[test]
+    fn usage_mistakes_are_located() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "leak: 1Mi/s",
+                "leak: 1Mi",
+                "1Mi}",
+                "expected a rate per second such as 300Mi/s",
+            ),
+            (
+                "start: 200Mi",
+                "start: -5Mi",
+                "-5Mi",
+                "expected a non-negative quantity",
+            ),
+            (
+                "start: 200Mi",
+                "strat: 200Mi",
+                "strat",
+                "unknown field \"strat\" in behaviour.leaky.memory",
+            ),
+            (
+                "over: 10m",
+                "over: soon",
+                "soon",
+                "expected a duration such as 10m",
+            ),
+            ("to: 1Gi", "too: 1Gi", "too", "unknown field \"too\""),
+            ("cpu: 500m", "cpu: [1]", "[1]", "expected {constant: 500m}"),
+            (
+                "cpu: 500m",
+                "cpuu: 500m",
+                "cpuu",
+                "memory, ephemeralStorage, cpu (did you mean \"cpu\"?)",
+            ),
+        ];
+        for (from, to, token, message) in cases {
+            let text = BASE.replacen(from, to, 1);
+            assert_ne!(text, BASE, "{from}");
+            let err = crate::scenario::load_str("t.yaml", &text, Path::new(".")).unwrap_err();
+            let d = err;
+            assert_eq!((d.line, d.column), find(&text, token), "{d:?}");
+            assert!(d.message.contains(message), "{}", d.message);
+        }
+    }
 }

@@ -321,6 +321,8 @@ pub struct WorkloadBehaviour {
     /// `failureProbability: 0.2`: each run fails (exit code 1, or `exitCode` if that is
     /// non-zero) with this probability, in parts per million.
     pub failure_ppm: u32,
+    /// `memory`, `ephemeralStorage`, `cpu`: what the containers use over time.
+    pub usage: crate::kubelet::usage::ResourceUsage,
 }
 
 /// Variants of a scenario run side by side on the same seeds.
