@@ -290,6 +290,7 @@ fn every_timeline_action_loads() {
             Action::Cordon { .. } => "cordon",
             Action::Uncordon { .. } => "uncordon",
             Action::Drain { .. } => "drain",
+            Action::Fault(f) => f.verb.as_str(),
         })
         .collect();
     assert_eq!(

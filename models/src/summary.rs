@@ -37,6 +37,28 @@ pub struct Summary {
     /// replays a trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::trace::ReplayReport>,
+    /// What injected faults did, when the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultSummary>,
+}
+
+/// Faults injected and what they cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultSummary {
+    /// Faults started, by verb (stochastic strikes included).
+    pub started: BTreeMap<&'static str, u64>,
+    pub pods_killed: u64,
+    pub containers_crashed: u64,
+    /// Machine-down time summed over nodes.
+    pub node_down_hours: f64,
+    /// Share of node-time the machines were up: 1 − down / (nodes × duration), over the
+    /// nodes that ever existed.
+    pub node_availability: f64,
+    /// Container restarts of every pod, whatever their cause.
+    pub container_restarts: u64,
+    /// Pods that stopped being Ready while not being deleted, plus pods killed.
+    pub readiness_lost: u64,
 }
 
 /// Which direction of a metric is an improvement.
@@ -316,7 +338,37 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         warnings: input.warnings,
         extra_metrics: Vec::new(),
         trace: None,
+        faults: fault_summary(cluster, input.elapsed),
     }
+}
+
+fn fault_summary(cluster: &Cluster, elapsed: SimDuration) -> Option<FaultSummary> {
+    let f = &cluster.faults;
+    if f.instances.is_empty() && f.stochastic.is_empty() {
+        return None;
+    }
+    let end = sim_core::SimTime::ZERO.saturating_add(elapsed);
+    let down_ns = f.node_down_ns(end);
+    let node_ns = cluster.api.store.nodes.len() as f64 * elapsed.as_nanos() as f64;
+    Some(FaultSummary {
+        started: f.record.started.clone(),
+        pods_killed: f.record.pods_killed,
+        containers_crashed: f.record.containers_crashed,
+        node_down_hours: down_ns as f64 / 3.6e12,
+        node_availability: if node_ns > 0.0 {
+            (1.0 - down_ns as f64 / node_ns).clamp(0.0, 1.0)
+        } else {
+            1.0
+        },
+        container_restarts: cluster
+            .api
+            .store
+            .pods
+            .iter()
+            .map(|p| u64::try_from(p.restarts).unwrap_or(0))
+            .sum(),
+        readiness_lost: cluster.api.counters.readiness_lost,
+    })
 }
 
 /// The Deployments, then the ReplicaSets no Deployment owns, that still exist.

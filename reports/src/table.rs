@@ -107,6 +107,20 @@ pub fn summary_table(s: &Summary) -> String {
             }
         );
     }
+    if let Some(f) = &s.faults {
+        let started: Vec<String> = f.started.iter().map(|(v, n)| format!("{n} {v}")).collect();
+        let _ = writeln!(
+            out,
+            "faults: {}; nodes down {:.2} node-hours (node availability {:.3}%), {} pods killed, {} container crashes injected, {} restarts, {} pods lost readiness",
+            if started.is_empty() { "none struck".to_string() } else { started.join(", ") },
+            f.node_down_hours,
+            f.node_availability * 100.0,
+            f.pods_killed,
+            f.containers_crashed,
+            f.container_restarts,
+            f.readiness_lost
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "NODES = nodes in use / nodes");
     let _ = writeln!(
