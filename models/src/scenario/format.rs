@@ -43,6 +43,9 @@ pub(crate) struct ScenarioFile {
     pub start_time: Option<String>,
     #[serde(default)]
     pub storage: Option<StorageSection>,
+    /// Convergence checks, read by `control_plane.rs`.
+    #[serde(default)]
+    pub expect: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.
