@@ -1075,11 +1075,10 @@ impl Loader {
         );
         let (control_plane_replicas, timing) =
             control_plane::control_plane(&src, file.control_plane.as_ref(), &mut errors);
-        let control_plane = behaviour::control_plane(&src, timing.as_ref())
-            .unwrap_or_else(|d| {
-                errors.push(d);
-                crate::apiserver::ControlPlaneTiming::default()
-            });
+        let control_plane = behaviour::control_plane(&src, timing.as_ref()).unwrap_or_else(|d| {
+            errors.push(d);
+            crate::apiserver::ControlPlaneTiming::default()
+        });
 
         // A trace runs to its end unless the scenario says otherwise.
         let duration = file.duration.as_ref().map_or_else(
