@@ -51,6 +51,9 @@ enum Command {
         /// PDBs on eviction, no node over-committed); exit 3 if one is broken.
         #[arg(long)]
         check_invariants: bool,
+        /// Exit 3 if an expectation of the scenario's `expect:` was missed.
+        #[arg(long)]
+        fail_on_expect: bool,
         /// No progress bar and no table, only errors.
         #[arg(long, short)]
         quiet: bool,
@@ -177,6 +180,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             max_events,
             check_determinism,
             check_invariants,
+            fail_on_expect,
             quiet,
         } => {
             let options = RunOptions {
@@ -186,7 +190,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 explain_pod: None,
                 check_invariants,
             };
-            cmd_run(&scenario, &options, out, check_determinism, quiet)
+            cmd_run(
+                &scenario,
+                &options,
+                out,
+                check_determinism,
+                fail_on_expect,
+                quiet,
+            )
         }
         Command::Check { scenario } => cmd_check(&scenario),
         Command::Compare {
@@ -309,6 +320,7 @@ fn cmd_run(
     options: &RunOptions,
     out: Option<PathBuf>,
     determinism: bool,
+    fail_on_expect: bool,
     quiet: bool,
 ) -> i32 {
     let scenario = match load(path) {
@@ -405,6 +417,26 @@ fn cmd_run(
             );
             return EXIT_ASSERTION;
         }
+    }
+    let missed: Vec<_> = outcome
+        .summary
+        .expectations
+        .iter()
+        .filter(|e| !e.met)
+        .collect();
+    if fail_on_expect && !missed.is_empty() {
+        for e in &missed {
+            eprintln!(
+                "expectation missed: {} after {} within {}",
+                e.condition, e.after, e.within
+            );
+        }
+        eprintln!(
+            "{} expectation(s) missed; seed {} reproduces them",
+            missed.len(),
+            outcome.summary.seed
+        );
+        return EXIT_ASSERTION;
     }
     0
 }

@@ -47,6 +47,8 @@ pub enum Event {
     Fault(crate::faults::FaultEvent),
     /// Periodic allocation and fragmentation sample (`crate::trace::metrics`).
     Sample,
+    /// Leader election, control-plane faults and expectation checks (`crate::controlplane`).
+    ControlPlane(crate::controlplane::ControlPlaneEvent),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -71,6 +73,7 @@ impl Event {
             Event::TraceArrival(i) => (100, "TraceArrival", u64::from(i)),
             Event::TraceDeparture(p) => (101, "TraceDeparture", u64::from(p.0)),
             Event::Sample => (102, "Sample", 0),
+            Event::ControlPlane(e) => e.digest_key(),
             Event::ScenarioEnd => (200, "ScenarioEnd", 0),
         }
     }
@@ -130,6 +133,9 @@ pub struct Cluster {
     pub checkers: Option<crate::checkers::Checkers>,
     /// The buffer watch deliveries are handed over in.
     delivery: Vec<crate::apiserver::Change>,
+    /// Leader elections of the scheduler and the controller manager, API server outages, and
+    /// the scenario's expectations.
+    pub control_plane: crate::controlplane::ControlPlane,
 }
 
 impl Cluster {
@@ -146,6 +152,7 @@ impl Cluster {
             sampler: None,
             checkers: None,
             delivery: Vec::new(),
+            control_plane: crate::controlplane::ControlPlane::default(),
         }
     }
 
@@ -188,6 +195,17 @@ impl World for Cluster {
     fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
         let api = &mut self.api;
         match event {
+            Event::Watch(s) if !self.control_plane.watch_open(s) => {
+                // Paused (no leader) or the API server is down: the changes stay in the log
+                // and are delivered when the watcher can take them again.
+                self.control_plane.hold_watch(s);
+            }
+            Event::Reconcile(id) if !self.control_plane.controller_manager.has_leader() => {
+                self.control_plane.hold_reconcile(id);
+            }
+            Event::Scheduler(e) if !self.control_plane.scheduler.has_leader() => {
+                self.control_plane.hold_scheduler(e);
+            }
             Event::Watch(s) => {
                 // One buffer for every delivery: no allocation per watch event.
                 let mut changes = std::mem::take(&mut self.delivery);
@@ -250,6 +268,7 @@ impl World for Cluster {
             Event::TraceArrival(i) => self.trace_arrival(ctx, i),
             Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
             Event::Sample => self.take_sample(ctx),
+            Event::ControlPlane(e) => self.control_plane_event(ctx, e),
             Event::ScenarioEnd => {}
         }
         if let Some(checkers) = &mut self.checkers {

@@ -9,6 +9,7 @@ pub mod apiserver;
 pub mod checkers;
 pub mod cluster;
 pub mod controllers;
+pub mod controlplane;
 pub mod events;
 pub mod faults;
 pub mod gpu;

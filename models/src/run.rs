@@ -93,6 +93,7 @@ pub fn build(
     behaviour.pod_startup = scenario.pod_startup;
     let mut cluster = Cluster::new(api, scheduler, Kubelets::new(behaviour));
     cluster.controllers.cron_job.reconciler.epoch_unix_secs = scenario.start_unix_secs;
+    cluster.control_plane = crate::controlplane::ControlPlane::new(scenario.control_plane_replicas);
     cluster
         .scheduler
         .explain_pod
@@ -117,6 +118,7 @@ pub fn build(
                 .faults
                 .install(scenario.stochastic_faults.clone(), &cluster.api, ctx);
         }
+        cluster.install_expectations(ctx, &scenario.expectations);
         let initial = Workloads {
             at: SimDuration::ZERO,
             pods: scenario.pods.clone(),

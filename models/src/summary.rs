@@ -28,6 +28,9 @@ pub struct Summary {
     /// Deployments and ReplicaSets at the end of the run, as `kubectl get deployments,rs`.
     pub workloads: Vec<WorkloadStatus>,
     pub control_plane: ControlPlaneStats,
+    /// The scenario's `expect:` entries and whether the run met them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<ExpectationResult>,
     pub ignored_objects: Vec<String>,
     pub warnings: Vec<String>,
     /// Further headline figures of particular models (e.g. GPU fragmentation of a trace
@@ -191,6 +194,34 @@ pub struct ControlPlaneStats {
     pub rejected_writes: u64,
 }
 
+/// One `expect:` entry: met if every condition held at some check from `after` to
+/// `after + within`; `metAt` is the first such check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectationResult {
+    pub after: String,
+    pub within: String,
+    /// `converged`, or the finer conditions (`noPendingPods, noTaintedNodes`).
+    pub condition: String,
+    pub met: bool,
+    pub met_at: Option<String>,
+}
+
+fn expectations(cluster: &Cluster) -> Vec<ExpectationResult> {
+    cluster
+        .control_plane
+        .expectations
+        .iter()
+        .map(|s| ExpectationResult {
+            after: s.expectation.after.to_string(),
+            within: s.expectation.within.to_string(),
+            condition: s.expectation.conditions.describe(),
+            met: s.met_at.is_some(),
+            met_at: s.met_at.map(|t| t.to_string()),
+        })
+        .collect()
+}
+
 /// What the summary needs to know about the scenario besides the cluster.
 pub struct SummaryInput<'a> {
     pub scenario: &'a str,
@@ -334,6 +365,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             evictions: cluster.api.counters.evictions,
             rejected_writes: cluster.api.counters.rejected_writes,
         },
+        expectations: expectations(cluster),
         ignored_objects: input.ignored_objects,
         warnings: input.warnings,
         extra_metrics: Vec::new(),

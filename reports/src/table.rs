@@ -65,6 +65,19 @@ pub fn summary_table(s: &Summary) -> String {
         "scheduler  {} attempts, {} unschedulable",
         s.scheduler.attempts, s.scheduler.failed_attempts
     );
+    for e in &s.expectations {
+        let _ = writeln!(
+            out,
+            "expect     {} after {} within {}: {}",
+            e.condition,
+            e.after,
+            e.within,
+            match &e.met_at {
+                Some(t) => format!("met at {t}"),
+                None => "MISSED".to_string(),
+            }
+        );
+    }
     if !s.workloads.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(

@@ -25,6 +25,8 @@ pub struct NodeLease {
     renewing_since: Option<SimTime>,
     /// The last renewal made before the current run stopped (or began).
     last_renew: Option<SimTime>,
+    /// Renewals stopped because the API server is down; they resume when it is back.
+    paused: bool,
 }
 
 impl NodeLease {
@@ -75,9 +77,34 @@ impl NodeLeases {
     /// The renewals stop at `now`: the last one made stays as `renewTime`.
     pub(crate) fn stop(&mut self, node: NodeId, now: SimTime) {
         let l = self.slot(node);
+        // A kubelet that stops while the API server is down does not renew when it returns.
+        l.paused = false;
         if l.renewing_since.is_some() {
             l.last_renew = l.renew_time(now);
             l.renewing_since = None;
+        }
+    }
+
+    /// The API server goes down: no kubelet can renew from `now` on. Not changes in the watch
+    /// log (nothing commits while the API server is down); readers see `renewTime` freeze.
+    pub fn pause_renewals(&mut self, now: SimTime) {
+        for l in &mut self.leases {
+            if l.renewing_since.is_some() {
+                l.last_renew = l.renew_time(now);
+                l.renewing_since = None;
+                l.paused = true;
+            }
+        }
+    }
+
+    /// The API server is back: every kubelet that was renewing renews at once, then on its
+    /// usual interval.
+    pub fn resume_renewals(&mut self, now: SimTime) {
+        for l in &mut self.leases {
+            if l.paused {
+                l.paused = false;
+                l.renewing_since = Some(now);
+            }
         }
     }
 
@@ -149,6 +176,23 @@ mod tests {
             leases.not_renewing().collect::<Vec<_>>(),
             vec![NodeId(0), NodeId(1), n]
         );
+        leases.start(n, SimTime::from_secs(600));
+        let other = NodeId(0);
+        leases.start(other, SimTime::from_secs(600));
+        leases.pause_renewals(SimTime::from_secs(625));
+        assert_eq!(
+            leases.get(n).renew_time(SimTime::from_secs(700)),
+            Some(SimTime::from_secs(620))
+        );
+        // A kubelet that stops during the outage stays stopped.
+        leases.stop(other, SimTime::from_secs(630));
+        leases.resume_renewals(SimTime::from_secs(703));
+        assert_eq!(
+            leases.get(n).renew_time(SimTime::from_secs(715)),
+            Some(SimTime::from_secs(713))
+        );
+        assert!(!leases.get(other).is_renewing());
+        leases.stop(n, SimTime::from_secs(716));
         leases.start(n, SimTime::from_secs(600));
         assert_eq!(
             leases.get(n).renew_time(SimTime::from_secs(615)),

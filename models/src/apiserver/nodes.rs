@@ -30,8 +30,10 @@ impl ApiServer {
     /// wakes the node lifecycle controller, which then polls on its own 5 s grid, so its
     /// decisions are those of a controller that had polled all along.
     pub fn lease_renewals_stopped(&mut self, ctx: &mut Context<'_, Event>, node: NodeId) {
-        if self.leases.get(node).is_renewing() {
-            self.leases.stop(node, ctx.now());
+        let renewing = self.leases.get(node).is_renewing();
+        // Also forgets renewals paused by an API server outage: this kubelet will not resume.
+        self.leases.stop(node, ctx.now());
+        if renewing {
             self.changed(ctx, ObjectKind::Lease, node.0, Op::Modified);
         }
     }

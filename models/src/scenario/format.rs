@@ -46,6 +46,9 @@ pub(crate) struct ScenarioFile {
     /// Stochastic faults, read entry by entry (`faults.rs`).
     #[serde(default)]
     pub faults: Vec<serde_yaml::Value>,
+    /// Convergence checks, read by `control_plane.rs`.
+    #[serde(default)]
+    pub expect: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

@@ -42,6 +42,7 @@
 //! 100Gi of `ephemeral-storage` unless the pool says otherwise.
 
 mod behaviour;
+mod control_plane;
 mod convert;
 mod diagnostic;
 mod faults;
@@ -414,6 +415,10 @@ pub struct Scenario {
     pub behaviour: Behaviour,
     /// Control-plane latencies (`controlPlane: {watchLatency, apiLatency}`).
     pub control_plane: crate::apiserver::ControlPlaneTiming,
+    /// Replicas of the leader-elected components (`controlPlane: {scheduler: {replicas: 3}}`).
+    pub control_plane_replicas: crate::controlplane::ControlPlaneSettings,
+    /// Convergence checks (`expect:`).
+    pub expectations: Vec<crate::controlplane::Expectation>,
     pub ignored: Vec<IgnoredObject>,
     pub warnings: Vec<String>,
     /// Scripted changes, sorted by time.
@@ -1075,11 +1080,12 @@ impl Loader {
             &mut out.warnings,
             &mut errors,
         );
-        let control_plane = behaviour::control_plane(&src, file.control_plane.as_ref())
-            .unwrap_or_else(|d| {
-                errors.push(d);
-                crate::apiserver::ControlPlaneTiming::default()
-            });
+        let (control_plane_replicas, timing) =
+            control_plane::control_plane(&src, file.control_plane.as_ref(), &mut errors);
+        let control_plane = behaviour::control_plane(&src, timing.as_ref()).unwrap_or_else(|d| {
+            errors.push(d);
+            crate::apiserver::ControlPlaneTiming::default()
+        });
 
         // A trace runs to its end unless the scenario says otherwise.
         let duration = file.duration.as_ref().map_or_else(
@@ -1101,6 +1107,13 @@ impl Loader {
                 at.file, at.line, at.column, e.verb, e.at
             ));
         }
+        let expectations = control_plane::expectations(
+            &src,
+            file.expect.as_ref(),
+            duration,
+            &mut out.warnings,
+            &mut errors,
+        );
         let mut timeline = Vec::with_capacity(entries.len());
         let mut resolver =
             timeline::Resolver::new(&src, &pools, &failed_pools, &known, &mut out.warnings);
@@ -1163,6 +1176,8 @@ impl Loader {
             pod_startup,
             behaviour,
             control_plane,
+            control_plane_replicas,
+            expectations,
             timeline,
             stochastic_faults,
             compare,

@@ -96,6 +96,12 @@ impl SchedulingQueue {
         self.info.contains_key(&pod)
     }
 
+    /// Scheduling attempts of a queued pod so far; `None` if it is not queued. A queued pod
+    /// with attempts has failed its last one (a pod that fits is bound and leaves the queue).
+    pub fn attempts(&self, pod: PodId) -> Option<u32> {
+        self.info.get(&pod).map(|i| i.attempts)
+    }
+
     /// Pops the pod PrioritySort puts first: highest priority, then earliest timestamp.
     pub fn pop(&mut self) -> Option<PodId> {
         let (pod, _) = self.active.pop()?;
