@@ -73,10 +73,7 @@ impl Kubelets {
         state.boot = state.boot.wrapping_add(1);
         state.missed.clear();
         for &pod in &api.store.node(node).pods {
-            self.admitted.remove(&pod);
-            self.stopping.remove(&pod);
-            self.exit_codes.remove(&pod);
-            self.waiting_for_volumes.remove(&pod);
+            self.forget(pod);
         }
         api.lease_renewals_stopped(ctx, node);
     }
