@@ -357,3 +357,35 @@ impl Pod {
             .is_some_and(|a| !a.required.is_empty())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// upstream pkg/apis/core/v1/defaults.go SetDefaults_Container ("Check image tag": tag
+    /// `latest` → Always, else IfNotPresent) over the tags upstream
+    /// pkg/util/parsers/parsers_test.go TestParseImageName gets: no tag means `latest`, a
+    /// registry port is not a tag, a digest without a tag has no tag.
+    #[test]
+    fn image_pull_policy_defaults_as_upstream() {
+        for (image, policy) in [
+            ("root", PullPolicy::Always),
+            ("root:tag", PullPolicy::IfNotPresent),
+            ("root:latest", PullPolicy::Always),
+            (
+                "root@sha256:e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582",
+                PullPolicy::IfNotPresent,
+            ),
+            ("user/repo", PullPolicy::Always),
+            ("user/repo:tag", PullPolicy::IfNotPresent),
+            ("url:5000/repo", PullPolicy::Always),
+            ("url:5000/repo:tag", PullPolicy::IfNotPresent),
+            (
+                "url:5000/repo:latest@sha256:e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582",
+                PullPolicy::Always,
+            ),
+        ] {
+            assert_eq!(default_pull_policy(image), policy, "{image}");
+        }
+    }
+}

@@ -101,7 +101,7 @@ pub fn geometric<R: Rng + ?Sized>(rng: &mut R, ppm: u32) -> u64 {
     // u in (0, 1]: ln(u) is finite.
     let u = 1.0 - rng.random::<f64>();
     let g = (u.ln() / (1.0 - p).ln()).floor();
-    if g.is_finite() && g >= 0.0 && g < 1e18 {
+    if (0.0..1e18).contains(&g) {
         // Checked above: a non-negative whole number below 1e18.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let g = g as u64;
