@@ -125,7 +125,11 @@ pub fn summary_table(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "faults: {}; nodes down {:.2} node-hours (node availability {:.3}%), {} pods killed, {} container crashes injected, {} restarts, {} pods lost readiness",
-            if started.is_empty() { "none struck".to_string() } else { started.join(", ") },
+            if started.is_empty() {
+                "none struck".to_string()
+            } else {
+                started.join(", ")
+            },
             f.node_down_hours,
             f.node_availability * 100.0,
             f.pods_killed,

@@ -133,6 +133,130 @@ pub struct Pod {
     pub resources: Option<std::sync::Arc<PodResources>>,
     /// `spec.volumes` that matter to scheduling and storage (claims, emptyDir).
     pub volumes: Vec<super::PodVolume>,
+    /// The containers as the kubelet runs them (images, pull policies, probes, preStop
+    /// hooks, init containers and sidecars); shared by every pod stamped from one template.
+    /// `None` for pods that carry no container list (traces, pods built in code).
+    pub containers: Option<std::sync::Arc<PodContainers>>,
+}
+
+/// `spec.initContainers` and `spec.containers`, as the kubelet reads them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodContainers {
+    pub init_containers: Vec<ContainerSpec>,
+    pub containers: Vec<ContainerSpec>,
+}
+
+impl PodContainers {
+    /// Anything beyond "start the containers and report them Ready": init containers,
+    /// probes or preStop hooks.
+    pub fn has_lifecycle(&self) -> bool {
+        !self.init_containers.is_empty()
+            || self.containers.iter().any(|c| {
+                c.liveness_probe.is_some()
+                    || c.readiness_probe.is_some()
+                    || c.startup_probe.is_some()
+                    || c.pre_stop.is_some()
+            })
+    }
+}
+
+/// One container of a pod spec.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// After defaulting (upstream `SetDefaults_Container`, see [`default_pull_policy`]).
+    pub image_pull_policy: PullPolicy,
+    pub liveness_probe: Option<Probe>,
+    pub readiness_probe: Option<Probe>,
+    pub startup_probe: Option<Probe>,
+    /// `lifecycle.preStop`.
+    pub pre_stop: Option<LifecycleHandler>,
+    /// An init container with `restartPolicy: Always`: a sidecar, started in order with the
+    /// other init containers and kept running beside the app containers.
+    pub restartable: bool,
+}
+
+/// `imagePullPolicy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// Upstream `SetDefaults_Container`: an empty `imagePullPolicy` is `Always` when the image's
+/// tag is `latest` (no tag and no digest counts as `latest`, upstream
+/// `parsers.ParseImageName`), else `IfNotPresent`.
+pub fn default_pull_policy(image: &str) -> PullPolicy {
+    match image_tag(image) {
+        Some("latest") => PullPolicy::Always,
+        Some(_) => PullPolicy::IfNotPresent,
+        // A digest without a tag pins the image.
+        None if image.contains('@') => PullPolicy::IfNotPresent,
+        None => PullPolicy::Always,
+    }
+}
+
+/// The tag of an image reference: after the last `:` of the last path component, before
+/// any `@digest`.
+fn image_tag(image: &str) -> Option<&str> {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split_once(':').map(|(_, tag)| tag)
+}
+
+/// A probe's timing (upstream `v1.Probe` after `SetDefaults_Probe`); what it checks (exec,
+/// httpGet, tcpSocket, grpc) does not matter here: its result comes from `behaviour`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub initial_delay_seconds: i32,
+    /// Default 10.
+    pub period_seconds: i32,
+    /// Default 1.
+    pub timeout_seconds: i32,
+    /// Default 1 (and must be 1 for liveness and startup probes).
+    pub success_threshold: i32,
+    /// Default 3.
+    pub failure_threshold: i32,
+    /// The probe-level `terminationGracePeriodSeconds` a liveness or startup failure kills
+    /// the container with, instead of the pod's.
+    pub termination_grace_period_seconds: Option<i64>,
+}
+
+impl Default for Probe {
+    /// Upstream `SetDefaults_Probe`.
+    fn default() -> Self {
+        Probe {
+            initial_delay_seconds: 0,
+            period_seconds: 10,
+            timeout_seconds: 1,
+            success_threshold: 1,
+            failure_threshold: 3,
+            termination_grace_period_seconds: None,
+        }
+    }
+}
+
+/// A `lifecycle.preStop` handler: how long it takes comes from `behaviour` (`preStop: 5s`)
+/// except for `sleep`, which takes its `seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleHandler {
+    Exec,
+    HttpGet,
+    TcpSocket,
+    Sleep { seconds: i64 },
 }
 
 /// The containers' resources of a pod spec, as admission reads them.
@@ -208,6 +332,7 @@ impl Default for Pod {
             subdomain: None,
             resources: None,
             volumes: Vec::new(),
+            containers: None,
         }
     }
 }
@@ -230,5 +355,37 @@ impl Pod {
         self.pod_anti_affinity
             .as_ref()
             .is_some_and(|a| !a.required.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// upstream pkg/apis/core/v1/defaults.go SetDefaults_Container ("Check image tag": tag
+    /// `latest` → Always, else IfNotPresent) over the tags upstream
+    /// pkg/util/parsers/parsers_test.go TestParseImageName gets: no tag means `latest`, a
+    /// registry port is not a tag, a digest without a tag has no tag.
+    #[test]
+    fn image_pull_policy_defaults_as_upstream() {
+        for (image, policy) in [
+            ("root", PullPolicy::Always),
+            ("root:tag", PullPolicy::IfNotPresent),
+            ("root:latest", PullPolicy::Always),
+            (
+                "root@sha256:e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582",
+                PullPolicy::IfNotPresent,
+            ),
+            ("user/repo", PullPolicy::Always),
+            ("user/repo:tag", PullPolicy::IfNotPresent),
+            ("url:5000/repo", PullPolicy::Always),
+            ("url:5000/repo:tag", PullPolicy::IfNotPresent),
+            (
+                "url:5000/repo:latest@sha256:e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582",
+                PullPolicy::Always,
+            ),
+        ] {
+            assert_eq!(default_pull_policy(image), policy, "{image}");
+        }
     }
 }

@@ -3,8 +3,12 @@
 //! and reports them Running and Ready, and stops pods being deleted, giving their containers
 //! the whole `terminationGracePeriodSeconds` before the final delete.
 //!
-//! The seam for the kubelet issue: readiness is decided in [`Kubelets::readiness`] (today
-//! "Ready once running", or never for `behaviour.<workload>.ready: never`); probes replace it.
+//! Pods with more to them (init containers and sidecars, image pulls with `behaviour.images`
+//! or `imagePull`, probes whose behaviour is not `healthy`, preStop hooks, `crashAfter`)
+//! go through `lifecycle.rs`; how probes stay cheap is told in `probe.rs`. A pod without any
+//! of these starts, runs and stops exactly as it always did: the workload's `startup` is the
+//! time from the kubelet seeing it to Running and Ready (a healthy readiness probe's first
+//! success included).
 
 pub mod eviction;
 pub mod pressure;
@@ -21,30 +25,51 @@ use crate::cluster::Event;
 use crate::events::EventType;
 use crate::scenario::{Behaviour, WorkloadBehaviour};
 
+pub mod backoff;
+mod images;
+mod lifecycle;
 mod node;
+pub mod probe;
+pub use backoff::{CONTAINER_BACKOFF_INITIAL, CONTAINER_BACKOFF_MAX, restart_delay};
+pub use lifecycle::ProbeKind;
 pub use node::NodeState;
 
 /// A kubelet's own timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KubeletEvent {
-    /// The pod's containers are up: report Running (and Ready).
-    PodStarted(PodId),
+    /// The pod's containers are up: report Running (and Ready). With the pod's container
+    /// generation: a timer of containers that died since is void.
+    PodStarted(PodId, u32),
     /// The pod's containers stopped after its deletion: the final delete.
     PodStopped(PodId),
-    /// The main container exited by itself (a batch pod's run ended, `runFor`).
-    ContainerExited(PodId),
+    /// The main container exited by itself (a batch pod's run ended, `runFor`, or
+    /// `crashAfter`).
+    ContainerExited(PodId, u32),
     /// Retry a node status write (Lease renewal and `Ready=True`) the API server refused.
     PostNodeStatus,
+    /// The next step of a pod's start: an image pull or an init container finished.
+    StartStep(PodId, u32),
+    /// A probe's result changes (or a long walk over random checks goes on).
+    Probe(PodId, u32, ProbeKind),
+    /// A container killed after a failed liveness or startup probe is gone.
+    ContainerKilled(PodId, u32),
 }
 
 impl KubeletEvent {
     /// Tag, name and key (the pod) for the run digest and traces.
     pub(crate) fn kind(&self) -> (u64, &'static str, u64) {
         match *self {
-            KubeletEvent::PodStarted(p) => (3, "PodStarted", u64::from(p.0)),
+            KubeletEvent::PodStarted(p, _) => (3, "PodStarted", u64::from(p.0)),
             KubeletEvent::PodStopped(p) => (4, "PodStopped", u64::from(p.0)),
-            KubeletEvent::ContainerExited(p) => (11, "ContainerExited", u64::from(p.0)),
+            KubeletEvent::ContainerExited(p, _) => (11, "ContainerExited", u64::from(p.0)),
             KubeletEvent::PostNodeStatus => (12, "PostNodeStatus", 0),
+            KubeletEvent::StartStep(p, _) => (20, "StartStep", u64::from(p.0)),
+            KubeletEvent::Probe(p, _, ProbeKind::Startup) => (21, "StartupProbe", u64::from(p.0)),
+            KubeletEvent::Probe(p, _, ProbeKind::Liveness) => (22, "LivenessProbe", u64::from(p.0)),
+            KubeletEvent::Probe(p, _, ProbeKind::Readiness) => {
+                (23, "ReadinessProbe", u64::from(p.0))
+            }
+            KubeletEvent::ContainerKilled(p, _) => (24, "ContainerKilled", u64::from(p.0)),
         }
     }
 }
@@ -56,23 +81,8 @@ pub const DEFAULT_BATCH_RUN_FOR: SimDuration = SimDuration::from_secs(10);
 pub const RUN_FOR_ANNOTATION: &str = "kubesim.io/run-for";
 pub const EXIT_CODE_ANNOTATION: &str = "kubesim.io/exit-code";
 
-/// Upstream kubelet `backOffPeriod` (10s) and `MaxContainerBackOff` (300s): a container that
-/// keeps exiting is restarted after 10s, 20s, 40s, … 300s (CrashLoopBackOff).
-pub const CONTAINER_BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
-pub const CONTAINER_BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
-
-/// The delay before restart number `restarts` (1 for the first restart).
-pub fn crash_loop_backoff(restarts: i32) -> SimDuration {
-    let doublings = u32::try_from(restarts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(16);
-    CONTAINER_BACKOFF_INITIAL
-        .saturating_mul(1 << doublings)
-        .min(CONTAINER_BACKOFF_MAX)
-}
-
 /// Upstream `syncFrequency`-like retry of a status write the API server refused.
-const STATUS_RETRY: SimDuration = SimDuration::from_secs(10);
+pub(crate) const STATUS_RETRY: SimDuration = SimDuration::from_secs(10);
 
 #[derive(Default)]
 pub struct Kubelets {
@@ -89,6 +99,16 @@ pub struct Kubelets {
     waiting_for_volumes: BTreeSet<PodId>,
     /// Each node's machine and kubelet process, by `NodeId` (see `node.rs`).
     nodes: Vec<node::NodeState>,
+    /// Pods with a start sequence, probes to watch, or a restart history (see
+    /// `lifecycle.rs`); plain pods have no entry.
+    runtime: BTreeMap<PodId, lifecycle::PodRuntime>,
+    /// Images pulled on each node (those the node listed at registration count too).
+    node_images: BTreeMap<NodeId, BTreeSet<String>>,
+    /// When each node's image puller is free again: pulls are serialized (upstream
+    /// `serializeImagePulls: true`).
+    pull_free_at: BTreeMap<NodeId, sim_core::SimTime>,
+    /// A fault: pulls on these nodes (all when `None`) take `factor` times as long.
+    pull_slowdown: Option<(Option<BTreeSet<NodeId>>, f64, SimDuration)>,
 }
 
 impl Kubelets {
@@ -233,30 +253,27 @@ impl Kubelets {
                         continue;
                     }
                     // A pod whose containers never started stops at once; a running one gets
-                    // its whole grace period (kubesim models containers that use it all).
-                    let grace = if r.phase == PodPhase::Running {
-                        u64::try_from(r.pod.termination_grace_period_seconds).unwrap_or(0)
+                    // its whole grace period (kubesim models containers that use it all),
+                    // its preStop hooks running first, inside it.
+                    let running = r.phase == PodPhase::Running;
+                    let stop = if running {
+                        self.stop_duration(api, ctx, node, pod, None)
                     } else {
-                        0
+                        SimDuration::ZERO
                     };
-                    let object = format!("pod/{}", r.pod.name);
-                    api.record(
-                        ctx.now(),
-                        EventType::Normal,
-                        "Killing",
-                        object,
-                        "Stopping container".into(),
-                    );
-                    ctx.schedule(
-                        SimDuration::from_secs(grace),
-                        self.timer(node, KubeletEvent::PodStopped(pod)),
-                    );
+                    for name in self.container_names(api, pod) {
+                        api.record(
+                            ctx.now(),
+                            EventType::Normal,
+                            "Killing",
+                            format!("pod/{}", api.store.pod(pod).pod.name),
+                            stopping_message(&name),
+                        );
+                    }
+                    ctx.schedule(stop, self.timer(node, KubeletEvent::PodStopped(pod)));
                 }
                 Op::Deleted => {
-                    self.waiting_for_volumes.remove(&pod);
-                    self.admitted.remove(&pod);
-                    self.stopping.remove(&pod);
-                    self.exit_codes.remove(&pod);
+                    self.forget(pod);
                 }
             }
         }
@@ -285,6 +302,35 @@ impl Kubelets {
         }
     }
 
+    /// A pod the kubelet no longer runs.
+    pub(crate) fn forget(&mut self, pod: PodId) {
+        self.waiting_for_volumes.remove(&pod);
+        self.admitted.remove(&pod);
+        self.stopping.remove(&pod);
+        self.exit_codes.remove(&pod);
+        self.runtime.remove(&pod);
+    }
+
+    /// The pod's container generation: timers of containers that died since are void.
+    fn generation(&self, pod: PodId) -> u32 {
+        self.runtime.get(&pod).map_or(0, |r| r.generation)
+    }
+
+    /// Names of the containers the kubelet stops, app containers first, then sidecars
+    /// (upstream stops sidecars after the app containers); `""` for a pod without a
+    /// container list.
+    fn container_names(&self, api: &ApiServer, pod: PodId) -> Vec<String> {
+        match &api.store.pod(pod).pod.containers {
+            Some(c) => c
+                .containers
+                .iter()
+                .chain(c.init_containers.iter().filter(|i| i.restartable).rev())
+                .map(|c| c.name.clone())
+                .collect(),
+            None => vec![String::new()],
+        }
+    }
+
     fn start(
         &mut self,
         api: &mut ApiServer,
@@ -303,29 +349,27 @@ impl Kubelets {
             .cloned()
         {
             // The pull fails: ErrImagePull, then ImagePullBackOff; the pod stays Pending.
-            api.record(
-                now,
-                EventType::Warning,
-                "Failed",
-                object.clone(),
-                format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"),
-            );
-            api.record(
-                now,
-                EventType::Warning,
-                "Failed",
-                object.clone(),
-                "Error: ErrImagePull".into(),
-            );
-            api.record(
-                now,
-                EventType::Normal,
-                "BackOff",
-                object,
-                format!("Back-off pulling image \"{image}\""),
-            );
+            // The kubelet would retry after 10s, 20s, … 300s; every retry fails the same way,
+            // so the retries are not simulated.
+            images::record_pull_failure(api, now, object, &image);
             return;
         }
+        if self.needs_start_sequence(api, pod) {
+            self.runtime.entry(pod).or_default().begin_start();
+            self.advance_start(node, pod, api, ctx);
+            return;
+        }
+        self.schedule_started(node, pod, api, ctx);
+    }
+
+    /// The containers are created: after the workload's startup time they run.
+    fn schedule_started(
+        &mut self,
+        node: NodeId,
+        pod: PodId,
+        api: &ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let (lo, hi) = self
             .workload_behaviour(api, pod)
             .and_then(|b| b.startup)
@@ -336,7 +380,11 @@ impl Kubelets {
         } else {
             lo
         };
-        ctx.schedule(startup, self.timer(node, KubeletEvent::PodStarted(pod)));
+        let generation = self.generation(pod);
+        ctx.schedule(
+            startup,
+            self.timer(node, KubeletEvent::PodStarted(pod, generation)),
+        );
     }
 
     pub fn handle(
@@ -352,6 +400,18 @@ impl Kubelets {
             // Set before the node crashed: those containers are gone.
             return;
         }
+        let stale = match event {
+            KubeletEvent::PodStarted(p, g)
+            | KubeletEvent::ContainerExited(p, g)
+            | KubeletEvent::StartStep(p, g)
+            | KubeletEvent::Probe(p, g, _)
+            | KubeletEvent::ContainerKilled(p, g) => g != self.generation(p),
+            KubeletEvent::PodStopped(_) | KubeletEvent::PostNodeStatus => false,
+        };
+        if stale {
+            // Set for containers that have died since.
+            return;
+        }
         if !state.reaches_api() {
             // A stalled or partitioned kubelet cannot report: it tries again later.
             ctx.schedule(STATUS_RETRY, self.timer(node, event));
@@ -360,40 +420,62 @@ impl Kubelets {
         let now = ctx.now();
         match event {
             KubeletEvent::PostNodeStatus => self.post_node_status(node, api, ctx),
-            KubeletEvent::PodStarted(pod) => {
+            KubeletEvent::PodStarted(pod, generation) => {
                 let r = api.store.pod(pod);
                 if !r.is_active() || r.deletion_timestamp.is_some() || r.node != Some(node) {
                     return;
                 }
-                let ready = self.readiness(api, pod);
+                let ready = self.readiness(api, pod) && self.initially_ready(api, pod);
                 match api.set_pod_running(ctx, pod, ready) {
                     Ok(()) => {
                         let object = format!("pod/{}", api.store.pod(pod).pod.name);
-                        api.record(
-                            now,
-                            EventType::Normal,
-                            "Started",
-                            object,
-                            "Started container".into(),
-                        );
+                        let names = match &api.store.pod(pod).pod.containers {
+                            Some(c) => c.containers.iter().map(|c| c.name.clone()).collect(),
+                            None => Vec::new(),
+                        };
+                        for name in &names {
+                            api.record(
+                                now,
+                                EventType::Normal,
+                                "Created",
+                                object.clone(),
+                                format!("Created container {name}"),
+                            );
+                            api.record(
+                                now,
+                                EventType::Normal,
+                                "Started",
+                                object.clone(),
+                                format!("Started container {name}"),
+                            );
+                        }
+                        if names.is_empty() {
+                            api.record(
+                                now,
+                                EventType::Normal,
+                                "Started",
+                                object,
+                                "Started container".into(),
+                            );
+                        }
                         if let Some((run_for, code)) = self.run(api, pod, ctx, node) {
                             self.exit_codes.insert(pod, code);
                             ctx.schedule(
                                 run_for,
-                                self.timer(node, KubeletEvent::ContainerExited(pod)),
+                                self.timer(node, KubeletEvent::ContainerExited(pod, generation)),
                             );
+                        } else {
+                            self.schedule_crash(node, pod, api, ctx);
                         }
+                        self.containers_started(node, pod, api, ctx);
                     }
                     Err(ApiError::Unavailable) => {
-                        ctx.schedule(
-                            STATUS_RETRY,
-                            self.timer(node, KubeletEvent::PodStarted(pod)),
-                        );
+                        ctx.schedule(STATUS_RETRY, self.timer(node, event));
                     }
                     Err(_) => {}
                 }
             }
-            KubeletEvent::ContainerExited(pod) => self.container_exited(node, pod, api, ctx),
+            KubeletEvent::ContainerExited(pod, _) => self.container_exited(node, pod, api, ctx),
             KubeletEvent::PodStopped(pod) => match api.remove_pod(ctx, pod) {
                 Ok(()) | Err(ApiError::NotFound) => {
                     self.stopping.remove(&pod);
@@ -406,6 +488,14 @@ impl Kubelets {
                     );
                 }
             },
+            KubeletEvent::StartStep(pod, _) => self.start_step_done(node, pod, api, ctx),
+            KubeletEvent::Probe(pod, generation, kind) => {
+                self.probe_changed(node, pod, generation, kind, api, ctx);
+            }
+            KubeletEvent::ContainerKilled(pod, _) => {
+                self.exit_codes.insert(pod, EXIT_CODE_KILLED);
+                self.container_exited(node, pod, api, ctx);
+            }
         }
     }
 
@@ -433,17 +523,38 @@ impl Kubelets {
             RestartPolicy::Never => false,
         };
         let object = format!("pod/{}", r.pod.name);
+        let container = r
+            .pod
+            .containers
+            .as_ref()
+            .and_then(|c| c.containers.first())
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let pod_name = format!("{}_{}", r.pod.name, r.pod.namespace);
         let result = if restart {
-            api.restart_container(ctx, pod).map(|restarts| {
-                let delay = crash_loop_backoff(restarts);
-                api.record(
-                    ctx.now(),
-                    EventType::Warning,
-                    "BackOff",
-                    object,
-                    "Back-off restarting failed container".into(),
+            api.restart_container(ctx, pod).map(|_| {
+                let now = ctx.now();
+                let rt = self.runtime.entry(pod).or_default();
+                // The dead container's timers (probes, its own exit) are void.
+                rt.generation = rt.generation.wrapping_add(1);
+                rt.clear_probes();
+                let delay = restart_delay(&mut rt.backoff, now);
+                let generation = rt.generation;
+                if delay > SimDuration::ZERO {
+                    api.record(
+                        now,
+                        EventType::Warning,
+                        "BackOff",
+                        object,
+                        format!(
+                            "Back-off restarting failed container {container} in pod {pod_name}"
+                        ),
+                    );
+                }
+                ctx.schedule(
+                    delay,
+                    self.timer(node, KubeletEvent::PodStarted(pod, generation)),
                 );
-                ctx.schedule(delay, self.timer(node, KubeletEvent::PodStarted(pod)));
             })
         } else {
             let phase = if code == 0 {
@@ -458,12 +569,71 @@ impl Kubelets {
                 self.exit_codes.remove(&pod);
             }
             Err(ApiError::Unavailable) => {
+                let generation = self.generation(pod);
                 ctx.schedule(
                     STATUS_RETRY,
-                    self.timer(node, KubeletEvent::ContainerExited(pod)),
+                    self.timer(node, KubeletEvent::ContainerExited(pod, generation)),
                 );
             }
             Err(_) => {}
         }
+    }
+
+    /// A fault: the pod's main container dies (exit code 137, reason Error, as when the
+    /// kernel kills it) and restarts per the pod's restartPolicy, with CrashLoopBackOff.
+    pub fn crash_containers(
+        &mut self,
+        pod: PodId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let r = api.store.pod(pod);
+        let Some(node) = r.node else { return };
+        if !r.is_active()
+            || r.phase != PodPhase::Running
+            || r.deletion_timestamp.is_some()
+            || !self.node(node).reaches_api()
+            || !self.admitted.contains(&pod)
+        {
+            return;
+        }
+        let rt = self.runtime.entry(pod).or_default();
+        rt.generation = rt.generation.wrapping_add(1);
+        rt.clear_probes();
+        self.exit_codes.insert(pod, EXIT_CODE_KILLED);
+        self.container_exited(node, pod, api, ctx);
+    }
+
+    /// A fault: image pulls on `nodes` (every node when `None`) take `factor` times as long
+    /// plus `extra` (a slow or throttled registry); `factor` 1 and no `extra` end it.
+    pub fn set_image_pull_slowdown(
+        &mut self,
+        nodes: Option<Vec<NodeId>>,
+        factor: f64,
+        extra: SimDuration,
+    ) {
+        let unchanged = (factor - 1.0).abs() < f64::EPSILON || !factor.is_finite();
+        self.pull_slowdown = if unchanged && extra.is_zero() {
+            None
+        } else {
+            let factor = if factor.is_finite() {
+                factor.max(0.0)
+            } else {
+                1.0
+            };
+            Some((nodes.map(|n| n.into_iter().collect()), factor, extra))
+        };
+    }
+}
+
+/// The exit code of a container killed with SIGKILL (128 + 9).
+pub const EXIT_CODE_KILLED: i32 = 137;
+
+/// Upstream `killContainer`'s event: `Stopping container <name>`.
+fn stopping_message(name: &str) -> String {
+    if name.is_empty() {
+        "Stopping container".into()
+    } else {
+        format!("Stopping container {name}")
     }
 }

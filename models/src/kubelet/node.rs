@@ -28,8 +28,6 @@ pub struct NodeState {
     pub(super) boot: u32,
     /// Pods whose changes the watch could not deliver while the kubelet was cut off.
     pub(super) missed: BTreeSet<PodId>,
-    /// `slowImagePulls`: pulls take this many times longer, plus this much.
-    pub pull_slowdown: Option<(f64, SimDuration)>,
 }
 
 impl NodeState {
@@ -47,7 +45,6 @@ impl Kubelets {
             partitioned: false,
             boot: 0,
             missed: BTreeSet::new(),
-            pull_slowdown: None,
         };
         self.nodes.get(node.index()).unwrap_or(&HEALTHY)
     }
@@ -76,10 +73,7 @@ impl Kubelets {
         state.boot = state.boot.wrapping_add(1);
         state.missed.clear();
         for &pod in &api.store.node(node).pods {
-            self.admitted.remove(&pod);
-            self.stopping.remove(&pod);
-            self.exit_codes.remove(&pod);
-            self.waiting_for_volumes.remove(&pod);
+            self.forget(pod);
         }
         api.lease_renewals_stopped(ctx, node);
     }
@@ -223,46 +217,6 @@ impl Kubelets {
                 self.start(api, ctx, node, pod);
             }
             _ => {}
-        }
-    }
-}
-
-impl Kubelets {
-    /// A fault crashes the pod's containers: the main container exits with 137 (killed), and
-    /// the pod restarts or ends by its restartPolicy.
-    pub fn crash_containers(
-        &mut self,
-        pod: PodId,
-        api: &mut ApiServer,
-        ctx: &mut Context<'_, Event>,
-    ) {
-        let r = api.store.pod(pod);
-        let Some(node) = r.node else { return };
-        if r.phase != PodPhase::Running || !self.node(node).reaches_api() {
-            return;
-        }
-        self.exit_codes.insert(pod, 137);
-        self.container_exited(node, pod, api, ctx);
-    }
-
-    /// Image pulls on `nodes` (every node when `None` and `factor` is not 1) take `factor`
-    /// times longer, plus `extra`.
-    pub fn set_image_pull_slowdown(
-        &mut self,
-        nodes: Option<Vec<NodeId>>,
-        factor: f64,
-        extra: SimDuration,
-    ) {
-        let slow = factor != 1.0 || !extra.is_zero();
-        let all = self.nodes.len();
-        for s in &mut self.nodes {
-            s.pull_slowdown = None;
-        }
-        if !slow {
-            return;
-        }
-        for n in nodes.unwrap_or_else(|| (0..all as u32).map(NodeId).collect()) {
-            self.node_mut(n).pull_slowdown = Some((factor, extra));
         }
     }
 }

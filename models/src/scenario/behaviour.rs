@@ -8,6 +8,11 @@
 //!   flaky: {ready: never}
 //!   nightly-report: {runFor: 10m..30m, exitCode: 0}   # batch pods end by themselves
 //!   flaky-batch: {runFor: 20s, failureProbability: 0.3}
+//!   api: {imagePull: 2s..10s, crashAfter: 30m..2h, preStop: 5s,  # container lifecycle
+//!         liveness: {failAfter: 10m}, readiness: {failureProbability: 0.01},
+//!         startupProbe: {passAfter: 40s}, initContainers: 5s}
+//!   images: {"repo/x:1": {size: 500Mi, pull: 20s}}   # per image; or
+//!   imagePullRate: 50Mi                               # bytes per second, for sized images
 //! controlPlane:
 //!   watchLatency: 10ms..100ms
 //!   apiLatency: 0s
@@ -39,7 +44,18 @@ const USAGE_KEYS: [&str; 3] = ["memory", "ephemeralStorage", "cpu"];
 const NOT_YET_KEYS: [&str; 3] = ["cpuPerRequest", "concurrency", "timeout"];
 
 /// Keys of `behaviour:` that are not workload names.
-const GLOBAL_KEYS: [&str; 2] = ["podStartup", "failingImages"];
+const GLOBAL_KEYS: [&str; 4] = ["podStartup", "failingImages", "images", "imagePullRate"];
+
+/// Keys of a workload's entry about its containers' lifecycle (read by [`lifecycle_key`]).
+const LIFECYCLE_KEYS: [&str; 7] = [
+    "imagePull",
+    "liveness",
+    "readiness",
+    "startupProbe",
+    "preStop",
+    "crashAfter",
+    "initContainers",
+];
 
 fn key(k: &str) -> Seg {
     Seg::key(k)
@@ -87,6 +103,14 @@ pub(crate) fn behaviour(
                 out.failing_images.extend(images);
                 Ok(())
             }),
+            "images" => images(src, v, &path).map(|i| out.images.images = i),
+            "imagePullRate" => quantity(
+                src,
+                v,
+                &path,
+                "a pull rate in bytes per second such as 50Mi",
+            )
+            .map(|r| out.images.pull_rate = Some(r)),
             _ => workload_entry(src, name, v, known, warnings).map(|w| {
                 if let Some(w) = w {
                     out.workloads.insert(name.to_string(), w);
@@ -209,6 +233,7 @@ fn workload_entry(
                 out.usage.ephemeral_storage = Some(usage_model(src, v, &at, UsageUnit::Bytes)?);
             }
             "cpu" => out.usage.cpu_milli = Some(usage_model(src, v, &at, UsageUnit::Millicores)?),
+            f if LIFECYCLE_KEYS.contains(&f) => lifecycle_key(src, f, v, &at, &mut out.lifecycle)?,
             f if NOT_YET_KEYS.contains(&f) => warn(
                 warnings,
                 &at,
@@ -220,6 +245,7 @@ fn workload_entry(
             other => {
                 let all = WORKLOAD_KEYS
                     .iter()
+                    .chain(&LIFECYCLE_KEYS)
                     .chain(&NOT_YET_KEYS)
                     .chain(&USAGE_KEYS)
                     .copied();
@@ -392,6 +418,214 @@ fn usage_model(
             )
         })?;
     Ok(UsageModel::Leak { start, per_second })
+}
+
+/// How a workload's containers behave over their lifecycle (`behaviour.<workload>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LifecycleBehaviour {
+    /// `imagePull: 2s..10s`: how long pulling each of its images takes when the image has no
+    /// entry under `behaviour.images`.
+    pub image_pull: Option<(SimDuration, SimDuration)>,
+    pub liveness: ProbeBehaviour,
+    pub readiness: ProbeBehaviour,
+    pub startup_probe: ProbeBehaviour,
+    /// `preStop: 5s`: how long an exec or httpGet preStop hook runs.
+    pub pre_stop: Option<(SimDuration, SimDuration)>,
+    /// `crashAfter: 30m..2h`: a long-running main container exits with an error after this
+    /// long (from each start).
+    pub crash_after: Option<(SimDuration, SimDuration)>,
+    /// `initContainers: 5s`: how long each (non-sidecar) init container runs.
+    pub init_run_for: Option<(SimDuration, SimDuration)>,
+}
+
+impl LifecycleBehaviour {
+    /// Some entry changes what the kubelet does beyond "start, then Running and Ready".
+    pub fn is_set(&self) -> bool {
+        *self != LifecycleBehaviour::default()
+    }
+}
+
+/// What a probe's checks return, from the container's start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProbeBehaviour {
+    /// `healthy`: every check passes.
+    #[default]
+    Healthy,
+    /// `{failAfter: 10m}`: checks pass until this long after the start, then fail.
+    FailAfter(SimDuration, SimDuration),
+    /// `{passAfter: 40s}`: checks fail until this long after the start, then pass.
+    PassAfter(SimDuration, SimDuration),
+    /// `{failureProbability: 0.01}`: each check fails on its own with this probability
+    /// (parts per million).
+    FailureProbability(u32),
+}
+
+/// Pull times by image (`behaviour.images`, `behaviour.imagePullRate`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImagesBehaviour {
+    pub images: std::collections::BTreeMap<String, ImageBehaviour>,
+    /// Bytes per second: an image with a size and no `pull` time takes size / rate.
+    pub pull_rate: Option<i64>,
+}
+
+impl ImagesBehaviour {
+    pub fn is_set(&self) -> bool {
+        !self.images.is_empty() || self.pull_rate.is_some()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageBehaviour {
+    /// Bytes.
+    pub size: Option<i64>,
+    pub pull: Option<(SimDuration, SimDuration)>,
+}
+
+fn lifecycle_key(
+    src: &SourceRef,
+    field: &str,
+    v: &Value,
+    at: &[Seg],
+    out: &mut LifecycleBehaviour,
+) -> Result<(), Diagnostic> {
+    let range = |v: &Value| -> Result<(SimDuration, SimDuration), Diagnostic> {
+        section::<DurRange>(src, v, at).map(|r| (r.0, r.1))
+    };
+    match field {
+        "imagePull" => out.image_pull = Some(range(v)?),
+        "preStop" => out.pre_stop = Some(range(v)?),
+        "crashAfter" => out.crash_after = Some(range(v)?),
+        "initContainers" => out.init_run_for = Some(range(v)?),
+        "liveness" => out.liveness = probe_behaviour(src, v, at)?,
+        "readiness" => out.readiness = probe_behaviour(src, v, at)?,
+        _ => out.startup_probe = probe_behaviour(src, v, at)?,
+    }
+    Ok(())
+}
+
+/// `healthy`, `{failAfter: 10m}`, `{passAfter: 30s}` or `{failureProbability: 0.01}`.
+fn probe_behaviour(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<ProbeBehaviour, Diagnostic> {
+    let expected = || {
+        src.at(
+            at,
+            At::Value,
+            format!(
+                "{}: expected `healthy`, {{failAfter: 10m}}, {{passAfter: 30s}} or {{failureProbability: 0.01}}",
+                path_string(at)
+            ),
+        )
+    };
+    if v.as_str() == Some("healthy") {
+        return Ok(ProbeBehaviour::Healthy);
+    }
+    let Value::Mapping(map) = v else {
+        return Err(expected());
+    };
+    let mut entries = map.iter();
+    let (Some((k, value)), None) = (entries.next(), entries.next()) else {
+        return Err(expected());
+    };
+    let field = k.as_str().unwrap_or_default();
+    let inner: Vec<Seg> = at.iter().cloned().chain([key(field)]).collect();
+    match field {
+        "failAfter" => {
+            let r: DurRange = section(src, value, &inner)?;
+            Ok(ProbeBehaviour::FailAfter(r.0, r.1))
+        }
+        "passAfter" => {
+            let r: DurRange = section(src, value, &inner)?;
+            Ok(ProbeBehaviour::PassAfter(r.0, r.1))
+        }
+        "failureProbability" => probability(value)
+            .map(ProbeBehaviour::FailureProbability)
+            .ok_or_else(|| {
+                src.at(
+                    &inner,
+                    At::Value,
+                    format!(
+                        "{}: expected a probability such as 0.01 or 1%",
+                        path_string(&inner)
+                    ),
+                )
+            }),
+        _ => Err(expected()),
+    }
+}
+
+/// `behaviour.images: {"repo/x:1": {size: 500Mi, pull: 20s}}`.
+fn images(
+    src: &SourceRef,
+    v: &Value,
+    at: &[Seg],
+) -> Result<std::collections::BTreeMap<String, ImageBehaviour>, Diagnostic> {
+    let Value::Mapping(map) = v else {
+        return Err(src.at(
+            at,
+            At::Value,
+            "behaviour.images must map image names to {size: 500Mi, pull: 20s}",
+        ));
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (k, entry) in map {
+        let Some(image) = k.as_str().filter(|i| !i.is_empty()) else {
+            return Err(src.at(at, At::Value, "image names must be non-empty strings"));
+        };
+        let path: Vec<Seg> = at.iter().cloned().chain([key(image)]).collect();
+        let Value::Mapping(fields) = entry else {
+            return Err(src.at(
+                &path,
+                At::Value,
+                format!(
+                    "{}: expected {{size: 500Mi, pull: 20s}}",
+                    path_string(&path)
+                ),
+            ));
+        };
+        let mut image_out = ImageBehaviour::default();
+        for (f, value) in fields {
+            let name = f.as_str().unwrap_or_default();
+            let inner: Vec<Seg> = path.iter().cloned().chain([key(name)]).collect();
+            match name {
+                "size" => {
+                    image_out.size = Some(quantity(src, value, &inner, "a size such as 500Mi")?);
+                }
+                "pull" => {
+                    let r: DurRange = section(src, value, &inner)?;
+                    image_out.pull = Some((r.0, r.1));
+                }
+                other => {
+                    return Err(src.at(
+                        &inner,
+                        At::Key,
+                        format!(
+                            "unknown field \"{other}\" in {}, expected size or pull{}",
+                            path_string(&path),
+                            did_you_mean(other, ["size", "pull"])
+                        ),
+                    ));
+                }
+            }
+        }
+        out.insert(image.to_string(), image_out);
+    }
+    Ok(out)
+}
+
+/// A positive quantity (`500Mi`, `1G`, `1000000`).
+fn quantity(src: &SourceRef, v: &Value, at: &[Seg], what: &str) -> Result<i64, Diagnostic> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    match crate::api::Quantity::parse(&text) {
+        Ok(q) if q.value() > 0 => Ok(q.value()),
+        _ => Err(src.at(
+            at,
+            At::Value,
+            format!("{}: expected {what}", path_string(at)),
+        )),
+    }
 }
 
 /// `0.2` or `"20%"`, in parts per million; `None` outside [0, 1].

@@ -14,7 +14,10 @@ use super::resources::{Amounts, ContainerRequests, PodResourceSpec, pod_level_su
 use super::source::{At, PathDisplay, Seg, SourceRef};
 use crate::api::node::WellKnownLabels;
 use crate::api::pod::DEFAULT_SCHEDULER_NAME;
-use crate::api::pod::{PodResources, RestartPolicy};
+use crate::api::pod::{
+    ContainerSpec, LifecycleHandler, PodContainers, PodResources, Probe, PullPolicy, RestartPolicy,
+    default_pull_policy,
+};
 use crate::api::storage::PodVolume;
 use crate::api::{
     Deployment, DeploymentStrategy, DumpedPodStatus, IntOrPercent, LabelSelector, Labels, Node,
@@ -604,6 +607,12 @@ pub(crate) fn pod(
     pod.subdomain = spec.subdomain.clone().filter(|s| !s.is_empty());
     pod.volumes = pod_volumes(ctx, spec, path)?;
     pod.resources = Some(std::sync::Arc::new(admission_resources(ctx, spec, path)?));
+    pod.containers = Some(std::sync::Arc::new(pod_containers(
+        ctx,
+        spec,
+        path,
+        pod.termination_grace_period_seconds,
+    )?));
     scheduling.apply_to(&mut pod);
     Ok(pod)
 }
@@ -627,6 +636,225 @@ fn restart_policy(
                 did_you_mean(other, POLICIES)
             ),
         )),
+    }
+}
+
+/// The containers as the kubelet runs them, defaulted and validated as upstream
+/// `SetDefaults_Container` / `SetDefaults_Probe` and `validateProbe` /
+/// `validateLifecycle` do for what kubesim reads.
+fn pod_containers(
+    ctx: &Ctx<'_>,
+    spec: &core::PodSpec,
+    path: &[Seg],
+    grace: i64,
+) -> Result<PodContainers, Diagnostic> {
+    let mut out = PodContainers::default();
+    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
+        let at = join(path, &[k("initContainers"), Seg::Index(i)]);
+        let mut container = container_spec(ctx, c, &at, grace)?;
+        container.restartable = c.restart_policy.as_deref() == Some("Always");
+        if !container.restartable
+            && let Some(field) = [
+                ("livenessProbe", c.liveness_probe.is_some()),
+                ("readinessProbe", c.readiness_probe.is_some()),
+                ("startupProbe", c.startup_probe.is_some()),
+            ]
+            .into_iter()
+            .find_map(|(f, set)| set.then_some(f))
+        {
+            // Upstream validateInitContainers: only sidecars may have probes.
+            return Err(ctx.err(
+                &join(&at, &[k(field)]),
+                "Forbidden: may not be set for init containers without restartPolicy=Always",
+            ));
+        }
+        out.init_containers.push(container);
+    }
+    for (i, c) in spec.containers.iter().enumerate() {
+        let at = join(path, &[k("containers"), Seg::Index(i)]);
+        out.containers.push(container_spec(ctx, c, &at, grace)?);
+    }
+    Ok(out)
+}
+
+fn container_spec(
+    ctx: &Ctx<'_>,
+    c: &core::Container,
+    path: &[Seg],
+    grace: i64,
+) -> Result<ContainerSpec, Diagnostic> {
+    let image = c.image.clone().unwrap_or_default();
+    let image_pull_policy = match c.image_pull_policy.as_deref() {
+        None | Some("") => default_pull_policy(&image),
+        Some("Always") => PullPolicy::Always,
+        Some("IfNotPresent") => PullPolicy::IfNotPresent,
+        Some("Never") => PullPolicy::Never,
+        Some(other) => {
+            const POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
+            return Err(ctx.err(
+                &join(path, &[k("imagePullPolicy")]),
+                format!(
+                    "Unsupported value: \"{other}\": supported values: \"Always\", \"IfNotPresent\", \"Never\"{}",
+                    did_you_mean(other, POLICIES)
+                ),
+            ));
+        }
+    };
+    let probe = |field: &str, p: Option<&core::Probe>| -> Result<Option<Probe>, Diagnostic> {
+        p.map(|p| probe(ctx, p, &join(path, &[k(field)]), field))
+            .transpose()
+    };
+    let pre_stop = match c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) {
+        Some(h) => Some(lifecycle_handler(
+            ctx,
+            h,
+            &join(path, &[k("lifecycle"), k("preStop")]),
+            grace,
+        )?),
+        None => None,
+    };
+    Ok(ContainerSpec {
+        name: c.name.clone(),
+        image,
+        image_pull_policy,
+        liveness_probe: probe("livenessProbe", c.liveness_probe.as_ref())?,
+        readiness_probe: probe("readinessProbe", c.readiness_probe.as_ref())?,
+        startup_probe: probe("startupProbe", c.startup_probe.as_ref())?,
+        pre_stop,
+        restartable: false,
+    })
+}
+
+/// A probe after upstream `SetDefaults_Probe` (zero means the default), validated as
+/// upstream `validateProbe` does: no negative field, exactly one handler, a success
+/// threshold of 1 for liveness and startup probes, no grace period on readiness probes.
+fn probe(ctx: &Ctx<'_>, p: &core::Probe, path: &[Seg], field: &str) -> Result<Probe, Diagnostic> {
+    let handlers = [
+        p.exec.is_some(),
+        p.http_get.is_some(),
+        p.tcp_socket.is_some(),
+        p.grpc.is_some(),
+    ]
+    .into_iter()
+    .filter(|h| *h)
+    .count();
+    if handlers != 1 {
+        return Err(ctx.err(
+            path,
+            if handlers == 0 {
+                "Required value: must specify a handler type (exec, httpGet, tcpSocket or grpc)"
+            } else {
+                "Forbidden: may not specify more than 1 handler type"
+            },
+        ));
+    }
+    let defaults = Probe::default();
+    let mut out = defaults;
+    for (name, value, slot, default) in [
+        (
+            "initialDelaySeconds",
+            p.initial_delay_seconds,
+            &mut out.initial_delay_seconds,
+            defaults.initial_delay_seconds,
+        ),
+        (
+            "periodSeconds",
+            p.period_seconds,
+            &mut out.period_seconds,
+            defaults.period_seconds,
+        ),
+        (
+            "timeoutSeconds",
+            p.timeout_seconds,
+            &mut out.timeout_seconds,
+            defaults.timeout_seconds,
+        ),
+        (
+            "successThreshold",
+            p.success_threshold,
+            &mut out.success_threshold,
+            defaults.success_threshold,
+        ),
+        (
+            "failureThreshold",
+            p.failure_threshold,
+            &mut out.failure_threshold,
+            defaults.failure_threshold,
+        ),
+    ] {
+        match value {
+            Some(v) if v < 0 => {
+                return Err(ctx.err(
+                    &join(path, &[k(name)]),
+                    format!("must be greater than or equal to 0, got {v}"),
+                ));
+            }
+            Some(v) if v > 0 => *slot = v,
+            _ => *slot = default,
+        }
+    }
+    if field != "readinessProbe" && out.success_threshold != 1 {
+        return Err(ctx.err(
+            &join(path, &[k("successThreshold")]),
+            format!("Invalid value: {}: must be 1", out.success_threshold),
+        ));
+    }
+    if let Some(g) = p.termination_grace_period_seconds {
+        let at = join(path, &[k("terminationGracePeriodSeconds")]);
+        if field == "readinessProbe" {
+            return Err(ctx.err(&at, "Invalid value: must not be set for readinessProbes"));
+        }
+        if g <= 0 {
+            return Err(ctx.err(&at, format!("Invalid value: {g}: must be greater than 0")));
+        }
+        out.termination_grace_period_seconds = Some(g);
+    }
+    Ok(out)
+}
+
+/// `lifecycle.preStop`, validated as upstream `validateHandler` / `validateSleepAction` do.
+fn lifecycle_handler(
+    ctx: &Ctx<'_>,
+    h: &core::LifecycleHandler,
+    path: &[Seg],
+    grace: i64,
+) -> Result<LifecycleHandler, Diagnostic> {
+    let mut found = Vec::new();
+    if h.exec.is_some() {
+        found.push(LifecycleHandler::Exec);
+    }
+    if h.http_get.is_some() {
+        found.push(LifecycleHandler::HttpGet);
+    }
+    if h.tcp_socket.is_some() {
+        found.push(LifecycleHandler::TcpSocket);
+    }
+    if let Some(s) = &h.sleep {
+        let at = join(path, &[k("sleep"), k("seconds")]);
+        if s.seconds < 0 {
+            return Err(ctx.err(
+                &at,
+                format!("Invalid value: {}: must be non-negative", s.seconds),
+            ));
+        }
+        if s.seconds > grace {
+            return Err(ctx.err(
+                &at,
+                format!(
+                    "Invalid value: {}: must be less than terminationGracePeriodSeconds",
+                    s.seconds
+                ),
+            ));
+        }
+        found.push(LifecycleHandler::Sleep { seconds: s.seconds });
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(ctx.err(
+            path,
+            "Required value: must specify a handler type (exec, httpGet, tcpSocket or sleep)",
+        )),
+        _ => Err(ctx.err(path, "Forbidden: may not specify more than 1 handler type")),
     }
 }
 

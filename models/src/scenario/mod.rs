@@ -61,6 +61,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 use sim_core::{SimDuration, SimTime};
 
+pub use behaviour::{ImageBehaviour, ImagesBehaviour, LifecycleBehaviour, ProbeBehaviour};
 pub use diagnostic::Diagnostic;
 pub use priority::Workloads;
 pub use source::SourceRef;
@@ -297,6 +298,8 @@ pub struct Behaviour {
     /// Images whose pull fails (`failingImages: [web:v2-typo]`): such pods stay Pending with
     /// ErrImagePull / ImagePullBackOff and never become Ready.
     pub failing_images: BTreeSet<String>,
+    /// Pull times by image (`images`, `imagePullRate`).
+    pub images: behaviour::ImagesBehaviour,
 }
 
 impl Default for Behaviour {
@@ -305,6 +308,7 @@ impl Default for Behaviour {
             pod_startup: DEFAULT_POD_STARTUP,
             workloads: BTreeMap::new(),
             failing_images: BTreeSet::new(),
+            images: behaviour::ImagesBehaviour::default(),
         }
     }
 }
@@ -324,6 +328,8 @@ pub struct WorkloadBehaviour {
     pub failure_ppm: u32,
     /// `memory`, `ephemeralStorage`, `cpu`: what the containers use over time.
     pub usage: crate::kubelet::usage::ResourceUsage,
+    /// Image pulls, probes, preStop hooks, crashes and init containers.
+    pub lifecycle: behaviour::LifecycleBehaviour,
 }
 
 /// Variants of a scenario run side by side on the same seeds.

@@ -1381,7 +1381,7 @@ fn behaviour_mistakes_are_located() {
             "startup: 5s",
             "startpu: 5s",
             "startpu",
-            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, cpuPerRequest",
+            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, imagePull, liveness, readiness, startupProbe, preStop, crashAfter, initContainers, cpuPerRequest, concurrency, timeout, memory, ephemeralStorage, cpu",
         ),
         (
             "startup: 5s..20s",
@@ -1645,12 +1645,12 @@ fn timeline_mistakes_are_located() {
         (
             "  - {at: 1m, rolout: {deployment: checkout}}\n",
             "rolout",
-            "unknown timeline action \"rolout\", expected one of addNodes, rollout, scale, rollback, pause, resume, suspend, unsuspend, apply, delete, cordon, uncordon, drain (did you mean \"rollout\"?)",
+            "unknown timeline action \"rolout\", expected one of addNodes, rollout, scale, rollback, pause, resume, suspend, unsuspend, apply, delete, cordon, uncordon, drain or a fault (crashNodes, rebootNodes, recoverNodes, stallKubelet, zoneOutage, partition, killPods, crashContainers, slowImagePulls, apiServerOutage, schedulerOutage, controllerManagerOutage, reclaimSpot, heal) (did you mean \"rollout\"?)",
         ),
         (
-            "  - {at: 1m, zoneOutage: {zone: a}}\n",
-            "zoneOutage",
-            "`zoneOutage` is a fault, which kubesim does not simulate yet",
+            "  - {at: 1m, zoneOutage: {for: 1h}}\n",
+            "{for",
+            "zoneOutage needs `zone:`",
         ),
         (
             "  - {at: 1m, pause: {deployment: checkout}, resume: {deployment: checkout}}\n",
