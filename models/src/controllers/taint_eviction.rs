@@ -295,6 +295,11 @@ impl Reconciler for TaintEvictionController {
                 if change.op == Op::Modified && old == new {
                     return;
                 }
+                // A node without NoExecute taints, before and after, that this controller
+                // does not hold as tainted: its handler would find nothing to do.
+                if old.is_empty() && new.is_empty() && !self.tainted_nodes.contains_key(&node) {
+                    return;
+                }
                 if new.is_empty() {
                     self.seen_taints.remove(&node);
                 } else {
@@ -308,10 +313,18 @@ impl Reconciler for TaintEvictionController {
             }
             // Upstream `PodUpdated`: additions, deletions and changes of node or tolerations
             // (a pod's tolerations never change here).
+            // Only pods on a tainted node, or with a deletion scheduled, have anything to do:
+            // for the others `handlePodUpdate` returns at once.
             ObjectKind::Pod if matches!(change.op, Op::Added | Op::Bound | Op::Deleted) => {
                 let pod = PodId(change.id);
-                self.pending_pods.insert(pod);
-                enqueue(TaintEvictionKey::Pod(pod));
+                let node = api.store.pods.get(pod.index()).and_then(|r| r.node);
+                let on_tainted = node.is_some_and(|n| {
+                    self.seen_taints.contains_key(&n) || self.tainted_nodes.contains_key(&n)
+                });
+                if on_tainted || self.workers.contains_key(&pod) {
+                    self.pending_pods.insert(pod);
+                    enqueue(TaintEvictionKey::Pod(pod));
+                }
             }
             _ => {}
         }

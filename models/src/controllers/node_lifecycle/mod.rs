@@ -97,7 +97,7 @@ fn grid_ceil(t: SimTime, period: SimDuration) -> SimTime {
 }
 
 fn on_grid(t: SimTime, period: SimDuration) -> bool {
-    t.as_nanos() % period.as_nanos().max(1) == 0
+    t.as_nanos().is_multiple_of(period.as_nanos().max(1))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -906,15 +906,16 @@ impl Reconciler for NodeLifecycleController {
                 enqueue(NodeLifecycleKey::NodeUpdate(node));
                 enqueue(NodeLifecycleKey::Monitor);
             }
-            // Upstream `podUpdated`: a pod's node was set.
+            // Upstream `podUpdated`: a pod's node was set. `processPod` acts only on a node
+            // that is not Ready, so pods bound to healthy nodes are not queued.
             (ObjectKind::Pod, Op::Added | Op::Bound) => {
                 let pod = PodId(change.id);
-                if api
-                    .store
-                    .pods
-                    .get(pod.index())
-                    .is_some_and(|r| r.node.is_some())
-                {
+                let node = api.store.pods.get(pod.index()).and_then(|r| r.node);
+                if node.is_some_and(|n| {
+                    self.health
+                        .get(&n)
+                        .is_some_and(|h| h.ready != ConditionStatus::True)
+                }) {
                     enqueue(NodeLifecycleKey::Pod(pod));
                 }
             }
