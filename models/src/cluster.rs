@@ -9,8 +9,9 @@ use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Subscriber};
 use crate::controllers::{
     ControllerId, CronJobController, DaemonSetController, DeploymentController,
-    DisruptionController, GarbageCollector, JobController, PodGarbageCollector,
-    ReplicaSetController, Runner, StatefulSetController, VolumeController,
+    DisruptionController, GarbageCollector, JobController, NodeLifecycleController,
+    PodGarbageCollector, ReplicaSetController, Runner, StatefulSetController,
+    TaintEvictionController, VolumeController,
 };
 use crate::kubelet::{KubeletEvent, Kubelets};
 use crate::scheduler::{Explanation, Scheduler};
@@ -91,6 +92,8 @@ pub struct Controllers {
     pub cron_job: Runner<CronJobController>,
     pub volume: Runner<VolumeController>,
     pub pod_gc: Runner<PodGarbageCollector>,
+    pub node_lifecycle: Runner<NodeLifecycleController>,
+    pub taint_eviction: Runner<TaintEvictionController>,
 }
 
 impl Default for Controllers {
@@ -111,6 +114,14 @@ impl Default for Controllers {
             pod_gc: Runner::new(
                 ControllerId::PodGarbageCollector,
                 PodGarbageCollector::default(),
+            ),
+            node_lifecycle: Runner::new(
+                ControllerId::NodeLifecycle,
+                NodeLifecycleController::default(),
+            ),
+            taint_eviction: Runner::new(
+                ControllerId::TaintEviction,
+                TaintEvictionController::default(),
             ),
         }
     }
@@ -231,7 +242,12 @@ impl World for Cluster {
                     Subscriber::CronJobController => c.cron_job.on_changes(&changes, api, ctx),
                     Subscriber::VolumeController => c.volume.on_changes(&changes, api, ctx),
                     Subscriber::PodGarbageCollector => c.pod_gc.on_changes(&changes, api, ctx),
-                    Subscriber::NodeLifecycleController | Subscriber::TaintEvictionController => {}
+                    Subscriber::NodeLifecycleController => {
+                        c.node_lifecycle.on_changes(&changes, api, ctx)
+                    }
+                    Subscriber::TaintEvictionController => {
+                        c.taint_eviction.on_changes(&changes, api, ctx)
+                    }
                 }
                 self.delivery = changes;
             }
@@ -248,6 +264,8 @@ impl World for Cluster {
                     ControllerId::CronJob => c.cron_job.reconcile(api, ctx),
                     ControllerId::PersistentVolume => c.volume.reconcile(api, ctx),
                     ControllerId::PodGarbageCollector => c.pod_gc.reconcile(api, ctx),
+                    ControllerId::NodeLifecycle => c.node_lifecycle.reconcile(api, ctx),
+                    ControllerId::TaintEviction => c.taint_eviction.reconcile(api, ctx),
                 }
             }
             Event::Kubelet(node, boot, e) => self.kubelets.handle(node, boot, e, api, ctx),

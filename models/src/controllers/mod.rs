@@ -10,9 +10,11 @@ pub mod disruption;
 pub mod garbage_collector;
 pub mod job;
 pub mod names;
+pub mod node_lifecycle;
 pub mod podgc;
 pub mod replicaset;
 pub mod statefulset;
+pub mod taint_eviction;
 pub mod volume;
 pub mod workqueue;
 
@@ -30,9 +32,11 @@ pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
 pub use garbage_collector::GarbageCollector;
 pub use job::controller::JobController;
+pub use node_lifecycle::NodeLifecycleController;
 pub use podgc::PodGarbageCollector;
 pub use replicaset::ReplicaSetController;
 pub use statefulset::controller::StatefulSetController;
+pub use taint_eviction::TaintEvictionController;
 pub use volume::VolumeController;
 
 /// The controllers of the controller manager, each with its own work queue.
@@ -48,6 +52,8 @@ pub enum ControllerId {
     CronJob,
     PersistentVolume,
     PodGarbageCollector,
+    NodeLifecycle,
+    TaintEviction,
 }
 
 /// What one `sync(key)` asks of its queue.
