@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use models::run::{RunOptions, check_determinism, run};
 use models::scenario::{self, Diagnostic, Scenario};
@@ -73,12 +73,19 @@ enum Command {
     },
     /// Validate a scenario and the manifests it uses without running it.
     Check { scenario: PathBuf },
-    /// Why is this pod where it is (or pending)? Every node's filter verdict and scores.
+    /// A pod's or a node's whole life in the run, in time order, with a summary; for a pod,
+    /// also why it is where it is (or pending): every node's filter verdict and scores.
+    /// The group makes `--pod` and `--node` exclusive; "neither" is reported by `main`, as
+    /// clap's own message for a missing group lists the flags on lines a one-line error drops.
+    #[command(group(ArgGroup::new("subject").multiple(false).args(["pod", "node"])))]
     Explain {
         scenario: PathBuf,
         /// Pod name (`name` or `namespace/name`), as it appears in the event log.
         #[arg(long)]
-        pod: String,
+        pod: Option<String>,
+        /// Node name: its Ready transitions, faults, evictions, pods and allocation.
+        #[arg(long)]
+        node: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         #[arg(long)]
@@ -209,18 +216,32 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Explain {
             scenario,
             pod,
+            node,
             format,
             seed,
             until,
         } => {
+            let subject = match (pod, node) {
+                (Some(pod), _) => Subject::Pod(pod),
+                (None, Some(node)) => Subject::Node(node),
+                (None, None) => {
+                    eprintln!(
+                        "command line:1:1: explain needs one of --pod NAME or --node NAME\n(run `kubesim explain --help` for usage)"
+                    );
+                    return EXIT_BAD_INPUT;
+                }
+            };
             let options = RunOptions {
                 seed,
                 until,
                 max_events: None,
-                explain_pod: Some(pod),
+                explain_pod: match &subject {
+                    Subject::Pod(pod) => Some(pod.clone()),
+                    Subject::Node(_) => None,
+                },
                 check_invariants: false,
             };
-            cmd_explain(&scenario, &options, format)
+            cmd_explain(&scenario, &options, &subject, format)
         }
     }
 }
@@ -441,7 +462,16 @@ fn cmd_run(
     0
 }
 
-fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
+/// What `explain` tells the life of.
+enum Subject {
+    Pod(String),
+    Node(String),
+}
+
+/// How many close names a "no such pod/node" message suggests.
+const SUGGESTIONS: usize = 5;
+
+fn cmd_explain(path: &Path, options: &RunOptions, subject: &Subject, format: Format) -> i32 {
     let scenario = match load(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -451,48 +481,84 @@ fn cmd_explain(path: &Path, options: &RunOptions, format: Format) -> i32 {
         Ok(o) => o,
         Err(d) => return report(&d),
     };
+    let end = outcome.simulation.now();
     let cluster = outcome.simulation.world();
-    let want = options.explain_pod.as_deref().unwrap_or_default();
-    let Some((attempt, _)) = cluster.explanation() else {
-        let known: Vec<String> = cluster
-            .store()
-            .pods
-            .iter()
-            .take(20)
-            .map(|p| p.pod.name.clone())
-            .collect();
-        let bound_without_scheduler = cluster.api.store.pod_id(want).is_some();
-        if bound_without_scheduler {
-            eprintln!(
-                "{}: pod {want:?} was never scheduled by kubesim's scheduler (it was created with spec.nodeName)",
-                path.display()
-            );
-        } else {
-            eprintln!(
-                "{}: no pod named {want:?} in this run; pods include: {}{}",
-                path.display(),
-                known.join(", "),
-                if cluster.api.store.pods.len() > known.len() {
-                    ", …"
-                } else {
-                    ""
-                }
-            );
-        }
-        return EXIT_BAD_INPUT;
-    };
-    let report = reports::explain_report(attempt, &cluster.api.store);
-    match format {
-        Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("cannot render JSON: {e}");
-                return EXIT_FAILURE;
+    let store = &cluster.api.store;
+    let events = &cluster.api.events;
+    let rendered = match subject {
+        Subject::Pod(want) => {
+            let Some(id) = reports::life::find_pod(store, want) else {
+                let names = store.pods.iter().map(|p| p.pod.name.as_str());
+                no_such(path, "pod", want, names, store.pods.len());
+                return EXIT_BAD_INPUT;
+            };
+            let scheduling = cluster
+                .explanation()
+                .filter(|(attempt, _)| attempt.pod == id)
+                .map(|(attempt, _)| reports::explain_report(attempt, store));
+            let explanation = reports::PodExplanation {
+                scheduling,
+                life: reports::pod_life(store, events, id, end),
+            };
+            match format {
+                Format::Json => serde_json::to_string_pretty(&explanation).map(|s| s + "\n"),
+                Format::Text => Ok(explanation.to_text()),
             }
-        },
-        Format::Text => print!("{}", report.to_text()),
+        }
+        Subject::Node(want) => {
+            let Some(id) = store.node_id(want) else {
+                let names = store.nodes.iter().map(|n| n.name());
+                no_such(path, "node", want, names, store.nodes.len());
+                return EXIT_BAD_INPUT;
+            };
+            let life = reports::node_life(store, events, id, end);
+            match format {
+                Format::Json => serde_json::to_string_pretty(&life).map(|s| s + "\n"),
+                Format::Text => Ok(life.to_text()),
+            }
+        }
+    };
+    match rendered {
+        Ok(s) => print!("{s}"),
+        Err(e) => {
+            eprintln!("cannot render JSON: {e}");
+            return EXIT_FAILURE;
+        }
     }
     0
+}
+
+/// `scenario.yaml: no pod named "x" in this run (did you mean …?)`, with some names that exist
+/// when none is close.
+fn no_such<'a>(
+    path: &Path,
+    kind: &str,
+    want: &str,
+    names: impl Iterator<Item = &'a str> + Clone,
+    count: usize,
+) {
+    let close = reports::life::similar_names(want, names.clone(), SUGGESTIONS);
+    let hint = if !close.is_empty() {
+        let quoted: Vec<String> = close.iter().map(|n| format!("{n:?}")).collect();
+        format!(" (did you mean {}?)", quoted.join(", "))
+    } else if count == 0 {
+        format!("; the run has no {kind}s")
+    } else {
+        let mut some: Vec<&str> = names.collect();
+        some.sort_unstable();
+        some.dedup();
+        let more = if some.len() > SUGGESTIONS {
+            ", …"
+        } else {
+            ""
+        };
+        some.truncate(SUGGESTIONS);
+        format!("; {kind}s include: {}{more}", some.join(", "))
+    };
+    eprintln!(
+        "{}: no {kind} named {want:?} in this run{hint}",
+        path.display()
+    );
 }
 
 fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Option<usize>) -> i32 {

@@ -1,6 +1,7 @@
 //! The answer to `kubesim explain`: why a pod went where it went, or why it is pending, in the
 //! scheduler's own terms — every node's filter verdict and, for feasible nodes, each score
-//! plugin's raw score, normalised score, weight and the weighted total.
+//! plugin's raw score, normalised score, weight and the weighted total; and, around it, the
+//! pod's whole life (see [`crate::life`]).
 
 use std::fmt::Write;
 
@@ -73,6 +74,34 @@ pub struct ExplainScore {
     pub raw: i64,
     pub normalized: i64,
     pub weight: i64,
+}
+
+/// `kubesim explain --pod`: the pod's life and, when the scheduler attempted it, its last
+/// attempt. The attempt's fields stay at the top level of the JSON, where they always were;
+/// they are absent for a pod the scheduler never attempted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PodExplanation {
+    #[serde(flatten)]
+    pub scheduling: Option<ExplainReport>,
+    pub life: crate::life::PodLife,
+}
+
+impl PodExplanation {
+    /// The summary and the timeline first, then the last scheduling attempt in detail.
+    pub fn to_text(&self) -> String {
+        let mut out = self.life.to_text();
+        out.push('\n');
+        match &self.scheduling {
+            Some(s) => out.push_str(&s.to_text()),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "no scheduling attempt to explain: the scheduler never tried to place this pod"
+                );
+            }
+        }
+        out
+    }
 }
 
 pub fn explain_report(attempt: &ExplainedAttempt, store: &Store) -> ExplainReport {
