@@ -236,7 +236,11 @@ impl FaultDriver {
                     let gap = next_gap(ctx, rate);
                     ctx.schedule(gap, Event::Fault(FaultEvent::CrashContainers(id)));
                 } else {
-                    inst.pods = pick(ctx, f.targets.amount, running_pods(api, &f.targets));
+                    inst.pods = pick(
+                        ctx,
+                        f.targets.amount,
+                        running_pods(api, kubelets, &f.targets),
+                    );
                     for &p in &inst.pods {
                         note_pod(api, now, p, "crashContainers", "containers crashed");
                         kubelets.crash_containers(p, api, ctx);
@@ -309,7 +313,7 @@ impl FaultDriver {
                     return;
                 }
                 let rate = inst.fault.rate_per_hour.unwrap_or(0.0);
-                let candidates = running_pods(api, &inst.fault.targets);
+                let candidates = running_pods(api, kubelets, &inst.fault.targets);
                 if !candidates.is_empty() {
                     let i = ctx.rng(STREAM).random_range(0..candidates.len());
                     let p = candidates[i];
@@ -605,11 +609,19 @@ pub fn matching_pods(api: &ApiServer, t: &Targets) -> Vec<PodId> {
         .collect()
 }
 
-/// Matching pods whose containers run.
-fn running_pods(api: &ApiServer, t: &Targets) -> Vec<PodId> {
+/// Matching pods whose containers run: Running, on a machine that is up and a kubelet that
+/// is not hung.
+fn running_pods(api: &ApiServer, kubelets: &Kubelets, t: &Targets) -> Vec<PodId> {
     matching_pods(api, t)
         .into_iter()
-        .filter(|p| api.store.pod(*p).phase == PodPhase::Running)
+        .filter(|p| {
+            let r = api.store.pod(*p);
+            r.phase == PodPhase::Running
+                && r.node.is_some_and(|n| {
+                    let s = kubelets.node(n);
+                    !s.down && !s.stalled
+                })
+        })
         .collect()
 }
 
