@@ -270,13 +270,32 @@ impl Kubelets {
             ProbeKind::Liveness => c.liveness_probe,
             ProbeKind::Readiness => c.readiness_probe,
         }?;
-        let lb = &self.workload_behaviour(api, pod)?.lifecycle;
-        let b = match kind {
-            ProbeKind::Startup => lb.startup_probe,
-            ProbeKind::Liveness => lb.liveness,
-            ProbeKind::Readiness => lb.readiness,
-        };
-        (b != ProbeBehaviour::Healthy).then_some((p, b))
+        let b = self
+            .workload_behaviour(api, pod)
+            .map_or(ProbeBehaviour::Healthy, |wb| {
+                let lb = &wb.lifecycle;
+                match kind {
+                    ProbeKind::Startup => lb.startup_probe,
+                    ProbeKind::Liveness => lb.liveness,
+                    ProbeKind::Readiness => lb.readiness,
+                }
+            });
+        // Even a probe that always passes decides when the container counts as started or
+        // ready: upstream's prober reports nothing before `initialDelaySeconds` has passed
+        // (`worker.doProbe`), readiness starts at Failure and needs `successThreshold`
+        // successes in a row, and a startup probe gates the others until its first success.
+        // Only a healthy liveness probe, or one checked at once with a threshold of one,
+        // changes nothing.
+        let delayed = p.initial_delay_seconds > 0
+            || (kind == ProbeKind::Readiness && p.success_threshold > 1);
+        match b {
+            ProbeBehaviour::Healthy if kind != ProbeKind::Liveness && delayed => Some((
+                p,
+                ProbeBehaviour::PassAfter(SimDuration::ZERO, SimDuration::ZERO),
+            )),
+            ProbeBehaviour::Healthy => None,
+            b => Some((p, b)),
+        }
     }
 
     /// Ready when the containers start: not while a startup probe is still to pass, nor
