@@ -76,6 +76,12 @@ pub struct PodRecord {
     /// When the pod's containers ended, and the main container's exit code.
     pub finished_at: Option<SimTime>,
     pub exit_code: Option<i32>,
+    /// `status.reason` and `status.message` of a pod the kubelet failed itself (`Evicted`).
+    pub reason: Option<&'static str>,
+    pub message: Option<String>,
+    /// The main container's last termination reason as the kubelet reports it: `OOMKilled`,
+    /// `Error` or `Completed`.
+    pub last_termination_reason: Option<&'static str>,
 }
 
 impl PodRecord {
@@ -179,6 +185,9 @@ impl Store {
             released: false,
             finished_at: None,
             exit_code: None,
+            reason: None,
+            message: None,
+            last_termination_reason: None,
         });
         id
     }

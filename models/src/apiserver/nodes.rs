@@ -5,7 +5,7 @@
 use sim_core::Context;
 
 use super::leases::ConditionStatus;
-use super::{ApiResult, ApiServer, ObjectKind, Op};
+use super::{ApiResult, ApiServer, ObjectKind, Op, Subscriber};
 use crate::api::{NodeId, Taint, TaintEffect};
 use crate::cluster::Event;
 
@@ -75,6 +75,11 @@ impl ApiServer {
         let info = &mut self.store.nodes[node.index()];
         info.conditions.memory_pressure = memory;
         info.conditions.disk_pressure = disk;
+        if memory || disk {
+            // A pressure condition is news to the node lifecycle controller even while every
+            // Lease is renewed: it taints the node (upstream TaintNodesByCondition).
+            self.log.wake(Subscriber::NodeLifecycleController);
+        }
         self.changed(ctx, ObjectKind::Node, node.0, Op::Modified);
         Ok(())
     }

@@ -171,6 +171,49 @@ impl ApiServer {
         Ok(())
     }
 
+    /// The kubelet's status update when it fails the pod itself: an eviction under node
+    /// pressure, or a pod its admission rejected (no container ran: no exit code). Phase
+    /// Failed with `status.reason` and `status.message`; the node's resources are released.
+    pub fn fail_pod_with_reason(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        exit_code: Option<i32>,
+        reason: &'static str,
+        message: String,
+    ) -> ApiResult<()> {
+        self.check_available()?;
+        let r = self.store.pod(pod);
+        if !r.is_active() {
+            return Err(ApiError::NotFound);
+        }
+        if matches!(r.phase, PodPhase::Succeeded | PodPhase::Failed) {
+            return Ok(());
+        }
+        if r.ready {
+            self.counters.readiness_lost += 1;
+        }
+        self.count(pod, -1);
+        self.release_pod_quota(pod, false);
+        self.store
+            .finish_pod(pod, PodPhase::Failed, exit_code.unwrap_or(0), ctx.now());
+        let r = self.store.pod_mut(pod);
+        r.exit_code = exit_code;
+        r.reason = Some(reason);
+        r.message = Some(message);
+        self.count(pod, 1);
+        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Modified);
+        Ok(())
+    }
+
+    /// Why the main container last terminated (`lastState.terminated.reason`), part of the
+    /// status update just made for its exit (the restart or the final phase).
+    pub fn set_last_termination_reason(&mut self, pod: PodId, reason: &'static str) {
+        if let Some(r) = self.store.pods.get_mut(pod.index()) {
+            r.last_termination_reason = Some(reason);
+        }
+    }
+
     /// The kubelet's status update when a container exited and will be restarted: the pod
     /// is not Ready until it runs again. Returns the container's restart count.
     pub fn restart_container(

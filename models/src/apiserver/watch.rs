@@ -269,6 +269,16 @@ impl WatchLog {
         }
     }
 
+    /// Wakes a dormant watcher for something other than its first object: deliveries start
+    /// with the next change.
+    pub(super) fn wake(&mut self, s: Subscriber) {
+        let c = &mut self.cursors[s as usize];
+        if c.dormant {
+            c.dormant = false;
+            c.next = self.last + 1;
+        }
+    }
+
     pub(super) fn deliver(
         &mut self,
         ctx: &mut Context<'_, Event>,

@@ -29,6 +29,7 @@ pub mod backoff;
 mod images;
 mod lifecycle;
 mod node;
+mod node_pressure;
 pub mod probe;
 pub use backoff::{CONTAINER_BACKOFF_INITIAL, CONTAINER_BACKOFF_MAX, restart_delay};
 pub use lifecycle::ProbeKind;
@@ -53,6 +54,11 @@ pub enum KubeletEvent {
     Probe(PodId, u32, ProbeKind),
     /// A container killed after a failed liveness or startup probe is gone.
     ContainerKilled(PodId, u32),
+    /// The node's memory usage passes a container's limit, or its eviction manager
+    /// synchronizes (see `node_pressure.rs`).
+    Pressure,
+    /// An evicted pod's containers are killed: it fails with reason `Evicted`.
+    Evicted(PodId, u32),
 }
 
 impl KubeletEvent {
@@ -70,6 +76,8 @@ impl KubeletEvent {
                 (23, "ReadinessProbe", u64::from(p.0))
             }
             KubeletEvent::ContainerKilled(p, _) => (24, "ContainerKilled", u64::from(p.0)),
+            KubeletEvent::Pressure => (25, "EvictionManager", 0),
+            KubeletEvent::Evicted(p, _) => (26, "Evicted", u64::from(p.0)),
         }
     }
 }
@@ -109,11 +117,14 @@ pub struct Kubelets {
     pull_free_at: BTreeMap<NodeId, sim_core::SimTime>,
     /// A fault: pulls on these nodes (all when `None`) take `factor` times as long.
     pull_slowdown: Option<(Option<BTreeSet<NodeId>>, f64, SimDuration)>,
+    /// Containers' resource usage, OOM kills and node-pressure eviction.
+    usage: node_pressure::Usage,
 }
 
 impl Kubelets {
     pub fn new(behaviour: Behaviour) -> Self {
         Kubelets {
+            usage: node_pressure::Usage::new(&behaviour),
             behaviour,
             ..Kubelets::default()
         }
@@ -245,6 +256,9 @@ impl Kubelets {
                         self.waiting_for_volumes.insert(pod);
                         continue;
                     }
+                    if !self.usage_admit(node, pod, api, ctx) {
+                        continue;
+                    }
                     self.admitted.insert(pod);
                     self.start(api, ctx, node, pod);
                 }
@@ -304,6 +318,7 @@ impl Kubelets {
 
     /// A pod the kubelet no longer runs.
     pub(crate) fn forget(&mut self, pod: PodId) {
+        self.usage.forget(pod);
         self.waiting_for_volumes.remove(&pod);
         self.admitted.remove(&pod);
         self.stopping.remove(&pod);
@@ -405,11 +420,23 @@ impl Kubelets {
             | KubeletEvent::ContainerExited(p, g)
             | KubeletEvent::StartStep(p, g)
             | KubeletEvent::Probe(p, g, _)
-            | KubeletEvent::ContainerKilled(p, g) => g != self.generation(p),
+            | KubeletEvent::ContainerKilled(p, g)
+            | KubeletEvent::Evicted(p, g) => g != self.generation(p),
             KubeletEvent::PodStopped(_) | KubeletEvent::PostNodeStatus => false,
+            KubeletEvent::Pressure => false,
         };
         if stale {
             // Set for containers that have died since.
+            return;
+        }
+        if event == KubeletEvent::Pressure {
+            if state.reaches_api() {
+                self.pressure_deadline(node, api, ctx);
+            } else {
+                // A stalled or partitioned kubelet neither acts nor reports: it looks again
+                // later.
+                self.postpone_pressure(node, ctx);
+            }
             return;
         }
         if !state.reaches_api() {
@@ -468,6 +495,7 @@ impl Kubelets {
                             self.schedule_crash(node, pod, api, ctx);
                         }
                         self.containers_started(node, pod, api, ctx);
+                        self.usage_container_started(node, pod, api, ctx);
                     }
                     Err(ApiError::Unavailable) => {
                         ctx.schedule(STATUS_RETRY, self.timer(node, event));
@@ -480,6 +508,7 @@ impl Kubelets {
                 Ok(()) | Err(ApiError::NotFound) => {
                     self.stopping.remove(&pod);
                     self.admitted.remove(&pod);
+                    self.usage_container_stopped(pod, api, ctx);
                 }
                 Err(_) => {
                     ctx.schedule(
@@ -496,6 +525,8 @@ impl Kubelets {
                 self.exit_codes.insert(pod, EXIT_CODE_KILLED);
                 self.container_exited(node, pod, api, ctx);
             }
+            KubeletEvent::Pressure => {}
+            KubeletEvent::Evicted(pod, _) => self.eviction_done(node, pod, api, ctx),
         }
     }
 
@@ -516,6 +547,8 @@ impl Kubelets {
         {
             return;
         }
+        self.usage_container_stopped(pod, api, ctx);
+        let r = api.store.pod(pod);
         let code = self.exit_codes.get(&pod).copied().unwrap_or(0);
         let restart = match r.pod.restart_policy {
             RestartPolicy::Always => true,
@@ -567,6 +600,15 @@ impl Kubelets {
         match result {
             Ok(()) => {
                 self.exit_codes.remove(&pod);
+                // The container's `lastState.terminated.reason`, reported with the update.
+                let reason = if self.usage.oom_killed.remove(&pod) {
+                    pressure::REASON_OOM_KILLED
+                } else if code == 0 {
+                    "Completed"
+                } else {
+                    "Error"
+                };
+                api.set_last_termination_reason(pod, reason);
             }
             Err(ApiError::Unavailable) => {
                 let generation = self.generation(pod);

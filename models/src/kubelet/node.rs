@@ -75,6 +75,7 @@ impl Kubelets {
         for &pod in &api.store.node(node).pods {
             self.forget(pod);
         }
+        self.usage_node_down(node);
         api.lease_renewals_stopped(ctx, node);
     }
 
@@ -86,6 +87,7 @@ impl Kubelets {
             return;
         }
         self.node_mut(node).down = false;
+        self.usage_node_up(node, ctx.now());
         let name = api.store.node(node).name().to_string();
         api.record(
             ctx.now(),

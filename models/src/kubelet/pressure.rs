@@ -261,6 +261,11 @@ impl PressureManager {
         self.nodes.remove(&node);
     }
 
+    /// Whether the node's kubelet runs an eviction manager (started and not stopped since).
+    pub fn is_started(&self, node: NodeId) -> bool {
+        self.nodes.contains_key(&node)
+    }
+
     /// The pod left the node; forget it.
     pub fn forget_pod(&mut self, node: NodeId, pod: PodId) {
         if let Some(s) = self.nodes.get_mut(&node) {
