@@ -43,7 +43,9 @@ fn scenario() -> String {
         }
     }
     s.push_str("faults:\n");
-    s.push_str("  - crashNodes: {pool: n}\n    mtbf: {exponential: 10d}\n    mttr: {exponential: 1h}\n");
+    s.push_str(
+        "  - crashNodes: {pool: n}\n    mtbf: {exponential: 10d}\n    mttr: {exponential: 1h}\n",
+    );
     s.push_str("  - rebootNodes: {pool: n}\n    mtbf: {exponential: 20d}\n    mttr: 2m\n");
     s.push_str("workloads:\n");
     let probe = "{httpGet: {path: /healthz, port: 8080}, periodSeconds: 10}";

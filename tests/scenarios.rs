@@ -10,10 +10,6 @@ use models::run::{RunOptions, RunOutcome, run};
 use models::scenario;
 use models::scheduler::Registry;
 
-/// Scenarios whose lesson needs behaviour the kubelet does not have yet (memory usage against
-/// limits and node-pressure eviction): their digest is recorded once it does.
-const AWAITING_BEHAVIOUR: [&str; 1] = ["oom-and-pressure.yaml"];
-
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
@@ -167,10 +163,6 @@ fn every_scenario_matches_its_recorded_digest() {
     let mut skipped = Vec::new();
     let trace_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/openb");
     for f in &files {
-        if AWAITING_BEHAVIOUR.contains(&f.as_str()) {
-            eprintln!("skipping scenarios/{f}: what it teaches is not simulated yet");
-            continue;
-        }
         let text = std::fs::read_to_string(scenarios_dir().join(f)).unwrap();
         if text.contains("shared/data/openb") && !trace_data.is_dir() {
             eprintln!(

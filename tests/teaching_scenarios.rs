@@ -268,16 +268,77 @@ fn crashloop_rollout_exceeds_its_deadline_and_is_rolled_back() {
 }
 
 #[test]
-fn oom_and_pressure_loads_with_its_usage_curves() {
-    // The run is checked once the kubelet acts on memory usage; until then the scenario must
-    // load and place its pods as its comment says.
+fn oom_and_pressure_kills_the_leak_and_evicts_best_effort_first() {
     let o = run_scenario("oom-and-pressure.yaml");
     let c = o.simulation.world();
-    assert_eq!(running(c, "leaky-")[0].1, "general-1");
-    assert_eq!(running(c, "cache-")[0].1, "general-0");
+    let store = &c.api.store;
+    // 1. The leak: 200Mi + 2Mi/s reaches the 512Mi limit 156 s after each start.
+    let leaky = store
+        .active_pods()
+        .find(|r| r.pod.name.starts_with("leaky-"))
+        .expect("leaky pod");
+    assert_eq!(store.node(leaky.node.expect("bound")).name(), "general-1");
+    let ooms = event_times(c, "OOMKilling", &format!("pod/{}", leaky.pod.name));
+    assert!(ooms.len() >= 4, "{ooms:?}");
+    let first_start = events(c, "Started")
+        .into_iter()
+        .find(|e| e.object == format!("pod/{}", leaky.pod.name))
+        .expect("started")
+        .time();
+    let first = ooms[0].since(first_start);
+    assert!(
+        first >= secs(155) && first <= secs(157),
+        "first OOM {first} after the start"
+    );
+    // Restarted at once, then after 10 s, 20 s of back-off: each gap is 156 s plus the delay.
+    let gaps: Vec<u64> = ooms
+        .windows(2)
+        .map(|w| w[1].since(w[0]).as_secs())
+        .collect();
+    assert_eq!(&gaps[..3], &[156, 166, 176], "{gaps:?}");
+    assert_eq!(leaky.last_termination_reason, Some("OOMKilled"));
+    assert!(leaky.restarts >= 4);
+
+    // 2. Node pressure on general-0: one BestEffort scratch pod is evicted, never the
+    // Guaranteed cache that stays within its request.
+    let evicted = events(c, "Evicted");
+    assert_eq!(evicted.len(), 1, "{evicted:#?}");
+    assert!(evicted[0].object.starts_with("pod/scratch-"));
+    assert!(
+        evicted[0]
+            .message
+            .starts_with("The node was low on resource: memory. Threshold quantity: 100Mi"),
+        "{}",
+        evicted[0].message
+    );
+    let threshold = event_times(c, "EvictionThresholdMet", "node/general-0");
+    assert_eq!(threshold.first(), Some(&evicted[0].time()));
+    assert_eq!(
+        event_times(c, "NodeHasInsufficientMemory", "node/general-0").len(),
+        1
+    );
+    let cache = store
+        .active_pods()
+        .find(|r| r.pod.name.starts_with("cache-"))
+        .expect("cache pod");
+    assert_eq!(cache.restarts, 0);
+    assert!(cache.deletion_timestamp.is_none());
+    // The evicted pod ended Failed/Evicted; its replacement runs, on general-1 (the
+    // memory-pressure taint keeps it off general-0).
+    let name = evicted[0].object.trim_start_matches("pod/");
+    let gone = store
+        .pods
+        .iter()
+        .find(|r| r.pod.name == name)
+        .expect("evicted pod");
+    assert_eq!(gone.phase, PodPhase::Failed);
     let scratch = running(c, "scratch-");
-    assert_eq!(scratch.len(), 3);
-    assert!(scratch.iter().all(|(_, n)| n == "general-0"), "{scratch:?}");
+    assert_eq!(scratch.len(), 3, "{scratch:?}");
+    assert_eq!(
+        scratch.iter().filter(|(_, n)| n == "general-1").count(),
+        1,
+        "{scratch:?}"
+    );
 }
 
 #[test]
