@@ -361,7 +361,9 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                 + cluster.controllers.job.syncs
                 + cluster.controllers.cron_job.syncs
                 + cluster.controllers.volume.syncs
-                + cluster.controllers.pod_gc.syncs,
+                + cluster.controllers.pod_gc.syncs
+                + cluster.controllers.node_lifecycle.syncs
+                + cluster.controllers.taint_eviction.syncs,
             evictions: cluster.api.counters.evictions,
             rejected_writes: cluster.api.counters.rejected_writes,
         },
