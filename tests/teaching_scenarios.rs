@@ -389,6 +389,14 @@ fn stochastic_month_reports_its_node_availability() {
         "{}",
         f.node_availability
     );
+    // The Deployments lose replicas with each crash (until the replacements are Ready) and
+    // with each reboot: short of replicas for a few hours in the month, not more.
+    assert!(
+        f.deployment_availability > 0.95 && f.deployment_availability < 1.0,
+        "{}",
+        f.deployment_availability
+    );
+    assert!(f.deployment_degraded_hours > 0.1, "{}", f.deployment_degraded_hours);
     // Nothing is polled while all is well: the month stays cheap.
     assert!(
         o.summary.events_processed < 200_000,

@@ -62,6 +62,11 @@ pub struct FaultSummary {
     pub container_restarts: u64,
     /// Pods that stopped being Ready while not being deleted, plus pods killed.
     pub readiness_lost: u64,
+    /// Share of Deployment-time with every desired replica available, counted for each
+    /// Deployment from the first time it had them all.
+    pub deployment_availability: f64,
+    /// Deployment-hours short of available replicas, summed over Deployments.
+    pub deployment_degraded_hours: f64,
 }
 
 /// Which direction of a metric is an improvement.
@@ -384,6 +389,7 @@ fn fault_summary(cluster: &Cluster, elapsed: SimDuration) -> Option<FaultSummary
     let end = sim_core::SimTime::ZERO.saturating_add(elapsed);
     let down_ns = f.node_down_ns(end);
     let node_ns = cluster.api.store.nodes.len() as f64 * elapsed.as_nanos() as f64;
+    let (degraded, tracked) = cluster.api.deployment_availability.totals(end);
     Some(FaultSummary {
         started: f.record.started.clone(),
         pods_killed: f.record.pods_killed,
@@ -402,6 +408,12 @@ fn fault_summary(cluster: &Cluster, elapsed: SimDuration) -> Option<FaultSummary
             .map(|p| u64::try_from(p.restarts).unwrap_or(0))
             .sum(),
         readiness_lost: cluster.api.counters.readiness_lost,
+        deployment_availability: if tracked > 0 {
+            1.0 - degraded as f64 / tracked as f64
+        } else {
+            1.0
+        },
+        deployment_degraded_hours: degraded as f64 / 3.6e12,
     })
 }
 

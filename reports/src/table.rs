@@ -124,7 +124,7 @@ pub fn summary_table(s: &Summary) -> String {
         let started: Vec<String> = f.started.iter().map(|(v, n)| format!("{n} {v}")).collect();
         let _ = writeln!(
             out,
-            "faults: {}; nodes down {:.2} node-hours (node availability {:.3}%), {} pods killed, {} container crashes injected, {} restarts, {} pods lost readiness",
+            "faults: {}; nodes down {:.2} node-hours (node availability {:.3}%), Deployments short of replicas {:.2} hours (availability {:.3}%), {} pods killed, {} container crashes injected, {} restarts, {} pods lost readiness",
             if started.is_empty() {
                 "none struck".to_string()
             } else {
@@ -132,6 +132,8 @@ pub fn summary_table(s: &Summary) -> String {
             },
             f.node_down_hours,
             f.node_availability * 100.0,
+            f.deployment_degraded_hours,
+            f.deployment_availability * 100.0,
             f.pods_killed,
             f.containers_crashed,
             f.container_restarts,

@@ -15,6 +15,7 @@
 //!   pending delivery event; a delivery consumes every change old enough for it.
 
 pub mod admission;
+pub mod availability;
 pub mod collection;
 pub mod latency;
 pub mod leases;
@@ -125,6 +126,8 @@ pub struct ApiServer {
     pub admission: admission::Admission,
     /// Each node's Lease (`kube-node-lease`), renewed by its kubelet.
     pub leases: NodeLeases,
+    /// Time each Deployment spent short of available replicas.
+    pub deployment_availability: availability::DeploymentAvailability,
 }
 
 impl ApiServer {
@@ -155,6 +158,7 @@ impl ApiServer {
             counters: Counters::default(),
             admission: admission::Admission::default(),
             leases,
+            deployment_availability: availability::DeploymentAvailability::default(),
         }
     }
 

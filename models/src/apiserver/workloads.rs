@@ -266,7 +266,14 @@ impl ApiServer {
         id: WorkloadId,
         status: DeploymentStatus,
     ) -> ApiResult<()> {
-        self.write_status::<DeploymentObject>(ctx, id, status)
+        let (available, desired) = (
+            status.available_replicas,
+            self.deployments[id.index()].d.replicas,
+        );
+        self.write_status::<DeploymentObject>(ctx, id, status)?;
+        self.deployment_availability
+            .observe(id, ctx.now(), available, desired);
+        Ok(())
     }
 
     pub fn delete_deployment(
@@ -286,6 +293,7 @@ impl ApiServer {
         obj.deleted = true;
         let key = (obj.d.namespace.clone(), obj.d.name.clone());
         self.deployment_by_name.remove(&key);
+        self.deployment_availability.gone(id, ctx.now());
         self.changed(ctx, ObjectKind::Deployment, id.0, Op::Deleted);
     }
 
