@@ -9,14 +9,14 @@
 //!   upstream), and the kubelet hears of it through its watch ([`ORPHANS_GONE_WITHIN`]).
 //! - A pod the API server shows Running and Ready is not on a node whose kubelet has been cut
 //!   off (machine down, kubelet hung, or partitioned) for longer than
-//!   `nodeMonitorGracePeriod + 2 × nodeMonitorPeriod` plus the watch latency
-//!   ([`NOT_READY_WITHIN`]): by then the node lifecycle controller has set the node's `Ready`
+//!   `nodeMonitorGracePeriod + 2 × nodeMonitorPeriod` ([`NOT_READY_WITHIN`]) plus the time a
+//!   write takes to reach a watcher: by then the node lifecycle controller has set the node's `Ready`
 //!   to `Unknown` and its pods' `Ready` to `False`. The controller can act only while the API
 //!   server is up and the controller manager has a leader; once it can again, it gets the
 //!   same time from then.
 //! - A node carrying `node.kubernetes.io/unreachable:NoExecute` has `Ready=Unknown`, or left
-//!   `Unknown` less than one monitor period (plus the watch latency) ago: the controller
-//!   removes the taint at its next pass.
+//!   `Unknown` less than one monitor period (plus the time a write takes to reach a watcher)
+//!   ago: the controller removes the taint at its next pass.
 //! - The taint eviction controller deletes no pod before the shortest `tolerationSeconds` of
 //!   the tolerations it uses has passed since the node got its `NoExecute` taints.
 
@@ -96,6 +96,15 @@ impl Checkers {
     }
 }
 
+/// The longest a controller takes to hear of a write: the write commits (API latency), then
+/// the watch delivers it.
+fn reaction_latency(api: &ApiServer) -> SimDuration {
+    api.timing
+        .watch_latency
+        .hi
+        .saturating_add(api.timing.api_latency.hi)
+}
+
 /// Upstream `deletePodHandler`'s event: the taint eviction controller deletes a pod.
 fn is_taint_eviction(e: &crate::events::EventRecord) -> bool {
     e.reason == "TaintManagerEviction" && e.message.starts_with("Marking for deletion")
@@ -103,13 +112,13 @@ fn is_taint_eviction(e: &crate::events::EventRecord) -> bool {
 
 impl NodeChecks {
     /// Whether the controllers may not have seen the latest changes: the controller manager
-    /// or the API server was down at the last check, or came back less than a watch latency
-    /// before now.
+    /// or the API server was down at the last check, or came back less than the time a write
+    /// takes to reach a watcher before now.
     pub fn disruption_status_may_be_stale(&self, now: SimTime, api: &ApiServer) -> bool {
         self.checks > 0
             && self
                 .control_plane_since
-                .is_none_or(|t| now.since(t) < api.timing.watch_latency.hi)
+                .is_none_or(|t| now.since(t) < reaction_latency(api))
     }
 
     /// Pods the taint eviction controller deleted so far: disruptions the rollout bounds do
@@ -139,7 +148,7 @@ impl NodeChecks {
             (true, None) => Some(now),
             (true, Some(t)) => Some(t),
         };
-        let latency = api.timing.watch_latency.hi;
+        let latency = reaction_latency(api);
         let mut abnormal = false;
         for info in &api.store.nodes {
             let id = info.id;
@@ -324,7 +333,7 @@ impl NodeChecks {
             let deleted = !api.store.node(node).exists;
             let spell = match (self.no_execute.get(&node), self.no_execute_ended.get(&node)) {
                 (Some((since, taints)), _) => Some((*since, taints)),
-                // The controller may act on taints removed within the watch latency, and it
+                // The controller may act on taints removed within the time that takes to reach it, and it
                 // keeps the deletions it scheduled for the pods of a node deleted while
                 // tainted (upstream `handleNodeUpdate` forgets the node, not its pods).
                 (None, Some((since, until, taints))) if deleted || now.since(*until) <= latency => {
@@ -334,10 +343,14 @@ impl NodeChecks {
             };
             let node_name = api.store.node(node).name();
             let Some((since, taints)) = spell else {
+                let last = match self.no_execute_ended.get(&node) {
+                    Some((since, until, _)) => format!(" (it had from {since} to {until})"),
+                    None => String::new(),
+                };
                 found.push((
                     "taint-eviction-too-early",
                     format!(
-                        "pod/{name}: evicted for taints, but node/{node_name} has no NoExecute taint"
+                        "pod/{name}: evicted for taints, but node/{node_name} has no NoExecute taint{last}"
                     ),
                 ));
                 continue;
