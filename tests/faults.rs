@@ -272,3 +272,39 @@ fn bad_fault_entries_are_located_with_the_fix() {
     let line = CLUSTER.lines().count() + 2;
     assert!(e.contains(&format!("faults-test.yaml:{line}:")), "{e}");
 }
+
+#[test]
+fn stochastic_pod_and_control_plane_faults_strike_as_processes() {
+    // killPods over a Deployment as a process (one pod per strike), and API-server outages
+    // of a fixed 30 s: both recur for the whole run.
+    let o = run_scenario(&scenario(
+        "faults:\n  - killPods: {deployment: web}\n    mtbf: {exponential: 5m}\n    mttr: 1s\n  - apiServerOutage: {}\n    mtbf: {exponential: 10m}\n    mttr: 30s\n    until: 35m\n",
+    ));
+    let world = o.simulation.world();
+    let f = &world.faults.record;
+    let kills = f.started.get("killPods").copied().unwrap_or(0);
+    let outages = f.started.get("apiServerOutage").copied().unwrap_or(0);
+    // 40 minutes: about 8 kills and 4 outages expected.
+    assert!((2..=20).contains(&kills), "{kills} kills");
+    assert!((1..=10).contains(&outages), "{outages} outages");
+    // One pod per strike, except a strike during an API-server outage: pod-kill goes through
+    // the API server, which refuses it.
+    assert!(
+        f.pods_killed <= kills && f.pods_killed + outages >= kills,
+        "{} killed of {kills}",
+        f.pods_killed
+    );
+    assert!(
+        world.api.counters.rejected_writes > 0,
+        "writes refused during the outages"
+    );
+    assert!(world.api.is_available(), "every outage ended");
+    // The Deployment is back to six running pods at the end.
+    let running = world
+        .api
+        .store
+        .active_pods()
+        .filter(|r| r.phase == PodPhase::Running && r.deletion_timestamp.is_none())
+        .count();
+    assert_eq!(running, 6);
+}

@@ -405,8 +405,8 @@ fn every_problem_of_a_broken_scenario_is_reported_at_its_place() {
         ("broken.yaml", "general-9", "no node named \"general-9\""),
         (
             "broken.yaml",
-            "crashNodes",
-            "is a fault, which kubesim does not simulate yet",
+            "genral",
+            "no node pool named \"genral\" (did you mean \"general\"?)",
         ),
     ];
     assert_eq!(problems.len(), expected.len(), "{d}");

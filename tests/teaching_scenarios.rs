@@ -396,7 +396,11 @@ fn stochastic_month_reports_its_node_availability() {
         "{}",
         f.deployment_availability
     );
-    assert!(f.deployment_degraded_hours > 0.1, "{}", f.deployment_degraded_hours);
+    assert!(
+        f.deployment_degraded_hours > 0.1,
+        "{}",
+        f.deployment_degraded_hours
+    );
     // Nothing is polled while all is well: the month stays cheap.
     assert!(
         o.summary.events_processed < 200_000,

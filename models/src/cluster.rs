@@ -298,6 +298,7 @@ impl World for Cluster {
         }
         if let Some(checkers) = &mut self.checkers {
             checkers.check(&self.api, ctx.now());
+            checkers.check_nodes(&self.api, &self.kubelets, &self.control_plane, ctx.now());
         }
     }
 

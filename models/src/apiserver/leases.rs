@@ -74,15 +74,18 @@ impl NodeLeases {
         }
     }
 
-    /// The renewals stop at `now`: the last one made stays as `renewTime`.
-    pub(crate) fn stop(&mut self, node: NodeId, now: SimTime) {
+    /// The renewals stop at `now`: the last one made stays as `renewTime`. Returns whether
+    /// they were going on (or only paused by an API server outage).
+    pub(crate) fn stop(&mut self, node: NodeId, now: SimTime) -> bool {
         let l = self.slot(node);
         // A kubelet that stops while the API server is down does not renew when it returns.
-        l.paused = false;
+        let was_paused = std::mem::take(&mut l.paused);
         if l.renewing_since.is_some() {
             l.last_renew = l.renew_time(now);
             l.renewing_since = None;
+            return true;
         }
+        was_paused
     }
 
     /// The API server goes down: no kubelet can renew from `now` on. Not changes in the watch

@@ -30,10 +30,9 @@ impl ApiServer {
     /// wakes the node lifecycle controller, which then polls on its own 5 s grid, so its
     /// decisions are those of a controller that had polled all along.
     pub fn lease_renewals_stopped(&mut self, ctx: &mut Context<'_, Event>, node: NodeId) {
-        let renewing = self.leases.get(node).is_renewing();
-        // Also forgets renewals paused by an API server outage: this kubelet will not resume.
-        self.leases.stop(node, ctx.now());
-        if renewing {
+        // Also forgets renewals paused by an API server outage: this kubelet will not resume,
+        // and the node lifecycle controller must look at it again once it runs.
+        if self.leases.stop(node, ctx.now()) {
             self.changed(ctx, ObjectKind::Lease, node.0, Op::Modified);
         }
     }

@@ -5,8 +5,8 @@
 //! - Rollout bounds: while a Deployment's `spec.replicas` is unchanged since it last was
 //!   complete, its active (non-terminating) pods never exceed `replicas + maxSurge`, and its
 //!   available pods never drop below `replicas - maxUnavailable` (the latter only counts when
-//!   no one else — an eviction, a drain, a preemption, the pod garbage collector — deleted its
-//!   pods meanwhile).
+//!   no one else — an eviction, a drain, a preemption, the pod garbage collector, the taint
+//!   eviction controller — deleted its pods meanwhile).
 //! - PDBs: an eviction never takes a budget's healthy pods below its desired healthy count.
 //! - Placement: no node holds more than its allocatable; a pod is bound to at most one node.
 //! - DaemonSets (`daemonset.rs`): one active pod per node (two with maxSurge), none on a node
@@ -17,10 +17,14 @@
 //!   finished.
 //! - CronJobs (`cronjob.rs`): Forbid never runs two Jobs at once; a suspended CronJob creates
 //!   none.
+//! - Nodes (`nodes.rs`, with the kubelets and the control plane): no container runs on a dead
+//!   machine; a silent node's pods stop being Ready in time; the unreachable taint goes with
+//!   `Ready=Unknown`; no taint eviction before its `tolerationSeconds`.
 
 mod cronjob;
 mod daemonset;
 mod job;
+pub mod nodes;
 pub mod statefulset;
 
 mod volume_zone;
@@ -65,6 +69,7 @@ pub struct Checkers {
     pub evictions_checked: u64,
     pub stateful_set_checks: statefulset::StatefulSetChecks,
     cron_jobs: cronjob::CronJobChecks,
+    pub nodes: nodes::NodeChecks,
 }
 
 impl Checkers {
@@ -91,11 +96,26 @@ impl Checkers {
         }
     }
 
-    /// Right after an eviction, every budget still has its desired healthy pods, computed
-    /// here from the pods and the budget's spec, independently of the disruption controller.
+    /// Right after an eviction, every budget that let it through still has its desired
+    /// healthy pods, computed here from the pods and the budget's spec, independently of the
+    /// disruption controller. (A budget below its count already — its pods lost to a crashed
+    /// node, say — is not broken by an eviction of pods it does not cover.)
     fn budgets(&mut self, api: &ApiServer, now: SimTime) {
+        if self.nodes.disruption_status_may_be_stale(now, api) {
+            // The eviction API decides on the budget's status as the disruption controller
+            // last wrote it; with the controller manager or the API server down that status
+            // is old, and upstream lets evictions through on it.
+            return;
+        }
         self.evictions_checked += 1;
-        for pdb in &api.store.pdbs {
+        for (i, pdb) in api.store.pdbs.iter().enumerate() {
+            let spent_now = api
+                .pdb_status
+                .get(i)
+                .is_some_and(|s| s.disrupted_pods.values().any(|t| *t == now));
+            if !spent_now {
+                continue;
+            }
             let store = &api.store;
             let pods = store.active_pods().map(|r| crate::api::pdb::PdbPod {
                 pod: &r.pod,
@@ -132,7 +152,8 @@ impl Checkers {
         let disruptions = api.counters.evictions
             + api.counters.preemption_victims
             + api.counters.pods_garbage_collected
-            + api.counters.readiness_lost;
+            + api.counters.readiness_lost
+            + self.nodes.taint_evictions(api);
         for d in &api.deployments {
             if d.deleted || d.deletion_timestamp.is_some() || d.d.paused {
                 self.armed.remove(&d.id);

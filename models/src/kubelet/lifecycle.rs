@@ -634,7 +634,11 @@ impl Kubelets {
             _ => self.readiness(api, pod),
         };
         match api.set_pod_running(ctx, pod, ready) {
-            Ok(()) | Err(ApiError::NotFound | ApiError::Refused(_)) => true,
+            Ok(()) => {
+                self.note_reported_ready(node, pod, ready);
+                true
+            }
+            Err(ApiError::NotFound | ApiError::Refused(_)) => true,
             Err(_) => {
                 if let Some(rt) = self.runtime.get_mut(&pod) {
                     rt.pending[kind.index()] = Some(next);

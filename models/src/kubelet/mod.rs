@@ -288,6 +288,7 @@ impl Kubelets {
                 }
                 Op::Deleted => {
                     self.forget(pod);
+                    self.note_reported_ready(node, pod, false);
                 }
             }
         }
@@ -314,6 +315,11 @@ impl Kubelets {
                 self.start(api, ctx, node, pod);
             }
         }
+    }
+
+    /// Pods whose containers a kubelet runs or is starting or stopping, in id order.
+    pub fn running_pods(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.admitted.iter().copied()
     }
 
     /// A pod the kubelet no longer runs.
@@ -455,6 +461,7 @@ impl Kubelets {
                 let ready = self.readiness(api, pod) && self.initially_ready(api, pod);
                 match api.set_pod_running(ctx, pod, ready) {
                     Ok(()) => {
+                        self.note_reported_ready(node, pod, ready);
                         let object = format!("pod/{}", api.store.pod(pod).pod.name);
                         let names = match &api.store.pod(pod).pod.containers {
                             Some(c) => c.containers.iter().map(|c| c.name.clone()).collect(),
@@ -566,6 +573,7 @@ impl Kubelets {
         let pod_name = format!("{}_{}", r.pod.name, r.pod.namespace);
         let result = if restart {
             api.restart_container(ctx, pod).map(|_| {
+                self.note_reported_ready(node, pod, false);
                 let now = ctx.now();
                 let rt = self.runtime.entry(pod).or_default();
                 // The dead container's timers (probes, its own exit) are void.

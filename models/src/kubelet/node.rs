@@ -28,6 +28,13 @@ pub struct NodeState {
     pub(super) boot: u32,
     /// Pods whose changes the watch could not deliver while the kubelet was cut off.
     pub(super) missed: BTreeSet<PodId>,
+    /// The status manager's cache: pods whose containers this kubelet last reported Ready.
+    /// The node lifecycle controller marks them not Ready when the node goes silent; the
+    /// kubelet puts its own view back once it reaches the API server again.
+    pub(super) reported_ready: BTreeSet<PodId>,
+    /// The machine booted and the kubelet has not yet listed its pods: it does once the API
+    /// server answers.
+    pub(super) resync_after_boot: bool,
 }
 
 impl NodeState {
@@ -45,6 +52,8 @@ impl Kubelets {
             partitioned: false,
             boot: 0,
             missed: BTreeSet::new(),
+            reported_ready: BTreeSet::new(),
+            resync_after_boot: false,
         };
         self.nodes.get(node.index()).unwrap_or(&HEALTHY)
     }
@@ -72,7 +81,20 @@ impl Kubelets {
         state.down = true;
         state.boot = state.boot.wrapping_add(1);
         state.missed.clear();
+        state.reported_ready.clear();
+        state.resync_after_boot = false;
         for &pod in &api.store.node(node).pods {
+            self.forget(pod);
+        }
+        // And those deleted from the API server whose deletion the kubelet has yet to hear of.
+        let gone: Vec<PodId> = self
+            .admitted
+            .iter()
+            .chain(&self.stopping)
+            .copied()
+            .filter(|p| api.store.pod(*p).node == Some(node))
+            .collect();
+        for pod in gone {
             self.forget(pod);
         }
         self.usage_node_down(node);
@@ -96,10 +118,12 @@ impl Kubelets {
             format!("node/{name}"),
             "Starting kubelet.".into(),
         );
-        self.post_node_status(node, api, ctx);
-        let pods: Vec<PodId> = api.store.node(node).pods.clone();
-        for pod in pods {
-            self.resync_pod(node, pod, true, api, ctx);
+        // It lists its pods from the API server: while that refuses, the status post is
+        // retried and the pods wait for it.
+        // A kubelet cut off from the control plane does both once it reaches it again.
+        self.node_mut(node).resync_after_boot = true;
+        if self.node(node).reaches_api() {
+            self.post_node_status(node, api, ctx);
         }
     }
 
@@ -164,6 +188,7 @@ impl Kubelets {
             .and_then(|()| api.set_node_ready(ctx, node, ConditionStatus::True));
         match result {
             Ok(()) => {
+                self.restore_pod_readiness(node, api, ctx);
                 if !was_ready {
                     let name = api.store.node(node).name().to_string();
                     api.record(
@@ -174,11 +199,58 @@ impl Kubelets {
                         format!("Node {name} status is now: NodeReady"),
                     );
                 }
+                if std::mem::take(&mut self.node_mut(node).resync_after_boot) {
+                    let pods: Vec<PodId> = api.store.node(node).pods.clone();
+                    for pod in pods {
+                        self.resync_pod(node, pod, true, api, ctx);
+                    }
+                }
             }
             Err(ApiError::Unavailable) => {
                 ctx.schedule(STATUS_RETRY, self.timer(node, KubeletEvent::PostNodeStatus));
             }
             Err(_) => {}
+        }
+    }
+
+    /// Notes the Ready status the kubelet reported for a pod (its status manager's cache).
+    pub(super) fn note_reported_ready(&mut self, node: NodeId, pod: PodId, ready: bool) {
+        let state = self.node_mut(node);
+        if ready {
+            state.reported_ready.insert(pod);
+        } else {
+            state.reported_ready.remove(&pod);
+        }
+    }
+
+    /// Upstream's status manager reconciles the pod statuses the API server holds with its
+    /// cache (`needsReconcile`): pods someone else marked not Ready while the kubelet could
+    /// not report — the node lifecycle controller, when the node went silent — are Ready
+    /// again if their containers still run as it last reported.
+    fn restore_pod_readiness(
+        &mut self,
+        node: NodeId,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let reported: Vec<PodId> = self.node(node).reported_ready.iter().copied().collect();
+        for pod in reported {
+            let r = api.store.pod(pod);
+            if !r.is_active() || r.node != Some(node) || !self.admitted.contains(&pod) {
+                // Gone from this kubelet.
+                self.node_mut(node).reported_ready.remove(&pod);
+                continue;
+            }
+            if r.phase != PodPhase::Running
+                || r.ready
+                || r.deletion_timestamp.is_some()
+                || self.stopping.contains(&pod)
+            {
+                continue;
+            }
+            // A refusal is not retried: the API server refuses only while it is down, and
+            // the Ready=True post just before this one would have failed first.
+            let _ = api.set_pod_running(ctx, pod, true);
         }
     }
 
@@ -215,6 +287,7 @@ impl Kubelets {
             PodPhase::Pending if self.admitted.insert(pod) => self.start(api, ctx, node, pod),
             // The containers died with the machine: they start again.
             PodPhase::Running if rebooted && api.restart_container(ctx, pod).is_ok() => {
+                self.note_reported_ready(node, pod, false);
                 self.admitted.insert(pod);
                 self.start(api, ctx, node, pod);
             }

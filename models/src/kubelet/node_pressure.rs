@@ -186,7 +186,7 @@ impl Kubelets {
         }
     }
 
-    fn running_pods(&self, node: NodeId, api: &ApiServer) -> Vec<RunningPod> {
+    fn usage_of_running_pods(&self, node: NodeId, api: &ApiServer) -> Vec<RunningPod> {
         let Some(pods) = self.usage.by_node.get(&node) else {
             return Vec::new();
         };
@@ -221,7 +221,7 @@ impl Kubelets {
             return;
         }
         let now = ctx.now();
-        let pods = self.running_pods(node, api);
+        let pods = self.usage_of_running_pods(node, api);
         let capacity = self.capacity(node, api);
         let mut next = self
             .usage
@@ -267,7 +267,7 @@ impl Kubelets {
             return;
         }
         self.usage.armed.remove(&node);
-        let pods = self.running_pods(node, api);
+        let pods = self.usage_of_running_pods(node, api);
         let capacity = self.capacity(node, api);
         let actions = self.usage.manager.on_deadline(node, now, &capacity, &pods);
         for action in actions {
