@@ -63,6 +63,16 @@ fn events<'a>(o: &'a RunOutcome, reason: &str) -> Vec<&'a models::events::EventR
         .collect()
 }
 
+/// Pods running and not being deleted.
+fn running_pods(world: &models::cluster::Cluster) -> usize {
+    world
+        .api
+        .store
+        .active_pods()
+        .filter(|r| r.phase == PodPhase::Running && r.deletion_timestamp.is_none())
+        .count()
+}
+
 fn load_err(extra: &str) -> String {
     let text = format!("{CLUSTER}{extra}");
     match load_str("faults-test.yaml", &text, Path::new(".")) {
@@ -117,13 +127,7 @@ fn kill_pods_and_crash_containers_take_the_count_asked_for() {
         .count();
     assert_eq!(restarted, 3);
     // The Deployment replaced the killed pods: six run at the end.
-    let running = world
-        .api
-        .store
-        .active_pods()
-        .filter(|r| r.phase == PodPhase::Running && r.deletion_timestamp.is_none())
-        .count();
-    assert_eq!(running, 6);
+    assert_eq!(running_pods(world), 6);
 }
 
 #[test]
@@ -220,13 +224,7 @@ fn reclaimed_spot_nodes_are_drained_then_go() {
             .active_pods()
             .all(|r| r.node != Some(models::api::NodeId(1)))
     );
-    let running = world
-        .api
-        .store
-        .active_pods()
-        .filter(|r| r.phase == PodPhase::Running && r.deletion_timestamp.is_none())
-        .count();
-    assert_eq!(running, 6);
+    assert_eq!(running_pods(world), 6);
 }
 
 #[test]
@@ -300,11 +298,5 @@ fn stochastic_pod_and_control_plane_faults_strike_as_processes() {
     );
     assert!(world.api.is_available(), "every outage ended");
     // The Deployment is back to six running pods at the end.
-    let running = world
-        .api
-        .store
-        .active_pods()
-        .filter(|r| r.phase == PodPhase::Running && r.deletion_timestamp.is_none())
-        .count();
-    assert_eq!(running, 6);
+    assert_eq!(running_pods(world), 6);
 }

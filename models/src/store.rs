@@ -89,6 +89,15 @@ impl PodRecord {
         self.deleted_at.is_none()
     }
 
+    /// The pod is still `node`'s to run, in `phase`: not deleted, not being deleted, still
+    /// bound there (what a kubelet checks before acting on a timer it set earlier).
+    pub fn is_live_on(&self, node: crate::api::NodeId, phase: PodPhase) -> bool {
+        self.is_active()
+            && self.deletion_timestamp.is_none()
+            && self.node == Some(node)
+            && self.phase == phase
+    }
+
     /// `status.startTime` as nanoseconds from the scenario start (negative for pods a dump
     /// says started before it); `None` until the pod started.
     pub fn start_time_ns(&self) -> Option<i128> {

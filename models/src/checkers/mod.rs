@@ -178,16 +178,26 @@ impl Checkers {
                 paused: false,
             };
             let (mut active, mut available) = (0i32, 0i32);
+            // Whether every ReplicaSet has exactly the pods its spec asks for, and the specs
+            // add up to the Deployment's: only then has the ReplicaSet controller caught up
+            // with the Deployment controller (maxSurge bounds ReplicaSet specs, not pods, so
+            // a ReplicaSet still acting on an older spec may briefly hold more).
+            let (mut settled, mut spec_sum) = (true, 0i32);
             for rs in &d.replica_sets {
-                for p in &api.replica_set(*rs).pods {
+                let rs = api.replica_set(*rs);
+                let mut own = 0i32;
+                for p in &rs.pods {
                     let r = api.store.pod(*p);
                     if is_pod_active(r) {
-                        active += 1;
+                        own += 1;
                         if is_pod_available(r, d.d.min_ready_seconds, now) {
                             available += 1;
                         }
                     }
                 }
+                active += own;
+                spec_sum += rs.rs.replicas;
+                settled &= own == rs.rs.replicas;
             }
             let replicas = d.d.replicas;
             match self.armed.get(&d.id).copied() {
@@ -224,8 +234,14 @@ impl Checkers {
                     self.armed.remove(&d.id);
                 }
             }
-            // Armed once complete: every replica there and available.
-            if active == replicas && available >= replicas && !self.armed.contains_key(&d.id) {
+            // Armed once complete: every replica there and available, and every ReplicaSet
+            // settled on its spec.
+            if active == replicas
+                && available >= replicas
+                && settled
+                && spec_sum == replicas
+                && !self.armed.contains_key(&d.id)
+            {
                 self.armed.insert(
                     d.id,
                     Armed {

@@ -213,12 +213,7 @@ impl Kubelets {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) {
-        let r = api.store.pod(pod);
-        if !r.is_active()
-            || r.deletion_timestamp.is_some()
-            || r.node != Some(node)
-            || r.phase != PodPhase::Pending
-        {
+        if !api.store.pod(pod).is_live_on(node, PodPhase::Pending) {
             return;
         }
         let pulls = self
@@ -514,11 +509,7 @@ impl Kubelets {
         ctx: &mut Context<'_, Event>,
     ) {
         let r = api.store.pod(pod);
-        if !r.is_active()
-            || r.deletion_timestamp.is_some()
-            || r.node != Some(node)
-            || r.phase != PodPhase::Running
-        {
+        if !r.is_live_on(node, PodPhase::Running) {
             return;
         }
         let Some((p, _)) = self.probe_of(api, pod, kind) else {

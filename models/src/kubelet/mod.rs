@@ -546,12 +546,7 @@ impl Kubelets {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) {
-        let r = api.store.pod(pod);
-        if !r.is_active()
-            || r.deletion_timestamp.is_some()
-            || r.node != Some(node)
-            || r.phase != PodPhase::Running
-        {
+        if !api.store.pod(pod).is_live_on(node, PodPhase::Running) {
             return;
         }
         self.usage_container_stopped(pod, api, ctx);
