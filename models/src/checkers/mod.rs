@@ -90,6 +90,7 @@ impl Checkers {
         self.jobs(api, now);
         self.cron_jobs.check(api, now, &mut self.violations);
         volume_zone::check(api, now, &mut self.violations);
+        self.nodes.observe_disruptions(api, now);
         if api.counters.evictions != self.evictions_seen {
             self.evictions_seen = api.counters.evictions;
             self.budgets(api, now);

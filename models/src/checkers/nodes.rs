@@ -58,6 +58,9 @@ pub struct NodeChecks {
     /// Events already counted by [`NodeChecks::taint_evictions`], and their count.
     events_counted: usize,
     taint_evictions: u64,
+    /// Involuntary disruptions seen (`Counters::readiness_lost`), and when the last one was.
+    readiness_lost_seen: u64,
+    readiness_lost_at: Option<SimTime>,
     /// Checks of the node invariants made.
     pub checks: u64,
     /// Taint evictions checked against their tolerations.
@@ -114,11 +117,29 @@ impl NodeChecks {
     /// Whether the controllers may not have seen the latest changes: the controller manager
     /// or the API server was down at the last check, or came back less than the time a write
     /// takes to reach a watcher before now.
+    /// Also while a pod lost readiness involuntarily (a crash, a probe, a node going) less
+    /// than the disruption controller's reaction ago: a budget's status computed before it
+    /// still allows the disruption (upstream's eviction API has the same race).
     pub fn disruption_status_may_be_stale(&self, now: SimTime, api: &ApiServer) -> bool {
-        self.checks > 0
+        let reaction = reaction_latency(api);
+        let recomputed = reaction
+            .saturating_mul(2)
+            .saturating_add(SimDuration::from_secs(1));
+        (self.checks > 0
             && self
                 .control_plane_since
-                .is_none_or(|t| now.since(t) < reaction_latency(api))
+                .is_none_or(|t| now.since(t) < reaction))
+            || self
+                .readiness_lost_at
+                .is_some_and(|t| now.since(t) < recomputed)
+    }
+
+    /// Notes the involuntary disruptions up to now (before the budgets are checked).
+    pub fn observe_disruptions(&mut self, api: &ApiServer, now: SimTime) {
+        if api.counters.readiness_lost != self.readiness_lost_seen {
+            self.readiness_lost_seen = api.counters.readiness_lost;
+            self.readiness_lost_at = Some(now);
+        }
     }
 
     /// Pods the taint eviction controller deleted so far: disruptions the rollout bounds do
