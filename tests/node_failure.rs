@@ -268,3 +268,64 @@ fn a_node_that_comes_back_is_untainted_and_its_kubelet_reconciles_its_pods() {
         )]
     );
 }
+
+#[test]
+fn a_new_controller_manager_leader_starts_the_eviction_clock_afresh() {
+    // The node dies at t0; its NoExecute taint goes on at t0 + 60 s and its pods' deletions
+    // are due 300 s later. At t0 + 3m the controller manager's leader dies: the standby that
+    // takes over runs new controllers, whose taint eviction queue is empty — upstream's new
+    // process handles the tainted node as new and gives its pods 300 s from then.
+    let text = SCENARIO
+        .replace(
+            "timeline:\n",
+            "controlPlane:\n  controllerManager: {replicas: 3}\ntimeline:\n",
+        )
+        .replace(
+            "  - {at: 2m, stallKubelet: {node: general-0}}\n",
+            "  - {at: 2m, crashNodes: {node: general-0}}\n  - {at: 5m, controllerManagerOutage: {replicas: leader}}\n",
+        );
+    let s = load_str("cm-failover.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
+        .unwrap_or_else(|d| panic!("{d}"));
+    let checkers = o.simulation.world().checkers.as_ref().expect("on");
+    assert!(
+        checkers.violations.is_empty(),
+        "{:#?}",
+        &checkers.violations[..checkers.violations.len().min(3)]
+    );
+    let elected = times(&o, "LeaderElection", "lease/kube-controller-manager");
+    assert_eq!(elected.len(), 1, "one takeover");
+    let takeover = elected[0];
+    // The Lease expires 15 s after the standby last saw it renewed; it retries every 2 s
+    // with jitter up to 1.2 × 2 s, so it takes over 15–25 s after the kill.
+    assert!(
+        (300 * S + 15 * S..300 * S + 25 * S).contains(&takeover),
+        "takeover at {} s",
+        takeover as f64 / 1e9
+    );
+    let marked: Vec<u64> = o
+        .simulation
+        .world()
+        .api
+        .events
+        .iter()
+        .filter(|e| {
+            e.reason == "TaintManagerEviction"
+                && e.message
+                    .starts_with("Marking for deletion Pod default/web-")
+        })
+        .map(|e| e.time_ns)
+        .collect();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    // Not at t0 + 60 s + 300 s (the old leader's clock) but 300 s after the takeover.
+    assert!(marked[0] > (T0 + 60 + 300) * S);
+    assert!(
+        (takeover + 300 * S..takeover + 301 * S).contains(&marked[0]),
+        "evicted at {} s",
+        marked[0] as f64 / 1e9
+    );
+}

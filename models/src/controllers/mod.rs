@@ -87,6 +87,12 @@ pub trait Reconciler {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) -> SyncOutcome;
+
+    /// A new leader of the controller manager took over: upstream's controllers start afresh
+    /// in the new process (informers re-list, queues and timers are new). Controllers whose
+    /// decisions depend on in-memory timers override this to forget them and re-list;
+    /// level-triggered ones need nothing (held watch deliveries bring them up to date).
+    fn restart(&mut self, _api: &ApiServer, _now: SimTime, _enqueue: &mut dyn FnMut(Self::Key)) {}
 }
 
 /// A reconciler with its work queue: the generic half of every controller.
@@ -123,6 +129,16 @@ impl<R: Reconciler> Runner<R> {
             self.reconciler
                 .on_change(c, api, now, &mut |k| queue.add(k));
         }
+        self.arm(ctx);
+    }
+
+    /// A new controller-manager leader: the controller's queue (with its delayed keys) is
+    /// new, and the controller re-lists what it needs.
+    pub fn restart(&mut self, api: &ApiServer, ctx: &mut Context<'_, Event>) {
+        self.queue = WorkQueue::default();
+        let queue = &mut self.queue;
+        self.reconciler
+            .restart(api, ctx.now(), &mut |k| queue.add(k));
         self.arm(ctx);
     }
 

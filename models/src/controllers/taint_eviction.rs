@@ -273,6 +273,18 @@ impl TaintEvictionController {
 impl Reconciler for TaintEvictionController {
     type Key = TaintEvictionKey;
 
+    /// A new leader's controller: no pending deletions; the pods on tainted nodes get their
+    /// whole `tolerationSeconds` again from now (upstream `taintEvictionQueue` is new).
+    fn restart(
+        &mut self,
+        api: &ApiServer,
+        _now: SimTime,
+        enqueue: &mut dyn FnMut(TaintEvictionKey),
+    ) {
+        *self = TaintEvictionController::default();
+        self.start(api, enqueue);
+    }
+
     fn on_change(
         &mut self,
         change: &Change,

@@ -208,6 +208,13 @@ impl Cluster {
                         object(),
                         format!("{id} became leader"),
                     );
+                    if c == Component::ControllerManager {
+                        // A new process: the controllers that keep timers in memory (the
+                        // node lifecycle controller's probe times and taint queues, the
+                        // taint eviction controller's pending deletions) start afresh.
+                        self.controllers.node_lifecycle.restart(&self.api, ctx);
+                        self.controllers.taint_eviction.restart(&self.api, ctx);
+                    }
                     self.resume_held(ctx);
                 }
                 Effect::StoppedLeading(id) => {

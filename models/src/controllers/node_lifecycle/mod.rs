@@ -877,6 +877,27 @@ impl NodeLifecycleController {
 impl Reconciler for NodeLifecycleController {
     type Key = NodeLifecycleKey;
 
+    /// A new leader's controller: an empty `nodeHealthMap`, so every node's probe time is
+    /// when the new controller first looks (a node not renewing gets a fresh grace period),
+    /// and new zone tainters.
+    fn restart(
+        &mut self,
+        api: &ApiServer,
+        now: SimTime,
+        enqueue: &mut dyn FnMut(NodeLifecycleKey),
+    ) {
+        *self = NodeLifecycleController {
+            config: self.config,
+            node_monitor_period: self.node_monitor_period,
+            node_monitor_grace_period: self.node_monitor_grace_period,
+            node_startup_grace_period: self.node_startup_grace_period,
+            probe_floor: now,
+            ..NodeLifecycleController::default()
+        };
+        self.start(api);
+        enqueue(NodeLifecycleKey::Monitor);
+    }
+
     fn on_change(
         &mut self,
         change: &Change,
