@@ -895,6 +895,13 @@ impl Reconciler for NodeLifecycleController {
             ..NodeLifecycleController::default()
         };
         self.start(api);
+        // The new process's first monitor pass looks at every node; here, the ones that can
+        // need it: besides those tainted or not Ready, those whose Lease is not renewed.
+        for node in api.leases.not_renewing() {
+            if api.store.nodes.get(node.index()).is_some_and(|n| n.exists) {
+                self.changed.insert(node);
+            }
+        }
         enqueue(NodeLifecycleKey::Monitor);
     }
 
