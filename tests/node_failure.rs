@@ -61,8 +61,12 @@ timeline:
 "#;
 
 fn run_until(until: Option<SimDuration>) -> RunOutcome {
-    let s =
-        load_str("node-failure.yaml", SCENARIO, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    run_text(SCENARIO, until)
+}
+
+/// Runs a variant of the scenario with the invariant checkers on; none may break.
+fn run_text(text: &str, until: Option<SimDuration>) -> RunOutcome {
+    let s = load_str("node-failure.yaml", text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
     let options = RunOptions {
         check_invariants: true,
         until,
@@ -214,13 +218,7 @@ fn a_node_that_comes_back_is_untainted_and_its_kubelet_reconciles_its_pods() {
         "stallKubelet: {node: general-0}",
         "stallKubelet: {node: general-0, for: 8m}",
     );
-    let s = load_str("node-back.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"));
+    let o = run_text(&text, None);
     let world = o.simulation.world();
     let api = &world.api;
     let back = (T0 + 8 * 60) * S;
@@ -284,19 +282,7 @@ fn a_new_controller_manager_leader_starts_the_eviction_clock_afresh() {
             "  - {at: 2m, stallKubelet: {node: general-0}}\n",
             "  - {at: 2m, crashNodes: {node: general-0}}\n  - {at: 5m, controllerManagerOutage: {replicas: leader}}\n",
         );
-    let s = load_str("cm-failover.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    let o = run(&s, &Registry::default_plugins(), &options, |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"));
-    let checkers = o.simulation.world().checkers.as_ref().expect("on");
-    assert!(
-        checkers.violations.is_empty(),
-        "{:#?}",
-        &checkers.violations[..checkers.violations.len().min(3)]
-    );
+    let o = run_text(&text, None);
     let elected = times(&o, "LeaderElection", "lease/kube-controller-manager");
     assert_eq!(elected.len(), 1, "one takeover");
     let takeover = elected[0];
