@@ -61,8 +61,9 @@ enum Command {
     /// Run the scenario's `compare:` variants on the same seeds and compare them side by side.
     Compare {
         scenario: PathBuf,
-        /// Number of seeds (the scenario's seed and the ones after it); overrides `compare.seeds`.
-        #[arg(long)]
+        /// Number of seeds, 1 to 1000 (the scenario's seed and the ones after it); overrides
+        /// `compare.seeds`.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
         seeds: Option<u64>,
         /// Output folder for compare.json and compare.csv (default: out/<scenario name>).
         #[arg(long)]

@@ -310,3 +310,18 @@ fn every_broken_fixture_exits_2_with_file_line_column() {
         "expected the broken fixtures, found {checked}"
     );
 }
+
+#[test]
+fn compare_seeds_outside_their_range_are_refused_up_front() {
+    // A count of seeds that could never run (or allocate) is an input error, not a crash.
+    for n in ["18446744073709551615", "1000000000", "0"] {
+        let out = kubesim(&["compare", "--seeds", n, "scenarios/quickstart.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "--seeds {n}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("invalid value '{n}' for '--seeds <SEEDS>'"))
+                && err.contains("1..=1000"),
+            "{err}"
+        );
+    }
+}
