@@ -350,6 +350,15 @@ fn cmd_run(
         Err(code) => return code,
     };
     let registry = models::policies::registry();
+    // Find out now, not after a long run, whether the outputs can be written.
+    let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    if let Err(e) = check_writable(&dir) {
+        eprintln!(
+            "{}: cannot write the run's outputs there: {e} (choose another folder with --out)",
+            dir.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
     if !quiet {
         eprintln!(
             "kubesim: scenario {:?}, seed {}, simulating {}",
@@ -393,7 +402,6 @@ fn cmd_run(
         Ok(o) => o,
         Err(d) => return report(&d),
     };
-    let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
     let written = match reports::write_run_outputs(
         &dir,
         &outcome.summary,
@@ -471,6 +479,14 @@ enum Subject {
 
 /// How many close names a "no such pod/node" message suggests.
 const SUGGESTIONS: usize = 5;
+
+/// Creates the output folder and checks a file can be created in it.
+fn check_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".kubesim-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
 
 fn cmd_explain(path: &Path, options: &RunOptions, subject: &Subject, format: Format) -> i32 {
     let scenario = match load(path) {

@@ -325,3 +325,22 @@ fn compare_seeds_outside_their_range_are_refused_up_front() {
         );
     }
 }
+
+#[test]
+fn an_unwritable_out_folder_is_refused_before_the_run() {
+    let out = kubesim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--out",
+        "/dev/null/kubesim-out",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("/dev/null/kubesim-out: cannot write the run's outputs there:")
+            && err.contains("--out"),
+        "{err}"
+    );
+    // Refused up front: the run never started.
+    assert!(!err.contains("simulating"), "{err}");
+}
