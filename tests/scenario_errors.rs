@@ -301,3 +301,36 @@ fn every_broken_fixture_fails_cleanly() {
         assert!(d.is_some(), "{} loaded", path.display());
     }
 }
+
+#[test]
+fn the_cluster_wide_node_limit_is_checked_before_the_run() {
+    let limit = scenario::MAX_CLUSTER_NODES;
+    // Each addNodes is within its own cap; together they are not.
+    let mut text = String::from(
+        "name: big\ncluster:\n  nodePools:\n    - {name: p, count: 10, resources: {cpu: \"4\", memory: 16Gi}}\ntimeline:\n",
+    );
+    for i in 0..3 {
+        text.push_str(&format!(
+            "  - {{at: {}m, addNodes: {{pool: p, count: 40000}}}}\n",
+            i + 1
+        ));
+    }
+    let d = scenario::load_str("big.yaml", &text, Path::new(".")).expect_err("over the limit");
+    assert_eq!((d.line, d.column), (8, 41), "{d}");
+    assert!(
+        d.message.contains(&format!(
+            "would have 120010 nodes, more than kubesim's limit of {limit}"
+        )),
+        "{d}"
+    );
+    // Pools, each within its own cap, that start the cluster over the limit.
+    let mut text = String::from("name: big\ncluster:\n  nodePools:\n");
+    for i in 0..3 {
+        text.push_str(&format!(
+            "    - {{name: p{i}, count: 40000, resources: {{cpu: \"4\", memory: 16Gi}}}}\n"
+        ));
+    }
+    let d = scenario::load_str("big.yaml", &text, Path::new(".")).expect_err("over the limit");
+    assert_eq!(d.line, 2, "{d}");
+    assert!(d.message.contains("starts with 120000 nodes"), "{d}");
+}

@@ -93,6 +93,10 @@ pub const DEFAULT_POOL_EPHEMERAL_STORAGE: i64 = 100 << 30;
 
 /// A sanity bound on one pool, so that a stray digit cannot exhaust memory.
 const MAX_POOL_NODES: i64 = 100_000;
+/// The most nodes a run's cluster may ever have: its pools and Node manifests at the start
+/// plus every `addNodes` (upstream Kubernetes supports 5,000; kubesim goes further, within
+/// what a run can hold in memory).
+pub const MAX_CLUSTER_NODES: u64 = 100_000;
 
 /// A pool of identical nodes, as declared.
 #[derive(Clone, Debug, PartialEq)]
@@ -1034,6 +1038,16 @@ impl Loader {
         let mut errors = std::mem::take(&mut out.errors);
         check_unique(&nodes, "node", |n| n.name.clone(), &mut errors);
         check_collected_unique(&out, &mut errors);
+        if nodes.len() as u64 > MAX_CLUSTER_NODES {
+            errors.push(src.at(
+                &[key("cluster")],
+                At::Key,
+                format!(
+                    "the cluster starts with {} nodes, more than kubesim's limit of {MAX_CLUSTER_NODES} nodes in all: lower the pools' counts",
+                    nodes.len()
+                ),
+            ));
+        }
         if nodes.is_empty() {
             if pools.is_empty() && failed_pools.is_empty() && errors.is_empty() {
                 errors.push(src.at(

@@ -373,6 +373,18 @@ impl<'a> Resolver<'a> {
                             format!("count must be between 1 and 100000, got {}", a.count),
                         )
                     })?;
+                let total = self.known.nodes.len() as u64
+                    + self.added.values().sum::<u64>()
+                    + u64::from(count);
+                if total > super::MAX_CLUSTER_NODES {
+                    return Err(self.err(
+                        &join(&path, &["count"]),
+                        format!(
+                            "with this addNodes the cluster would have {total} nodes, more than kubesim's limit of {} nodes in all (its nodes at the start plus every addNodes)",
+                            super::MAX_CLUSTER_NODES
+                        ),
+                    ));
+                }
                 *self.added.entry(pool).or_default() += u64::from(count);
                 Action::AddNodes { pool, count }
             }
