@@ -272,19 +272,16 @@ impl World for Cluster {
             Event::Scheduler(e) => self.scheduler.handle(e, api, ctx),
             Event::Timeline(i) => match self.timeline.fault(i) {
                 Some(fault) => {
-                    let mut cp = ControlPlaneRequests::default();
-                    self.faults
-                        .start(fault, api, &mut self.kubelets, &mut cp, ctx);
-                    for f in cp.0 {
+                    self.faults.start(fault, api, &mut self.kubelets, ctx);
+                    for f in self.faults.take_control_plane_requests() {
                         self.control_plane_fault(ctx, f);
                     }
                 }
                 None => self.timeline.apply_action(i, api, ctx),
             },
             Event::Fault(e) => {
-                let mut cp = ControlPlaneRequests::default();
-                self.faults.handle(e, api, &mut self.kubelets, &mut cp, ctx);
-                for f in cp.0 {
+                self.faults.handle(e, api, &mut self.kubelets, ctx);
+                for f in self.faults.take_control_plane_requests() {
                     self.control_plane_fault(ctx, f);
                 }
             }
@@ -312,66 +309,4 @@ impl World for Cluster {
         let (_, name, key) = event.kind();
         format!("{name}({key})")
     }
-}
-
-/// What a fault asks of the control plane's processes, applied once the fault driver is done
-/// (the control plane's replicas and gating live in the cluster itself).
-#[derive(Default)]
-struct ControlPlaneRequests(Vec<crate::controlplane::ControlPlaneFault>);
-
-impl crate::faults::ControlPlaneFaults for ControlPlaneRequests {
-    fn api_server_outage(&mut self, _: &mut ApiServer, _: &mut Context<'_, Event>, down: bool) {
-        use crate::controlplane::ControlPlaneFault as F;
-        self.0.push(if down {
-            F::ApiServerDown
-        } else {
-            F::ApiServerUp
-        });
-    }
-
-    fn scheduler_outage(
-        &mut self,
-        _: &mut ApiServer,
-        _: &mut Context<'_, Event>,
-        replicas: crate::faults::Replicas,
-        down: bool,
-    ) {
-        self.0.push(component_fault(
-            crate::controlplane::Component::Scheduler,
-            replicas,
-            down,
-        ));
-    }
-
-    fn controller_manager_outage(
-        &mut self,
-        _: &mut ApiServer,
-        _: &mut Context<'_, Event>,
-        replicas: crate::faults::Replicas,
-        down: bool,
-    ) {
-        self.0.push(component_fault(
-            crate::controlplane::Component::ControllerManager,
-            replicas,
-            down,
-        ));
-    }
-}
-
-fn component_fault(
-    c: crate::controlplane::Component,
-    replicas: crate::faults::Replicas,
-    down: bool,
-) -> crate::controlplane::ControlPlaneFault {
-    use crate::controlplane::{ControlPlaneFault as F, Outage};
-    if !down {
-        return F::Restore(c);
-    }
-    F::Outage(
-        c,
-        match replicas {
-            crate::faults::Replicas::Leader => Outage::Leader,
-            crate::faults::Replicas::All => Outage::All,
-        },
-    )
 }

@@ -444,8 +444,7 @@ impl ApiServer {
 /// `node.kubernetes.io/not-ready` and `unreachable` NoExecute taints for 300s, unless it says
 /// otherwise, so the node lifecycle controller's taints evict it only after five minutes.
 pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
-pub const TAINT_NODE_NOT_READY: &str = "node.kubernetes.io/not-ready";
-pub const TAINT_NODE_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+pub use crate::api::taints::{TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE};
 
 pub(crate) fn admit_default_tolerations(pod: &mut Pod) {
     use crate::api::{TaintEffect, Toleration, TolerationOperator};

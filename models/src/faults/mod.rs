@@ -15,6 +15,7 @@ use sim_core::{Context, SimDuration, SimTime};
 use crate::api::{LABEL_ZONE, NodeId, OwnerKind, PodId, PodPhase};
 use crate::apiserver::{ApiError, ApiServer};
 use crate::cluster::Event;
+use crate::controlplane::{Component, ControlPlaneFault, Outage};
 use crate::events::EventType;
 use crate::kubelet::Kubelets;
 pub use spec::{
@@ -75,25 +76,6 @@ pub struct FaultRecord {
     pub containers_crashed: u64,
 }
 
-/// A control-plane component's replicas, as faults see them.
-pub trait ControlPlaneFaults {
-    fn api_server_outage(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>, down: bool);
-    fn scheduler_outage(
-        &mut self,
-        api: &mut ApiServer,
-        ctx: &mut Context<'_, Event>,
-        replicas: Replicas,
-        down: bool,
-    );
-    fn controller_manager_outage(
-        &mut self,
-        api: &mut ApiServer,
-        ctx: &mut Context<'_, Event>,
-        replicas: Replicas,
-        down: bool,
-    );
-}
-
 #[derive(Default)]
 pub struct FaultDriver {
     pub instances: Vec<Instance>,
@@ -104,6 +86,9 @@ pub struct FaultDriver {
     down_since: std::collections::BTreeMap<NodeId, SimTime>,
     /// Nodes of each stochastic node fault, by slot (fixed when it is armed).
     slots: Vec<Vec<NodeId>>,
+    /// What faults ask of the control plane's processes, for the cluster to carry out (its
+    /// replicas and their gating live in the cluster itself).
+    control_plane: Vec<ControlPlaneFault>,
     pub record: FaultRecord,
 }
 
@@ -144,10 +129,9 @@ impl FaultDriver {
         fault: Fault,
         api: &mut ApiServer,
         kubelets: &mut Kubelets,
-        cp: &mut dyn ControlPlaneFaults,
         ctx: &mut Context<'_, Event>,
     ) {
-        self.start_instance(fault, None, api, kubelets, cp, ctx);
+        self.start_instance(fault, None, api, kubelets, ctx);
     }
 
     fn start_instance(
@@ -156,7 +140,6 @@ impl FaultDriver {
         origin: Option<(u32, u32)>,
         api: &mut ApiServer,
         kubelets: &mut Kubelets,
-        cp: &mut dyn ControlPlaneFaults,
         ctx: &mut Context<'_, Event>,
     ) {
         let now = ctx.now();
@@ -248,11 +231,13 @@ impl FaultDriver {
                     }
                 }
             }
-            FaultVerb::ApiServerOutage => cp.api_server_outage(api, ctx, true),
-            FaultVerb::SchedulerOutage => cp.scheduler_outage(api, ctx, f.replicas, true),
-            FaultVerb::ControllerManagerOutage => {
-                cp.controller_manager_outage(api, ctx, f.replicas, true)
-            }
+            FaultVerb::ApiServerOutage => self.control_plane.push(ControlPlaneFault::ApiServerDown),
+            FaultVerb::SchedulerOutage => self
+                .control_plane
+                .push(outage(Component::Scheduler, f.replicas)),
+            FaultVerb::ControllerManagerOutage => self
+                .control_plane
+                .push(outage(Component::ControllerManager, f.replicas)),
             FaultVerb::ReclaimSpot => {
                 inst.nodes = pick(
                     ctx,
@@ -265,32 +250,30 @@ impl FaultDriver {
                 }
                 ctx.schedule(notice, Event::Fault(FaultEvent::SpotReclaimed(id)));
             }
-            FaultVerb::Heal => {
-                self.heal(api, kubelets, cp, ctx);
-                inst.ended = Some(now);
-            }
+            FaultVerb::Heal => self.heal(api, kubelets, ctx),
         }
-        let ends_by_itself = match verb {
+        // Done as soon as done (a stochastic one strikes again after its next MTBF draw);
+        // a spot reclaim ends when its machines go; the others after their duration.
+        let one_shot = matches!(
+            verb,
+            FaultVerb::RecoverNodes | FaultVerb::KillPods | FaultVerb::Heal
+        ) || (verb == FaultVerb::CrashContainers
+            && inst.fault.rate_per_hour.is_none());
+        let ends_after = match verb {
             FaultVerb::RebootNodes => {
                 Some(inst.fault.duration.unwrap_or(spec::DEFAULT_REBOOT_TIME))
             }
-            FaultVerb::RecoverNodes | FaultVerb::KillPods | FaultVerb::Heal => None,
-            FaultVerb::CrashContainers if inst.fault.rate_per_hour.is_none() => None,
             FaultVerb::ReclaimSpot => None,
+            _ if one_shot => None,
             _ => inst.fault.duration,
         };
-        let one_shot = matches!(
-            verb,
-            FaultVerb::RecoverNodes | FaultVerb::KillPods | FaultVerb::ReclaimSpot
-        ) || (verb == FaultVerb::CrashContainers
-            && inst.fault.rate_per_hour.is_none());
-        if one_shot && inst.ended.is_none() && verb != FaultVerb::ReclaimSpot {
+        if one_shot {
             inst.ended = Some(now);
         }
         self.instances.push(inst);
-        if let Some(d) = ends_by_itself {
+        if let Some(d) = ends_after {
             ctx.schedule(d, Event::Fault(FaultEvent::End(id)));
-        } else if one_shot && verb != FaultVerb::ReclaimSpot {
+        } else if one_shot {
             self.after_end(id, ctx);
         }
     }
@@ -300,11 +283,10 @@ impl FaultDriver {
         event: FaultEvent,
         api: &mut ApiServer,
         kubelets: &mut Kubelets,
-        cp: &mut dyn ControlPlaneFaults,
         ctx: &mut Context<'_, Event>,
     ) {
         match event {
-            FaultEvent::End(id) => self.end(id, api, kubelets, cp, ctx),
+            FaultEvent::End(id) => self.end(id, api, kubelets, ctx),
             FaultEvent::CrashContainers(id) => {
                 let Some(inst) = self.instances.get(id as usize) else {
                     return;
@@ -381,7 +363,7 @@ impl FaultDriver {
                 } else if fault.verb.targets_pods() {
                     fault.targets.amount = Amount::Count(1);
                 }
-                self.start_instance(fault, Some((g, slot)), api, kubelets, cp, ctx);
+                self.start_instance(fault, Some((g, slot)), api, kubelets, ctx);
             }
         }
     }
@@ -392,7 +374,6 @@ impl FaultDriver {
         id: u32,
         api: &mut ApiServer,
         kubelets: &mut Kubelets,
-        cp: &mut dyn ControlPlaneFaults,
         ctx: &mut Context<'_, Event>,
     ) {
         let Some(inst) = self.instances.get_mut(id as usize) else {
@@ -403,7 +384,6 @@ impl FaultDriver {
         }
         inst.ended = Some(ctx.now());
         let verb = inst.fault.verb;
-        let replicas = inst.fault.replicas;
         let nodes = inst.nodes.clone();
         match verb {
             FaultVerb::CrashNodes | FaultVerb::RebootNodes | FaultVerb::ZoneOutage => {
@@ -424,11 +404,13 @@ impl FaultDriver {
             FaultVerb::SlowImagePulls => {
                 kubelets.set_image_pull_slowdown(None, 1.0, SimDuration::ZERO)
             }
-            FaultVerb::ApiServerOutage => cp.api_server_outage(api, ctx, false),
-            FaultVerb::SchedulerOutage => cp.scheduler_outage(api, ctx, replicas, false),
-            FaultVerb::ControllerManagerOutage => {
-                cp.controller_manager_outage(api, ctx, replicas, false)
-            }
+            FaultVerb::ApiServerOutage => self.control_plane.push(ControlPlaneFault::ApiServerUp),
+            FaultVerb::SchedulerOutage => self
+                .control_plane
+                .push(ControlPlaneFault::Restore(Component::Scheduler)),
+            FaultVerb::ControllerManagerOutage => self
+                .control_plane
+                .push(ControlPlaneFault::Restore(Component::ControllerManager)),
             FaultVerb::RecoverNodes
             | FaultVerb::KillPods
             | FaultVerb::CrashContainers
@@ -462,16 +444,10 @@ impl FaultDriver {
 
     /// `heal`: every fault ends, every machine that is down and still has its Node boots, and
     /// stochastic faults strike no more.
-    fn heal(
-        &mut self,
-        api: &mut ApiServer,
-        kubelets: &mut Kubelets,
-        cp: &mut dyn ControlPlaneFaults,
-        ctx: &mut Context<'_, Event>,
-    ) {
+    fn heal(&mut self, api: &mut ApiServer, kubelets: &mut Kubelets, ctx: &mut Context<'_, Event>) {
         self.healed_at = Some(ctx.now());
         for id in 0..self.instances.len() as u32 {
-            self.end(id, api, kubelets, cp, ctx);
+            self.end(id, api, kubelets, ctx);
         }
         let down: Vec<NodeId> = self.down_since.keys().copied().collect();
         for n in down {
@@ -511,6 +487,11 @@ impl FaultDriver {
         kubelets.boot(node, api, ctx);
     }
 
+    /// The control-plane faults started or ended since the last call.
+    pub fn take_control_plane_requests(&mut self) -> Vec<ControlPlaneFault> {
+        std::mem::take(&mut self.control_plane)
+    }
+
     /// Machine-down time including machines still down at `now`.
     pub fn node_down_ns(&self, now: SimTime) -> u128 {
         self.record.node_down_ns
@@ -520,6 +501,17 @@ impl FaultDriver {
                 .map(|s| u128::from(now.since(*s).as_nanos()))
                 .sum::<u128>()
     }
+}
+
+/// A control-plane outage: only the leader, or every replica.
+fn outage(c: Component, replicas: Replicas) -> ControlPlaneFault {
+    ControlPlaneFault::Outage(
+        c,
+        match replicas {
+            Replicas::Leader => Outage::Leader,
+            Replicas::All => Outage::All,
+        },
+    )
 }
 
 /// Time to the next event of a Poisson process of `per_hour` events an hour.
@@ -558,11 +550,10 @@ pub fn matching_nodes(api: &ApiServer, t: &Targets, keep: impl Fn(NodeId) -> boo
                     .as_ref()
                     .is_none_or(|z| n.node.labels.get(LABEL_ZONE) == Some(z))
                 && (t.nodes.is_empty() || t.nodes.iter().any(|x| x == n.name()))
-                && (!t.targets_pods_only()
-                    && t.selector
+                && (t.targets_pods_only()
+                    || t.selector
                         .iter()
-                        .all(|(k, v)| n.node.labels.get(k) == Some(v))
-                    || t.targets_pods_only())
+                        .all(|(k, v)| n.node.labels.get(k) == Some(v)))
                 && keep(n.id)
         })
         .map(|n| n.id)

@@ -20,11 +20,11 @@ use super::pressure::{
     Action, NodeCapacity, OOM_KILLED_EXIT_CODE, PressureManager, RunningPod, pressure_events,
 };
 use super::{KubeletEvent, Kubelets, STATUS_RETRY, stopping_message};
+use crate::api::taints::TAINT_NODE_MEMORY_PRESSURE;
 use crate::api::taints::tolerations_tolerate;
 use crate::api::{NodeId, PodId, PodPhase, Taint, TaintEffect};
 use crate::apiserver::{ApiError, ApiServer};
 use crate::cluster::Event;
-use crate::controllers::node_lifecycle::TAINT_NODE_MEMORY_PRESSURE;
 use crate::events::EventType;
 use crate::scenario::Behaviour;
 

@@ -12,20 +12,11 @@ use crate::api::{
     Requirement, TaintEffect, Toleration, TolerationOperator,
 };
 
-/// Upstream `v1.TaintNodeNotReady`.
-pub const TAINT_NODE_NOT_READY: &str = "node.kubernetes.io/not-ready";
-/// Upstream `v1.TaintNodeUnreachable`.
-pub const TAINT_NODE_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
-/// Upstream `v1.TaintNodeDiskPressure`.
-pub const TAINT_NODE_DISK_PRESSURE: &str = "node.kubernetes.io/disk-pressure";
-/// Upstream `v1.TaintNodeMemoryPressure`.
-pub const TAINT_NODE_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
-/// Upstream `v1.TaintNodePIDPressure`.
-pub const TAINT_NODE_PID_PRESSURE: &str = "node.kubernetes.io/pid-pressure";
-/// Upstream `v1.TaintNodeUnschedulable`.
-pub const TAINT_NODE_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
-/// Upstream `v1.TaintNodeNetworkUnavailable`.
-pub const TAINT_NODE_NETWORK_UNAVAILABLE: &str = "node.kubernetes.io/network-unavailable";
+pub use crate::api::taints::{
+    TAINT_NODE_DISK_PRESSURE, TAINT_NODE_MEMORY_PRESSURE, TAINT_NODE_NETWORK_UNAVAILABLE,
+    TAINT_NODE_NOT_READY, TAINT_NODE_PID_PRESSURE, TAINT_NODE_UNREACHABLE,
+    TAINT_NODE_UNSCHEDULABLE,
+};
 
 /// Upstream `apps.DefaultDaemonSetUniqueLabelKey` (= `apps.ControllerRevisionHashLabelKey`): the
 /// label carrying the hash of the ControllerRevision a daemon pod was created from.

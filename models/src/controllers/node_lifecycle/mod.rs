@@ -52,14 +52,11 @@ pub const NODE_STARTUP_GRACE_PERIOD: SimDuration = SimDuration::from_secs(60);
 /// Upstream `scheduler.NodeEvictionPeriod`: how often the NoExecute tainting pass runs.
 pub const NODE_EVICTION_PERIOD: SimDuration = SimDuration::from_millis(100);
 
-/// Upstream `v1.TaintNodeNotReady`, `TaintNodeUnreachable` and the other well-known taints.
-pub const TAINT_NODE_NOT_READY: &str = "node.kubernetes.io/not-ready";
-pub const TAINT_NODE_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
-pub const TAINT_NODE_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
-pub const TAINT_NODE_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
-pub const TAINT_NODE_DISK_PRESSURE: &str = "node.kubernetes.io/disk-pressure";
-pub const TAINT_NODE_NETWORK_UNAVAILABLE: &str = "node.kubernetes.io/network-unavailable";
-pub const TAINT_NODE_PID_PRESSURE: &str = "node.kubernetes.io/pid-pressure";
+pub use crate::api::taints::{
+    TAINT_NODE_DISK_PRESSURE, TAINT_NODE_MEMORY_PRESSURE, TAINT_NODE_NETWORK_UNAVAILABLE,
+    TAINT_NODE_NOT_READY, TAINT_NODE_PID_PRESSURE, TAINT_NODE_UNREACHABLE,
+    TAINT_NODE_UNSCHEDULABLE,
+};
 /// Upstream `labelNodeDisruptionExclusion`.
 pub const LABEL_NODE_DISRUPTION_EXCLUSION: &str = "node.kubernetes.io/exclude-disruption";
 

@@ -11,8 +11,7 @@ use crate::store::NodeInfo;
 pub const NAME: &str = "NodeUnschedulable";
 /// Upstream `ErrReasonUnschedulable`.
 pub const ERR_REASON_UNSCHEDULABLE: &str = "node(s) were unschedulable";
-/// Upstream `v1.TaintNodeUnschedulable`.
-pub const TAINT_NODE_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+pub use crate::api::taints::TAINT_NODE_UNSCHEDULABLE;
 
 #[derive(Debug, Default)]
 pub struct NodeUnschedulable;
