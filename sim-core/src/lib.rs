@@ -119,6 +119,7 @@
 pub mod check;
 pub mod digest;
 pub mod engine;
+mod human;
 pub mod queue;
 pub mod rng;
 pub mod time;
