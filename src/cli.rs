@@ -349,6 +349,7 @@ fn cmd_run(
         Ok(s) => s,
         Err(code) => return code,
     };
+    let stopwatch = crate::usage::Stopwatch::start();
     let registry = models::policies::registry();
     // Find out now, not after a long run, whether the outputs can be written.
     let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
@@ -426,6 +427,12 @@ fn cmd_run(
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "kubesim: ran in {}",
+            crate::usage::describe(stopwatch.elapsed(), outcome.summary.events_processed)
         );
     }
     if let Some(checkers) = &outcome.simulation.world().checkers {

@@ -172,7 +172,11 @@ mod tests {
             (2 * YEAR, "2y"),
         ];
         for &(nanos, want) in cases {
-            assert_eq!(d(nanos).short_human(), want, "ShortHumanDuration({nanos}ns)");
+            assert_eq!(
+                d(nanos).short_human(),
+                want,
+                "ShortHumanDuration({nanos}ns)"
+            );
         }
     }
 
@@ -184,7 +188,10 @@ mod tests {
             t.truncated_to(SimDuration::from_millis(1)).to_string(),
             "8m28.764s"
         );
-        assert_eq!(t.truncated_to(SimDuration::from_secs(1)).to_string(), "8m28s");
+        assert_eq!(
+            t.truncated_to(SimDuration::from_secs(1)).to_string(),
+            "8m28s"
+        );
         assert_eq!(t.truncated_to(SimDuration::ZERO), t);
         assert_eq!(
             d(149 * DAY + 7 * HOUR + 845_787_562)
