@@ -1,6 +1,7 @@
 //! Determinism check: run the same scenario twice and find the first event
 //! where the traces part.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use crate::digest::Digest;
@@ -69,48 +70,62 @@ fn ended(sim_now: SimTime, events: usize, reason: &StopReason) -> (SimTime, u64,
 ///
 /// Returns the final digest and the number of events processed if both runs
 /// agree, otherwise the first [`Divergence`]. Events are compared by time,
-/// seq and running digest (which covers whatever `digest_event` writes), so a
-/// difference in any earlier event shows up no later than the next event.
+/// seq and the running digest after each was handled (which covers whatever
+/// `digest_event` and `digest_effects` write), so the divergence names the
+/// event whose handling first differed: a different event, or the same event
+/// with different effects (another node chosen, another name, another
+/// message).
 ///
 /// Descriptions are produced only for the divergent event, so the normal path
-/// does not allocate per event. The second run's event is described on the
-/// spot; for the first run's, the scenario is run a third time up to that
-/// index. If that third run does not reproduce the first one's trace (the
+/// does not allocate per event: each side is run once more up to that index
+/// and described there. If such a replay does not retrace its run (the
 /// scenario is non-deterministic after all), the description says so rather
 /// than describing an unrelated event.
 pub fn check_determinism<W: World>(
     make: impl Fn() -> Simulation<W>,
     limits: RunLimits,
-) -> Result<(Digest, u64), Divergence> {
+) -> Result<(Digest, u64), Divergence>
+where
+    W::Event: Clone,
+{
     let mut trace: Vec<TraceRecord> = Vec::new();
     let mut first = make();
     let first_stop = match first.run_hooked(
         limits,
+        |_, _| true,
         |e, _| {
             trace.push((e.time, e.seq, e.digest));
             true
         },
-        |_| {},
     ) {
         RunOutcome::Stopped(reason) => reason,
-        RunOutcome::Aborted => unreachable!("the hook never aborts"),
+        RunOutcome::Aborted => unreachable!("the hooks never abort"),
     };
 
     let mut second = make();
     let mut matched = 0usize;
+    // The second run's current event, kept (events are small) so that a
+    // difference found after handling it can still be described.
+    let current: RefCell<Option<W::Event>> = RefCell::new(None);
     let mut mismatch: Option<(SimTime, u64, String)> = None;
     let second_outcome = second.run_hooked(
         limits,
-        |e, event| {
+        |_, event| {
+            *current.borrow_mut() = Some(event.clone());
+            true
+        },
+        |e, world| {
             if trace.get(matched) == Some(&(e.time, e.seq, e.digest)) {
                 matched += 1;
                 true
             } else {
-                mismatch = Some((e.time, e.seq, W::describe_event(event)));
+                let event = current.borrow();
+                let mut description = event.as_ref().map_or_else(String::new, W::describe_event);
+                with_effects(&mut description, world);
+                mismatch = Some((e.time, e.seq, description));
                 false
             }
         },
-        |_| {},
     );
 
     let index = matched;
@@ -134,42 +149,67 @@ pub fn check_determinism<W: World>(
 }
 
 /// Re-runs the scenario to describe the event the first run processed at
-/// `index`, checking on the way that it retraces the first run.
+/// `index` and what handling it produced, checking on the way that it
+/// retraces the first run.
 fn describe_first_run_event<W: World>(
     make: &impl Fn() -> Simulation<W>,
     limits: RunLimits,
     trace: &[TraceRecord],
     index: usize,
 ) -> (SimTime, u64, String) {
-    let (time, seq, _) = trace[index];
-    let mut position = 0usize;
-    let mut description: Option<String> = None;
+    // Both hooks read and write these; the loop calls them one at a time.
+    let position = Cell::new(0usize);
+    let at: Cell<Option<(SimTime, u64)>> = Cell::new(None);
+    let description: RefCell<Option<String>> = RefCell::new(None);
     let mut replay = make();
     let outcome = replay.run_hooked(
         limits,
         |e, event| {
-            if trace.get(position) != Some(&(e.time, e.seq, e.digest)) {
-                description = Some(format!(
-                    "event not reproducible: a third run diverged from the first at event #{position}"
+            if position.get() == index {
+                at.set(Some((e.time, e.seq)));
+                *description.borrow_mut() = Some(W::describe_event(event));
+            }
+            true
+        },
+        |e, world| {
+            let p = position.get();
+            let retraced = trace.get(p) == Some(&(e.time, e.seq, e.digest));
+            if !retraced {
+                *description.borrow_mut() = Some(format!(
+                    "event not reproducible: a third run diverged from the first at event #{p}"
                 ));
                 return false;
             }
-            if position == index {
-                description = Some(W::describe_event(event));
+            if p == index {
+                if let Some(d) = description.borrow_mut().as_mut() {
+                    with_effects(d, world);
+                }
                 return false;
             }
-            position += 1;
+            position.set(p + 1);
             true
         },
-        |_| {},
     );
-    let description = description.unwrap_or_else(|| match outcome {
-        RunOutcome::Stopped(reason) => {
-            format!(
-                "event not reproducible: a third run stopped after {position} events ({reason})"
-            )
-        }
+    let (time, seq) = at.get().unwrap_or_else(|| {
+        trace
+            .get(index)
+            .map_or((replay.now(), Divergence::ENDED), |t| (t.0, t.1))
+    });
+    let description = description.into_inner().unwrap_or_else(|| match outcome {
+        RunOutcome::Stopped(reason) => format!(
+            "event not reproducible: a third run stopped after {} events ({reason})",
+            position.get()
+        ),
         RunOutcome::Aborted => unreachable!("aborts always set a description"),
     });
     (time, seq, description)
+}
+
+/// Appends what handling the event produced, when the world says.
+fn with_effects<W: World>(description: &mut String, world: &W) {
+    let effects = world.describe_effects();
+    if !effects.is_empty() {
+        description.push_str(" → ");
+        description.push_str(&effects);
+    }
 }

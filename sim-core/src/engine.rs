@@ -17,6 +17,14 @@ pub trait World {
     fn digest_event(event: &Self::Event, digest: &mut Digest);
     /// Human-readable one-line description, used only when reporting a divergence.
     fn describe_event(event: &Self::Event) -> String;
+    /// Feed what handling the last event changed into the digest (called after every handle):
+    /// the content an event's key fields do not carry — names, chosen nodes, messages — so two
+    /// runs that differ only in content still differ in digest, at the event that caused it.
+    fn digest_effects(&mut self, _digest: &mut Digest) {}
+    /// What handling the last event produced, in a line; only for reporting a divergence.
+    fn describe_effects(&self) -> String {
+        String::new()
+    }
 }
 
 /// What a handler (or setup code) may do to the simulation: read the clock,
@@ -129,7 +137,8 @@ pub struct TraceEntry {
     pub index: u64,
     pub time: SimTime,
     pub seq: u64,
-    /// The running digest after this event.
+    /// The running digest after this event and what handling it changed
+    /// ([`World::digest_effects`]).
     pub digest: Digest,
 }
 
@@ -226,7 +235,7 @@ impl<W: World> Simulation<W> {
     /// trace and digest as one long run; a halt only ends the call it
     /// happened in.
     pub fn run(&mut self, limits: RunLimits) -> StopReason {
-        match self.run_hooked(limits, |_, _| true, |_| {}) {
+        match self.run_hooked(limits, |_, _| true, |_, _| true) {
             RunOutcome::Stopped(reason) => reason,
             RunOutcome::Aborted => unreachable!("the hook never aborts"),
         }
@@ -239,7 +248,14 @@ impl<W: World> Simulation<W> {
         limits: RunLimits,
         observer: &mut impl FnMut(&TraceEntry),
     ) -> StopReason {
-        match self.run_hooked(limits, |_, _| true, observer) {
+        match self.run_hooked(
+            limits,
+            |_, _| true,
+            |entry, _| {
+                observer(entry);
+                true
+            },
+        ) {
             RunOutcome::Stopped(reason) => reason,
             RunOutcome::Aborted => unreachable!("the hook never aborts"),
         }
@@ -248,13 +264,14 @@ impl<W: World> Simulation<W> {
     /// The one event loop. `before` sees each event after it has been
     /// digested and before it is handled, and may abandon the run by returning
     /// `false` (the event is then dropped unhandled); `after` sees the entry
-    /// once the handler returned. Both are generic so that the plain `run`
-    /// compiles down to the bare loop.
+    /// (its digest now covering the event's effects) and the world once the
+    /// handler returned, and may abandon the run the same way. Both are
+    /// generic so that the plain `run` compiles down to the bare loop.
     pub(crate) fn run_hooked(
         &mut self,
         limits: RunLimits,
         mut before: impl FnMut(&TraceEntry, &W::Event) -> bool,
-        mut after: impl FnMut(&TraceEntry),
+        mut after: impl FnMut(&TraceEntry, &W) -> bool,
     ) -> RunOutcome {
         if let Some(reason) = self.halt.take() {
             return RunOutcome::Stopped(StopReason::Halted(reason));
@@ -279,7 +296,7 @@ impl<W: World> Simulation<W> {
             self.digest.write_u64(time.as_nanos());
             self.digest.write_u64(key.seq());
             W::digest_event(&event, &mut self.digest);
-            let entry = TraceEntry {
+            let mut entry = TraceEntry {
                 index: self.events_processed,
                 time,
                 seq: key.seq(),
@@ -296,13 +313,17 @@ impl<W: World> Simulation<W> {
                 events_processed: self.events_processed,
             };
             self.world.handle(&mut ctx, event);
+            self.world.digest_effects(&mut self.digest);
+            entry.digest = self.digest;
             // Unreachable in practice (centuries at any realistic rate), but
             // a wrapped counter would silently corrupt trace indices.
             self.events_processed = self
                 .events_processed
                 .checked_add(1)
                 .expect("event counter overflow");
-            after(&entry);
+            if !after(&entry, &self.world) {
+                return RunOutcome::Aborted;
+            }
             if let Some(reason) = self.halt.take() {
                 return RunOutcome::Stopped(StopReason::Halted(reason));
             }

@@ -52,7 +52,7 @@
 //! use rand::Rng;
 //! use sim_core::{Context, Digest, RunLimits, SimDuration, SimTime, Simulation, StopReason, World};
 //!
-//! #[derive(Debug)]
+//! #[derive(Clone, Debug)]
 //! enum Shot {
 //!     Ping(u32),
 //!     Pong(u32),

@@ -279,7 +279,7 @@ struct Jobs {
     total_work: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum JobEv {
     Arrive(u64),
     Finish(u64),
@@ -534,4 +534,64 @@ fn check_determinism_admits_an_unreproducible_first_run() {
         err.first.2,
         "event not reproducible: a third run diverged from the first at event #3"
     );
+}
+
+/// Same events in both runs, but the second run gives one of them a different
+/// name: only the effects digest can see it.
+struct Namer {
+    run: u64,
+    last_name: String,
+}
+
+impl World for Namer {
+    type Event = u64;
+
+    fn handle(&mut self, ctx: &mut Context<'_, u64>, n: u64) {
+        self.last_name = if self.run == 1 && n == 3 {
+            format!("pod-{n}-renamed")
+        } else {
+            format!("pod-{n}")
+        };
+        if n < 6 {
+            ctx.schedule(SimDuration::from_secs(1), n + 1);
+        }
+    }
+
+    fn digest_event(n: &u64, digest: &mut Digest) {
+        digest.write_u64(*n);
+    }
+
+    fn describe_event(n: &u64) -> String {
+        format!("create {n}")
+    }
+
+    fn digest_effects(&mut self, digest: &mut Digest) {
+        digest.write_str(&self.last_name);
+    }
+
+    fn describe_effects(&self) -> String {
+        format!("named {}", self.last_name)
+    }
+}
+
+#[test]
+fn check_determinism_sees_content_the_events_do_not_carry() {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let make = || {
+        let run = RUNS.fetch_add(1, Ordering::SeqCst);
+        let mut sim = Simulation::new(
+            Namer {
+                run,
+                last_name: String::new(),
+            },
+            1,
+        );
+        sim.schedule_at(SimTime::ZERO, 0);
+        sim
+    };
+    let err = check_determinism(make, forever()).unwrap_err();
+    // Event #3 is the same event in both runs; what it produced differs.
+    assert_eq!(err.index, 3);
+    assert_eq!(err.first.2, "create 3 → named pod-3");
+    assert_eq!(err.second.2, "create 3 → named pod-3-renamed");
 }
