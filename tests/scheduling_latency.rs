@@ -183,7 +183,10 @@ fn timing_keys_read_alongside_a_configuration_and_partial_costs_keep_defaults() 
         s.scheduler_timing.cost.per_node_filtered,
         SchedulingCost::CALIBRATED.per_node_filtered
     );
-    assert_eq!(s.scheduler_timing.binding_latency, SimDuration::from_millis(5));
+    assert_eq!(
+        s.scheduler_timing.binding_latency,
+        SimDuration::from_millis(5)
+    );
     let s = load(&small("scheduler: {schedulingCost: 0s}"));
     assert!(s.scheduler_config.is_none());
     assert!(s.scheduler_timing.cost.is_zero());

@@ -19,9 +19,9 @@ use super::Event;
 use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Change, ObjectKind, Op};
 use crate::events::EventType;
+use crate::scheduler::cost::{SchedulerTiming, nodes_scored};
 use crate::scheduler::plugins::volume_binding::{self, VolumeAction};
 use crate::scheduler::queue::{BACKOFF_FLUSH_PERIOD, SchedulingQueue, UNSCHEDULABLE_FLUSH_PERIOD};
-use crate::scheduler::cost::{SchedulerTiming, nodes_scored};
 use crate::scheduler::{Explanation, ScheduleResult, Scheduler};
 
 /// The scheduler's own timers.
@@ -267,10 +267,10 @@ impl SchedulerComponent {
             self.scheduler
                 .schedule_one(&record.pod, &api.store, ctx.rng("scheduler"), explain);
         api.counters.scheduling_attempts += 1;
-        let cost = self.timing.cost.cycle(
-            result.evaluated_nodes,
-            nodes_scored(result.feasible_nodes),
-        );
+        let cost = self
+            .timing
+            .cost
+            .cycle(result.evaluated_nodes, nodes_scored(result.feasible_nodes));
         let cycle = InFlight {
             pod: pod_id,
             started: now,
@@ -366,7 +366,8 @@ impl SchedulerComponent {
                 if latency.is_zero() {
                     record_scheduled(api, pod, node, now);
                 } else {
-                    self.binding.push_back((now.saturating_add(latency), pod, node));
+                    self.binding
+                        .push_back((now.saturating_add(latency), pod, node));
                 }
             }
             Err(e) => {

@@ -67,7 +67,10 @@ pub(crate) fn scheduler_timing(
 fn cost(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<SchedulingCost, Diagnostic> {
     let zero = match v {
         Value::Number(n) => n.as_u64() == Some(0),
-        Value::String(s) => s.trim().parse::<sim_core::SimDuration>().is_ok_and(|d| d.is_zero()),
+        Value::String(s) => s
+            .trim()
+            .parse::<sim_core::SimDuration>()
+            .is_ok_and(|d| d.is_zero()),
         _ => false,
     };
     if zero {

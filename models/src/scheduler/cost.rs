@@ -83,7 +83,11 @@ impl Default for SchedulingCost {
 /// The nodes a cycle scored, from its counts: upstream runs the Score plugins only when more
 /// than one node is feasible ("When only one node after predicate, just use it").
 pub fn nodes_scored(feasible_nodes: usize) -> usize {
-    if feasible_nodes > 1 { feasible_nodes } else { 0 }
+    if feasible_nodes > 1 {
+        feasible_nodes
+    } else {
+        0
+    }
 }
 
 /// The scheduler's timing (`scheduler: {schedulingCost, bindingLatency}`).
