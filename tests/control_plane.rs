@@ -517,6 +517,7 @@ fn a_binding_refused_during_an_outage_is_retried_after_its_backoff() {
 name: bind-outage
 duration: 2m
 controlPlane: {watchLatency: 50ms, apiLatency: 0s}
+scheduler: {schedulingCost: 0}    # the backoff arithmetic below, to the millisecond
 cluster:
   nodePools: [{name: general, count: 1, resources: {cpu: "8", memory: 32Gi}}]
 workloads:

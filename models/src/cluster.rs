@@ -67,6 +67,7 @@ impl Event {
             Event::Scheduler(SchedulerEvent::ScheduleNext) => (5, "ScheduleNext", 0),
             Event::Scheduler(SchedulerEvent::FlushBackoff) => (6, "FlushBackoff", 0),
             Event::Scheduler(SchedulerEvent::FlushUnschedulable) => (7, "FlushUnschedulable", 0),
+            Event::Scheduler(SchedulerEvent::BindingDone) => (15, "BindingDone", 0),
             Event::Timeline(i) => (8, "Timeline", u64::from(i)),
             Event::Fault(f) => f.kind(),
             Event::Drain(i) => (9, "Drain", u64::from(i)),

@@ -98,6 +98,7 @@ pub fn build(
         .scheduler
         .explain_pod
         .clone_from(&options.explain_pod);
+    cluster.scheduler.timing = scenario.scheduler_timing;
     if options.check_invariants {
         cluster.checkers = Some(Checkers::new(true));
     }

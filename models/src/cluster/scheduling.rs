@@ -2,6 +2,16 @@
 //! one pod, runs the framework on the API server's current objects and writes the result
 //! back (a binding, or the FailedScheduling event and, after preemption, the victims'
 //! deletion and the preemptor's nomination).
+//!
+//! Scheduling takes simulated time ([`crate::scheduler::cost`]): a cycle decides on the
+//! objects as they are when it starts, its result is written when its cost has elapsed, and
+//! only then does the next cycle start (one pod at a time, as upstream's `ScheduleOne`). The
+//! bind counts as done `bindingLatency` after the cycle, without holding up the next one (the
+//! binding cycle is asynchronous upstream). The pod takes its node's room in the store at the
+//! end of its cycle: the store is also the scheduler's cache, where upstream *assumes* the pod
+//! then, so later cycles see it while its bind is in flight.
+
+use std::collections::VecDeque;
 
 use sim_core::{Context, SimDuration, SimTime};
 
@@ -9,6 +19,7 @@ use super::Event;
 use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Change, ObjectKind, Op};
 use crate::events::EventType;
+use crate::scheduler::cost::{SchedulerTiming, nodes_scored};
 use crate::scheduler::plugins::volume_binding::{self, VolumeAction};
 use crate::scheduler::queue::{BACKOFF_FLUSH_PERIOD, SchedulingQueue, UNSCHEDULABLE_FLUSH_PERIOD};
 use crate::scheduler::{Explanation, ScheduleResult, Scheduler};
@@ -20,6 +31,18 @@ pub enum SchedulerEvent {
     ScheduleNext,
     FlushBackoff,
     FlushUnschedulable,
+    /// The earliest bind in flight is done (`bindingLatency` after its cycle).
+    BindingDone,
+}
+
+/// A scheduling cycle whose cost has not elapsed yet: its decision, waiting to be written.
+#[derive(Clone, Debug)]
+struct InFlight {
+    pod: PodId,
+    started: SimTime,
+    ends: SimTime,
+    explain: bool,
+    result: ScheduleResult,
 }
 
 /// The last scheduling attempt of the pod `explain` asked about.
@@ -48,6 +71,12 @@ pub struct SchedulerComponent {
     pub explained: Option<ExplainedAttempt>,
     explain_attempts: u32,
     pub preemption: PreemptionCounters,
+    /// Cycle cost and binding latency; zero (idealised) unless the scenario says otherwise.
+    pub timing: SchedulerTiming,
+    in_flight: Option<InFlight>,
+    /// Binds done at the given time, in that order (the latency is fixed, so FIFO).
+    binding: VecDeque<(SimTime, PodId, NodeId)>,
+    binding_timer_pending: bool,
     schedule_pending: bool,
     backoff_flush_pending: bool,
     unschedulable_flush_pending: bool,
@@ -62,6 +91,10 @@ impl SchedulerComponent {
             explained: None,
             explain_attempts: 0,
             preemption: PreemptionCounters::default(),
+            timing: SchedulerTiming::ZERO,
+            in_flight: None,
+            binding: VecDeque::new(),
+            binding_timer_pending: false,
             schedule_pending: false,
             backoff_flush_pending: false,
             unschedulable_flush_pending: false,
@@ -161,17 +194,33 @@ impl SchedulerComponent {
                 self.unschedulable_flush_pending = false;
                 self.queue.flush_unschedulable_leftover(ctx.now());
             }
+            SchedulerEvent::BindingDone => {
+                self.binding_timer_pending = false;
+                self.finish_bindings(api, ctx);
+            }
         }
         self.wake(ctx);
     }
 
     fn wake(&mut self, ctx: &mut Context<'_, Event>) {
-        if !self.schedule_pending && self.queue.active_len() > 0 {
-            self.schedule_pending = true;
-            ctx.schedule(
-                SimDuration::ZERO,
-                Event::Scheduler(SchedulerEvent::ScheduleNext),
-            );
+        if !self.schedule_pending {
+            if let Some(c) = &self.in_flight {
+                // The next cycle starts when this one's cost has elapsed.
+                self.schedule_pending = true;
+                ctx.schedule_at(c.ends, Event::Scheduler(SchedulerEvent::ScheduleNext));
+            } else if self.queue.active_len() > 0 {
+                self.schedule_pending = true;
+                ctx.schedule(
+                    SimDuration::ZERO,
+                    Event::Scheduler(SchedulerEvent::ScheduleNext),
+                );
+            }
+        }
+        if !self.binding_timer_pending
+            && let Some(&(at, _, _)) = self.binding.front()
+        {
+            self.binding_timer_pending = true;
+            ctx.schedule_at(at, Event::Scheduler(SchedulerEvent::BindingDone));
         }
         if !self.backoff_flush_pending && self.queue.backoff_len() > 0 {
             self.backoff_flush_pending = true;
@@ -191,6 +240,15 @@ impl SchedulerComponent {
 
     fn schedule_next(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
         self.schedule_pending = false;
+        if let Some(c) = self.in_flight.take() {
+            if c.ends > ctx.now() {
+                // A stray wake-up: the cycle's own timer is still armed.
+                self.in_flight = Some(c);
+                self.schedule_pending = true;
+                return;
+            }
+            self.finish_cycle(api, ctx, c);
+        }
         let Some(pod_id) = self.queue.pop() else {
             return;
         };
@@ -209,7 +267,54 @@ impl SchedulerComponent {
             self.scheduler
                 .schedule_one(&record.pod, &api.store, ctx.rng("scheduler"), explain);
         api.counters.scheduling_attempts += 1;
+        let cost = self
+            .timing
+            .cost
+            .cycle(result.evaluated_nodes, nodes_scored(result.feasible_nodes));
+        let cycle = InFlight {
+            pod: pod_id,
+            started: now,
+            ends: now.saturating_add(cost),
+            explain,
+            result,
+        };
+        if cost.is_zero() {
+            self.finish_cycle(api, ctx, cycle);
+        } else {
+            self.in_flight = Some(cycle);
+        }
+    }
+
+    /// Writes a cycle's result once its cost has elapsed.
+    fn finish_cycle(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>, c: InFlight) {
+        let InFlight {
+            pod: pod_id,
+            started,
+            explain,
+            result,
+            ..
+        } = c;
+        let now = ctx.now();
+        if now > started {
+            // The pod may have gone, been bound or started terminating while its cycle ran:
+            // upstream's bind would fail or its status update be dropped.
+            let r = api.store.pod(pod_id);
+            if !r.is_active() || r.node.is_some() || r.deletion_timestamp.is_some() {
+                self.queue.forget(pod_id);
+                return;
+            }
+        }
         match result.selected {
+            Some(node) if !api.store.node(node).exists => {
+                // The node went while the cycle ran: the bind is refused and retried.
+                self.queue.add_after_error(pod_id, now);
+                let object = format!("pod/{}", api.store.pod(pod_id).pod.name);
+                let message = format!(
+                    "Binding rejected: node {:?} not found",
+                    api.store.node(node).name()
+                );
+                api.record(now, EventType::Warning, "FailedScheduling", object, message);
+            }
             Some(node) => self.bind(api, ctx, pod_id, node),
             None => {
                 api.counters.failed_scheduling += 1;
@@ -227,7 +332,7 @@ impl SchedulerComponent {
             self.explain_attempts += 1;
             self.explained = Some(ExplainedAttempt {
                 pod: pod_id,
-                at: now,
+                at: started,
                 attempt: self.explain_attempts,
                 result,
             });
@@ -257,14 +362,13 @@ impl SchedulerComponent {
         match api.bind(ctx, pod, node) {
             Ok(()) => {
                 self.queue.forget(pod);
-                let p = &api.store.pod(pod).pod;
-                let message = format!(
-                    "Successfully assigned {} to {}",
-                    p.key(),
-                    api.store.node(node).name()
-                );
-                let object = format!("pod/{}", p.name);
-                api.record(now, EventType::Normal, "Scheduled", object, message);
+                let latency = self.timing.binding_latency;
+                if latency.is_zero() {
+                    record_scheduled(api, pod, node, now);
+                } else {
+                    self.binding
+                        .push_back((now.saturating_add(latency), pod, node));
+                }
             }
             Err(e) => {
                 // Upstream `handleBindingCycleError`: an error, not a verdict: the pod goes to
@@ -279,6 +383,24 @@ impl SchedulerComponent {
                     format!("Binding rejected: {e}"),
                 );
             }
+        }
+    }
+
+    /// Binds whose latency has elapsed: the pod counts as scheduled now (its scheduled time
+    /// and the `Scheduled` event), unless it left its node meanwhile.
+    fn finish_bindings(&mut self, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        while let Some(&(at, pod, node)) = self.binding.front() {
+            if at > now {
+                break;
+            }
+            self.binding.pop_front();
+            let r = api.store.pod_mut(pod);
+            if r.node != Some(node) || !r.is_active() {
+                continue;
+            }
+            r.scheduled_at = Some(now);
+            record_scheduled(api, pod, node, now);
         }
     }
 
@@ -380,6 +502,18 @@ impl SchedulerComponent {
             .as_ref()
             .map(|e| (e, e.result.explanation.as_ref()))
     }
+}
+
+/// Upstream's event once a bind has succeeded.
+fn record_scheduled(api: &mut ApiServer, pod: PodId, node: NodeId, now: SimTime) {
+    let p = &api.store.pod(pod).pod;
+    let message = format!(
+        "Successfully assigned {} to {}",
+        p.key(),
+        api.store.node(node).name()
+    );
+    let object = format!("pod/{}", p.name);
+    api.record(now, EventType::Normal, "Scheduled", object, message);
 }
 
 /// The next multiple of `period` strictly after `now`: periodic flushes keep upstream's fixed

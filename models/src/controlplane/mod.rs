@@ -115,10 +115,11 @@ pub fn owner(s: Subscriber) -> Option<Component> {
     }
 }
 
-const SCHEDULER_EVENTS: [SchedulerEvent; 3] = [
+const SCHEDULER_EVENTS: [SchedulerEvent; 4] = [
     SchedulerEvent::ScheduleNext,
     SchedulerEvent::FlushBackoff,
     SchedulerEvent::FlushUnschedulable,
+    SchedulerEvent::BindingDone,
 ];
 
 /// Leader elections, the API server's availability as faults set it, what is held while a

@@ -51,6 +51,7 @@ mod manifest;
 mod priority;
 mod probe;
 mod resources;
+mod scheduler_timing;
 mod source;
 mod timeline;
 mod workloads;
@@ -419,6 +420,9 @@ pub struct Scenario {
     /// Where the scheduler configuration came from: `origin.locate(json_path, message)` turns
     /// a scheduler validation error into a located [`Diagnostic`].
     pub scheduler_config_origin: Option<SourceRef>,
+    /// Scheduling cycle cost and binding latency (`scheduler: {schedulingCost, bindingLatency}`);
+    /// the calibrated model unless the scenario says otherwise.
+    pub scheduler_timing: crate::scheduler::cost::SchedulerTiming,
     /// Time from bind to Running, drawn uniformly from `[lo, hi]` (also `behaviour.pod_startup`).
     pub pod_startup: (SimDuration, SimDuration),
     /// How pods behave (`behaviour:`).
@@ -976,7 +980,9 @@ impl Loader {
                 arrivals.push((t, before, self.out.counts()));
             }
         }
-        let (scheduler_config, scheduler_config_origin) = match &file.scheduler {
+        let (scheduler_timing, scheduler_section) =
+            scheduler_timing::scheduler_timing(&src, file.scheduler.as_ref(), &mut self.out.errors);
+        let (scheduler_config, scheduler_config_origin) = match &scheduler_section {
             Some(Value::Null) | None => (None, None),
             Some(section) => match self.scheduler(&src, section, &[key("scheduler")]) {
                 Ok((config, origin)) => (Some(config), Some(origin)),
@@ -1193,6 +1199,7 @@ impl Loader {
             limit_ranges: out.limit_ranges.into_iter().map(|(x, _)| x).collect(),
             scheduler_config,
             scheduler_config_origin,
+            scheduler_timing,
             pod_startup,
             behaviour,
             control_plane,
@@ -1604,15 +1611,30 @@ impl Loader {
                 "expected {file: path} or {config: <KubeSchedulerConfiguration>}",
             ));
         };
+        // The top-level section also takes the timing keys (read before this).
+        let known: &[&str] = if at.len() == 1 {
+            &[
+                "file",
+                "config",
+                scheduler_timing::SCHEDULING_COST,
+                scheduler_timing::BINDING_LATENCY,
+            ]
+        } else {
+            &["file", "config"]
+        };
         for k in map.keys() {
             let name = k.as_str().unwrap_or("?");
             if name != "file" && name != "config" {
+                let expected = match known {
+                    [a, b] => format!("{a} or {b}"),
+                    _ => format!("one of {}", known.join(", ")),
+                };
                 return Err(src.at(
                     &under(name),
                     At::Key,
                     format!(
-                        "unknown field \"{name}\", expected file or config{}",
-                        diagnostic::did_you_mean(name, ["file", "config"])
+                        "unknown field \"{name}\", expected {expected}{}",
+                        diagnostic::did_you_mean(name, known.iter().copied())
                     ),
                 ));
             }

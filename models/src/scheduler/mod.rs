@@ -17,6 +17,7 @@
 //! its profiles from a [`Registry`] of plugins (the built-ins, plus any a researcher registers).
 
 pub mod config;
+pub mod cost;
 pub mod framework;
 pub mod plugins;
 pub mod preemption;
