@@ -107,7 +107,7 @@ fn liveness_failures_restart_the_container_with_crash_loop_back_off() {
             .all(|e| e.message == "Container app failed liveness probe, will be restarted")
     );
     let started: Vec<f64> = events(&o, "Started").iter().map(|e| secs(e)).collect();
-    let gaps: Vec<f64> = started.windows(2).map(|w| w[1] - w[0]).collect();
+    let gaps: Vec<f64> = started.windows(2).map(|w| gap(w[0], w[1])).collect();
     // Each run: checks at s+0, s+5, …, failing from s+20; the second failure in a row is
     // the check at s+25, known at s+26; the kill takes the 10s grace period; the restart
     // waits 0, 10s, 20s, 40s (upstream CrashLoopBackOff).
@@ -153,9 +153,9 @@ fn init_containers_run_in_order_before_the_app_container() {
     let t: Vec<f64> = started.iter().map(|(_, t)| *t).collect();
     // migrate runs 5s; the sidecar starts and the next one right after; warm runs 5s; the
     // app container runs after the startup time.
-    assert_eq!(t[1] - t[0], 5.0);
-    assert_eq!(t[2] - t[1], 0.0);
-    assert_eq!(t[3] - t[2], 8.0);
+    assert_eq!(gap(t[0], t[1]), 5.0);
+    assert_eq!(gap(t[1], t[2]), 0.0);
+    assert_eq!(gap(t[2], t[3]), 8.0);
 }
 
 const PULL_TIMELINE: &str = r#"timeline:
@@ -222,4 +222,10 @@ fn pre_stop_runs_inside_the_grace_period_and_sigkill_follows() {
     // The hook is cut off at the 20s grace period; the container then still gets the
     // 2s minimum before SIGKILL.
     assert!((deleted - secs(killing[0]) - 22.0).abs() < 1e-6);
+}
+
+/// Seconds from `a` to `b`, to the millisecond (times carry the scheduler's cycle cost, so
+/// their float difference is not exact).
+fn gap(a: f64, b: f64) -> f64 {
+    ((b - a) * 1000.0).round() / 1000.0
 }
