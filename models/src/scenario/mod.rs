@@ -47,6 +47,7 @@ mod convert;
 mod diagnostic;
 mod faults;
 mod format;
+mod input;
 mod manifest;
 mod priority;
 mod probe;
@@ -63,6 +64,10 @@ use sim_core::{SimDuration, SimTime};
 
 pub use behaviour::{ImageBehaviour, ImagesBehaviour, LifecycleBehaviour, ProbeBehaviour};
 pub use diagnostic::Diagnostic;
+pub use input::{
+    InputKind, MAX_TRACE_BYTES, MAX_TRACE_MIB_VAR, MAX_YAML_BYTES, MAX_YAML_MIB_VAR, MAX_YAML_NESTING,
+    read_input,
+};
 pub use priority::Workloads;
 pub use source::SourceRef;
 pub use timeline::ANNOTATION_RESTARTED_AT;
@@ -792,14 +797,8 @@ fn rebase_dumped(pods: &mut [(Pod, Diagnostic)], reference: Option<i64>) {
 /// Loads and validates the scenario at `path`; files it names are relative to its folder.
 pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
     let label = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::new(
-            &label,
-            1,
-            1,
-            format!("cannot read {label}: {}", io_message(&e)),
-        )
-    })?;
+    let bytes = read_input(path, InputKind::Yaml)
+        .map_err(|why| Diagnostic::new(&label, 1, 1, format!("cannot read {label}: {why}")))?;
     let text = decode(&label, bytes)?;
     let base_dir = path.parent().unwrap_or(Path::new(""));
     load_str(&label, &text, base_dir)
@@ -830,26 +829,14 @@ pub fn load_str(file_label: &str, text: &str, base_dir: &Path) -> Result<Scenari
     .scenario(file_label, doc)
 }
 
-fn io_message(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    // "No such file or directory (os error 2)": the code adds nothing for a reader.
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 /// "cannot read x: reason", naming the resolved path too when it differs from what the
 /// scenario says, so that a wrong base folder is easy to spot.
-fn cannot_read(written: &str, resolved: &Path, err: &std::io::Error) -> String {
+fn cannot_read(written: &str, resolved: &Path, why: &str) -> String {
     let shown = resolved.display().to_string();
     if shown == written {
-        format!("cannot read {written}: {}", io_message(err))
+        format!("cannot read {written}: {why}")
     } else {
-        format!(
-            "cannot read {written}: {} (looked for {shown})",
-            io_message(err)
-        )
+        format!("cannot read {written}: {why} (looked for {shown})")
     }
 }
 
@@ -1236,8 +1223,7 @@ impl Loader {
                 format!("unknown field \"{other}\" next to `trace:`"),
             ));
         }
-        let spec: crate::trace::TraceWorkload = serde_yaml::from_value(spec.clone())
-            .map_err(|e| src.at(&spec_at, At::Value, format!("trace: {e}")))?;
+        let spec: crate::trace::TraceWorkload = format::section(src, spec, &spec_at)?;
         crate::trace::trace_scenario_parts(&spec, &self.base_dir, file_label)
     }
 
@@ -1479,13 +1465,13 @@ impl Loader {
         written: &str,
     ) -> Result<Vec<Document>, Diagnostic> {
         let resolved = self.resolve(written);
-        let cannot =
-            |p: &Path, e: &std::io::Error| src.at(at, At::Value, cannot_read(written, p, e));
+        let cannot = |p: &Path, why: &str| src.at(at, At::Value, cannot_read(written, p, why));
+        let io = |e: std::io::Error| input::io_message(&e);
         let mut files = Vec::new();
         if resolved.is_dir() {
-            let entries = std::fs::read_dir(&resolved).map_err(|e| cannot(&resolved, &e))?;
+            let entries = std::fs::read_dir(&resolved).map_err(|e| cannot(&resolved, &io(e)))?;
             for entry in entries {
-                let path = entry.map_err(|e| cannot(&resolved, &e))?.path();
+                let path = entry.map_err(|e| cannot(&resolved, &io(e)))?.path();
                 let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
                 if path.is_file() && matches!(ext, "yaml" | "yml" | "json") {
                     files.push(path);
@@ -1498,7 +1484,7 @@ impl Loader {
         let mut docs = Vec::new();
         let read = |path: &Path| -> Result<Vec<Document>, Diagnostic> {
             let label = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| cannot(path, &e))?;
+            let bytes = read_input(path, InputKind::Yaml).map_err(|why| cannot(path, &why))?;
             let text = decode(&label, bytes)?;
             parse_documents(&label, &text)
         };
@@ -1635,8 +1621,9 @@ impl Loader {
                     return Err(src.at(&path, At::Value, "file must be a path (a string)"));
                 };
                 let resolved = self.resolve(written);
-                let bytes = std::fs::read(&resolved)
-                    .map_err(|e| src.at(&path, At::Value, cannot_read(written, &resolved, &e)))?;
+                let bytes = read_input(&resolved, InputKind::Yaml).map_err(|why| {
+                    src.at(&path, At::Value, cannot_read(written, &resolved, &why))
+                })?;
                 let label = resolved.display().to_string();
                 let text = decode(&label, bytes)?;
                 let mut docs = parse_documents(&label, &text)?.into_iter();
