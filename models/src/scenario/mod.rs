@@ -65,8 +65,8 @@ use sim_core::{SimDuration, SimTime};
 pub use behaviour::{ImageBehaviour, ImagesBehaviour, LifecycleBehaviour, ProbeBehaviour};
 pub use diagnostic::Diagnostic;
 pub use input::{
-    InputKind, MAX_TRACE_BYTES, MAX_TRACE_MIB_VAR, MAX_YAML_BYTES, MAX_YAML_MIB_VAR, MAX_YAML_NESTING,
-    read_input,
+    InputKind, MAX_TRACE_BYTES, MAX_TRACE_MIB_VAR, MAX_YAML_BYTES, MAX_YAML_MIB_VAR,
+    MAX_YAML_NESTING, read_input,
 };
 pub use priority::Workloads;
 pub use source::SourceRef;
@@ -102,6 +102,11 @@ const MAX_POOL_NODES: i64 = 100_000;
 /// plus every `addNodes` (upstream Kubernetes supports 5,000; kubesim goes further, within
 /// what a run can hold in memory).
 pub const MAX_CLUSTER_NODES: u64 = 100_000;
+/// The most pods one workload may ask for (`replicas`, a Job's `parallelism` and
+/// `completions`, a timeline `scale`), and the most the workloads at the start may ask for
+/// together: ten pods per node of the largest cluster, within what a run holds in memory
+/// (~4.5 KB a pod).
+pub const MAX_CLUSTER_PODS: u64 = 1_000_000;
 
 /// A pool of identical nodes, as declared.
 #[derive(Clone, Debug, PartialEq)]
@@ -768,6 +773,34 @@ fn check_owners(known: &Known, out: &mut Collected) {
     }
 }
 
+/// The pods the loaded workloads ask for at the start: bare pods, and the replicas of every
+/// Deployment, StatefulSet, ReplicaSet no Deployment owns, and Job (its parallelism).
+fn starting_pods(out: &Collected) -> u64 {
+    let replicas = |n: i32| u64::try_from(n).unwrap_or(0);
+    let bare = out.pods.iter().filter(|(p, _)| p.owner.is_none()).count() as u64;
+    let deployments: u64 = out
+        .deployments
+        .iter()
+        .map(|(d, _)| replicas(d.replicas))
+        .sum();
+    let sets: u64 = out
+        .replica_sets
+        .iter()
+        .filter(|(rs, _)| rs.owner.is_none())
+        .map(|(rs, _)| replicas(rs.replicas))
+        .sum();
+    let stateful: u64 = out
+        .stateful_sets
+        .iter()
+        .map(|(s, _)| replicas(s.replicas))
+        .sum();
+    let jobs: u64 = out.jobs.iter().map(|(j, _)| replicas(j.parallelism)).sum();
+    bare.saturating_add(deployments)
+        .saturating_add(sets)
+        .saturating_add(stateful)
+        .saturating_add(jobs)
+}
+
 /// Problems file by file (in the order the files were first found to have one), each file's
 /// top to bottom.
 fn reading_order(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -1035,6 +1068,16 @@ impl Loader {
                 ),
             ));
         }
+        let asked = starting_pods(&out);
+        if asked > MAX_CLUSTER_PODS {
+            errors.push(src.at(
+                &[key("workloads")],
+                At::Key,
+                format!(
+                    "the workloads ask for {asked} pods at the start, more than kubesim's limit of {MAX_CLUSTER_PODS} pods in all: lower their replicas"
+                ),
+            ));
+        }
         if nodes.is_empty() {
             if pools.is_empty() && failed_pools.is_empty() && errors.is_empty() {
                 errors.push(src.at(
@@ -1224,6 +1267,18 @@ impl Loader {
             ));
         }
         let spec: crate::trace::TraceWorkload = format::section(src, spec, &spec_at)?;
+        if let Some(percent) = spec.typical_pod_threshold.filter(|p| *p > 100) {
+            let path: Vec<Seg> = spec_at
+                .iter()
+                .cloned()
+                .chain([key("typicalPodThreshold")])
+                .collect();
+            return Err(src.at(
+                &path,
+                At::Value,
+                format!("typicalPodThreshold is a percentage from 0 to 100, got {percent}"),
+            ));
+        }
         crate::trace::trace_scenario_parts(&spec, &self.base_dir, file_label)
     }
 
@@ -1519,6 +1574,16 @@ impl Loader {
                     ));
                 }
             },
+            Some(Value::Sequence(list)) if list.len() > 1000 => {
+                return Err(src.at(
+                    &seeds_at,
+                    At::Value,
+                    format!(
+                        "{} seeds listed: a comparison runs on 1 to 1000 seeds",
+                        list.len()
+                    ),
+                ));
+            }
             Some(Value::Sequence(list)) if !list.is_empty() => {
                 let mut seeds = Vec::with_capacity(list.len());
                 for (i, v) in list.iter().enumerate() {

@@ -455,7 +455,10 @@ pub(crate) fn clean_yaml_message(err: &serde_yaml::Error) -> String {
 /// user wrote and what the file should say instead.
 pub(crate) fn in_user_words(message: &str) -> String {
     // serde_yaml holds integers in 64 bits; a longer one fails as "integer `N` as u128".
-    for wide in ["` as u128, expected any YAML value", "` as i128, expected any YAML value"] {
+    for wide in [
+        "` as u128, expected any YAML value",
+        "` as i128, expected any YAML value",
+    ] {
         if let Some((head, _)) = message.split_once(wide)
             && let Some((prefix, number)) = head.rsplit_once("invalid type: integer `")
         {

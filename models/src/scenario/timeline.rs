@@ -588,13 +588,14 @@ impl<'a> Resolver<'a> {
         let target = self.object(kind, path, field, name, r.namespace.as_deref())?;
         let replicas = i32::try_from(r.replicas)
             .ok()
-            .filter(|n| *n >= 0)
+            .filter(|n| u64::try_from(*n).is_ok_and(|n| n <= super::MAX_CLUSTER_PODS))
             .ok_or_else(|| {
                 self.err(
                     &join(path, &["replicas"]),
                     format!(
-                        "{}: must be greater than or equal to 0, got {}",
+                        "{}: must be from 0 to {} (kubesim's limit on pods in a cluster), got {}",
                         path_string(&join(path, &["replicas"])),
+                        super::MAX_CLUSTER_PODS,
                         r.replicas
                     ),
                 )
