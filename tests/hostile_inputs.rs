@@ -271,7 +271,7 @@ fn pod_counts_are_capped_per_workload_and_in_all() {
     let d = load_err(&write(&dir, "scale.yaml", &text));
     assert!(
         d.message
-            .contains("timeline[0].scale.replicas: must be from 0 to 1000000"),
+            .contains("timeline[0].scale.replicas: must be at most 1000000"),
         "{d}"
     );
 }

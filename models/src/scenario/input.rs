@@ -87,7 +87,7 @@ fn size(bytes: u64) -> String {
         return format!("{bytes} bytes");
     }
     let tenths = bytes.saturating_mul(10) >> 20;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{} MiB", tenths / 10)
     } else {
         format!("{}.{} MiB", tenths / 10, tenths % 10)
