@@ -1250,6 +1250,25 @@ pub(crate) fn non_negative(ctx: &Ctx<'_>, path: &[Seg], value: i32) -> Result<i3
     Ok(value)
 }
 
+/// A pod count no larger than [`super::MAX_CLUSTER_PODS`], so that a stray digit cannot
+/// exhaust memory.
+pub(crate) fn at_most_cluster_pods(
+    ctx: &Ctx<'_>,
+    path: &[Seg],
+    value: i32,
+) -> Result<i32, Diagnostic> {
+    if u64::try_from(value).is_ok_and(|n| n > super::MAX_CLUSTER_PODS) {
+        return Err(ctx.err(
+            path,
+            format!(
+                "must be at most {} (kubesim's limit on pods in a cluster), got {value}",
+                super::MAX_CLUSTER_PODS
+            ),
+        ));
+    }
+    Ok(value)
+}
+
 /// `base` is where the workload's spec sits (`spec`, or `spec.jobTemplate.spec` for a
 /// CronJob's Jobs).
 #[allow(clippy::too_many_arguments)]
@@ -1273,6 +1292,7 @@ pub(crate) fn workload(
             format!("must be greater than or equal to 0, got {replicas}"),
         ));
     }
+    let replicas = at_most_cluster_pods(ctx, &join(base, &[k("replicas")]), replicas)?;
     let sel_path = join(base, &[k("selector")]);
     let selector = label_selector(ctx, selector, &sel_path)?;
     if selector.requirements.is_empty() {

@@ -305,7 +305,7 @@ pub(crate) fn describe_serde_error(path: &str, message: &str) -> (String, Option
             None,
         );
     }
-    let mut text = message.to_string();
+    let mut text = super::source::in_user_words(message);
     if text.contains("expected a string")
         && ["integer", "floating point", "boolean"]
             .iter()

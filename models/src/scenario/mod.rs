@@ -47,6 +47,7 @@ mod convert;
 mod diagnostic;
 mod faults;
 mod format;
+mod input;
 mod manifest;
 mod priority;
 mod probe;
@@ -64,6 +65,10 @@ use sim_core::{SimDuration, SimTime};
 
 pub use behaviour::{ImageBehaviour, ImagesBehaviour, LifecycleBehaviour, ProbeBehaviour};
 pub use diagnostic::Diagnostic;
+pub use input::{
+    InputKind, MAX_TRACE_BYTES, MAX_TRACE_MIB_VAR, MAX_YAML_BYTES, MAX_YAML_MIB_VAR,
+    MAX_YAML_NESTING, read_input,
+};
 pub use priority::Workloads;
 pub use source::SourceRef;
 pub use timeline::ANNOTATION_RESTARTED_AT;
@@ -98,6 +103,11 @@ const MAX_POOL_NODES: i64 = 100_000;
 /// plus every `addNodes` (upstream Kubernetes supports 5,000; kubesim goes further, within
 /// what a run can hold in memory).
 pub const MAX_CLUSTER_NODES: u64 = 100_000;
+/// The most pods one workload may ask for (`replicas`, a Job's `parallelism` and
+/// `completions`, a timeline `scale`), and the most the workloads at the start may ask for
+/// together: ten pods per node of the largest cluster, within what a run holds in memory
+/// (~4.5 KB a pod).
+pub const MAX_CLUSTER_PODS: u64 = 1_000_000;
 
 /// A pool of identical nodes, as declared.
 #[derive(Clone, Debug, PartialEq)]
@@ -767,6 +777,34 @@ fn check_owners(known: &Known, out: &mut Collected) {
     }
 }
 
+/// The pods the loaded workloads ask for at the start: bare pods, and the replicas of every
+/// Deployment, StatefulSet, ReplicaSet no Deployment owns, and Job (its parallelism).
+fn starting_pods(out: &Collected) -> u64 {
+    let replicas = |n: i32| u64::try_from(n).unwrap_or(0);
+    let bare = out.pods.iter().filter(|(p, _)| p.owner.is_none()).count() as u64;
+    let deployments: u64 = out
+        .deployments
+        .iter()
+        .map(|(d, _)| replicas(d.replicas))
+        .sum();
+    let sets: u64 = out
+        .replica_sets
+        .iter()
+        .filter(|(rs, _)| rs.owner.is_none())
+        .map(|(rs, _)| replicas(rs.replicas))
+        .sum();
+    let stateful: u64 = out
+        .stateful_sets
+        .iter()
+        .map(|(s, _)| replicas(s.replicas))
+        .sum();
+    let jobs: u64 = out.jobs.iter().map(|(j, _)| replicas(j.parallelism)).sum();
+    bare.saturating_add(deployments)
+        .saturating_add(sets)
+        .saturating_add(stateful)
+        .saturating_add(jobs)
+}
+
 /// Problems file by file (in the order the files were first found to have one), each file's
 /// top to bottom.
 fn reading_order(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -796,14 +834,8 @@ fn rebase_dumped(pods: &mut [(Pod, Diagnostic)], reference: Option<i64>) {
 /// Loads and validates the scenario at `path`; files it names are relative to its folder.
 pub fn load(path: &Path) -> Result<Scenario, Diagnostic> {
     let label = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::new(
-            &label,
-            1,
-            1,
-            format!("cannot read {label}: {}", io_message(&e)),
-        )
-    })?;
+    let bytes = read_input(path, InputKind::Yaml)
+        .map_err(|why| Diagnostic::new(&label, 1, 1, format!("cannot read {label}: {why}")))?;
     let text = decode(&label, bytes)?;
     let base_dir = path.parent().unwrap_or(Path::new(""));
     load_str(&label, &text, base_dir)
@@ -834,26 +866,14 @@ pub fn load_str(file_label: &str, text: &str, base_dir: &Path) -> Result<Scenari
     .scenario(file_label, doc)
 }
 
-fn io_message(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    // "No such file or directory (os error 2)": the code adds nothing for a reader.
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 /// "cannot read x: reason", naming the resolved path too when it differs from what the
 /// scenario says, so that a wrong base folder is easy to spot.
-fn cannot_read(written: &str, resolved: &Path, err: &std::io::Error) -> String {
+fn cannot_read(written: &str, resolved: &Path, why: &str) -> String {
     let shown = resolved.display().to_string();
     if shown == written {
-        format!("cannot read {written}: {}", io_message(err))
+        format!("cannot read {written}: {why}")
     } else {
-        format!(
-            "cannot read {written}: {} (looked for {shown})",
-            io_message(err)
-        )
+        format!("cannot read {written}: {why} (looked for {shown})")
     }
 }
 
@@ -1054,6 +1074,16 @@ impl Loader {
                 ),
             ));
         }
+        let asked = starting_pods(&out);
+        if asked > MAX_CLUSTER_PODS {
+            errors.push(src.at(
+                &[key("workloads")],
+                At::Key,
+                format!(
+                    "the workloads ask for {asked} pods at the start, more than kubesim's limit of {MAX_CLUSTER_PODS} pods in all: lower their replicas"
+                ),
+            ));
+        }
         if nodes.is_empty() {
             if pools.is_empty() && failed_pools.is_empty() && errors.is_empty() {
                 errors.push(src.at(
@@ -1243,8 +1273,19 @@ impl Loader {
                 format!("unknown field \"{other}\" next to `trace:`"),
             ));
         }
-        let spec: crate::trace::TraceWorkload = serde_yaml::from_value(spec.clone())
-            .map_err(|e| src.at(&spec_at, At::Value, format!("trace: {e}")))?;
+        let spec: crate::trace::TraceWorkload = format::section(src, spec, &spec_at)?;
+        if let Some(percent) = spec.typical_pod_threshold.filter(|p| *p > 100) {
+            let path: Vec<Seg> = spec_at
+                .iter()
+                .cloned()
+                .chain([key("typicalPodThreshold")])
+                .collect();
+            return Err(src.at(
+                &path,
+                At::Value,
+                format!("typicalPodThreshold is a percentage from 0 to 100, got {percent}"),
+            ));
+        }
         crate::trace::trace_scenario_parts(&spec, &self.base_dir, file_label)
     }
 
@@ -1486,13 +1527,13 @@ impl Loader {
         written: &str,
     ) -> Result<Vec<Document>, Diagnostic> {
         let resolved = self.resolve(written);
-        let cannot =
-            |p: &Path, e: &std::io::Error| src.at(at, At::Value, cannot_read(written, p, e));
+        let cannot = |p: &Path, why: &str| src.at(at, At::Value, cannot_read(written, p, why));
+        let io = |e: std::io::Error| input::io_message(&e);
         let mut files = Vec::new();
         if resolved.is_dir() {
-            let entries = std::fs::read_dir(&resolved).map_err(|e| cannot(&resolved, &e))?;
+            let entries = std::fs::read_dir(&resolved).map_err(|e| cannot(&resolved, &io(e)))?;
             for entry in entries {
-                let path = entry.map_err(|e| cannot(&resolved, &e))?.path();
+                let path = entry.map_err(|e| cannot(&resolved, &io(e)))?.path();
                 let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
                 if path.is_file() && matches!(ext, "yaml" | "yml" | "json") {
                     files.push(path);
@@ -1505,7 +1546,7 @@ impl Loader {
         let mut docs = Vec::new();
         let read = |path: &Path| -> Result<Vec<Document>, Diagnostic> {
             let label = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| cannot(path, &e))?;
+            let bytes = read_input(path, InputKind::Yaml).map_err(|why| cannot(path, &why))?;
             let text = decode(&label, bytes)?;
             parse_documents(&label, &text)
         };
@@ -1540,6 +1581,16 @@ impl Loader {
                     ));
                 }
             },
+            Some(Value::Sequence(list)) if list.len() > 1000 => {
+                return Err(src.at(
+                    &seeds_at,
+                    At::Value,
+                    format!(
+                        "{} seeds listed: a comparison runs on 1 to 1000 seeds",
+                        list.len()
+                    ),
+                ));
+            }
             Some(Value::Sequence(list)) if !list.is_empty() => {
                 let mut seeds = Vec::with_capacity(list.len());
                 for (i, v) in list.iter().enumerate() {
@@ -1657,8 +1708,9 @@ impl Loader {
                     return Err(src.at(&path, At::Value, "file must be a path (a string)"));
                 };
                 let resolved = self.resolve(written);
-                let bytes = std::fs::read(&resolved)
-                    .map_err(|e| src.at(&path, At::Value, cannot_read(written, &resolved, &e)))?;
+                let bytes = read_input(&resolved, InputKind::Yaml).map_err(|why| {
+                    src.at(&path, At::Value, cannot_read(written, &resolved, &why))
+                })?;
                 let label = resolved.display().to_string();
                 let text = decode(&label, bytes)?;
                 let mut docs = parse_documents(&label, &text)?.into_iter();

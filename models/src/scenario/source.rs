@@ -440,14 +440,47 @@ pub(crate) fn decode(file: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
 /// serde_yaml appends " at line L column C" to its messages; the diagnostic already says where.
 pub(crate) fn clean_yaml_message(err: &serde_yaml::Error) -> String {
     let text = err.to_string();
-    match err.location() {
+    let text = match err.location() {
         Some(loc) => text.replacen(
             &format!(" at line {} column {}", loc.line(), loc.column()),
             "",
             1,
         ),
         None => text,
+    };
+    in_user_words(&text)
+}
+
+/// Rewrites the serde and serde_yaml messages that name their own internals into what the
+/// user wrote and what the file should say instead.
+pub(crate) fn in_user_words(message: &str) -> String {
+    // serde_yaml holds integers in 64 bits; a longer one fails as "integer `N` as u128".
+    for wide in [
+        "` as u128, expected any YAML value",
+        "` as i128, expected any YAML value",
+    ] {
+        if let Some((head, _)) = message.split_once(wide)
+            && let Some((prefix, number)) = head.rsplit_once("invalid type: integer `")
+        {
+            return format!(
+                "{prefix}the number {number} is too large: whole numbers must lie between {} and {} (quote it if it is text)",
+                i64::MIN,
+                u64::MAX
+            );
+        }
     }
+    // An enum read from a mapping or a list: the field takes one of its names.
+    if let Some(head) = message.strip_suffix(", expected a Value::Tagged enum") {
+        let found = match head.rsplit_once("invalid type: ") {
+            Some((_, "map")) => "a mapping",
+            Some((_, "sequence")) => "a list",
+            Some((_, other)) => other,
+            None => "something else",
+        };
+        let prefix = head.rsplit_once("invalid type: ").map_or("", |(p, _)| p);
+        return format!("{prefix}expected a name (a string), found {found}");
+    }
+    message.to_string()
 }
 
 /// A located diagnostic for a serde_yaml parse error. libyaml's reader errors (control
@@ -504,6 +537,7 @@ fn same_shape(value: &serde_yaml::Value, node: &SourceNode) -> bool {
 
 /// Parses every document of `text`, skipping empty ones (bare `---`, comments only).
 pub(crate) fn parse_documents(file: &str, text: &str) -> Result<Vec<Document>, Diagnostic> {
+    super::input::check_nesting(file, text)?;
     let mut values = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         match serde_yaml::Value::deserialize(doc) {

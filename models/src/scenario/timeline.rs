@@ -586,19 +586,31 @@ impl<'a> Resolver<'a> {
             &named,
         )?;
         let target = self.object(kind, path, field, name, r.namespace.as_deref())?;
-        let replicas = i32::try_from(r.replicas)
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| {
-                self.err(
-                    &join(path, &["replicas"]),
+        let at = join(path, &["replicas"]);
+        let limit = super::MAX_CLUSTER_PODS;
+        let replicas = match i32::try_from(r.replicas) {
+            Ok(n) if n >= 0 && u64::try_from(n).is_ok_and(|n| n <= limit) => n,
+            _ if r.replicas < 0 => {
+                return Err(self.err(
+                    &at,
                     format!(
                         "{}: must be greater than or equal to 0, got {}",
-                        path_string(&join(path, &["replicas"])),
+                        path_string(&at),
                         r.replicas
                     ),
-                )
-            })?;
+                ));
+            }
+            _ => {
+                return Err(self.err(
+                    &at,
+                    format!(
+                        "{}: must be at most {limit} (kubesim's limit on pods in a cluster), got {}",
+                        path_string(&at),
+                        r.replicas
+                    ),
+                ));
+            }
+        };
         Ok(Some(Action::Scale { target, replicas }))
     }
 

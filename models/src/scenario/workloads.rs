@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
 use super::convert::{
-    Ctx, controller_ref, int_or_percent, join, k, labels, namespace, non_negative, object_name,
-    workload,
+    Ctx, at_most_cluster_pods, controller_ref, int_or_percent, join, k, labels, namespace,
+    non_negative, object_name, workload,
 };
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::source::Seg;
@@ -402,13 +402,19 @@ fn job_spec(
         }
     };
     let parallelism = match spec.parallelism {
-        Some(n) => non_negative(ctx, &join(base, &[k("parallelism")]), n)?,
+        Some(n) => {
+            let at = join(base, &[k("parallelism")]);
+            at_most_cluster_pods(ctx, &at, non_negative(ctx, &at, n)?)?
+        }
         None => 1,
     };
     // Upstream SetDefaults_Job: both unset means one completion (and parallelism 1); a set
     // parallelism alone leaves completions nil (a work queue).
     let completions = match (spec.completions, spec.parallelism) {
-        (Some(n), _) => Some(non_negative(ctx, &join(base, &[k("completions")]), n)?),
+        (Some(n), _) => {
+            let at = join(base, &[k("completions")]);
+            Some(at_most_cluster_pods(ctx, &at, non_negative(ctx, &at, n)?)?)
+        }
         (None, None) => Some(1),
         (None, Some(_)) => None,
     };

@@ -62,8 +62,19 @@ pub fn load_openb(nodes_csv: &Path, pods_csv: &Path) -> Result<Trace, Diagnostic
 }
 
 fn read(path: &Path, label: &str) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(label, 1, 1, format!("cannot read the trace file: {e}")))
+    let bytes =
+        crate::scenario::read_input(path, crate::scenario::InputKind::Trace).map_err(|why| {
+            Diagnostic::new(label, 1, 1, format!("cannot read the trace file: {why}"))
+        })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Diagnostic::new(
+            label,
+            1,
+            1,
+            format!("not a CSV trace: the bytes are not UTF-8 text (invalid byte at offset {at})"),
+        )
+    })
 }
 
 /// Parses `openb_node_list_*.csv` text; `file` names it in errors.
