@@ -320,8 +320,10 @@ impl Store {
 }
 
 /// A deleted pod keeps only what reports and `explain` read of it (identity, owner, what it
-/// asked for, where it went); the scheduling constraints, containers, volumes and annotations
-/// go, so a long run's memory follows its live pods rather than every pod it ever had.
+/// asked for, where it went) and what the incremental indexes read when they take it out
+/// (labels, pod affinity terms); node constraints, tolerations, images, containers, volumes
+/// and annotations go, so a long run's memory follows its live pods rather than every pod it
+/// ever had.
 fn compact_deleted(pod: &mut Pod) {
     let take = std::mem::take::<String>;
     let slim = Pod {
@@ -344,6 +346,8 @@ fn compact_deleted(pod: &mut Pod) {
         host_network: pod.host_network,
         hostname: pod.hostname.take(),
         subdomain: pod.subdomain.take(),
+        pod_affinity: pod.pod_affinity.take(),
+        pod_anti_affinity: pod.pod_anti_affinity.take(),
         ..Pod::default()
     };
     *pod = slim;
