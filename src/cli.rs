@@ -4,10 +4,12 @@
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use models::run::{RunOptions, check_determinism, run};
+use models::run::{EventSink, RunControl, RunOptions, check_determinism, run, run_with};
 use models::scenario::{self, Diagnostic, Scenario};
 use sim_core::SimDuration;
 
@@ -15,6 +17,8 @@ const EXIT_BAD_INPUT: i32 = 2;
 const EXIT_FAILURE: i32 = 1;
 /// A checked invariant or expectation did not hold.
 const EXIT_ASSERTION: i32 = 3;
+/// Stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT).
+const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -351,9 +355,26 @@ fn cmd_run(
     };
     let stopwatch = crate::usage::Stopwatch::start();
     let registry = models::policies::registry();
+    // An interrupt (SIGINT, SIGTERM) ends the process at once while nothing of ours is on
+    // disk; while a temporary exists it only sets `interrupt`, which the run looks at between
+    // events, so the temporaries can be removed and the previous outputs left as they were.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let nothing_to_clean = Arc::new(AtomicBool::new(true));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ =
+            signal_hook::flag::register_conditional_default(signal, Arc::clone(&nothing_to_clean));
+        let _ = signal_hook::flag::register(signal, Arc::clone(&interrupt));
+    }
+    let interrupted = || interrupt.load(Ordering::SeqCst);
     // Find out now, not after a long run, whether the outputs can be written.
     let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    if let Err(e) = check_writable(&dir) {
+    nothing_to_clean.store(false, Ordering::SeqCst);
+    let writable = check_writable(&dir);
+    if interrupted() {
+        return EXIT_INTERRUPTED;
+    }
+    nothing_to_clean.store(true, Ordering::SeqCst);
+    if let Err(e) = writable {
         eprintln!(
             "{}: cannot write the run's outputs there: {e} (choose another folder with --out)",
             dir.display()
@@ -384,8 +405,29 @@ fn cmd_run(
             }
         }
     }
+    nothing_to_clean.store(false, Ordering::SeqCst);
+    let cannot_write = |e: &dyn std::fmt::Display| {
+        eprintln!("{}: cannot write outputs: {e}", dir.display());
+        EXIT_FAILURE
+    };
+    let set = match reports::OutputSet::begin(&dir) {
+        Ok(s) => s,
+        Err(e) => return cannot_write(&e),
+    };
+    let stream = match set.event_stream() {
+        Ok(s) => s,
+        Err(e) => return cannot_write(&e),
+    };
+    let control = RunControl {
+        events: EventSink::Stream {
+            stream,
+            // The invariant checkers read the Events as they come.
+            keep: options.check_invariants,
+        },
+        interrupt: Some(&interrupt),
+    };
     let bar = progress_bar(quiet);
-    let outcome = run(&scenario, &registry, options, |now, end| {
+    let outcome = run_with(&scenario, &registry, options, control, |now, end| {
         if let Some(bar) = &bar {
             let pos = if end.as_nanos() == 0 {
                 1000
@@ -399,22 +441,56 @@ fn cmd_run(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(o) => o,
         Err(d) => return report(&d),
     };
-    let written = match reports::write_run_outputs(
-        &dir,
+    if outcome.interrupted {
+        drop(set);
+        eprintln!(
+            "interrupted at {}: no outputs written; {} is as it was",
+            outcome.simulation.now(),
+            dir.display()
+        );
+        return EXIT_INTERRUPTED;
+    }
+    let (report_events, total_events) = match outcome.simulation.world_mut().api.events.stream_mut()
+    {
+        Some(stream) => match stream.finish() {
+            Ok(()) => (
+                stream
+                    .first_written()
+                    .iter()
+                    .map(|e| e.last.clone())
+                    .collect::<Vec<_>>(),
+                stream.written(),
+            ),
+            Err(e) => return cannot_write(&e),
+        },
+        None => (Vec::new(), 0),
+    };
+    let world = outcome.simulation.world();
+    if let Err(e) = reports::write_run_outputs(
+        set.staging(),
         &outcome.summary,
-        &outcome.simulation.world().api.events,
-        &outcome.simulation.world().samples,
-        &models::summary::pods_over_time(outcome.simulation.world(), outcome.simulation.now(), 200),
+        &report_events,
+        total_events,
+        &world.samples,
+        &models::summary::pods_over_time(world, outcome.simulation.now(), 200),
     ) {
+        return cannot_write(&e);
+    }
+    if interrupted() {
+        drop(set);
+        eprintln!(
+            "interrupted: no outputs written; {} is as it was",
+            dir.display()
+        );
+        return EXIT_INTERRUPTED;
+    }
+    let written = match set.commit() {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("{}: cannot write outputs: {e}", dir.display());
-            return EXIT_FAILURE;
-        }
+        Err(e) => return cannot_write(&e),
     };
     if !quiet {
         let mut stdout = std::io::stdout().lock();

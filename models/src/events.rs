@@ -1,12 +1,35 @@
 //! The event log users read: Kubernetes `Event`s as `kubectl get events` shows them.
+//!
+//! A run keeps its Events in memory (what tests and `explain` read), streams them to disk as
+//! they are recorded, or both. The stream aggregates repeated Events as client-go's
+//! `EventCorrelator` does before they reach the API server (`tools/record/events_cache.go`,
+//! `eventLogger.eventObserve`): an Event whose source object, type, reason and message equal one
+//! seen recently is not a new object but a bump of that one's `count` and `lastTimestamp`, so a
+//! pod retried for thirty days is one line, `(x8640 over 30d)`, and memory does not grow per
+//! retry. "Recently" is upstream's LRU cache of 4096 keys (`maxLruCacheEntries`): an Event
+//! leaves the cache, and is written, when 4096 other keys were used after it, or at the end.
+//! Lines are therefore in the order of each Event's last occurrence, as
+//! `kubectl get events --sort-by=.lastTimestamp` lists them.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use serde::Serialize;
 use sim_core::SimTime;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum EventType {
     Normal,
     Warning,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,6 +47,14 @@ pub struct EventRecord {
     pub message: String,
 }
 
+/// The header line of `events.txt`.
+pub fn text_header() -> String {
+    format!(
+        "{:<10} {:<8} {:<18} {:<40} {}",
+        "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"
+    )
+}
+
 impl EventRecord {
     pub fn time(&self) -> SimTime {
         SimTime::from_nanos(self.time_ns)
@@ -31,16 +62,375 @@ impl EventRecord {
 
     /// One line in the shape of `kubectl get events`: `LAST SEEN  TYPE  REASON  OBJECT  MESSAGE`.
     pub fn to_text_line(&self) -> String {
-        format!(
-            "{:<10} {:<8} {:<18} {:<40} {}",
-            self.time().to_string(),
-            match self.event_type {
-                EventType::Normal => "Normal",
-                EventType::Warning => "Warning",
+        text_line(&self.time().to_string(), self)
+    }
+}
+
+fn text_line(seen: &str, e: &EventRecord) -> String {
+    format!(
+        "{:<10} {:<8} {:<18} {:<40} {}",
+        seen,
+        e.event_type.as_str(),
+        e.reason,
+        e.object,
+        e.message
+    )
+}
+
+/// One Event object after aggregation: the last occurrence (`timeNs`, as `lastTimestamp`),
+/// how many there were and when the first was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedEvent {
+    #[serde(flatten)]
+    pub last: EventRecord,
+    pub count: u64,
+    pub first_time_ns: u64,
+}
+
+impl AggregatedEvent {
+    /// The `kubectl get events` line: LAST SEEN is `12m0s (x11 over 10m0s)` for a repeated
+    /// Event (upstream `printOneEvent`: last seen, count, and since the first), with times
+    /// from the scenario start rather than ages.
+    pub fn to_text_line(&self) -> String {
+        let last = self.last.time();
+        let seen = if self.count > 1 {
+            let over = last.since(SimTime::from_nanos(self.first_time_ns));
+            format!("{last} (x{} over {over})", self.count)
+        } else {
+            last.to_string()
+        };
+        text_line(&seen, &self.last)
+    }
+}
+
+/// Upstream `maxLruCacheEntries` (client-go `tools/record/events_cache.go`).
+pub const CORRELATOR_CACHE_ENTRIES: usize = 4096;
+
+/// How many Events the stream keeps for the HTML report (it shows the first ones).
+pub const REPORT_EVENTS: usize = 300;
+
+/// Upstream `getEventKey` without the fields every kubesim Event shares (source component
+/// and host, API version, uid): what makes two Events "the same".
+type EventKey = (String, EventType, &'static str, String);
+
+/// Events aggregated and written as JSON lines and as `kubectl get events` text.
+pub struct EventStream {
+    jsonl: Box<dyn Write + Send>,
+    text: Box<dyn Write + Send>,
+    /// Open Events by key, with their last use.
+    open: BTreeMap<EventKey, u64>,
+    /// Open Events by last use: the first is the least recently used.
+    by_use: BTreeMap<u64, AggregatedEvent>,
+    next_use: u64,
+    capacity: usize,
+    written: u64,
+    first: Vec<AggregatedEvent>,
+    by_reason: BTreeMap<&'static str, u64>,
+    error: Option<io::Error>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("open", &self.open.len())
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    /// A stream writing JSON lines to `jsonl` and the text form (header first) to `text`.
+    pub fn new(jsonl: Box<dyn Write + Send>, text: Box<dyn Write + Send>) -> Self {
+        Self::with_capacity(jsonl, text, CORRELATOR_CACHE_ENTRIES)
+    }
+
+    /// As [`EventStream::new`] with another correlator cache size (tests use small ones).
+    pub fn with_capacity(
+        jsonl: Box<dyn Write + Send>,
+        mut text: Box<dyn Write + Send>,
+        capacity: usize,
+    ) -> Self {
+        let error = writeln!(text, "{}", text_header()).err();
+        EventStream {
+            jsonl,
+            text,
+            open: BTreeMap::new(),
+            by_use: BTreeMap::new(),
+            next_use: 0,
+            capacity: capacity.max(1),
+            written: 0,
+            first: Vec::new(),
+            by_reason: BTreeMap::new(),
+            error,
+        }
+    }
+
+    /// Observes one Event: a bump of an open one with the same key, or a new one (which may
+    /// push the least recently used one out to disk).
+    pub fn observe(&mut self, e: &EventRecord) {
+        *self.by_reason.entry(e.reason).or_insert(0) += 1;
+        let key: EventKey = (e.object.clone(), e.event_type, e.reason, e.message.clone());
+        let use_ = self.next_use;
+        self.next_use += 1;
+        if let Some(last_use) = self.open.get_mut(&key) {
+            let mut agg = self
+                .by_use
+                .remove(last_use)
+                .expect("every open key has its aggregate");
+            agg.count += 1;
+            agg.last.time_ns = e.time_ns;
+            *last_use = use_;
+            self.by_use.insert(use_, agg);
+            return;
+        }
+        self.open.insert(key, use_);
+        self.by_use.insert(
+            use_,
+            AggregatedEvent {
+                last: e.clone(),
+                count: 1,
+                first_time_ns: e.time_ns,
             },
-            self.reason,
-            self.object,
-            self.message
-        )
+        );
+        if self.by_use.len() > self.capacity {
+            self.evict_oldest();
+        }
+    }
+
+    fn evict_oldest(&mut self) {
+        let Some((_, agg)) = self.by_use.pop_first() else {
+            return;
+        };
+        let key: EventKey = (
+            agg.last.object.clone(),
+            agg.last.event_type,
+            agg.last.reason,
+            agg.last.message.clone(),
+        );
+        self.open.remove(&key);
+        self.write(agg);
+    }
+
+    fn write(&mut self, agg: AggregatedEvent) {
+        if self.error.is_none() {
+            let mut line = serde_json::to_vec(&agg).map_err(io::Error::other);
+            if let Ok(l) = &mut line {
+                l.push(b'\n');
+            }
+            let r = line
+                .and_then(|l| self.jsonl.write_all(&l))
+                .and_then(|()| writeln!(self.text, "{}", agg.to_text_line()));
+            self.error = r.err();
+        }
+        self.written += 1;
+        if self.first.len() < REPORT_EVENTS {
+            self.first.push(agg);
+        }
+    }
+
+    /// Writes the Events still open and flushes both files.
+    pub fn finish(&mut self) -> io::Result<()> {
+        while !self.by_use.is_empty() {
+            self.evict_oldest();
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.jsonl.flush()?;
+        self.text.flush()
+    }
+
+    /// The first write error, if any (writing stops at it).
+    pub fn error(&self) -> Option<&io::Error> {
+        self.error.as_ref()
+    }
+
+    /// Event objects written so far (each may stand for many occurrences).
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The first Event objects written, for the report.
+    pub fn first_written(&self) -> &[AggregatedEvent] {
+        &self.first
+    }
+
+    /// Occurrences recorded per reason.
+    pub fn count_by_reason(&self) -> &BTreeMap<&'static str, u64> {
+        &self.by_reason
+    }
+}
+
+/// A run's Events: kept in memory (every occurrence, in order), streamed, or both. Reads as
+/// the slice of the kept ones, which is empty when a streaming log keeps none.
+#[derive(Debug)]
+pub struct EventLog {
+    kept: Vec<EventRecord>,
+    keep: bool,
+    recorded: u64,
+    stream: Option<EventStream>,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        EventLog {
+            kept: Vec::new(),
+            keep: true,
+            recorded: 0,
+            stream: None,
+        }
+    }
+}
+
+impl EventLog {
+    /// Every Event kept in memory, nothing written.
+    pub fn in_memory() -> Self {
+        Self::default()
+    }
+
+    /// Starts streaming into `stream` (the Events kept so far go first); with `keep` the
+    /// Events also stay in memory (the invariant checkers read them).
+    pub fn start_streaming(&mut self, mut stream: EventStream, keep: bool) {
+        for e in &self.kept {
+            stream.observe(e);
+        }
+        if !keep {
+            self.kept = Vec::new();
+        }
+        self.keep = keep;
+        self.stream = Some(stream);
+    }
+
+    pub fn push(&mut self, e: EventRecord) {
+        self.recorded += 1;
+        if let Some(s) = &mut self.stream {
+            s.observe(&e);
+        }
+        if self.keep {
+            self.kept.push(e);
+        }
+    }
+
+    /// Occurrences recorded over the run.
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    pub fn stream(&self) -> Option<&EventStream> {
+        self.stream.as_ref()
+    }
+
+    pub fn stream_mut(&mut self) -> Option<&mut EventStream> {
+        self.stream.as_mut()
+    }
+}
+
+impl std::ops::Deref for EventLog {
+    type Target = [EventRecord];
+    fn deref(&self) -> &[EventRecord] {
+        &self.kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("not poisoned").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().expect("not poisoned").clone()).expect("utf-8")
+        }
+    }
+
+    fn ev(secs: u64, object: &str, reason: &'static str, message: &str) -> EventRecord {
+        EventRecord {
+            time_ns: secs * 1_000_000_000,
+            event_type: EventType::Warning,
+            reason,
+            object: object.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn repeated_events_become_one_with_a_count_and_first_and_last_time() {
+        let (j, t) = (Shared::default(), Shared::default());
+        let mut s = EventStream::new(Box::new(j.clone()), Box::new(t.clone()));
+        for i in 0..11 {
+            s.observe(&ev(60 + 30 * i, "pod/a", "FailedScheduling", "0/3 nodes"));
+        }
+        s.observe(&ev(400, "pod/b", "FailedScheduling", "0/3 nodes"));
+        s.finish().expect("in memory");
+        let lines: Vec<serde_json::Value> = j
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["object"], "pod/a");
+        assert_eq!(lines[0]["count"], 11);
+        assert_eq!(lines[0]["firstTimeNs"], 60_000_000_000u64);
+        assert_eq!(lines[0]["timeNs"], 360_000_000_000u64);
+        assert_eq!(lines[1]["count"], 1);
+        let text = t.text();
+        assert!(text.starts_with("LAST SEEN"), "{text}");
+        assert!(text.contains("(x11 over 5m"), "{text}");
+        assert_eq!(s.count_by_reason()["FailedScheduling"], 12);
+        assert_eq!(s.written(), 2);
+    }
+
+    #[test]
+    fn the_least_recently_used_event_leaves_the_cache_and_a_later_repeat_starts_anew() {
+        let j = Shared::default();
+        let mut s = EventStream::with_capacity(Box::new(j.clone()), Box::new(io::sink()), 2);
+        s.observe(&ev(1, "pod/a", "X", "m"));
+        s.observe(&ev(2, "pod/b", "X", "m"));
+        s.observe(&ev(3, "pod/a", "X", "m"));
+        s.observe(&ev(4, "pod/c", "X", "m")); // evicts b, the least recently used
+        s.observe(&ev(5, "pod/b", "X", "m"));
+        s.finish().expect("in memory");
+        let objects: Vec<(String, u64)> = j
+            .text()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+                (
+                    v["object"].as_str().expect("object").to_string(),
+                    v["count"].as_u64().expect("count"),
+                )
+            })
+            .collect();
+        let want: Vec<(String, u64)> = [("pod/b", 1), ("pod/a", 2), ("pod/c", 1), ("pod/b", 1)]
+            .iter()
+            .map(|(o, n)| (o.to_string(), *n))
+            .collect();
+        assert_eq!(objects, want);
+    }
+
+    #[test]
+    fn a_streaming_log_keeps_nothing_unless_asked() {
+        let mut log = EventLog::in_memory();
+        log.push(ev(1, "pod/a", "X", "m"));
+        log.start_streaming(
+            EventStream::new(Box::new(io::sink()), Box::new(io::sink())),
+            false,
+        );
+        log.push(ev(2, "pod/a", "X", "m"));
+        assert!(log.is_empty());
+        assert_eq!(log.recorded(), 2);
+        assert_eq!(log.stream().map(|s| s.count_by_reason()["X"]), Some(2));
     }
 }

@@ -161,7 +161,35 @@ pub struct RunOutcome {
     pub simulation: Simulation<Cluster>,
     pub stop: StopReason,
     pub summary: Summary,
+    /// The run was stopped early by an interrupt (see [`RunControl::interrupt`]); the
+    /// summary describes the part that ran.
+    pub interrupted: bool,
 }
+
+/// Where a run's Events go.
+#[derive(Debug, Default)]
+pub enum EventSink {
+    /// Every Event kept in memory, in order (`api.events`): what tests and `explain` read.
+    #[default]
+    InMemory,
+    /// Events aggregated and written as they are recorded; with `keep`, also kept in memory.
+    Stream {
+        stream: crate::events::EventStream,
+        keep: bool,
+    },
+}
+
+/// How a caller steers a run beyond [`RunOptions`]: where Events go and a flag that stops
+/// the run between events (set by a signal handler; nothing inside the simulation reads it).
+#[derive(Debug, Default)]
+pub struct RunControl<'a> {
+    pub events: EventSink,
+    pub interrupt: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// Events handled between two looks at the interrupt flag: small enough that an interrupt
+/// is answered in a fraction of a second, large enough to cost nothing.
+const EVENTS_PER_BATCH: u64 = 65_536;
 
 /// Runs `scenario` to its end, calling `progress(now, end)` between chunks of simulated time
 /// so a terminal can show a bar. The chunks do not change the result: a run continued in
@@ -170,19 +198,56 @@ pub fn run(
     scenario: &Scenario,
     registry: &Registry,
     options: &RunOptions,
+    progress: impl FnMut(SimTime, SimTime),
+) -> Result<RunOutcome, Diagnostic> {
+    run_with(scenario, registry, options, RunControl::default(), progress)
+}
+
+/// [`run`] with Events sent where `control` says and stopped early when its interrupt flag
+/// is set or the event stream failed to write.
+pub fn run_with(
+    scenario: &Scenario,
+    registry: &Registry,
+    options: &RunOptions,
+    control: RunControl<'_>,
     mut progress: impl FnMut(SimTime, SimTime),
 ) -> Result<RunOutcome, Diagnostic> {
     let mut sim = build(scenario, registry, options)?;
+    if let EventSink::Stream { stream, keep } = control.events {
+        sim.world_mut().api.events.start_streaming(stream, keep);
+    }
+    let interrupted = || {
+        control
+            .interrupt
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    };
     let limits = options.limits(scenario);
     let end = limits.until;
     let chunks = 100u64;
     let step = (end.as_nanos() / chunks).max(1);
     let mut stop = StopReason::QueueEmpty;
     let mut next = SimTime::ZERO;
-    while next < end {
+    let mut was_interrupted = false;
+    'chunks: while next < end {
         next = SimTime::from_nanos(next.as_nanos().saturating_add(step)).min(end);
-        let remaining = limits.max_events.saturating_sub(sim.events_processed());
-        stop = sim.run(RunLimits::until(next).with_max_events(remaining));
+        loop {
+            let remaining = limits.max_events.saturating_sub(sim.events_processed());
+            let batch = remaining.min(EVENTS_PER_BATCH);
+            stop = sim.run(RunLimits::until(next).with_max_events(batch));
+            let failed = sim
+                .world()
+                .api
+                .events
+                .stream()
+                .is_some_and(|s| s.error().is_some());
+            if interrupted() || failed {
+                was_interrupted = interrupted();
+                break 'chunks;
+            }
+            if !(stop == StopReason::MaxEvents && batch < remaining) {
+                break;
+            }
+        }
         progress(sim.now(), end);
         if stop != StopReason::EndTime {
             break;
@@ -197,6 +262,7 @@ pub fn run(
         simulation: sim,
         stop,
         summary,
+        interrupted: was_interrupted,
     })
 }
 

@@ -306,6 +306,7 @@ impl Store {
         record.deleted_at = Some(now);
         self.pod_by_key
             .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
+        compact_deleted(&mut record.pod);
     }
 
     /// Nodes that exist, in id order (the scheduler's node list order).
@@ -316,6 +317,40 @@ impl Store {
     pub fn active_pods(&self) -> impl Iterator<Item = &PodRecord> {
         self.pods.iter().filter(|p| p.is_active())
     }
+}
+
+/// A deleted pod keeps only what reports and `explain` read of it (identity, owner, what it
+/// asked for, where it went) and what the incremental indexes read when they take it out
+/// (labels, pod affinity terms); node constraints, tolerations, images, containers, volumes
+/// and annotations go, so a long run's memory follows its live pods rather than every pod it
+/// ever had.
+fn compact_deleted(pod: &mut Pod) {
+    let take = std::mem::take::<String>;
+    let slim = Pod {
+        name: take(&mut pod.name),
+        namespace: take(&mut pod.namespace),
+        labels: std::mem::take(&mut pod.labels),
+        requests: std::mem::take(&mut pod.requests),
+        non_zero_cpu_milli: pod.non_zero_cpu_milli,
+        non_zero_memory: pod.non_zero_memory,
+        node_name: pod.node_name.take(),
+        priority: pod.priority,
+        scheduler_name: take(&mut pod.scheduler_name),
+        owner: pod.owner.take(),
+        gpu: pod.gpu.take(),
+        priority_class_name: pod.priority_class_name.take(),
+        preemption_policy: pod.preemption_policy,
+        termination_grace_period_seconds: pod.termination_grace_period_seconds,
+        deletion_cost: pod.deletion_cost,
+        restart_policy: pod.restart_policy,
+        host_network: pod.host_network,
+        hostname: pod.hostname.take(),
+        subdomain: pod.subdomain.take(),
+        pod_affinity: pod.pod_affinity.take(),
+        pod_anti_affinity: pod.pod_anti_affinity.take(),
+        ..Pod::default()
+    };
+    *pod = slim;
 }
 
 /// Namespace → label key → label value → pods.

@@ -543,6 +543,10 @@ fn workloads(cluster: &Cluster) -> Vec<WorkloadStatus> {
 
 /// Pods pending (created, not yet bound) and running at `points` evenly spaced instants from
 /// the start to `end`: the curve of a run at a glance. Time in hours.
+///
+/// A pod is pending over `[created, min(scheduled, running, deleted))` and running over
+/// `[max(created, running), deleted)`; each interval adds one to the samples it covers, found
+/// from its ends by division, so the cost is pods plus samples rather than their product.
 pub fn pods_over_time(
     cluster: &Cluster,
     end: sim_core::SimTime,
@@ -550,22 +554,51 @@ pub fn pods_over_time(
 ) -> Vec<(f64, u64, u64)> {
     let points = points.max(2);
     let step = end.as_nanos() / (points as u64 - 1).max(1);
+    // The first sample at or after `t` (`points` when none is).
+    let first_sample_from = |t: sim_core::SimTime| -> usize {
+        let t = t.as_nanos();
+        if t == 0 {
+            return 0;
+        }
+        if step == 0 {
+            return points;
+        }
+        usize::try_from(t.div_ceil(step)).map_or(points, |i| i.min(points))
+    };
+    // Differences: `pending[i]` is how many more pods are pending at sample i than at i - 1.
+    let mut pending = vec![0i64; points + 1];
+    let mut running = vec![0i64; points + 1];
+    let add = |diff: &mut Vec<i64>, from: sim_core::SimTime, to: Option<sim_core::SimTime>| {
+        let (a, b) = (
+            first_sample_from(from),
+            to.map_or(points, first_sample_from),
+        );
+        if a < b {
+            diff[a] += 1;
+            diff[b] -= 1;
+        }
+    };
+    for p in &cluster.api.store.pods {
+        let left_pending = [p.scheduled_at, p.running_at, p.deleted_at]
+            .into_iter()
+            .flatten()
+            .min();
+        add(&mut pending, p.created_at, left_pending);
+        if let Some(r) = p.running_at {
+            add(&mut running, r.max(p.created_at), p.deleted_at);
+        }
+    }
+    let (mut now_pending, mut now_running) = (0i64, 0i64);
     (0..points)
         .map(|i| {
             let t = sim_core::SimTime::from_nanos(step.saturating_mul(i as u64));
-            let (mut pending, mut running) = (0, 0);
-            for p in &cluster.api.store.pods {
-                let alive = p.created_at <= t && p.deleted_at.is_none_or(|d| d > t);
-                if !alive {
-                    continue;
-                }
-                match (p.scheduled_at, p.running_at) {
-                    (_, Some(r)) if r <= t => running += 1,
-                    (Some(s), _) if s <= t => {}
-                    _ => pending += 1,
-                }
-            }
-            (t.as_secs_f64() / 3600.0, pending, running)
+            now_pending += pending[i];
+            now_running += running[i];
+            (
+                t.as_secs_f64() / 3600.0,
+                u64::try_from(now_pending).unwrap_or(0),
+                u64::try_from(now_running).unwrap_or(0),
+            )
         })
         .collect()
 }

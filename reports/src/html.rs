@@ -24,10 +24,12 @@ td,th{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}th{backgroun
 .fill{background:#1f77b4;height:12px}.warn{color:#b00}.kpi{display:inline-block;margin:0 2em 1em 0}\
 .kpi b{font-size:1.6em;display:block}code{background:#f4f4f4;padding:1px 4px}";
 
-/// The report. `pods_over_time` is (hours, pending, running); `samples` are a trace's samples.
+/// The report. `events` are the first Events of the run (of `total_events`); `pods_over_time`
+/// is (hours, pending, running); `samples` are a trace's samples.
 pub fn run_report(
     s: &Summary,
     events: &[EventRecord],
+    total_events: u64,
     pods_over_time: &[(f64, u64, u64)],
     samples: &[Sample],
 ) -> String {
@@ -210,8 +212,8 @@ pub fn run_report(
     let _ = write!(
         h,
         "<h2>Events</h2><p>{} events{}; all of them are in <code>events.txt</code> and <code>events.jsonl</code>.</p><table><tr><th>time</th><th>type</th><th>reason</th><th>object</th><th>message</th></tr>",
-        events.len(),
-        if events.len() > SHOWN {
+        total_events,
+        if total_events > SHOWN as u64 {
             format!(", the first {SHOWN} shown")
         } else {
             String::new()

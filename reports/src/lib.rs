@@ -14,5 +14,5 @@ pub mod table;
 pub use compare::{ComparisonReport, comparison_report};
 pub use explain::{ExplainReport, PodExplanation, explain_report};
 pub use life::{NodeLife, PodLife, node_life, pod_life};
-pub use output::{write_atomic, write_run_outputs};
+pub use output::{OutputSet, write_atomic, write_run_outputs};
 pub use table::summary_table;

@@ -1,10 +1,12 @@
-//! Output files, each written to a temporary sibling and renamed into place.
+//! A run's output files, written as one set: into a staging folder beside the target, moved
+//! into place whole at the end. A reader of the target sees the previous run's complete set
+//! or the new complete set, never a mix and never a half-written file.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use models::events::EventRecord;
+use models::events::{EventRecord, EventStream};
 use models::summary::Summary;
 
 /// Writes `contents` to `path` atomically: a reader sees the old file or the new one, whole.
@@ -16,77 +18,194 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         .and_then(|n| n.to_str())
         .unwrap_or("output");
     let tmp = dir.join(format!(".{file_name}.tmp"));
-    {
+    let written = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(contents)?;
         f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, path)
+    written
 }
 
-/// Writes `events.jsonl`, `events.txt`, `timeseries.csv` (trace runs), `report.html` and
-/// `summary.json` into `dir`; returns the paths.
+/// The staging folder of a set of outputs being written for `target`. Dropped without
+/// [`OutputSet::commit`] (an error, an interrupt), it removes the staging folder and
+/// everything in it.
+#[derive(Debug)]
+pub struct OutputSet {
+    target: PathBuf,
+    staging: PathBuf,
+    committed: bool,
+}
+
+/// The hidden sibling of `target` named `.<name>.<what>-<pid>`.
+fn sibling(target: &Path, what: &str) -> io::Result<PathBuf> {
+    let name = target.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the output folder needs a name (not `/`, `.` or `..`)",
+        )
+    })?;
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(parent.join(format!(
+        ".{}.{what}-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
+}
+
+impl OutputSet {
+    /// Creates an empty staging folder beside `target` (which need not exist yet).
+    pub fn begin(target: &Path) -> io::Result<Self> {
+        let target = absolute_clean(target)?;
+        let staging = sibling(&target, "kubesim-new")?;
+        if staging.exists() {
+            fs::remove_dir_all(&staging)?;
+        }
+        fs::create_dir_all(&staging)?;
+        Ok(OutputSet {
+            target,
+            staging,
+            committed: false,
+        })
+    }
+
+    /// Where the files of the new set are written until [`OutputSet::commit`].
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The folder the set goes to.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// A stream writing `events.jsonl` and `events.txt` into the staging folder as Events are
+    /// recorded.
+    pub fn event_stream(&self) -> io::Result<EventStream> {
+        let open = |name: &str| -> io::Result<Box<dyn Write + Send>> {
+            let f = fs::File::create(self.staging.join(name))?;
+            Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
+        };
+        Ok(EventStream::new(open("events.jsonl")?, open("events.txt")?))
+    }
+
+    /// Moves the new set into place: the target becomes the staging folder in one rename (an
+    /// exchange where the system has one), and the previous set is removed after.
+    pub fn commit(mut self) -> io::Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = fs::read_dir(&self.staging)?
+            .filter_map(Result::ok)
+            .map(|e| self.target.join(e.file_name()))
+            .collect();
+        files.sort();
+        if let Ok(d) = fs::File::open(&self.staging) {
+            let _ = d.sync_all();
+        }
+        if !self.target.exists() {
+            fs::rename(&self.staging, &self.target)?;
+        } else if exchange(&self.staging, &self.target).is_ok() {
+            // The staging path now holds the previous set.
+            let _ = fs::remove_dir_all(&self.staging);
+        } else {
+            let old = sibling(&self.target, "kubesim-old")?;
+            fs::rename(&self.target, &old)?;
+            if let Err(e) = fs::rename(&self.staging, &self.target) {
+                let _ = fs::rename(&old, &self.target);
+                return Err(e);
+            }
+            let _ = fs::remove_dir_all(&old);
+        }
+        self.committed = true;
+        Ok(files)
+    }
+}
+
+impl Drop for OutputSet {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// `target` made absolute and free of `.`/`..` components, so its name and parent are real.
+fn absolute_clean(target: &Path) -> io::Result<PathBuf> {
+    let abs = std::path::absolute(target)?;
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Swaps two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Writes `timeseries.csv` (trace runs), `report.html` and `summary.json` into `dir`, beside
+/// the streamed event files. `events` are the first Events (for the report) of
+/// `total_events`.
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
     events: &[EventRecord],
+    total_events: u64,
     samples: &[models::trace::Sample],
     pods_over_time: &[(f64, u64, u64)],
-) -> io::Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-
-    let mut jsonl = Vec::with_capacity(events.len() * 128);
-    for e in events {
-        serde_json::to_writer(&mut jsonl, e)?;
-        jsonl.push(b'\n');
-    }
-    let path = dir.join("events.jsonl");
-    write_atomic(&path, &jsonl)?;
-    written.push(path);
-
-    let mut text = format!(
-        "{:<10} {:<8} {:<18} {:<40} {}\n",
-        "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"
-    );
-    for e in events {
-        text.push_str(&e.to_text_line());
-        text.push('\n');
-    }
-    let path = dir.join("events.txt");
-    write_atomic(&path, text.as_bytes())?;
-    written.push(path);
-
+) -> io::Result<()> {
     if !samples.is_empty() {
         let mut csv = Vec::new();
         models::trace::write_timeseries_csv(samples, &mut csv).map_err(io::Error::other)?;
-        let path = dir.join("timeseries.csv");
-        write_atomic(&path, &csv)?;
-        written.push(path);
+        write_file(&dir.join("timeseries.csv"), &csv)?;
     }
-
-    let path = dir.join("report.html");
-    write_atomic(
-        &path,
-        crate::html::run_report(summary, events, pods_over_time, samples).as_bytes(),
+    write_file(
+        &dir.join("report.html"),
+        crate::html::run_report(summary, events, total_events, pods_over_time, samples).as_bytes(),
     )?;
-    written.push(path);
-
-    // The summary goes last: its presence says the run's outputs are complete.
     let mut json = serde_json::to_vec_pretty(summary)?;
     json.push(b'\n');
-    let path = dir.join("summary.json");
-    write_atomic(&path, &json)?;
-    written.push(path);
-    Ok(written)
+    write_file(&dir.join("summary.json"), &json)
+}
+
+fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut f = fs::File::create(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("kubesim-reports-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
     #[test]
     fn atomic_write_replaces_whole_file_and_leaves_no_temporary() {
-        let dir = std::env::temp_dir().join(format!("kubesim-reports-{}", std::process::id()));
+        let dir = scratch("atomic");
         let path = dir.join("x.json");
         write_atomic(&path, b"first").unwrap();
         write_atomic(&path, b"second").unwrap();
@@ -94,5 +213,46 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().filter_map(Result::ok).collect();
         assert_eq!(leftovers.len(), 1, "only the final file remains");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_committed_set_replaces_the_previous_one_whole() {
+        let root = scratch("set");
+        let target = root.join("out");
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("old-only.txt"), b"old").unwrap();
+        fs::write(target.join("summary.json"), b"old").unwrap();
+        let set = OutputSet::begin(&target).unwrap();
+        fs::write(set.staging().join("summary.json"), b"new").unwrap();
+        set.commit().unwrap();
+        assert_eq!(names(&target), ["summary.json"]);
+        assert_eq!(fs::read(target.join("summary.json")).unwrap(), b"new");
+        assert_eq!(names(&root), ["out"], "no staging folder left");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn an_abandoned_set_leaves_the_previous_one_and_no_temporaries() {
+        let root = scratch("abandon");
+        let target = root.join("out");
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("summary.json"), b"old").unwrap();
+        {
+            let set = OutputSet::begin(&target).unwrap();
+            fs::write(set.staging().join("summary.json"), b"new").unwrap();
+        }
+        assert_eq!(names(&root), ["out"]);
+        assert_eq!(fs::read(target.join("summary.json")).unwrap(), b"old");
+        fs::remove_dir_all(&root).unwrap();
     }
 }

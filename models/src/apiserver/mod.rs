@@ -43,7 +43,7 @@ pub use storage::{ClaimId, ClaimObject, Storage, VolumeId, VolumeObject};
 pub use watch::{Change, ObjectKind, Op, Subscriber, WatchLog};
 
 use crate::cluster::Event;
-use crate::events::{EventRecord, EventType};
+use crate::events::{EventLog, EventRecord, EventType};
 use crate::store::Store;
 
 /// Why a write failed.
@@ -119,8 +119,9 @@ pub struct ApiServer {
     pub timing: ControlPlaneTiming,
     available: bool,
     /// The event log (`kubectl get events`): Events are API objects too, but writing them
-    /// never fails and nobody watches them.
-    pub events: Vec<EventRecord>,
+    /// never fails and nobody watches them. Kept in memory, streamed to disk, or both
+    /// (`crate::events::EventLog`).
+    pub events: EventLog,
     pub counters: Counters,
     /// ResourceQuotas and LimitRanges by namespace.
     pub admission: admission::Admission,
@@ -154,7 +155,7 @@ impl ApiServer {
             log: WatchLog::default(),
             timing,
             available: true,
-            events: Vec::new(),
+            events: EventLog::default(),
             counters: Counters::default(),
             admission: admission::Admission::default(),
             leases,
