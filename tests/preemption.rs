@@ -75,6 +75,7 @@ name: preemption-test
 seed: 7
 duration: 5m
 controlPlane: {watchLatency: 50ms, apiLatency: 0s}   # fixed, for exact times below
+scheduler: {schedulingCost: 0}                         # idealised: the times below are upstream queue arithmetic
 cluster:
   nodePools:
     - {name: general, count: 2, resources: {cpu: "4", memory: 16Gi, pods: 110}}

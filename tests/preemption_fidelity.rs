@@ -23,6 +23,7 @@ const HEADER: &str = r#"
 seed: 11
 duration: 5m
 controlPlane: {watchLatency: 50ms, apiLatency: 0s}   # fixed, for exact times below
+scheduler: {schedulingCost: 0}                         # idealised: the times below are upstream queue arithmetic
 "#;
 
 const CLASSES: &str = r#"

@@ -24,6 +24,7 @@ name: queue
 seed: 5
 duration: 4m
 controlPlane: {watchLatency: 50ms, apiLatency: 0s}   # fixed, for exact times below
+scheduler: {schedulingCost: 0}                         # idealised: the times below are upstream queue arithmetic
 cluster:
   nodePools:
     - {name: small, count: 1, resources: {cpu: "2", memory: 8Gi}}

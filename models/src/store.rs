@@ -320,8 +320,8 @@ impl Store {
 }
 
 /// A deleted pod keeps only what reports and `explain` read of it (identity, owner, what it
-/// asked for, where it went) and what the incremental indexes read when they take it out
-/// (labels, pod affinity terms); node constraints, tolerations, images, containers, volumes
+/// asked for and ran, its claims, where it went) and what the incremental indexes read when
+/// they take it out (labels, pod affinity terms); node constraints, tolerations, containers
 /// and annotations go, so a long run's memory follows its live pods rather than every pod it
 /// ever had.
 fn compact_deleted(pod: &mut Pod) {
@@ -348,6 +348,8 @@ fn compact_deleted(pod: &mut Pod) {
         subdomain: pod.subdomain.take(),
         pod_affinity: pod.pod_affinity.take(),
         pod_anti_affinity: pod.pod_anti_affinity.take(),
+        images: std::mem::take(&mut pod.images),
+        volumes: std::mem::take(&mut pod.volumes),
         ..Pod::default()
     };
     *pod = slim;
