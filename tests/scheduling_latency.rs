@@ -6,7 +6,7 @@ use std::path::Path;
 use models::run::{RunOptions, RunOutcome, run};
 use models::scenario::{Scenario, load_str};
 use models::scheduler::Registry;
-use models::scheduler::cost::{SchedulerTiming, SchedulingCost, nodes_scored};
+use models::scheduler::cost::{ClientRateLimit, SchedulerTiming, SchedulingCost, nodes_scored};
 use models::scheduler::num_feasible_nodes_to_find;
 use sim_core::SimDuration;
 
@@ -56,9 +56,13 @@ fn run_scenario(s: &Scenario) -> RunOutcome {
     .unwrap_or_else(|d| panic!("{d}"))
 }
 
+/// The scheduler's client without a rate limit (client-go makes none for a negative qps), so
+/// only the cycles' cost paces the burst.
+const UNLIMITED_CLIENT: &str = "scheduler:\n  config: {apiVersion: kubescheduler.config.k8s.io/v1, kind: KubeSchedulerConfiguration, clientConnection: {qps: -1}}";
+
 #[test]
 fn a_burst_queues_behind_the_calibrated_scheduling_cycles() {
-    let s = load(&burst(""));
+    let s = load(&burst(UNLIMITED_CLIENT));
     assert_eq!(s.scheduler_timing, SchedulerTiming::default());
     let o = run_scenario(&s);
     let p = &o.summary.pending_seconds;
@@ -89,6 +93,37 @@ fn a_burst_queues_behind_the_calibrated_scheduling_cycles() {
     );
     // About 850 pods/s: the burst takes seconds, not the instant of an idealised scheduler.
     assert!(p.max > 5.0 && p.max < 7.0, "{}", p.max);
+}
+
+#[test]
+fn with_defaults_a_burst_binds_at_the_clients_50_per_second_after_the_first_100() {
+    let s = load(&burst(""));
+    assert_eq!(s.scheduler_timing, SchedulerTiming::default());
+    let o = run_scenario(&s);
+    let p = &o.summary.pending_seconds;
+    assert_eq!(p.count, PODS as u64);
+    assert_eq!(o.summary.pods.pending, 0);
+    // The cycles (1.173 ms each) outrun the client's token bucket (QPS 50, burst 100, full at
+    // the start): the k-th bind goes when its token arrives, (k − 100) × 20 ms after the
+    // first pod's cycle ended (12 ms + one cycle); the pod counts as scheduled then.
+    let first = 0.012 + 0.001_173;
+    let expect = |k: f64| first + (k - 100.0) * 0.020;
+    let slack = 0.002;
+    assert!((p.p99 - expect(4950.0)).abs() <= slack, "p99 {} s", p.p99);
+    assert!((p.max - expect(5000.0)).abs() <= slack, "max {} s", p.max);
+    // Minutes-scale, as on a real cluster: 98 s for the last pod.
+    assert!(p.max > 90.0, "{}", p.max);
+    // The kubelets learn of each bind when it commits, so no pod runs before it is scheduled.
+    let store = &o.simulation.world().api.store;
+    for r in store.pods.iter() {
+        if let (Some(s), Some(running)) = (r.scheduled_at, r.running_at) {
+            assert!(
+                running >= s,
+                "{} ran at {running} before its bind at {s}",
+                r.pod.name
+            );
+        }
+    }
 }
 
 #[test]
@@ -143,6 +178,7 @@ fn cycle_cost_and_binding_latency_add_up_per_pod() {
                 per_node_scored: SimDuration::from_millis(1),
             },
             binding_latency: SimDuration::from_millis(100),
+            client: Some(ClientRateLimit::SCHEDULER_DEFAULT),
         }
     );
     let o = run_scenario(&s);

@@ -99,6 +99,16 @@ pub fn build(
         .explain_pod
         .clone_from(&options.explain_pod);
     cluster.scheduler.timing = scenario.scheduler_timing;
+    if !scenario.scheduler_timing.cost.is_zero()
+        && let Some(cc) = scenario
+            .scheduler_config
+            .as_ref()
+            .and_then(|v| parse_config(v).ok())
+            .and_then(|c| c.client_connection)
+    {
+        cluster.scheduler.timing.client =
+            crate::scheduler::cost::ClientRateLimit::from_config(cc.qps, cc.burst);
+    }
     if options.check_invariants {
         cluster.checkers = Some(Checkers::new(true));
     }

@@ -28,7 +28,7 @@ mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sim_core::{Context, SimTime};
+use sim_core::{Context, SimDuration, SimTime};
 
 pub use collection::{
     Collection, CronJobStatus, DaemonSetStatus, JobStatus, Object, StatefulSetStatus, Workload,
@@ -185,13 +185,26 @@ impl ApiServer {
 
     /// Appends a change and arms the watchers it concerns.
     fn changed(&mut self, ctx: &mut Context<'_, Event>, kind: ObjectKind, id: u32, op: Op) {
+        self.changed_after(ctx, SimDuration::ZERO, kind, id, op);
+    }
+
+    /// A change whose request reaches the API server `wait` from now (a client-side rate
+    /// limit held it back); it commits the API latency after that.
+    fn changed_after(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        wait: SimDuration,
+        kind: ObjectKind,
+        id: u32,
+        op: Op,
+    ) {
         let l = self.timing.api_latency;
         let commit = if l.hi > l.lo {
             l.draw(ctx.rng("apiserver"))
         } else {
             l.lo
         };
-        let at = ctx.now().saturating_add(commit);
+        let at = ctx.now().saturating_add(wait).saturating_add(commit);
         let replicas = match kind {
             ObjectKind::ReplicaSet => self.replica_sets[id as usize].rs.replicas,
             _ => 0,

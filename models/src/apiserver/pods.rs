@@ -1,6 +1,6 @@
 //! Writes to pods and nodes.
 
-use sim_core::Context;
+use sim_core::{Context, SimDuration};
 
 use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op, OwnedPodCounts};
 use crate::api::{Node, NodeId, OwnerKind, OwnerRef, Pod, PodId, PodPhase, WorkloadId};
@@ -95,6 +95,19 @@ impl ApiServer {
         pod: PodId,
         node: NodeId,
     ) -> ApiResult<()> {
+        self.bind_after(ctx, pod, node, SimDuration::ZERO)
+    }
+
+    /// A bind whose request a client-side rate limit holds back for `wait`: the scheduler's
+    /// cache assumes the pod on its node now (so later cycles count it there), and the
+    /// binding commits — and watchers such as the kubelet learn of it — after the wait.
+    pub fn bind_after(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        pod: PodId,
+        node: NodeId,
+        wait: SimDuration,
+    ) -> ApiResult<()> {
         self.check_available()?;
         let r = self.store.pod(pod);
         if !r.is_active() {
@@ -108,7 +121,7 @@ impl ApiServer {
         }
         self.store.bind(pod, node, ctx.now());
         self.counters.pods_bound += 1;
-        self.changed(ctx, ObjectKind::Pod, pod.0, Op::Bound);
+        self.changed_after(ctx, wait, ObjectKind::Pod, pod.0, Op::Bound);
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use super::Event;
 use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Change, ObjectKind, Op};
 use crate::events::EventType;
-use crate::scheduler::cost::{SchedulerTiming, nodes_scored};
+use crate::scheduler::cost::{SchedulerTiming, TokenBucket, nodes_scored};
 use crate::scheduler::plugins::volume_binding::{self, VolumeAction};
 use crate::scheduler::queue::{BACKOFF_FLUSH_PERIOD, SchedulingQueue, UNSCHEDULABLE_FLUSH_PERIOD};
 use crate::scheduler::{Explanation, ScheduleResult, Scheduler};
@@ -76,6 +76,8 @@ pub struct SchedulerComponent {
     in_flight: Option<InFlight>,
     /// Binds done at the given time, in that order (the latency is fixed, so FIFO).
     binding: VecDeque<(SimTime, PodId, NodeId)>,
+    /// The API client's token bucket (`timing.client`), made on the first bind.
+    client_bucket: Option<TokenBucket>,
     binding_timer_pending: bool,
     schedule_pending: bool,
     backoff_flush_pending: bool,
@@ -94,6 +96,7 @@ impl SchedulerComponent {
             timing: SchedulerTiming::ZERO,
             in_flight: None,
             binding: VecDeque::new(),
+            client_bucket: None,
             binding_timer_pending: false,
             schedule_pending: false,
             backoff_flush_pending: false,
@@ -359,15 +362,23 @@ impl SchedulerComponent {
             );
             return;
         }
-        match api.bind(ctx, pod, node) {
+        // The bind request waits for the client's rate limiter (in the binding goroutine, so
+        // the next scheduling cycle does not wait with it).
+        let goes = match self.timing.client {
+            Some(limit) => self
+                .client_bucket
+                .get_or_insert_with(|| TokenBucket::new(limit))
+                .reserve(now),
+            None => now,
+        };
+        match api.bind_after(ctx, pod, node, goes.since(now)) {
             Ok(()) => {
                 self.queue.forget(pod);
-                let latency = self.timing.binding_latency;
-                if latency.is_zero() {
+                let done = goes.saturating_add(self.timing.binding_latency);
+                if done == now {
                     record_scheduled(api, pod, node, now);
                 } else {
-                    self.binding
-                        .push_back((now.saturating_add(latency), pod, node));
+                    self.binding.push_back((done, pod, node));
                 }
             }
             Err(e) => {

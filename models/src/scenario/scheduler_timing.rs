@@ -47,7 +47,13 @@ pub(crate) fn scheduler_timing(
     if let Some(v) = rest.remove(SCHEDULING_COST) {
         let at = [Seg::key("scheduler"), Seg::key(SCHEDULING_COST)];
         match cost(src, &v, &at) {
-            Ok(c) => timing.cost = c,
+            Ok(c) => {
+                timing.cost = c;
+                if c.is_zero() {
+                    // The idealised scheduler: no client rate limit either.
+                    timing.client = None;
+                }
+            }
             Err(d) => errors.push(d),
         }
     }

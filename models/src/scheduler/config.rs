@@ -103,15 +103,17 @@ pub struct LeaderElectionConfiguration {
     pub resource_namespace: Option<IgnoredAny>,
 }
 
-/// Upstream `componentbaseconfigv1alpha1.ClientConnectionConfiguration`: accepted, ignored.
+/// Upstream `componentbaseconfigv1alpha1.ClientConnectionConfiguration`: `qps` and `burst`
+/// rate-limit the scheduler's binds (see `crate::scheduler::cost`); the rest is accepted and
+/// ignored.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClientConnectionConfiguration {
     pub kubeconfig: Option<IgnoredAny>,
     pub accept_content_types: Option<IgnoredAny>,
     pub content_type: Option<IgnoredAny>,
-    pub qps: Option<IgnoredAny>,
-    pub burst: Option<IgnoredAny>,
+    pub qps: Option<f64>,
+    pub burst: Option<i64>,
 }
 
 /// Upstream `configv1.KubeSchedulerConfiguration`.

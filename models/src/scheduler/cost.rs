@@ -24,16 +24,25 @@
 //! (1 / 810 s − 900 µs) / 500 ≈ 650 ns per node filtered and scored, split 300 ns filtering and
 //! 350 ns scoring (the split is not measured separately by scheduler_perf). The model then
 //! reproduces both: 900 µs + 500 × 650 ns = 1.225 ms (816 pods/s) and 900.3 µs (1,110 pods/s).
-//! These are throughputs of the scheduler alone, with its client's rate limit raised; a real
-//! cluster's kube-scheduler (clientConnection `qps: 50`) can be slower, which this model does
-//! not include.
+//! These are throughputs of the scheduler alone, with its client's rate limit raised.
+//!
+//! A real kube-scheduler's API client is rate-limited: `clientConnection.qps` 50 and `burst`
+//! 100 by default (upstream `pkg/scheduler/apis/config/v1/defaults.go`: "Scheduler has an
+//! opinion about QPS/Burst"), through client-go's token bucket
+//! (`flowcontrol.NewTokenBucketRateLimiter`, a `golang.org/x/time/rate` limiter that starts
+//! full). Every bind is one request, so past the first 100 a burst binds at 50 pods/s whatever
+//! the cycles cost: 5,000 pods take about 100 s. [`ClientRateLimit`] models it for binds (the
+//! requests a burst is made of); the binding cycle waits for its token in its own goroutine,
+//! so the wait delays that pod's bind, not the next scheduling cycle. The scheduler's
+//! KubeSchedulerConfiguration sets it (`clientConnection: {qps, burst}`; a negative qps turns
+//! it off, as client-go does), and `schedulingCost: 0` (the idealised scheduler) turns it off.
 //!
 //! The bind is an API write like any other: it commits after `controlPlane.apiLatency` and
 //! watchers see it after `watchLatency` as well. `bindingLatency` is extra time the binding
 //! cycle takes before the pod counts as scheduled (PreBind, Permit waits, a slow webhook); it
 //! is `0` by default because the write itself is already timed by `apiLatency`.
 
-use sim_core::SimDuration;
+use sim_core::{SimDuration, SimTime};
 
 /// What one scheduling cycle costs in simulated time (`scheduler: {schedulingCost: …}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,20 +99,101 @@ pub fn nodes_scored(feasible_nodes: usize) -> usize {
     }
 }
 
-/// The scheduler's timing (`scheduler: {schedulingCost, bindingLatency}`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The scheduler's timing (`scheduler: {schedulingCost, bindingLatency}` and the
+/// configuration's `clientConnection`).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SchedulerTiming {
     pub cost: SchedulingCost,
     /// Time from the end of a pod's scheduling cycle to its bind counting as done.
     pub binding_latency: SimDuration,
+    /// The API client's rate limit; `None`: unlimited.
+    pub client: Option<ClientRateLimit>,
 }
 
 impl SchedulerTiming {
-    /// kubesim's idealised scheduler: no cycle cost, no binding latency.
+    /// kubesim's idealised scheduler: no cycle cost, no binding latency, no client limit.
     pub const ZERO: SchedulerTiming = SchedulerTiming {
         cost: SchedulingCost::ZERO,
         binding_latency: SimDuration::ZERO,
+        client: None,
     };
+}
+
+impl Default for SchedulerTiming {
+    fn default() -> Self {
+        SchedulerTiming {
+            cost: SchedulingCost::CALIBRATED,
+            binding_latency: SimDuration::ZERO,
+            client: Some(ClientRateLimit::SCHEDULER_DEFAULT),
+        }
+    }
+}
+
+/// `clientConnection: {qps, burst}` of a kube-scheduler.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClientRateLimit {
+    pub qps: f64,
+    pub burst: u32,
+}
+
+impl ClientRateLimit {
+    /// Upstream `SetDefaults_KubeSchedulerConfiguration`: QPS 50, Burst 100.
+    pub const SCHEDULER_DEFAULT: ClientRateLimit = ClientRateLimit {
+        qps: 50.0,
+        burst: 100,
+    };
+
+    /// The configuration's `clientConnection`, defaulted as upstream: a zero (or absent) qps
+    /// or burst takes the scheduler's default; a negative qps means no limiter (client-go
+    /// builds one only for a positive qps).
+    pub fn from_config(qps: Option<f64>, burst: Option<i64>) -> Option<ClientRateLimit> {
+        let qps = match qps {
+            Some(q) if q < 0.0 => return None,
+            Some(q) if q > 0.0 => q,
+            _ => Self::SCHEDULER_DEFAULT.qps,
+        };
+        let burst = match burst {
+            Some(b) if b > 0 => u32::try_from(b).unwrap_or(u32::MAX),
+            _ => Self::SCHEDULER_DEFAULT.burst,
+        };
+        Some(ClientRateLimit { qps, burst })
+    }
+}
+
+/// A token bucket as `golang.org/x/time/rate` keeps it for client-go, in its "reserve and
+/// wait" form: a request at `now` goes at once while tokens remain, else when the next token
+/// arrives. Kept as the theoretical arrival time of the next request (GCRA), which is the same
+/// bucket in integer nanoseconds: one token every `1/qps`, at most `burst` saved up.
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    interval: u64,
+    tolerance: u64,
+    next_free: u64,
+}
+
+impl TokenBucket {
+    /// Starts full, as upstream's limiter does.
+    pub fn new(limit: ClientRateLimit) -> Self {
+        let interval = if limit.qps.is_finite() && limit.qps > 0.0 {
+            (1e9 / limit.qps).round().max(1.0) as u64
+        } else {
+            0
+        };
+        TokenBucket {
+            interval,
+            tolerance: interval.saturating_mul(u64::from(limit.burst.max(1)) - 1),
+            next_free: 0,
+        }
+    }
+
+    /// Takes a token for a request made at `now` and returns when the request may go.
+    pub fn reserve(&mut self, now: SimTime) -> SimTime {
+        let now_ns = now.as_nanos();
+        let arrival = self.next_free.max(now_ns);
+        let go = arrival.saturating_sub(self.tolerance).max(now_ns);
+        self.next_free = arrival.saturating_add(self.interval);
+        SimTime::from_nanos(go)
+    }
 }
 
 #[cfg(test)]
@@ -148,5 +238,42 @@ mod tests {
         assert_eq!(nodes_scored(0), 0);
         assert_eq!(nodes_scored(1), 0);
         assert_eq!(nodes_scored(2), 2);
+    }
+
+    /// client-go's limiter for kube-scheduler (QPS 50, burst 100, starts full): the first 100
+    /// requests of a burst go at once, then one every 20 ms.
+    #[test]
+    fn token_bucket_lets_a_burst_through_then_paces_it() {
+        let mut b = TokenBucket::new(ClientRateLimit::SCHEDULER_DEFAULT);
+        let t0 = SimTime::from_secs(10);
+        let goes: Vec<SimTime> = (0..103).map(|_| b.reserve(t0)).collect();
+        assert!(goes[..100].iter().all(|&g| g == t0));
+        assert_eq!(goes[100], t0 + SimDuration::from_millis(20));
+        assert_eq!(goes[102], t0 + SimDuration::from_millis(60));
+        // Idle for 10 s refills the bucket (100 tokens take 2 s).
+        let later = SimTime::from_secs(20);
+        assert!((0..100).all(|_| b.reserve(later) == later));
+        assert_eq!(b.reserve(later), later + SimDuration::from_millis(20));
+        // 5,000 binds in one instant: the last goes (5,000 − 100) × 20 ms = 98 s later.
+        let mut b = TokenBucket::new(ClientRateLimit::SCHEDULER_DEFAULT);
+        let last = (0..5_000).map(|_| b.reserve(t0)).last().unwrap();
+        assert_eq!(last, t0 + SimDuration::from_secs(98));
+    }
+
+    /// Upstream defaulting of `clientConnection` (`defaults.go`) and client-go's "no limiter
+    /// unless qps > 0".
+    #[test]
+    fn client_connection_defaults_as_upstream() {
+        let d = ClientRateLimit::SCHEDULER_DEFAULT;
+        assert_eq!(ClientRateLimit::from_config(None, None), Some(d));
+        assert_eq!(ClientRateLimit::from_config(Some(0.0), Some(0)), Some(d));
+        assert_eq!(
+            ClientRateLimit::from_config(Some(200.0), Some(400)),
+            Some(ClientRateLimit {
+                qps: 200.0,
+                burst: 400
+            })
+        );
+        assert_eq!(ClientRateLimit::from_config(Some(-1.0), None), None);
     }
 }
