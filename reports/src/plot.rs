@@ -378,10 +378,16 @@ struct TimeAxis {
 
 impl TimeAxis {
     fn new(end: f64) -> Self {
-        TimeAxis {
-            end,
-            step: time_step(end),
-        }
+        let step = time_step(end);
+        // A run of 10m sampled at evenly spaced instants ends a hair before 10m: end the axis
+        // on the tick rather than leave the last tick off.
+        let next_tick = (end / step).ceil() * step;
+        let end = if next_tick - end < step * 0.05 {
+            next_tick
+        } else {
+            end
+        };
+        TimeAxis { end, step }
     }
 
     fn ticks(&self) -> Vec<f64> {
@@ -523,7 +529,7 @@ pub fn run_charts(
         out.push(NamedChart {
             name: "pods-by-phase",
             chart: chart(
-                "Pods by phase",
+                "Pods pending and running",
                 "pods",
                 YUnit::Count,
                 Style::StackedArea,
@@ -650,6 +656,12 @@ mod tests {
         assert_eq!(time_step(30.0 * DAY), 7.0 * DAY);
         assert_eq!(time_step(365.0 * DAY), 70.0 * DAY);
         assert_eq!(time_step(2.0), 0.5);
+    }
+
+    #[test]
+    fn an_end_just_short_of_a_tick_ends_on_it() {
+        assert_eq!(TimeAxis::new(599.9).ticks().last(), Some(&600.0));
+        assert_eq!(TimeAxis::new(580.0).ticks().last(), Some(&480.0));
     }
 
     #[test]
