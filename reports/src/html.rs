@@ -1,5 +1,6 @@
 //! One self-contained HTML page per run: the headline figures, per-pool utilisation, charts
-//! over time and the event log. No scripts, no external files: it opens anywhere, offline.
+//! over time (inline SVG) and the event log. No scripts, no external files: it opens anywhere,
+//! offline.
 
 use std::fmt::Write;
 
@@ -7,7 +8,7 @@ use models::events::{EventRecord, EventType};
 use models::summary::Summary;
 use models::trace::Sample;
 
-use crate::plot::{Series, line_chart};
+use crate::plot::{Marker, run_charts};
 use crate::table::human_amount;
 
 fn esc(s: &str) -> String {
@@ -22,7 +23,8 @@ h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collaps
 td,th{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}th{background:#f6f6f6}\
 .num{text-align:right}.bar{background:#e8eef7;width:160px;height:12px;display:inline-block}\
 .fill{background:#1f77b4;height:12px}.warn{color:#b00}.kpi{display:inline-block;margin:0 2em 1em 0}\
-.kpi b{font-size:1.6em;display:block}code{background:#f4f4f4;padding:1px 4px}";
+.kpi b{font-size:1.6em;display:block}code{background:#f4f4f4;padding:1px 4px}\
+figure{margin:1em 0}figure svg{max-width:100%;height:auto}";
 
 /// The report. `events` are the first Events of the run (of `total_events`); `pods_over_time`
 /// is (hours, pending, running); `samples` are a trace's samples.
@@ -32,6 +34,17 @@ pub fn run_report(
     total_events: u64,
     pods_over_time: &[(f64, u64, u64)],
     samples: &[Sample],
+) -> String {
+    run_report_with_markers(s, events, pods_over_time, samples, &[])
+}
+
+/// The report, with `markers` (faults, timeline actions) drawn on every chart.
+pub fn run_report_with_markers(
+    s: &Summary,
+    events: &[EventRecord],
+    pods_over_time: &[(f64, u64, u64)],
+    samples: &[Sample],
+    markers: &[Marker],
 ) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -120,29 +133,6 @@ pub fn run_report(
     }
     h.push_str("</table>");
 
-    if !pods_over_time.is_empty() {
-        h.push_str("<h2>Pods over time</h2>");
-        h.push_str(&line_chart(
-            "Pods pending and running",
-            "pods",
-            &[
-                Series {
-                    label: "running",
-                    points: pods_over_time
-                        .iter()
-                        .map(|&(t, _, r)| (t, r as f64))
-                        .collect(),
-                },
-                Series {
-                    label: "pending",
-                    points: pods_over_time
-                        .iter()
-                        .map(|&(t, p, _)| (t, p as f64))
-                        .collect(),
-                },
-            ],
-        ));
-    }
     if let Some(t) = &s.trace {
         let _ = write!(
             h,
@@ -157,55 +147,19 @@ pub fn run_report(
             t.gpu_frag_milli.mean / 1000.0
         );
     }
-    if !samples.is_empty() {
-        let hours = |x: &Sample| x.time_s / 3600.0;
-        h.push_str(&line_chart(
-            "Allocation (requested / allocatable)",
-            "share",
-            &[
-                Series {
-                    label: "GPU",
-                    points: samples
-                        .iter()
-                        .map(|x| (hours(x), x.gpu_allocation()))
-                        .collect(),
-                },
-                Series {
-                    label: "CPU",
-                    points: samples
-                        .iter()
-                        .map(|x| (hours(x), x.cpu_allocation()))
-                        .collect(),
-                },
-                Series {
-                    label: "memory",
-                    points: samples
-                        .iter()
-                        .map(|x| (hours(x), x.memory_allocation()))
-                        .collect(),
-                },
-            ],
-        ));
-        h.push_str(&line_chart(
-            "GPU fragmentation (share of all GPUs)",
-            "share",
-            &[
-                Series {
-                    label: "FGD",
-                    points: samples
-                        .iter()
-                        .map(|x| (hours(x), x.gpu_frag_ratio))
-                        .collect(),
-                },
-                Series {
-                    label: "partly used",
-                    points: samples
-                        .iter()
-                        .map(|x| (hours(x), x.gpu_frag_partial_ratio))
-                        .collect(),
-                },
-            ],
-        ));
+    let charts = run_charts(pods_over_time, samples, markers);
+    if !charts.is_empty() {
+        h.push_str("<h2>Over time</h2>");
+    }
+    for c in &charts {
+        match c.chart.svg() {
+            Ok(svg) => {
+                let _ = write!(h, "<figure id=\"chart-{}\">{svg}</figure>", c.name);
+            }
+            Err(e) => {
+                let _ = write!(h, "<p class=\"warn\">{}</p>", esc(&e.to_string()));
+            }
+        }
     }
 
     const SHOWN: usize = 300;
