@@ -35,13 +35,14 @@ pub fn run_report(
     pods_over_time: &[(f64, u64, u64)],
     samples: &[Sample],
 ) -> String {
-    run_report_with_markers(s, events, pods_over_time, samples, &[])
+    run_report_with_markers(s, events, total_events, pods_over_time, samples, &[])
 }
 
 /// The report, with `markers` (faults, timeline actions) drawn on every chart.
 pub fn run_report_with_markers(
     s: &Summary,
     events: &[EventRecord],
+    total_events: u64,
     pods_over_time: &[(f64, u64, u64)],
     samples: &[Sample],
     markers: &[Marker],
