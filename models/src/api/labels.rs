@@ -199,7 +199,7 @@ pub enum Operator {
 ///
 /// `key` and `values` are the strings callers read and display; matching uses their interned
 /// copies, made once by [`Requirement::new`] (so build requirements with it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Requirement {
     pub key: String,
     pub operator: Operator,
@@ -209,6 +209,17 @@ pub struct Requirement {
     /// `values` interned, in the same order.
     value_ids: Vec<Interned>,
 }
+
+impl PartialEq for Requirement {
+    /// The interned copies are equal exactly when the strings are.
+    fn eq(&self, other: &Self) -> bool {
+        self.key_id == other.key_id
+            && self.operator == other.operator
+            && self.value_ids == other.value_ids
+    }
+}
+
+impl Eq for Requirement {}
 
 impl Requirement {
     pub fn new(key: impl Into<String>, operator: Operator, values: Vec<String>) -> Self {
