@@ -199,7 +199,7 @@ pub enum Operator {
 ///
 /// `key` and `values` are the strings callers read and display; matching uses their interned
 /// copies, made once by [`Requirement::new`] (so build requirements with it).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Requirement {
     pub key: String,
     pub operator: Operator,
@@ -208,6 +208,18 @@ pub struct Requirement {
     key_id: Interned,
     /// `values` interned, in the same order.
     value_ids: Vec<Interned>,
+}
+
+impl fmt::Debug for Requirement {
+    /// The strings only: the interned copies say nothing more, and this text feeds hashes
+    /// (a template's `pod-template-hash`) that must not change.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Requirement")
+            .field("key", &self.key)
+            .field("operator", &self.operator)
+            .field("values", &self.values)
+            .finish()
+    }
 }
 
 impl PartialEq for Requirement {
@@ -336,6 +348,44 @@ mod tests {
     fn empty_selector_matches_everything() {
         assert!(LabelSelector::default().matches(&labels(&[("a", "b")])));
         assert!(LabelSelector::default().matches(&Labels::new()));
+    }
+
+    #[test]
+    fn interned_strings_are_equal_exactly_when_their_text_is() {
+        let a = Interned::new("app");
+        let b = Interned::new(&String::from("app"));
+        assert_eq!(a, b);
+        assert_ne!(a, Interned::new("apps"));
+        assert_eq!(Interned::existing("app"), Some(a));
+        assert!(Interned::new("b") > Interned::new("a"), "ordered by text");
+        let l = labels(&[("app", "web")]);
+        assert_eq!(l.get_interned(a), Some(Interned::new("web")));
+    }
+
+    #[test]
+    fn debug_text_is_that_of_the_strings() {
+        // `pod-template-hash` hashes a template's debug text, which must not depend on the
+        // interning.
+        let r = Requirement::new("k", Operator::In, vec!["b".into(), "a".into()]);
+        assert_eq!(
+            format!("{r:?}"),
+            r#"Requirement { key: "k", operator: In, values: ["a", "b"] }"#
+        );
+        assert_eq!(
+            format!("{:?}", labels(&[("x", "1")])),
+            r#"Labels([("x", "1")])"#
+        );
+    }
+
+    #[test]
+    fn many_labels_are_found_by_binary_search() {
+        let l: Labels = (0..20).map(|i| (format!("k{i:02}"), format!("v{i}"))).collect();
+        assert_eq!(
+            l.get_interned(Interned::new("k13")),
+            Some(Interned::new("v13"))
+        );
+        assert_eq!(l.get_interned(Interned::new("k99")), None);
+        assert_eq!(l.get("k07"), Some("v7"));
     }
 
     #[test]
