@@ -379,7 +379,9 @@ mod tests {
 
     #[test]
     fn many_labels_are_found_by_binary_search() {
-        let l: Labels = (0..20).map(|i| (format!("k{i:02}"), format!("v{i}"))).collect();
+        let l: Labels = (0..20)
+            .map(|i| (format!("k{i:02}"), format!("v{i}")))
+            .collect();
         assert_eq!(
             l.get_interned(Interned::new("k13")),
             Some(Interned::new("v13"))

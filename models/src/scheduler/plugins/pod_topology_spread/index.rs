@@ -53,9 +53,7 @@ impl ReqRef<'_> {
     fn to_requirement(self) -> Requirement {
         match self {
             ReqRef::Full(r) => r.clone(),
-            ReqRef::Eq(k, v) => {
-                Requirement::new(k.as_str(), Operator::Equals, vec![v.to_string()])
-            }
+            ReqRef::Eq(k, v) => Requirement::new(k.as_str(), Operator::Equals, vec![v.to_string()]),
         }
     }
 }

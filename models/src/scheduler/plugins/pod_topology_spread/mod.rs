@@ -39,6 +39,7 @@ use serde_json::Value;
 
 use k8s_openapi::api::core::v1 as core;
 
+use crate::api::labels::Interned;
 use crate::api::{
     LABEL_HOSTNAME, LABEL_ZONE, NodeId, NodeInclusionPolicy, OwnerKind, Pod,
     TopologySpreadConstraint, WhenUnsatisfiable,
@@ -51,7 +52,6 @@ use crate::scheduler::framework::{
 use crate::scheduler::plugins::helper::qualified_name_error;
 use crate::scheduler::plugins::inter_pod_affinity::check_args_type;
 use crate::store::NodeInfo;
-use crate::api::labels::Interned;
 
 use index::{Indexes, ReqRef, SelectorView, ShapeView, view_matches};
 
