@@ -494,6 +494,12 @@ impl Store {
         self.termination_logged.contains(&pod)
     }
 
+    /// The bound pods whose graceful deletion was logged, in id order: with the pods of
+    /// [`Store::counted_pods_labeled`] they make up every pod on a node.
+    pub fn termination_logged_pods(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.termination_logged.iter().copied()
+    }
+
     /// The bound pods of `namespace` labelled `key=value` that PodTopologySpread counts: not
     /// deleted and without a logged graceful deletion ([`Store::termination_logged`]). Their
     /// nodes may since have gone.
@@ -504,6 +510,20 @@ impl Store {
         value: &str,
     ) -> Option<&BTreeSet<PodId>> {
         self.counted_by_label.get(namespace)?.get(key)?.get(value)
+    }
+
+    /// The lists of [`Store::counted_pods_labeled`] for every value of `key` in `namespace`:
+    /// the counted pods that carry the label at all.
+    pub fn counted_pods_with_key<'s>(
+        &'s self,
+        namespace: &str,
+        key: &str,
+    ) -> impl Iterator<Item = &'s BTreeSet<PodId>> + 's {
+        self.counted_by_label
+            .get(namespace)
+            .and_then(|by_key| by_key.get(key))
+            .into_iter()
+            .flat_map(|by_value| by_value.values())
     }
 
     /// Adds (`counted`) or removes a pod from `counted_by_label`.

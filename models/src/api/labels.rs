@@ -1,10 +1,103 @@
 //! Labels and label selectors, equality- and set-based, as in apimachinery `pkg/labels`.
+//!
+//! Label keys and values are interned: every distinct string is stored once for the whole
+//! process (a leaked `&'static str` registered in a global set behind a `Mutex`) and a label or
+//! requirement holds the address of that one copy. Two interned strings are equal exactly when
+//! their addresses are, so selector matching compares integers, and a pod's labels cost two
+//! words per pair instead of two heap strings. Addresses differ between runs, so they are only
+//! ever compared for equality, never ordered or hashed: every observable order (labels by key,
+//! a requirement's values) is still the strings' order, and decisions do not depend on which
+//! thread or test interned a string first. The set only grows; it holds the distinct label
+//! strings of the run (keys, app names, template hashes), not one entry per pod.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Mutex;
 
-/// A set of labels, kept sorted by key for deterministic iteration and binary search.
+/// The one copy of every interned string.
+static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+/// An interned label key or value (see the module doc): equality is the address of the one
+/// shared copy, ordering is the string's.
+#[derive(Clone, Copy)]
+pub struct Interned(&'static str);
+
+impl Interned {
+    /// The interned copy of `s`, made on first use.
+    pub fn new(s: &str) -> Self {
+        // A poisoned lock only means another thread panicked while inserting; the set itself
+        // is still a valid set of leaked strings.
+        let mut set = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&found) = set.get(s) {
+            return Interned(found);
+        }
+        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        set.insert(leaked);
+        Interned(leaked)
+    }
+
+    /// The interned copy of `s` if there is one: a string never interned is no label's key or
+    /// value, so a lookup by it can stop here.
+    pub fn existing(s: &str) -> Option<Self> {
+        let set = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+        set.get(s).map(|&found| Interned(found))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl PartialEq for Interned {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Interned {}
+
+impl PartialOrd for Interned {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Interned {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if self == other {
+            Ordering::Equal
+        } else {
+            self.0.cmp(other.0)
+        }
+    }
+}
+
+impl fmt::Debug for Interned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for Interned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::ops::Deref for Interned {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+/// Below this many labels a linear scan of addresses beats a binary search of strings.
+const LINEAR_LOOKUP: usize = 8;
+
+/// A set of labels, kept sorted by key string for deterministic iteration and binary search.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Labels(Vec<(String, String)>);
+pub struct Labels(Vec<(Interned, Interned)>);
 
 impl Labels {
     pub fn new() -> Self {
@@ -18,14 +111,27 @@ impl Labels {
             .map(|i| self.0[i].1.as_str())
     }
 
+    /// The value of an interned key, compared by address.
+    pub fn get_interned(&self, key: Interned) -> Option<Interned> {
+        if self.0.len() <= LINEAR_LOOKUP {
+            return self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        }
+        self.0
+            .binary_search_by(|(k, _)| k.cmp(&key))
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        self.insert_interned(Interned::new(key.as_ref()), Interned::new(value.as_ref()));
+    }
+
+    pub fn insert_interned(&mut self, key: Interned, value: Interned) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => self.0.insert(i, (key, value)),
         }
@@ -33,12 +139,17 @@ impl Labels {
 
     /// Removes a label, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let i = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(i).1)
+        let i = self.0.iter().position(|(k, _)| k.as_str() == key)?;
+        Some(self.0.remove(i).1.as_str().to_string())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The labels as interned pairs, in key order.
+    pub fn iter_interned(&self) -> impl Iterator<Item = (Interned, Interned)> + '_ {
+        self.0.iter().copied()
     }
 
     pub fn len(&self) -> usize {
@@ -53,11 +164,15 @@ impl Labels {
 impl From<BTreeMap<String, String>> for Labels {
     fn from(map: BTreeMap<String, String>) -> Self {
         // BTreeMap iterates in key order, which is exactly our invariant.
-        Labels(map.into_iter().collect())
+        Labels(
+            map.iter()
+                .map(|(k, v)| (Interned::new(k), Interned::new(v)))
+                .collect(),
+        )
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Labels {
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Labels {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut labels = Labels::new();
         for (k, v) in iter {
@@ -81,38 +196,81 @@ pub enum Operator {
 }
 
 /// One requirement of a selector: `key op values`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `key` and `values` are the strings callers read and display; matching uses their interned
+/// copies, made once by [`Requirement::new`] (so build requirements with it).
+#[derive(Clone)]
 pub struct Requirement {
     pub key: String,
     pub operator: Operator,
     /// Sorted and deduplicated for `In`/`NotIn`; one value for `Equals`/`NotEquals`/`Gt`/`Lt`.
     pub values: Vec<String>,
+    key_id: Interned,
+    /// `values` interned, in the same order.
+    value_ids: Vec<Interned>,
 }
+
+impl fmt::Debug for Requirement {
+    /// The strings only: the interned copies say nothing more, and this text feeds hashes
+    /// (a template's `pod-template-hash`) that must not change.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Requirement")
+            .field("key", &self.key)
+            .field("operator", &self.operator)
+            .field("values", &self.values)
+            .finish()
+    }
+}
+
+impl PartialEq for Requirement {
+    /// The interned copies are equal exactly when the strings are.
+    fn eq(&self, other: &Self) -> bool {
+        self.key_id == other.key_id
+            && self.operator == other.operator
+            && self.value_ids == other.value_ids
+    }
+}
+
+impl Eq for Requirement {}
 
 impl Requirement {
     pub fn new(key: impl Into<String>, operator: Operator, values: Vec<String>) -> Self {
         let mut values = values;
         values.sort();
         values.dedup();
+        let key = key.into();
         Requirement {
-            key: key.into(),
+            key_id: Interned::new(&key),
+            value_ids: values.iter().map(|v| Interned::new(v)).collect(),
+            key,
             operator,
             values,
         }
+    }
+
+    /// The interned key.
+    pub fn key_id(&self) -> Interned {
+        self.key_id
+    }
+
+    /// The interned values, in the order of `values`.
+    pub fn value_ids(&self) -> &[Interned] {
+        &self.value_ids
     }
 
     /// Upstream `Requirement.Matches` (apimachinery/pkg/labels/selector.go): `NotIn` and
     /// `DoesNotExist` match when the key is absent; `Gt`/`Lt` compare the label as an integer
     /// and fail when it does not parse.
     pub fn matches(&self, labels: &Labels) -> bool {
-        let value = labels.get(&self.key);
+        self.matches_value(labels.get_interned(self.key_id))
+    }
+
+    /// [`Requirement::matches`] given the label's value (`None` when the key is absent).
+    pub fn matches_value(&self, value: Option<Interned>) -> bool {
+        let listed = |v: Interned| self.value_ids.contains(&v);
         match self.operator {
-            Operator::In | Operator::Equals => {
-                value.is_some_and(|v| self.values.binary_search_by(|x| x.as_str().cmp(v)).is_ok())
-            }
-            Operator::NotIn | Operator::NotEquals => {
-                value.is_none_or(|v| self.values.binary_search_by(|x| x.as_str().cmp(v)).is_err())
-            }
+            Operator::In | Operator::Equals => value.is_some_and(listed),
+            Operator::NotIn | Operator::NotEquals => value.is_none_or(|v| !listed(v)),
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
             Operator::Gt | Operator::Lt => {
@@ -190,6 +348,46 @@ mod tests {
     fn empty_selector_matches_everything() {
         assert!(LabelSelector::default().matches(&labels(&[("a", "b")])));
         assert!(LabelSelector::default().matches(&Labels::new()));
+    }
+
+    #[test]
+    fn interned_strings_are_equal_exactly_when_their_text_is() {
+        let a = Interned::new("app");
+        let b = Interned::new(&String::from("app"));
+        assert_eq!(a, b);
+        assert_ne!(a, Interned::new("apps"));
+        assert_eq!(Interned::existing("app"), Some(a));
+        assert!(Interned::new("b") > Interned::new("a"), "ordered by text");
+        let l = labels(&[("app", "web")]);
+        assert_eq!(l.get_interned(a), Some(Interned::new("web")));
+    }
+
+    #[test]
+    fn debug_text_is_that_of_the_strings() {
+        // `pod-template-hash` hashes a template's debug text, which must not depend on the
+        // interning.
+        let r = Requirement::new("k", Operator::In, vec!["b".into(), "a".into()]);
+        assert_eq!(
+            format!("{r:?}"),
+            r#"Requirement { key: "k", operator: In, values: ["a", "b"] }"#
+        );
+        assert_eq!(
+            format!("{:?}", labels(&[("x", "1")])),
+            r#"Labels([("x", "1")])"#
+        );
+    }
+
+    #[test]
+    fn many_labels_are_found_by_binary_search() {
+        let l: Labels = (0..20)
+            .map(|i| (format!("k{i:02}"), format!("v{i}")))
+            .collect();
+        assert_eq!(
+            l.get_interned(Interned::new("k13")),
+            Some(Interned::new("v13"))
+        );
+        assert_eq!(l.get_interned(Interned::new("k99")), None);
+        assert_eq!(l.get("k07"), Some("v7"));
     }
 
     #[test]

@@ -21,13 +21,13 @@
 //! Namespace objects that exist; kubesim treats every namespace a pod lives in as existing,
 //! with at least the `kubernetes.io/metadata.name` label the API server sets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::{
-    LabelSelector, Labels, NodeId, Operator, Pod, PodAffinityTerm, Requirement,
+    LabelSelector, Labels, NodeId, Operator, Pod, PodAffinityTerm, PodId, Requirement,
     WeightedPodAffinityTerm,
 };
 use crate::scheduler::config::ConfigError;
@@ -488,6 +488,64 @@ impl CacheKey {
             && self.preferred_anti.iter().all(|w| plain(&w.term))
     }
 
+    /// Every placed pod that can contribute when the incoming pod's terms are the only
+    /// selecting side (`IncomingRequired`; `Preferred` adds the pods with affinity), from the
+    /// store's per-label lists, so building counts for a new pod shape costs the pods its terms
+    /// can match rather than every bound pod. `None` when a term cannot be narrowed that way
+    /// (no `In`/`Equals`/`Exists` requirement, or a `namespaceSelector`): then every pod is scanned.
+    fn candidates(&self, snapshot: &Snapshot) -> Option<BTreeSet<PodId>> {
+        let terms = self
+            .required
+            .iter()
+            .chain(&self.required_anti)
+            .chain(self.preferred.iter().map(|w| &w.term))
+            .chain(self.preferred_anti.iter().map(|w| &w.term));
+        let mut out = BTreeSet::new();
+        for term in terms {
+            // A nil selector selects nothing.
+            let Some(selector) = &term.label_selector else {
+                continue;
+            };
+            if term.namespace_selector.is_some() {
+                return None;
+            }
+            let namespaces: Vec<&str> = if term.namespaces.is_empty() {
+                vec![self.namespace.as_str()]
+            } else {
+                term.namespaces.iter().map(String::as_str).collect()
+            };
+            // The `In`/`Equals`/`Exists` requirement listing the fewest pods: every pod the
+            // term selects is in one of its lists.
+            let mut best: Option<(usize, Vec<&BTreeSet<PodId>>)> = None;
+            for r in &selector.requirements {
+                let lists: Vec<&BTreeSet<PodId>> = match r.operator {
+                    Operator::In | Operator::Equals => namespaces
+                        .iter()
+                        .flat_map(|ns| {
+                            r.values
+                                .iter()
+                                .filter_map(move |v| snapshot.counted_pods_labeled(ns, &r.key, v))
+                        })
+                        .collect(),
+                    Operator::Exists => namespaces
+                        .iter()
+                        .flat_map(|ns| snapshot.counted_pods_with_key(ns, &r.key))
+                        .collect(),
+                    _ => continue,
+                };
+                let total = lists.iter().map(|l| l.len()).sum::<usize>();
+                if best.as_ref().is_none_or(|(t, _)| total < *t) {
+                    best = Some((total, lists));
+                }
+            }
+            let (_, lists) = best?;
+            out.extend(lists.into_iter().flatten().copied());
+        }
+        // Pods in graceful deletion are not in those lists but still count for this plugin.
+        out.extend(snapshot.termination_logged_pods());
+        Some(out)
+    }
+
     fn who(&self) -> Who<'_> {
         Who {
             namespace: &self.namespace,
@@ -606,7 +664,20 @@ impl Kept {
                 !self.key.preferred.is_empty() || !self.key.preferred_anti.is_empty()
             }
         };
-        if all {
+        let candidates = if all {
+            self.key.candidates(snapshot)
+        } else {
+            None
+        };
+        if let Some(mut ids) = candidates {
+            // Contributions add up, so the order pods are visited in does not matter.
+            if self.key.kind == Kind::Preferred {
+                ids.extend(snapshot.pods_with_affinity().iter().copied());
+            }
+            for (existing, node) in placed(snapshot, &ids) {
+                add(existing, node);
+            }
+        } else if all {
             for node in snapshot.live_nodes() {
                 for &id in &node.pods {
                     add(&snapshot.pod(id).pod, node);

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::labels::Interned;
 use crate::api::{LabelSelector, Labels, NodeSelector, Operator, Pod, Requirement, Toleration};
 use crate::scheduler::framework::Snapshot;
 use crate::scheduler::plugins::node_affinity::{required_matches, term_error};
@@ -29,14 +30,14 @@ const DOMAIN_MAPS: usize = 8;
 pub(crate) enum ReqRef<'a> {
     Full(&'a Requirement),
     /// `key = value`, from `matchLabelKeys` or from labels standing in for a selector.
-    Eq(&'a str, &'a str),
+    Eq(Interned, Interned),
 }
 
 impl ReqRef<'_> {
     fn matches(self, labels: &Labels) -> bool {
         match self {
             ReqRef::Full(r) => r.matches(labels),
-            ReqRef::Eq(k, v) => labels.get(k) == Some(v),
+            ReqRef::Eq(k, v) => labels.get_interned(k) == Some(v),
         }
     }
 
@@ -44,10 +45,7 @@ impl ReqRef<'_> {
         match self {
             ReqRef::Full(x) => x == r,
             ReqRef::Eq(k, v) => {
-                r.key == k
-                    && r.operator == Operator::Equals
-                    && r.values.len() == 1
-                    && r.values[0] == v
+                r.key_id() == k && r.operator == Operator::Equals && r.value_ids() == [v]
             }
         }
     }
@@ -55,7 +53,7 @@ impl ReqRef<'_> {
     fn to_requirement(self) -> Requirement {
         match self {
             ReqRef::Full(r) => r.clone(),
-            ReqRef::Eq(k, v) => Requirement::new(k, Operator::Equals, vec![v.to_string()]),
+            ReqRef::Eq(k, v) => Requirement::new(k.as_str(), Operator::Equals, vec![v.to_string()]),
         }
     }
 }
@@ -346,25 +344,27 @@ impl SpreadIndex {
         self.pod_generation = log.pod_generation();
     }
 
-    /// The store's lists of counted pods in the namespace under the values of the `In` /
-    /// `Equals` requirement of the selector with the fewest such pods: every pod the selector
-    /// matches is in one of them. `None` when the selector has no such requirement (every bound
-    /// pod must then be checked).
+    /// The store's lists of counted pods in the namespace under the values (or, for `Exists`,
+    /// the key) of the `In` / `Equals` / `Exists` requirement of the selector with the fewest
+    /// such pods: every pod the selector matches is in one of them. `None` when the selector
+    /// has no such requirement (every bound pod must then be checked).
     fn candidates<'s>(
         &self,
         snapshot: &'s Snapshot,
     ) -> Option<Vec<&'s std::collections::BTreeSet<crate::api::PodId>>> {
         let selector = self.key.selector.0.as_ref()?;
         let mut best: Option<(usize, Vec<_>)> = None;
+        let ns = self.key.namespace.as_str();
         for r in &selector.requirements {
-            if !matches!(r.operator, Operator::In | Operator::Equals) {
-                continue;
-            }
-            let lists: Vec<_> = r
-                .values
-                .iter()
-                .filter_map(|v| snapshot.counted_pods_labeled(&self.key.namespace, &r.key, v))
-                .collect();
+            let lists: Vec<_> = match r.operator {
+                Operator::In | Operator::Equals => r
+                    .values
+                    .iter()
+                    .filter_map(|v| snapshot.counted_pods_labeled(ns, &r.key, v))
+                    .collect(),
+                Operator::Exists => snapshot.counted_pods_with_key(ns, &r.key).collect(),
+                _ => continue,
+            };
             let total = lists.iter().map(|l| l.len()).sum::<usize>();
             if best.as_ref().is_none_or(|(t, _)| total < *t) {
                 best = Some((total, lists));

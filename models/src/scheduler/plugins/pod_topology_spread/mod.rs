@@ -39,6 +39,7 @@ use serde_json::Value;
 
 use k8s_openapi::api::core::v1 as core;
 
+use crate::api::labels::Interned;
 use crate::api::{
     LABEL_HOSTNAME, LABEL_ZONE, NodeId, NodeInclusionPolicy, OwnerKind, Pod,
     TopologySpreadConstraint, WhenUnsatisfiable,
@@ -333,7 +334,12 @@ fn own_selector<'a>(c: &'a TopologySpreadConstraint, pod: &'a Pod) -> SelectorVi
     let mut reqs: Vec<ReqRef<'a>> = c
         .match_label_keys
         .iter()
-        .filter_map(|k| pod.labels.get(k).map(|v| ReqRef::Eq(k.as_str(), v)))
+        .filter_map(|k| {
+            pod.labels
+                .iter_interned()
+                .find(|(pk, _)| pk.as_str() == k)
+                .map(|(pk, v)| ReqRef::Eq(pk, v))
+        })
         .collect();
     reqs.extend(sel.requirements.iter().map(ReqRef::Full));
     Some(reqs)
@@ -344,7 +350,7 @@ fn own_selector<'a>(c: &'a TopologySpreadConstraint, pod: &'a Pod) -> SelectorVi
 fn default_selector<'a>(pod: &'a Pod, snapshot: &'a Snapshot) -> SelectorView<'a> {
     // Services of the pod's namespace whose (non-nil) selector selects the pod; their selectors
     // cannot conflict, as they all match the pod. `labels.Set.AsSelector` sorts by key.
-    let mut service_pairs: Vec<(&str, &str)> = Vec::new();
+    let mut service_pairs: Vec<(Interned, Interned)> = Vec::new();
     let ns = pod.namespace.as_str();
     if !snapshot.service_selectors.is_empty() {
         for (_, sel) in snapshot
@@ -352,8 +358,11 @@ fn default_selector<'a>(pod: &'a Pod, snapshot: &'a Snapshot) -> SelectorView<'a
             .range((ns.to_string(), String::new())..)
             .take_while(|((n, _), _)| n == ns)
         {
-            if sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v)) {
-                service_pairs.extend(sel.iter());
+            if sel
+                .iter_interned()
+                .all(|(k, v)| pod.labels.get_interned(k) == Some(v))
+            {
+                service_pairs.extend(sel.iter_interned());
             }
         }
     }
@@ -369,7 +378,7 @@ fn default_selector<'a>(pod: &'a Pod, snapshot: &'a Snapshot) -> SelectorView<'a
         match snapshot.owner_selectors.get(&(owner.kind, owner.id)) {
             Some(sel) => reqs.extend(sel.requirements.iter().map(ReqRef::Full)),
             // Not registered: the pod's labels stand in for the ReplicaSet's selector.
-            None => reqs.extend(pod.labels.iter().map(|(k, v)| ReqRef::Eq(k, v))),
+            None => reqs.extend(pod.labels.iter_interned().map(|(k, v)| ReqRef::Eq(k, v))),
         }
     }
     (!reqs.is_empty()).then_some(reqs)
