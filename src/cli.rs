@@ -477,6 +477,7 @@ fn cmd_run(
         total_events,
         &world.samples,
         &models::summary::pods_over_time(world, outcome.simulation.now(), 200),
+        &reports::plot::run_markers(world),
     ) {
         return cannot_write(&e);
     }

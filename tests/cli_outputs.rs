@@ -5,7 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const SET: [&str; 4] = ["events.jsonl", "events.txt", "report.html", "summary.json"];
+const SET: [&str; 5] = [
+    "charts",
+    "events.jsonl",
+    "events.txt",
+    "report.html",
+    "summary.json",
+];
 
 fn kubesim() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kubesim"));
@@ -42,15 +48,22 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The whole set as bytes, file by file.
+/// The whole set as bytes, file by file (the charts folder's files as `charts/NAME`).
 fn snapshot(out: &Path) -> Vec<(String, Vec<u8>)> {
-    names(out)
-        .into_iter()
-        .map(|n| {
-            let bytes = read(&out.join(&n));
-            (n, bytes)
-        })
-        .collect()
+    let mut files = Vec::new();
+    for n in names(out) {
+        let path = out.join(&n);
+        if path.is_dir() {
+            for inner in names(&path) {
+                let bytes = read(&path.join(&inner));
+                files.push((format!("{n}/{inner}"), bytes));
+            }
+        } else {
+            let bytes = read(&path);
+            files.push((n, bytes));
+        }
+    }
+    files
 }
 
 fn assert_complete(out: &Path) {
@@ -231,4 +244,30 @@ fn an_interrupt_at_any_moment_leaves_the_old_set_or_the_new_one_and_no_temporari
         "some interrupt landed mid-run: {outcomes:?}"
     );
     let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn charts_come_as_png_files_and_mark_the_timeline_and_the_faults() {
+    let (_root, out) = scratch("charts");
+    let o = run(&[
+        "run",
+        "scenarios/zone-outage-rollout.yaml",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let charts = names(&out.join("charts"));
+    assert!(
+        charts.contains(&"pods-by-phase.png".to_owned()),
+        "{charts:?}"
+    );
+    for c in &charts {
+        let png = read(&out.join("charts").join(c));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{c} is a PNG");
+    }
+    // The scenario's rollout and its zone outage are marked on the report's charts.
+    let html = String::from_utf8(read(&out.join("report.html"))).expect("utf-8");
+    assert!(html.contains("rollout deployment/web"), "rollout marker");
+    assert!(html.contains("zoneOutage"), "fault marker");
 }

@@ -161,9 +161,10 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Writes `timeseries.csv` (trace runs), `report.html` and `summary.json` into `dir`, beside
-/// the streamed event files. `events` are the first Events (for the report) of
-/// `total_events`.
+/// Writes `timeseries.csv` (trace runs), `report.html`, the charts as PNG files in `charts/`
+/// and `summary.json` into `dir`, beside the streamed event files. `events` are the first
+/// Events (for the report) of `total_events`; `markers` (timeline actions, faults) are drawn
+/// on every chart.
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
@@ -171,6 +172,7 @@ pub fn write_run_outputs(
     total_events: u64,
     samples: &[models::trace::Sample],
     pods_over_time: &[(f64, u64, u64)],
+    markers: &[crate::plot::Marker],
 ) -> io::Result<()> {
     if !samples.is_empty() {
         let mut csv = Vec::new();
@@ -179,8 +181,19 @@ pub fn write_run_outputs(
     }
     write_file(
         &dir.join("report.html"),
-        crate::html::run_report(summary, events, total_events, pods_over_time, samples).as_bytes(),
+        crate::html::run_report_with_markers(
+            summary,
+            events,
+            total_events,
+            pods_over_time,
+            samples,
+            markers,
+        )
+        .as_bytes(),
     )?;
+    let charts = dir.join("charts");
+    fs::create_dir_all(&charts)?;
+    crate::plot::write_png_charts(&charts, pods_over_time, samples, markers)?;
     let mut json = serde_json::to_vec_pretty(summary)?;
     json.push(b'\n');
     write_file(&dir.join("summary.json"), &json)

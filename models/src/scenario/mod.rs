@@ -250,6 +250,31 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The timeline verb as a scenario writes it, with what it names: `rollout deployment/web`.
+    pub fn describe(&self) -> String {
+        let object = |t: &ObjectRef| format!("{}/{}", t.kind.as_str().to_lowercase(), t.name);
+        match self {
+            Action::AddNodes { count, .. } => format!("addNodes {count}"),
+            Action::Rollout { target, .. } => format!("rollout {}", object(target)),
+            Action::Scale { target, replicas } => format!("scale {} to {replicas}", object(target)),
+            Action::Rollback { target, .. } => format!("rollback {}", object(target)),
+            Action::Suspend { target, suspend } => {
+                let verb = if *suspend { "suspend" } else { "unsuspend" };
+                format!("{verb} {}", object(target))
+            }
+            Action::Pause { target } => format!("pause {}", object(target)),
+            Action::Resume { target } => format!("resume {}", object(target)),
+            Action::Apply(_) => "apply".to_owned(),
+            Action::Delete { target, .. } => format!("delete {}", object(target)),
+            Action::Fault(f) => f.verb.as_str().to_owned(),
+            Action::Cordon { node } => format!("cordon {node}"),
+            Action::Uncordon { node } => format!("uncordon {node}"),
+            Action::Drain { node, .. } => format!("drain {node}"),
+        }
+    }
+}
+
 /// An object a timeline action names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectRef {
