@@ -300,12 +300,9 @@ impl ResourceAllocationScorer {
         for &node in nodes {
             let info = snapshot.node(node);
             let pairs = terms.terms.iter().filter_map(|term| {
-                let (alloc, req) = term.source.pair(
-                    info,
-                    term.pod_request,
-                    self.use_requested,
-                    &self.resources,
-                );
+                let (alloc, req) =
+                    term.source
+                        .pair(info, term.pod_request, self.use_requested, &self.resources);
                 (alloc != 0).then_some((term.weight, req, alloc))
             });
             out.push(NodeScore {
@@ -611,17 +608,32 @@ mod tests {
     fn score_nodes_gives_score_of_each_node() {
         use crate::scheduler::testing::{node, pod, snapshot};
         let nodes = vec![
-            node("n1").capacity(&[("cpu", "4000m"), ("memory", "10000")]).obj(),
-            node("n2").capacity(&[("cpu", "6000m"), ("memory", "0")]).obj(),
-            node("n3").capacity(&[("cpu", "0"), ("memory", "10000")]).obj(),
+            node("n1")
+                .capacity(&[("cpu", "4000m"), ("memory", "10000")])
+                .obj(),
+            node("n2")
+                .capacity(&[("cpu", "6000m"), ("memory", "0")])
+                .obj(),
+            node("n3")
+                .capacity(&[("cpu", "0"), ("memory", "10000")])
+                .obj(),
             node("n4").capacity(&[("cpu", "0"), ("memory", "0")]).obj(),
             node("n5")
-                .capacity(&[("cpu", "1000m"), ("memory", "3000"), ("nvidia.com/gpu", "4")])
+                .capacity(&[
+                    ("cpu", "1000m"),
+                    ("memory", "3000"),
+                    ("nvidia.com/gpu", "4"),
+                ])
                 .obj(),
-            node("n6").capacity(&[("cpu", "32"), ("memory", "128Gi")]).obj(),
+            node("n6")
+                .capacity(&[("cpu", "32"), ("memory", "128Gi")])
+                .obj(),
         ];
         let existing = vec![
-            (pod("a").req(&[("cpu", "3000m"), ("memory", "5000")]).obj(), "n1"),
+            (
+                pod("a").req(&[("cpu", "3000m"), ("memory", "5000")]).obj(),
+                "n1",
+            ),
             (pod("b").req(&[("cpu", "2000m")]).obj(), "n5"),
             (pod("c").obj(), "n6"),
         ];
@@ -636,8 +648,14 @@ mod tests {
                 .obj(),
         ];
         let shape = vec![
-            FunctionShapePoint { utilization: 0, score: 0 },
-            FunctionShapePoint { utilization: 100, score: 100 },
+            FunctionShapePoint {
+                utilization: 0,
+                score: 0,
+            },
+            FunctionShapePoint {
+                utilization: 100,
+                score: 100,
+            },
         ];
         let strategies = [
             Strategy::LeastAllocated,
