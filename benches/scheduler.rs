@@ -3,13 +3,22 @@
 //! `percentageOfNodesToScore` and once scoring every node.
 //!
 //! Each iteration schedules a batch of pods from a ReplicaSet-like template onto a fresh copy
-//! of the cluster (the copy is made outside the timed section), binding each pod as the
+//! of the cluster (the copy is made, and dropped, outside the timed section), binding each pod as the
 //! scheduler decides, so later pods see a fuller cluster as they would in a real run.
+//!
+//! The many-Deployments case is the scale scenario's steady state: 5,000 nodes in 3 zones
+//! already running 1,490 Deployments of 100 replicas each (distinct `app` labels, each
+//! ReplicaSet's selector registered, so PodTopologySpread's system default constraints apply
+//! to every pod), then each iteration schedules 10 more Deployments' 1,000 pods — every 100
+//! pods a selector no cycle has seen.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use models::api::{Labels, Node, OwnerKind, OwnerRef, Pod, ResourceList, WorkloadId};
+use models::api::{
+    LabelSelector, Labels, Node, NodeId, OwnerKind, OwnerRef, Pod, ResourceList, WorkloadId,
+};
 use models::scheduler::config::parse_config;
 use models::scheduler::{Registry, Scheduler};
 use models::store::Store;
@@ -45,11 +54,21 @@ fn cluster(nodes: usize) -> Store {
     store
 }
 
+/// Deployments in the many-Deployments cluster before the timed batch, and their replicas.
+const DEPLOYMENTS_BOUND: usize = 1_490;
+const REPLICAS: usize = 100;
+const MANY_DEPLOYMENTS_NODES: usize = 5_000;
+
 fn pods(n: usize) -> Vec<Pod> {
+    replica_set_pods("web", 0, n)
+}
+
+/// `n` pods of the ReplicaSet `app` (workload `id`), labelled `app=<app>`.
+fn replica_set_pods(app: &str, id: u32, n: usize) -> Vec<Pod> {
     (0..n)
         .map(|i| Pod {
-            name: format!("web-{i}"),
-            labels: [("app", "web")].into_iter().collect(),
+            name: format!("{app}-{i}"),
+            labels: [("app", app)].into_iter().collect(),
             requests: ResourceList {
                 cpu_milli: 250,
                 memory: 256 << 20,
@@ -60,11 +79,53 @@ fn pods(n: usize) -> Vec<Pod> {
             non_zero_memory: 256 << 20,
             owner: Some(OwnerRef {
                 kind: OwnerKind::ReplicaSet,
-                name: "web".into(),
-                id: WorkloadId(0),
+                name: app.into(),
+                id: WorkloadId(id),
             }),
             ..Default::default()
         })
+        .collect()
+}
+
+fn deployment_name(d: usize) -> String {
+    format!("deploy-{d}")
+}
+
+/// Registers Deployment `d`'s ReplicaSet selector, as the API server does when it is created.
+fn register_selector(store: &mut Store, d: usize) {
+    let app = deployment_name(d);
+    store.owner_selectors.insert(
+        (OwnerKind::ReplicaSet, WorkloadId(d as u32)),
+        LabelSelector::from_match_labels([("app", app.as_str())]),
+    );
+}
+
+/// The many-Deployments cluster: `DEPLOYMENTS_BOUND` Deployments' pods bound round-robin over
+/// the nodes (a Deployment's replicas on consecutive nodes, so each spreads over all zones),
+/// and the selectors of the Deployments the timed batch creates.
+fn many_deployments_cluster() -> Store {
+    let mut store = cluster(MANY_DEPLOYMENTS_NODES);
+    let nodes: Vec<NodeId> = store.live_nodes().map(|n| n.id).collect();
+    let mut next = 0;
+    for d in 0..DEPLOYMENTS_BOUND {
+        register_selector(&mut store, d);
+        for pod in replica_set_pods(&deployment_name(d), d as u32, REPLICAS) {
+            let id = store.add_pod(pod, SimTime::ZERO);
+            store.bind(id, nodes[next % nodes.len()], SimTime::ZERO);
+            next += 1;
+        }
+    }
+    for d in DEPLOYMENTS_BOUND..DEPLOYMENTS_BOUND + PODS_PER_BATCH / REPLICAS {
+        register_selector(&mut store, d);
+    }
+    store
+}
+
+/// The timed batch of the many-Deployments case: the next Deployments' pods, one Deployment
+/// after the other.
+fn many_deployments_batch() -> Vec<Pod> {
+    (DEPLOYMENTS_BOUND..DEPLOYMENTS_BOUND + PODS_PER_BATCH / REPLICAS)
+        .flat_map(|d| replica_set_pods(&deployment_name(d), d as u32, REPLICAS))
         .collect()
 }
 
@@ -115,7 +176,9 @@ fn bench_scheduler(c: &mut Criterion) {
                 b.iter_batched(
                     || (base.clone(), scheduler(percentage)),
                     |(mut store, mut sched)| {
-                        black_box(schedule_batch(&mut store, &mut sched, &batch, &mut rng))
+                        let bound = schedule_batch(&mut store, &mut sched, &batch, &mut rng);
+                        // Returned, so the copy is dropped outside the timed section too.
+                        (black_box(bound), store)
                     },
                     BatchSize::LargeInput,
                 );
@@ -125,5 +188,29 @@ fn bench_scheduler(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_scheduler);
+fn bench_many_deployments(c: &mut Criterion) {
+    let base = many_deployments_cluster();
+    let batch = many_deployments_batch();
+    for (label, percentage) in [("adaptive", None), ("all-nodes", Some(100))] {
+        let mut group = c.benchmark_group(format!("many_deployments/{label}"));
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(5));
+        group.throughput(Throughput::Elements(batch.len() as u64));
+        group.bench_function(format!("{MANY_DEPLOYMENTS_NODES}-nodes"), |b| {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            b.iter_batched(
+                || (base.clone(), scheduler(percentage)),
+                |(mut store, mut sched)| {
+                    let bound = schedule_batch(&mut store, &mut sched, &batch, &mut rng);
+                    (black_box(bound), store)
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_scheduler, bench_many_deployments);
 criterion_main!(benches);

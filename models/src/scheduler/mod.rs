@@ -759,9 +759,16 @@ impl Cycle<'_> {
                     let buf = &mut *self.buf;
                     let wanted = (to_find + 1 - buf.feasible.len()).max(MIN_FILTER_BATCH);
                     let len = wanted.min(num_nodes - taken);
+                    // `len` nodes from search position `taken` on, wrapping once at the end.
                     buf.batch.clear();
-                    buf.batch
-                        .extend((taken..taken + len).map(|i| buf.nodes[(start + i) % num_nodes]));
+                    let first = (start + taken) % num_nodes;
+                    let head = &buf.nodes[first..];
+                    if len <= head.len() {
+                        buf.batch.extend_from_slice(&head[..len]);
+                    } else {
+                        buf.batch.extend_from_slice(head);
+                        buf.batch.extend_from_slice(&buf.nodes[..len - head.len()]);
+                    }
                     self.filter_batch(start + taken);
                     // Walk the batch in order: the nodes between two failures all passed.
                     let buf = &mut *self.buf;
@@ -932,15 +939,23 @@ impl Cycle<'_> {
             if buf.score_skip[slot.plugin] {
                 continue;
             }
-            for (n, s) in buf.scores[k].iter().enumerate() {
-                if !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score) {
-                    return Err(format!(
-                        "applying score defaultWeights on Score plugins: plugin {:?} returns an invalid score {}, it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing",
-                        plugins[slot.plugin].name(),
-                        s.score
-                    ));
-                }
-                buf.totals[n] = buf.totals[n].saturating_add(s.score.saturating_mul(slot.weight));
+            let scores = &buf.scores[k];
+            // One pass that adds and checks; the totals do not matter once a score is invalid.
+            let mut valid = true;
+            for (total, s) in buf.totals.iter_mut().zip(scores) {
+                valid &= (MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score);
+                *total = total.saturating_add(s.score.saturating_mul(slot.weight));
+            }
+            if !valid
+                && let Some(s) = scores
+                    .iter()
+                    .find(|s| !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score))
+            {
+                return Err(format!(
+                    "applying score defaultWeights on Score plugins: plugin {:?} returns an invalid score {}, it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing",
+                    plugins[slot.plugin].name(),
+                    s.score
+                ));
             }
         }
         Ok(())

@@ -159,7 +159,8 @@ impl Plugin for ImageLocality {
         Ok(calculate_priority(sum, pod.images.len()))
     }
 
-    /// A pod without images scores the same on every node (nothing to match): computed once.
+    /// A pod without images scores the same on every node (nothing to match): computed once;
+    /// so does a node without images, and the spread is refreshed once per call.
     fn score_nodes(
         &self,
         pod: &Pod,
@@ -173,8 +174,28 @@ impl Plugin for ImageLocality {
             out.extend(nodes.iter().map(|&node| NodeScore { node, score }));
             return Ok(());
         }
+        // Nodes without images (most, unless image pulls are modelled) all score this.
+        let no_images = calculate_priority(0, pod.images.len());
+        let mut spread = None;
         for &node in nodes {
-            let score = self.score(pod, snapshot.node(node), snapshot)?;
+            let info = snapshot.node(node);
+            let score = if info.node.images.is_empty() {
+                no_images
+            } else {
+                let spread = spread.get_or_insert_with(|| {
+                    let mut spread = self.spread.borrow_mut();
+                    spread.refresh(snapshot);
+                    spread
+                });
+                let total = spread.total_nodes;
+                let sum = sum_image_scores(
+                    pod,
+                    info,
+                    |name| spread.num_nodes.get(name).copied().unwrap_or(0),
+                    total,
+                );
+                calculate_priority(sum, pod.images.len())
+            };
             out.push(NodeScore { node, score });
         }
         Ok(())

@@ -13,7 +13,7 @@ use crate::api::{NodeId, Pod, ResourceName};
 use crate::scheduler::config::NodeResourcesBalancedAllocationArgs;
 use crate::scheduler::framework::{ExtensionPoints, NodeScore, Plugin, Snapshot, Status};
 use crate::scheduler::plugins::resource_allocation::{
-    ResourceAllocationScorer, ResourceWeight, Strategy,
+    PodTerms, ResourceAllocationScorer, ResourceWeight, Strategy,
 };
 use crate::store::NodeInfo;
 
@@ -24,6 +24,8 @@ pub struct NodeResourcesBalancedAllocation {
     scorer: ResourceAllocationScorer,
     /// Cycle state: the pod's request per resource.
     pod_requests: Vec<i64>,
+    /// Cycle state: what scoring a node needs of the pod, from `pod_requests`.
+    pod_terms: PodTerms,
     best_effort: bool,
 }
 
@@ -44,6 +46,7 @@ impl NodeResourcesBalancedAllocation {
                 strategy: Strategy::Balanced,
             },
             pod_requests: Vec::new(),
+            pod_terms: PodTerms::default(),
             best_effort: false,
         }
     }
@@ -65,6 +68,7 @@ impl Plugin for NodeResourcesBalancedAllocation {
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
         self.scorer.pod_requests(pod, &mut self.pod_requests);
+        self.scorer.prepare(&self.pod_requests, &mut self.pod_terms);
         // Upstream `isBestEffortPod`: every configured request is zero.
         self.best_effort = self.pod_requests.iter().all(|&r| r == 0);
         if self.best_effort {
@@ -94,7 +98,7 @@ impl Plugin for NodeResourcesBalancedAllocation {
             return Ok(());
         }
         self.scorer
-            .score_nodes(&self.pod_requests, nodes, snapshot, out)
+            .score_nodes(&self.pod_terms, nodes, snapshot, out)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::scheduler::framework::{
 };
 use crate::scheduler::plugins::helper::FunctionShapePoint;
 use crate::scheduler::plugins::resource_allocation::{
-    ResourceAllocationScorer, ResourceWeight, Strategy, is_extended_resource_name,
+    PodTerms, ResourceAllocationScorer, ResourceWeight, Strategy, is_extended_resource_name,
     is_scalar_resource_name,
 };
 use crate::store::NodeInfo;
@@ -161,6 +161,8 @@ pub struct NodeResourcesFit {
     scorer: ResourceAllocationScorer,
     /// Cycle state: the pod's request per scoring resource (upstream `preScoreState`).
     pod_requests: Vec<i64>,
+    /// Cycle state: what scoring a node needs of the pod, from `pod_requests`.
+    pod_terms: PodTerms,
 }
 
 /// The scorer upstream's `nodeResourceStrategyTypeMap` builds for the arguments.
@@ -208,6 +210,7 @@ impl NodeResourcesFit {
             ignored_resource_groups,
             scorer: scorer_for(args),
             pod_requests: Vec::new(),
+            pod_terms: PodTerms::default(),
         }
     }
 
@@ -269,6 +272,7 @@ impl Plugin for NodeResourcesFit {
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
         self.scorer.pod_requests(pod, &mut self.pod_requests);
+        self.scorer.prepare(&self.pod_requests, &mut self.pod_terms);
         Status::success()
     }
 
@@ -284,7 +288,7 @@ impl Plugin for NodeResourcesFit {
         out: &mut Vec<NodeScore>,
     ) -> Result<(), Status> {
         self.scorer
-            .score_nodes(&self.pod_requests, nodes, snapshot, out)
+            .score_nodes(&self.pod_terms, nodes, snapshot, out)
     }
 }
 
