@@ -607,6 +607,27 @@ pub fn write_png_charts(
     Ok(written)
 }
 
+/// The run's timeline actions and the faults that struck (stochastic ones included), as chart
+/// markers in time order. A timeline fault verb is marked once, by the fault it started.
+pub fn run_markers(cluster: &models::cluster::Cluster) -> Vec<Marker> {
+    let mut markers: Vec<Marker> = cluster
+        .timeline
+        .actions
+        .iter()
+        .filter(|a| !matches!(a.action, models::scenario::Action::Fault(_)))
+        .map(|a| Marker {
+            at: SimTime::ZERO.saturating_add(a.at),
+            label: a.action.describe(),
+        })
+        .chain(cluster.faults.instances.iter().map(|i| Marker {
+            at: i.started,
+            label: i.fault.verb.as_str().to_owned(),
+        }))
+        .collect();
+    markers.sort_by_key(|m| m.at);
+    markers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -804,25 +825,4 @@ mod tests {
         let c = &run_charts(&pods, &[], &[])[0].chart;
         assert_eq!(c.series[0].points[1], (1800.0, 3.0), "hours become seconds");
     }
-}
-
-/// The run's timeline actions and the faults that struck (stochastic ones included), as chart
-/// markers in time order. A timeline fault verb is marked once, by the fault it started.
-pub fn run_markers(cluster: &models::cluster::Cluster) -> Vec<Marker> {
-    let mut markers: Vec<Marker> = cluster
-        .timeline
-        .actions
-        .iter()
-        .filter(|a| !matches!(a.action, models::scenario::Action::Fault(_)))
-        .map(|a| Marker {
-            at: SimTime::ZERO.saturating_add(a.at),
-            label: a.action.describe(),
-        })
-        .chain(cluster.faults.instances.iter().map(|i| Marker {
-            at: i.started,
-            label: i.fault.verb.as_str().to_owned(),
-        }))
-        .collect();
-    markers.sort_by_key(|m| m.at);
-    markers
 }
