@@ -145,6 +145,10 @@ pub struct Cluster {
     pub checkers: Option<crate::checkers::Checkers>,
     /// The buffer watch deliveries are handed over in.
     delivery: Vec<crate::apiserver::Change>,
+    /// Events recorded up to the last event's effects, and up to the one before (what the
+    /// digest has taken in; see `digest_effects`).
+    events_digested: u64,
+    events_before_last: u64,
     /// Leader elections of the scheduler and the controller manager, API server outages, and
     /// the scenario's expectations.
     pub control_plane: crate::controlplane::ControlPlane,
@@ -163,6 +167,8 @@ impl Cluster {
             samples: Vec::new(),
             sampler: None,
             checkers: None,
+            events_digested: 0,
+            events_before_last: 0,
             delivery: Vec::new(),
             control_plane: crate::controlplane::ControlPlane::default(),
         }
@@ -309,5 +315,32 @@ impl World for Cluster {
     fn describe_event(event: &Event) -> String {
         let (_, name, key) = event.kind();
         format!("{name}({key})")
+    }
+
+    /// What an event's key fields leave out — which node a pod went to, what a pod was
+    /// called, what a message said — is in the Events it recorded: their content goes into
+    /// the digest at the event that recorded them.
+    fn digest_effects(&mut self, digest: &mut Digest) {
+        let recorded = self.api.events.recorded();
+        self.events_before_last = self.events_digested;
+        if recorded != self.events_digested {
+            digest.write_u64(self.api.events.content_digest().value());
+            self.events_digested = recorded;
+        }
+    }
+
+    fn describe_effects(&self) -> String {
+        if self.events_digested == self.events_before_last {
+            return "recorded no Event".to_owned();
+        }
+        let n = self.events_digested - self.events_before_last;
+        match self.api.events.last() {
+            Some(e) if n == 1 => format!("recorded {} {}: {}", e.reason, e.object, e.message),
+            Some(e) => format!(
+                "recorded {n} Events, the last {} {}: {}",
+                e.reason, e.object, e.message
+            ),
+            None => String::new(),
+        }
     }
 }

@@ -270,6 +270,11 @@ pub struct EventLog {
     keep: bool,
     recorded: u64,
     stream: Option<EventStream>,
+    /// Every Event's content (time, type, reason, object, message) as it was recorded: what
+    /// the run digest takes in so that names, chosen nodes and messages count.
+    content: sim_core::Digest,
+    /// The last Event recorded when they are not kept, for describing where two runs part.
+    last: Option<EventRecord>,
 }
 
 impl Default for EventLog {
@@ -279,6 +284,8 @@ impl Default for EventLog {
             keep: true,
             recorded: 0,
             stream: None,
+            content: sim_core::Digest::new(),
+            last: None,
         }
     }
 }
@@ -304,11 +311,32 @@ impl EventLog {
 
     pub fn push(&mut self, e: EventRecord) {
         self.recorded += 1;
+        self.content.write_u64(e.time_ns);
+        self.content.write_str(e.event_type.as_str());
+        self.content.write_str(e.reason);
+        self.content.write_str(&e.object);
+        self.content.write_str(&e.message);
         if let Some(s) = &mut self.stream {
             s.observe(&e);
         }
         if self.keep {
             self.kept.push(e);
+        } else {
+            self.last = Some(e);
+        }
+    }
+
+    /// The running digest of every Event's content so far.
+    pub fn content_digest(&self) -> sim_core::Digest {
+        self.content
+    }
+
+    /// The last Event recorded.
+    pub fn last(&self) -> Option<&EventRecord> {
+        if self.keep {
+            self.kept.last()
+        } else {
+            self.last.as_ref()
         }
     }
 
