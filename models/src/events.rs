@@ -111,8 +111,40 @@ pub const CORRELATOR_CACHE_ENTRIES: usize = 4096;
 pub const REPORT_EVENTS: usize = 300;
 
 /// Upstream `getEventKey` without the fields every kubesim Event shares (source component
-/// and host, API version, uid): what makes two Events "the same".
-type EventKey = (String, EventType, &'static str, String);
+/// and host, API version, uid): what makes two Events "the same" — held as a 64-bit digest of
+/// those fields, so the correlator compares integers; a hit is confirmed against the open
+/// Event's own fields, so two different Events never merge.
+type EventKey = u64;
+
+fn event_key(e: &EventRecord) -> EventKey {
+    let mut d = sim_core::Digest::new();
+    d.write_str(&e.object);
+    d.write_str(e.event_type.as_str());
+    d.write_str(e.reason);
+    d.write_str(&e.message);
+    d.value()
+}
+
+fn same_event(a: &EventRecord, b: &EventRecord) -> bool {
+    a.event_type == b.event_type
+        && a.reason == b.reason
+        && a.object == b.object
+        && a.message == b.message
+}
+
+/// One line of `events.jsonl`: the aggregated Event's fields, flat.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLine<'a> {
+    time_ns: u64,
+    #[serde(rename = "type")]
+    event_type: EventType,
+    reason: &'static str,
+    object: &'a str,
+    message: &'a str,
+    count: u64,
+    first_time_ns: u64,
+}
 
 /// Events aggregated and written as JSON lines and as `kubectl get events` text.
 pub struct EventStream {
@@ -170,19 +202,24 @@ impl EventStream {
     /// push the least recently used one out to disk).
     pub fn observe(&mut self, e: &EventRecord) {
         *self.by_reason.entry(e.reason).or_insert(0) += 1;
-        let key: EventKey = (e.object.clone(), e.event_type, e.reason, e.message.clone());
+        let key = event_key(e);
         let use_ = self.next_use;
         self.next_use += 1;
-        if let Some(last_use) = self.open.get_mut(&key) {
+        if let Some(&last_use) = self.open.get(&key) {
             let mut agg = self
                 .by_use
-                .remove(last_use)
+                .remove(&last_use)
                 .expect("every open key has its aggregate");
-            agg.count += 1;
-            agg.last.time_ns = e.time_ns;
-            *last_use = use_;
-            self.by_use.insert(use_, agg);
-            return;
+            if same_event(&agg.last, e) {
+                agg.count += 1;
+                agg.last.time_ns = e.time_ns;
+                self.open.insert(key, use_);
+                self.by_use.insert(use_, agg);
+                return;
+            }
+            // Two different Events with one digest: the open one goes out first.
+            self.open.remove(&key);
+            self.write(agg);
         }
         self.open.insert(key, use_);
         self.by_use.insert(
@@ -202,24 +239,24 @@ impl EventStream {
         let Some((_, agg)) = self.by_use.pop_first() else {
             return;
         };
-        let key: EventKey = (
-            agg.last.object.clone(),
-            agg.last.event_type,
-            agg.last.reason,
-            agg.last.message.clone(),
-        );
-        self.open.remove(&key);
+        self.open.remove(&event_key(&agg.last));
         self.write(agg);
     }
 
     fn write(&mut self, agg: AggregatedEvent) {
         if self.error.is_none() {
-            let mut line = serde_json::to_vec(&agg).map_err(io::Error::other);
-            if let Ok(l) = &mut line {
-                l.push(b'\n');
-            }
-            let r = line
-                .and_then(|l| self.jsonl.write_all(&l))
+            let line = JsonLine {
+                time_ns: agg.last.time_ns,
+                event_type: agg.last.event_type,
+                reason: agg.last.reason,
+                object: &agg.last.object,
+                message: &agg.last.message,
+                count: agg.count,
+                first_time_ns: agg.first_time_ns,
+            };
+            let r = serde_json::to_writer(&mut self.jsonl, &line)
+                .map_err(io::Error::other)
+                .and_then(|()| self.jsonl.write_all(b"\n"))
                 .and_then(|()| writeln!(self.text, "{}", agg.to_text_line()));
             self.error = r.err();
         }
