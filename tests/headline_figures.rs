@@ -188,6 +188,13 @@ fn pending_pods_are_listed_with_their_last_failed_scheduling_reason() {
             )
         );
     }
+    // Events streamed to disk instead: the same reasons from the Events read back.
+    let mut from_file = pending.clone();
+    for p in &mut from_file.pods {
+        p.last_failed_scheduling = None;
+    }
+    from_file.fill_last_failed_scheduling(o.simulation.world().api.events.iter());
+    assert_eq!(&from_file, pending);
     let html = reports::html::run_report(&o.summary, &[], 0, &[], &[]);
     assert!(html.contains("<table id=\"pending-pods\">"));
     assert!(html.contains(&pending.pods[0].name));

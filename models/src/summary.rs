@@ -632,26 +632,7 @@ fn pending_list(
     input: &SummaryInput<'_>,
 ) -> PendingPods {
     let listed = &pending[..pending.len().min(MAX_PENDING_LISTED)];
-    let mut wanted: BTreeMap<String, Option<String>> = listed
-        .iter()
-        .map(|p| (format!("pod/{}", p.pod.name), None))
-        .collect();
-    let mut missing = wanted.len();
-    for e in cluster.api.events.iter().rev() {
-        if missing == 0 {
-            break;
-        }
-        if e.reason != "FailedScheduling" {
-            continue;
-        }
-        if let Some(slot) = wanted.get_mut(&e.object)
-            && slot.is_none()
-        {
-            *slot = Some(e.message.clone());
-            missing -= 1;
-        }
-    }
-    PendingPods {
+    let mut out = PendingPods {
         count: pending.len() as u64,
         pods: listed
             .iter()
@@ -659,16 +640,43 @@ fn pending_list(
                 namespace: p.pod.namespace.clone(),
                 name: p.pod.name.clone(),
                 pending_seconds: end.since(p.created_at).as_secs_f64(),
-                last_failed_scheduling: wanted
-                    .get(&format!("pod/{}", p.pod.name))
-                    .cloned()
-                    .flatten(),
+                last_failed_scheduling: None,
                 explain: format!(
                     "kubesim explain <scenario> --pod {}/{} --seed {}",
                     p.pod.namespace, p.pod.name, input.seed
                 ),
             })
             .collect(),
+    };
+    out.fill_last_failed_scheduling(cluster.api.events.iter());
+    out
+}
+
+impl PendingPods {
+    /// Sets each listed pod's `lastFailedScheduling` from `events` (in recording order) where
+    /// one is about it: the run's Events when kept in memory, or read back from `events.jsonl`
+    /// when they were streamed.
+    pub fn fill_last_failed_scheduling<'e>(
+        &mut self,
+        events: impl Iterator<Item = &'e crate::events::EventRecord>,
+    ) {
+        let index: BTreeMap<String, usize> = self
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("pod/{}", p.name), i))
+            .collect();
+        if index.is_empty() {
+            return;
+        }
+        for e in events {
+            if e.reason != "FailedScheduling" {
+                continue;
+            }
+            if let Some(&i) = index.get(&e.object) {
+                self.pods[i].last_failed_scheduling = Some(e.message.clone());
+            }
+        }
     }
 }
 
@@ -906,5 +914,20 @@ mod tests {
             (p.p50, p.p90, p.p99, p.max, p.count),
             (5.0, 9.0, 10.0, 10.0, 10)
         );
+    }
+
+    #[test]
+    fn censored_values_make_the_percentiles_above_them_lower_bounds() {
+        // Eight pods scheduled within a second, two still pending after 300 s: p50 is known,
+        // p90 (the 9th value) and above only from below.
+        let mut values: Vec<(f64, bool)> = (1..=8).map(|i| (f64::from(i) / 10.0, false)).collect();
+        values.push((300.0, true));
+        values.push((300.0, true));
+        let p = Percentiles::of_censored(values);
+        assert_eq!((p.p50, p.p90, p.max, p.censored), (0.5, 300.0, 300.0, 2));
+        assert_eq!(p.at_least, vec!["p90", "p99", "max"]);
+        // A pod pending for less time than a scheduled pod waited still bounds what follows.
+        let p = Percentiles::of_censored(vec![(1.0, true), (5.0, false)]);
+        assert_eq!(p.at_least, vec!["p50", "p90", "p99", "max"]);
     }
 }
