@@ -110,7 +110,7 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
     s.parse::<SimDuration>().map_err(|e| e.to_string())
 }
 
-/// Clap's own errors rephrased as `command line:1:COLUMN: message`, the offending argument's
+/// Clap's own errors, whole, as `command line:1:COLUMN: message`, the offending argument's
 /// column in the command line as typed.
 fn command_line_error(args: &[OsString], err: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
@@ -144,21 +144,22 @@ fn command_line_error(args: &[OsString], err: &clap::Error) -> String {
             offset += a.chars().count() + 1;
         }
     }
+    // Clap's whole message: the first line says what is wrong, the lines after it name the
+    // missing arguments, the allowed values, tips and the usage. Only its pointer to `--help`
+    // goes, replaced by ours.
     let rendered = err.render().to_string();
-    let first = rendered
-        .lines()
+    let mut lines = rendered.lines();
+    let first = lines
         .next()
         .unwrap_or("invalid command line")
         .trim_start_matches("error: ");
-    let tip: Vec<&str> = rendered
-        .lines()
-        .skip(1)
-        .map(str::trim)
-        .filter(|l| l.starts_with("tip:"))
-        .collect();
     let mut msg = format!("command line:1:{column}: {first}");
-    if !tip.is_empty() {
-        msg.push_str(&format!(" ({})", tip.join("; ")));
+    for l in lines {
+        if l.trim().is_empty() || l.starts_with("For more information") {
+            continue;
+        }
+        msg.push('\n');
+        msg.push_str(l.trim_end());
     }
     msg.push_str("\n(run `kubesim --help` for usage)");
     msg

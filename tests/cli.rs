@@ -344,3 +344,30 @@ fn an_unwritable_out_folder_is_refused_before_the_run() {
     // Refused up front: the run never started.
     assert!(!err.contains("simulating"), "{err}");
 }
+
+#[test]
+fn a_missing_argument_is_named() {
+    // Before: "the following required arguments were not provided:" and nothing after it.
+    let out = kubesim(&["run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the following required arguments were not provided:\n  <SCENARIO>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Usage: kubesim run <SCENARIO>"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_value_lists_the_allowed_ones() {
+    // Before: "invalid value 'yaml' for '--format <FORMAT>'" without the values allowed.
+    let out = kubesim(&["explain", "scenarios/quickstart.yaml", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "invalid value 'yaml' for '--format <FORMAT>'\n  [possible values: text, json]"
+        ),
+        "{stderr}"
+    );
+}

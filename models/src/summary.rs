@@ -7,6 +7,8 @@ use sim_core::{SimDuration, StopReason};
 
 use crate::api::PodPhase;
 use crate::cluster::Cluster;
+use crate::gpu;
+use crate::store::PodRecord;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,10 +21,17 @@ pub struct Summary {
     pub simulated_seconds: f64,
     pub stop_reason: String,
     pub events_processed: u64,
+    /// Figures over the whole run: what happened, whatever the state at the end.
+    pub run: RunFigures,
+    /// The state at the end of the run (`pods.scheduled` are pods bound at the end, not pods
+    /// ever scheduled: see `run`).
     pub pods: PodCounts,
-    /// Time from creation to binding of every pod that was scheduled, including pods deleted
-    /// since (seconds).
+    /// Time from creation to binding of every pod created, in seconds: pods scheduled
+    /// (including pods deleted since) with their time, pods still pending at the end with the
+    /// time they had waited by then, a lower bound (`censored`).
     pub pending_seconds: Percentiles,
+    /// Pods pending at the end of the run, with the scheduler's last verdict on each.
+    pub pending_at_end: PendingPods,
     pub pools: Vec<PoolUsage>,
     pub scheduler: SchedulerStats,
     /// Deployments and ReplicaSets at the end of the run, as `kubectl get deployments,rs`.
@@ -90,35 +99,123 @@ pub struct PodCounts {
     pub failed: u64,
 }
 
+/// Figures describing the whole run, next to the end state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunFigures {
+    pub pods_created: u64,
+    /// Pods bound to a node at some point of the run, whether or not they are still there.
+    pub pods_ever_scheduled: u64,
+    /// Pods never bound: deleted while pending, or still pending at the end.
+    pub pods_never_scheduled: u64,
+    pub pods_pending_at_end: u64,
+    /// Requested ÷ allocatable over the run for cpu, memory and GPUs (whole GPUs requested as
+    /// `nvidia.com/gpu` and shares placed by GPUShare alike), against the allocatable of every
+    /// node the run had.
+    pub utilization: Vec<RunUtilization>,
+    /// Node-hours of the nodes at the end, over the whole run, summed over pools.
+    pub node_hours: f64,
+}
+
+/// Peak and time-weighted mean of requested ÷ allocatable, 0..1.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunUtilization {
+    pub resource: String,
+    pub peak: f64,
+    pub mean: f64,
+}
+
+/// Pods pending at the end: `count` of them, `pods` the first [`MAX_PENDING_LISTED`] by
+/// creation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingPods {
+    pub count: u64,
+    pub pods: Vec<PendingPod>,
+}
+
+/// Pods listed in `pendingAtEnd` at most; `count` says how many there were.
+pub const MAX_PENDING_LISTED: usize = 1000;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingPod {
+    pub namespace: String,
+    pub name: String,
+    /// Time pending by the end of the run, seconds.
+    pub pending_seconds: f64,
+    /// The message of the pod's last `FailedScheduling` Event (e.g. `0/3 nodes are available:
+    /// 3 Insufficient cpu.`); `None` when the scheduler never tried it or the Events were
+    /// streamed to disk rather than kept (then `events.txt` has it).
+    pub last_failed_scheduling: Option<String>,
+    /// The command that replays the pod's scheduling attempts.
+    pub explain: String,
+}
+
+/// Nearest-rank percentiles; values that are lower bounds (censored: a pod still pending at
+/// the end waited at least that long) count like the others and make every percentile at or
+/// above them a lower bound too.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Percentiles {
     pub count: u64,
     pub p50: f64,
     pub p90: f64,
     pub p99: f64,
     pub max: f64,
+    /// Of `count`, the values that are lower bounds.
+    pub censored: u64,
+    /// Which of `p50`, `p90`, `p99`, `max` are lower bounds ("≥").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub at_least: Vec<&'static str>,
 }
 
 impl Percentiles {
     /// Nearest-rank percentiles of `values` (sorted here).
-    pub fn of(mut values: Vec<f64>) -> Percentiles {
+    pub fn of(values: Vec<f64>) -> Percentiles {
+        Percentiles::of_censored(values.into_iter().map(|v| (v, false)).collect())
+    }
+
+    /// Nearest-rank percentiles of `(value, is a lower bound)`. A percentile is a lower bound
+    /// when a censored value lies at or below it: the censored value's true one may be above.
+    pub fn of_censored(mut values: Vec<(f64, bool)>) -> Percentiles {
         if values.is_empty() {
             return Percentiles::default();
         }
-        values.sort_by(f64::total_cmp);
-        let rank = |p: f64| {
-            let n = values.len();
+        values.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let n = values.len();
+        // The first censored position: every rank from there on is only a lower bound.
+        let first_censored = values.iter().position(|v| v.1).unwrap_or(n);
+        let mut at_least = Vec::new();
+        let mut rank = |p: f64, name: &'static str| {
             // Nearest rank: the smallest value with at least p% of the values at or below it.
-            let idx = ((p / 100.0) * n as f64).ceil() as usize;
-            values[idx.clamp(1, n) - 1]
+            let idx = (((p / 100.0) * n as f64).ceil() as usize).clamp(1, n) - 1;
+            if idx >= first_censored {
+                at_least.push(name);
+            }
+            values[idx].0
         };
+        let (p50, p90, p99, max) = (
+            rank(50.0, "p50"),
+            rank(90.0, "p90"),
+            rank(99.0, "p99"),
+            rank(100.0, "max"),
+        );
         Percentiles {
-            count: values.len() as u64,
-            p50: rank(50.0),
-            p90: rank(90.0),
-            p99: rank(99.0),
-            max: values[values.len() - 1],
+            count: n as u64,
+            p50,
+            p90,
+            p99,
+            max,
+            censored: values.iter().filter(|v| v.1).count() as u64,
+            at_least,
         }
+    }
+
+    /// Whether the percentile named `which` (`p50`, `p90`, `p99`, `max`) is a lower bound.
+    pub fn is_lower_bound(&self, which: &str) -> bool {
+        self.at_least.contains(&which)
     }
 }
 
@@ -126,8 +223,14 @@ impl Percentiles {
 #[serde(rename_all = "camelCase")]
 pub struct ResourceUsage {
     pub resource: String,
+    /// For `nvidia.com/gpu`: GPUs requested through the extended resource plus devices holding
+    /// a GPUShare share (whole or part), at most `allocatable`.
     pub requested: i64,
     pub allocatable: i64,
+    /// For `nvidia.com/gpu`: milli-GPUs held, whole GPUs × 1000 plus the shares GPUShare
+    /// placed; `utilization` is this over `allocatable × 1000`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_milli: Option<i64>,
     /// requested / allocatable, 0..1.
     pub utilization: f64,
 }
@@ -244,12 +347,16 @@ pub const MANIFEST_POOL: &str = "(nodes from manifests)";
 
 pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     let store = &cluster.api.store;
+    let end = sim_core::SimTime::ZERO.saturating_add(input.elapsed);
     let mut pods = PodCounts::default();
+    let mut run = RunFigures::default();
     let mut pending_times = Vec::new();
+    let mut pending_pods = Vec::new();
     for p in &store.pods {
         pods.total += 1;
         if let Some(at) = p.scheduled_at {
-            pending_times.push(at.since(p.created_at).as_secs_f64());
+            pending_times.push((at.since(p.created_at).as_secs_f64(), false));
+            run.pods_ever_scheduled += 1;
         }
         if p.finished_at.is_some() {
             match p.phase {
@@ -263,7 +370,12 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             continue;
         }
         match (p.node, p.phase) {
-            (None, _) => pods.pending += 1,
+            (None, _) => {
+                pods.pending += 1;
+                let waited = end.since(p.created_at).as_secs_f64();
+                pending_times.push((waited, true));
+                pending_pods.push(p);
+            }
             (Some(_), PodPhase::Running) => {
                 pods.scheduled += 1;
                 pods.running += 1;
@@ -271,6 +383,11 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             (Some(_), _) => pods.scheduled += 1,
         }
     }
+    run.pods_created = pods.total;
+    run.pods_never_scheduled = pods.total - run.pods_ever_scheduled;
+    run.pods_pending_at_end = pods.pending;
+    run.utilization = run_utilization(cluster, end);
+    let pending_at_end = pending_list(cluster, &pending_pods, end, &input);
 
     let hours = input.elapsed.as_secs_f64() / 3600.0;
     #[derive(Default)]
@@ -278,8 +395,8 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         nodes: u64,
         pods: u64,
         in_use: u64,
-        /// resource → (requested, allocatable)
-        resources: BTreeMap<String, (i64, i64)>,
+        /// resource → (requested, allocatable, requested milli-GPUs)
+        resources: BTreeMap<String, (i64, i64, Option<i64>)>,
     }
     let mut pools: BTreeMap<String, PoolTally> = BTreeMap::new();
     for n in store.live_nodes() {
@@ -292,16 +409,55 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         entry.nodes += 1;
         entry.pods += n.pods.len() as u64;
         entry.in_use += u64::from(!n.pods.is_empty());
-        let mut add = |name: &str, req: i64, alloc: i64| {
+        let mut add = |name: &str, req: i64, alloc: i64, milli: Option<i64>| {
             let e = entry.resources.entry(name.to_string()).or_default();
             e.0 += req;
             e.1 += alloc;
+            if let Some(m) = milli {
+                *e.2.get_or_insert(0) += m;
+            }
         };
-        add("cpu", n.requested.cpu_milli, n.node.allocatable.cpu_milli);
-        add("memory", n.requested.memory, n.node.allocatable.memory);
-        add("pods", n.pods.len() as i64, n.node.allocatable.pods);
+        add(
+            "cpu",
+            n.requested.cpu_milli,
+            n.node.allocatable.cpu_milli,
+            None,
+        );
+        add(
+            "memory",
+            n.requested.memory,
+            n.node.allocatable.memory,
+            None,
+        );
+        // A trace node's pod limit is a stand-in for "no limit" (the trace records none): it
+        // is no capacity, and adding it up would print a meaningless allocatable.
+        if n.node.allocatable.pods < crate::trace::openb::TRACE_NODE_MAX_PODS {
+            add("pods", n.pods.len() as i64, n.node.allocatable.pods, None);
+        }
         for (name, alloc) in &n.node.allocatable.extended {
-            add(name, n.requested.extended_amount(name), *alloc);
+            let whole = n.requested.extended_amount(name);
+            if name == gpu::GPU_RESOURCE {
+                // Shares placed by GPUShare are held on the devices, not requested as
+                // `nvidia.com/gpu`: count both.
+                let shared_devices = n
+                    .gpu_free
+                    .iter()
+                    .filter(|f| **f < gpu::MILLI_PER_GPU)
+                    .count() as i64;
+                let shared_milli: i64 = n
+                    .gpu_free
+                    .iter()
+                    .map(|f| i64::from(gpu::MILLI_PER_GPU.saturating_sub(*f)))
+                    .sum();
+                add(
+                    name,
+                    (whole + shared_devices).min(*alloc),
+                    *alloc,
+                    Some(whole * i64::from(gpu::MILLI_PER_GPU) + shared_milli),
+                );
+            } else {
+                add(name, whole, *alloc, None);
+            }
         }
     }
     let pools = pools
@@ -318,16 +474,19 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                 cost: input.cost_per_hour.get(&pool).map(|c| c * node_hours),
                 resources: res
                     .into_iter()
-                    .map(|(resource, (requested, allocatable))| ResourceUsage {
-                        utilization: if allocatable > 0 {
-                            requested as f64 / allocatable as f64
-                        } else {
-                            0.0
+                    .map(
+                        |(resource, (requested, allocatable, requested_milli))| ResourceUsage {
+                            utilization: match requested_milli {
+                                _ if allocatable <= 0 => 0.0,
+                                Some(m) => m as f64 / (allocatable as f64 * 1000.0),
+                                None => requested as f64 / allocatable as f64,
+                            },
+                            resource,
+                            requested,
+                            allocatable,
+                            requested_milli,
                         },
-                        resource,
-                        requested,
-                        allocatable,
-                    })
+                    )
                     .collect(),
                 pool,
                 nodes,
@@ -336,7 +495,8 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                 node_hours,
             }
         })
-        .collect();
+        .collect::<Vec<PoolUsage>>();
+    run.node_hours = pools.iter().map(|p| p.node_hours).sum();
 
     Summary {
         scenario: input.scenario.to_string(),
@@ -346,8 +506,10 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         simulated_seconds: input.elapsed.as_secs_f64(),
         stop_reason: input.stop.to_string(),
         events_processed: input.events_processed,
+        run,
         pods,
-        pending_seconds: Percentiles::of(pending_times),
+        pending_seconds: Percentiles::of_censored(pending_times),
+        pending_at_end,
         pools,
         scheduler: SchedulerStats {
             attempts: cluster.api.counters.scheduling_attempts,
@@ -378,6 +540,143 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         extra_metrics: Vec::new(),
         trace: None,
         faults: fault_summary(cluster, input.elapsed),
+    }
+}
+
+/// Peak and time-weighted mean of requested ÷ allocatable for cpu, memory and GPUs, from each
+/// pod's time on its node: from binding until it was deleted or, ended, gave its resources
+/// back. Allocatable is that of every node the run had (nodes carry no join time).
+fn run_utilization(cluster: &Cluster, end: sim_core::SimTime) -> Vec<RunUtilization> {
+    let store = &cluster.api.store;
+    let milli = i64::from(gpu::MILLI_PER_GPU);
+    let mut allocatable = [0i64; 3];
+    for n in &store.nodes {
+        let a = &n.node.allocatable;
+        allocatable[0] += a.cpu_milli;
+        allocatable[1] += a.memory;
+        allocatable[2] += a.extended_amount(gpu::GPU_RESOURCE) * milli;
+    }
+    // (time, change of cpu, memory, milli-GPUs requested)
+    let mut changes: Vec<(u64, [i64; 3])> = Vec::new();
+    for p in &store.pods {
+        let Some(from) = p.scheduled_at else { continue };
+        let released = if p.released { p.finished_at } else { None };
+        let to = [p.deleted_at, released].into_iter().flatten().min();
+        let r = &p.pod.requests;
+        let gpus = r.extended_amount(gpu::GPU_RESOURCE) * milli
+            + p.pod
+                .gpu
+                .as_ref()
+                .map_or(0, |g| i64::try_from(g.total_milli()).unwrap_or(i64::MAX));
+        let amounts = [r.cpu_milli, r.memory, gpus];
+        changes.push((from.as_nanos(), amounts));
+        if let Some(to) = to {
+            changes.push((to.as_nanos(), amounts.map(|a| -a)));
+        }
+    }
+    changes.sort_by_key(|c| c.0);
+    let end_ns = end.as_nanos();
+    let mut held = [0i64; 3];
+    let mut peak = [0f64; 3];
+    let mut area = [0f64; 3];
+    let mut last = 0u64;
+    let mut i = 0;
+    while i < changes.len() {
+        let t = changes[i].0.min(end_ns);
+        let span = (t - last.min(t)) as f64;
+        for (a, h) in area.iter_mut().zip(held) {
+            *a += h as f64 * span;
+        }
+        last = last.max(t);
+        // Every change at one instant first, so a pod replacing another at the same time
+        // does not count twice.
+        while i < changes.len() && changes[i].0.min(end_ns) == t {
+            for (h, d) in held.iter_mut().zip(changes[i].1) {
+                *h += d;
+            }
+            i += 1;
+        }
+        for (p, h) in peak.iter_mut().zip(held) {
+            *p = p.max(h as f64);
+        }
+    }
+    let span = end_ns.saturating_sub(last) as f64;
+    for (a, h) in area.iter_mut().zip(held) {
+        *a += h as f64 * span;
+    }
+    ["cpu", "memory", gpu::GPU_RESOURCE]
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| allocatable[*k] > 0)
+        .map(|(k, resource)| {
+            let alloc = allocatable[k] as f64;
+            RunUtilization {
+                resource: resource.to_string(),
+                peak: peak[k] / alloc,
+                mean: if end_ns > 0 {
+                    area[k] / (alloc * end_ns as f64)
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
+}
+
+/// The pods pending at the end, oldest first, each with its last `FailedScheduling` message
+/// when the Events are in memory.
+fn pending_list(
+    cluster: &Cluster,
+    pending: &[&PodRecord],
+    end: sim_core::SimTime,
+    input: &SummaryInput<'_>,
+) -> PendingPods {
+    let listed = &pending[..pending.len().min(MAX_PENDING_LISTED)];
+    let mut out = PendingPods {
+        count: pending.len() as u64,
+        pods: listed
+            .iter()
+            .map(|p| PendingPod {
+                namespace: p.pod.namespace.clone(),
+                name: p.pod.name.clone(),
+                pending_seconds: end.since(p.created_at).as_secs_f64(),
+                last_failed_scheduling: None,
+                explain: format!(
+                    "kubesim explain <scenario> --pod {}/{} --seed {}",
+                    p.pod.namespace, p.pod.name, input.seed
+                ),
+            })
+            .collect(),
+    };
+    out.fill_last_failed_scheduling(cluster.api.events.iter());
+    out
+}
+
+impl PendingPods {
+    /// Sets each listed pod's `lastFailedScheduling` from `events` (in recording order) where
+    /// one is about it: the run's Events when kept in memory, or read back from `events.jsonl`
+    /// when they were streamed.
+    pub fn fill_last_failed_scheduling<'e>(
+        &mut self,
+        events: impl Iterator<Item = &'e crate::events::EventRecord>,
+    ) {
+        let index: BTreeMap<String, usize> = self
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("pod/{}", p.name), i))
+            .collect();
+        if index.is_empty() {
+            return;
+        }
+        for e in events {
+            if e.reason != "FailedScheduling" {
+                continue;
+            }
+            if let Some(&i) = index.get(&e.object) {
+                self.pods[i].last_failed_scheduling = Some(e.message.clone());
+            }
+        }
     }
 }
 
@@ -615,5 +914,20 @@ mod tests {
             (p.p50, p.p90, p.p99, p.max, p.count),
             (5.0, 9.0, 10.0, 10.0, 10)
         );
+    }
+
+    #[test]
+    fn censored_values_make_the_percentiles_above_them_lower_bounds() {
+        // Eight pods scheduled within a second, two still pending after 300 s: p50 is known,
+        // p90 (the 9th value) and above only from below.
+        let mut values: Vec<(f64, bool)> = (1..=8).map(|i| (f64::from(i) / 10.0, false)).collect();
+        values.push((300.0, true));
+        values.push((300.0, true));
+        let p = Percentiles::of_censored(values);
+        assert_eq!((p.p50, p.p90, p.max, p.censored), (0.5, 300.0, 300.0, 2));
+        assert_eq!(p.at_least, vec!["p90", "p99", "max"]);
+        // A pod pending for less time than a scheduled pod waited still bounds what follows.
+        let p = Percentiles::of_censored(vec![(1.0, true), (5.0, false)]);
+        assert_eq!(p.at_least, vec!["p50", "p90", "p99", "max"]);
     }
 }

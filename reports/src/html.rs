@@ -63,26 +63,101 @@ pub fn run_report_with_markers(
         s.events_processed,
         esc(&s.stop_reason)
     );
-    let p = &s.pods;
-    for (value, what) in [
-        (p.total.to_string(), "pods"),
-        (p.scheduled.to_string(), "scheduled"),
-        (p.pending.to_string(), "pending"),
+    let r = &s.run;
+    h.push_str("<h2>Over the whole run</h2>");
+    let mut kpis: Vec<(String, String)> = vec![
+        (r.pods_created.to_string(), "pods created".into()),
         (
-            format!("{:.3}s", s.pending_seconds.p99),
-            "time to schedule, p99",
+            r.pods_ever_scheduled.to_string(),
+            "pods ever scheduled".into(),
         ),
         (
-            s.scheduler.failed_attempts.to_string(),
-            "unschedulable attempts",
+            r.pods_never_scheduled.to_string(),
+            "pods never scheduled".into(),
         ),
-    ] {
-        let _ = write!(h, "<div class=\"kpi\"><b>{}</b>{what}</div>", esc(&value));
+        (
+            r.pods_pending_at_end.to_string(),
+            "pods still pending at the end".into(),
+        ),
+    ];
+    for u in &r.utilization {
+        kpis.push((
+            format!("{:.1}% / {:.1}%", u.peak * 100.0, u.mean * 100.0),
+            format!("{} requested/allocatable, peak / mean", u.resource),
+        ));
     }
+    kpis.push((format!("{:.1}", r.node_hours), "node-hours".into()));
+    let q = &s.pending_seconds;
+    kpis.push((
+        crate::table::percentile_text(q, "p99"),
+        format!(
+            "time to schedule, p99{}",
+            if q.censored > 0 {
+                format!(" ({} pods still pending counted as censored)", q.censored)
+            } else {
+                String::new()
+            }
+        ),
+    ));
+    kpis.push((
+        crate::table::percentile_text(q, "max"),
+        "time to schedule, max".into(),
+    ));
+    kpis.push((
+        s.scheduler.failed_attempts.to_string(),
+        "unschedulable attempts".into(),
+    ));
+    for (value, what) in &kpis {
+        let _ = write!(
+            h,
+            "<div class=\"kpi\"><b>{}</b>{}</div>",
+            esc(value),
+            esc(what)
+        );
+    }
+    let p = &s.pods;
+    h.push_str("<h2>At the end</h2>");
+    let mut end_kpis = vec![
+        (p.total, "pods"),
+        (p.scheduled, "bound to a node"),
+        (p.running, "running"),
+        (p.pending, "pending"),
+        (p.deleted, "deleted"),
+    ];
     if p.succeeded + p.failed > 0 {
-        for (value, what) in [(p.succeeded, "pods succeeded"), (p.failed, "pods failed")] {
-            let _ = write!(h, "<div class=\"kpi\"><b>{value}</b>{what}</div>");
+        end_kpis.push((p.succeeded, "pods succeeded"));
+        end_kpis.push((p.failed, "pods failed"));
+    }
+    for (value, what) in end_kpis {
+        let _ = write!(h, "<div class=\"kpi\"><b>{value}</b>{what}</div>");
+    }
+    if s.pending_at_end.count > 0 {
+        let pending = &s.pending_at_end;
+        let _ = write!(
+            h,
+            "<h2>Pending at the end</h2><p>{} pods{}.</p><table id=\"pending-pods\"><tr><th>pod</th><th class=\"num\">pending</th><th>last FailedScheduling</th><th>every attempt</th></tr>",
+            pending.count,
+            if pending.count > pending.pods.len() as u64 {
+                format!(", the first {} listed", pending.pods.len())
+            } else {
+                String::new()
+            }
+        );
+        for pod in &pending.pods {
+            let _ = write!(
+                h,
+                "<tr><td>{}/{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&pod.namespace),
+                esc(&pod.name),
+                esc(&crate::table::duration_text(pod.pending_seconds)),
+                esc(pod
+                    .last_failed_scheduling
+                    .as_deref()
+                    .unwrap_or("(see events.txt)")),
+                esc(&pod.explain)
+            );
         }
+        h.push_str("</table>");
     }
     if !s.workloads.is_empty() {
         h.push_str("<h2>Workloads</h2><table><tr><th>workload</th><th class=\"num\">ready</th><th class=\"num\">up-to-date</th><th class=\"num\">available</th><th>progressing</th><th class=\"num\">revision</th></tr>");
@@ -125,7 +200,7 @@ pub fn run_report_with_markers(
                     String::new()
                 },
                 esc(&r.resource),
-                human_amount(&r.resource, r.requested),
+                esc(&crate::table::requested_text(r)),
                 human_amount(&r.resource, r.allocatable),
                 (r.utilization * 100.0).min(100.0),
                 r.utilization * 100.0

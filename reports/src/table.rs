@@ -21,6 +21,80 @@ pub fn human_amount(resource: &str, amount: i64) -> String {
 
 /// Workload rows shown in the terminal table; summary.json has them all.
 const MAX_WORKLOAD_ROWS: usize = 20;
+/// Pending pods shown in the terminal table; summary.json lists more.
+const MAX_PENDING_ROWS: usize = 10;
+
+/// What a pool's pods hold of a resource: for GPUs, whole GPUs and GPUShare shares, in GPUs.
+pub(crate) fn requested_text(r: &models::summary::ResourceUsage) -> String {
+    match r.requested_milli {
+        Some(m) if m % 1000 == 0 => (m / 1000).to_string(),
+        Some(m) => format!("{:.1}", m as f64 / 1000.0),
+        None => human_amount(&r.resource, r.requested),
+    }
+}
+
+/// Seconds as a person reads them: `0.050s` under a minute, `5m0s` above.
+pub(crate) fn duration_text(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.3}s")
+    } else {
+        // Whole seconds: a wait of minutes is not read to the nanosecond.
+        sim_core::SimDuration::from_secs(seconds as u64).to_string()
+    }
+}
+
+/// One percentile of the time to schedule, `≥` when pods still pending make it a lower bound.
+pub(crate) fn percentile_text(q: &models::summary::Percentiles, which: &str) -> String {
+    let v = match which {
+        "p50" => q.p50,
+        "p90" => q.p90,
+        "p99" => q.p99,
+        _ => q.max,
+    };
+    if q.is_lower_bound(which) {
+        format!("≥ {}", duration_text(v))
+    } else {
+        duration_text(v)
+    }
+}
+
+/// How many of the times are pods still pending at the end.
+pub(crate) fn censored_text(q: &models::summary::Percentiles) -> String {
+    if q.censored == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({} of {} pods still pending at the end, counted as waiting at least until then)",
+            q.censored, q.count
+        )
+    }
+}
+
+/// Peak and mean utilisation over the run, and node-hours.
+pub(crate) fn utilization_text(s: &Summary) -> String {
+    let parts: Vec<String> = s
+        .run
+        .utilization
+        .iter()
+        .map(|u| {
+            format!(
+                "{} {:.1}% / {:.1}%",
+                u.resource,
+                u.peak * 100.0,
+                u.mean * 100.0
+            )
+        })
+        .collect();
+    format!(
+        "requested/allocatable peak / mean: {}; {:.1} node-hours",
+        if parts.is_empty() {
+            "no nodes".to_string()
+        } else {
+            parts.join(", ")
+        },
+        s.run.node_hours
+    )
+}
 
 pub fn summary_table(s: &Summary) -> String {
     let mut out = String::new();
@@ -33,10 +107,17 @@ pub fn summary_table(s: &Summary) -> String {
         s.simulated, s.events_processed, s.stop_reason
     );
     let _ = writeln!(out);
+    let r = &s.run;
+    let _ = writeln!(
+        out,
+        "whole run  {} pods created: {} ever scheduled, {} never scheduled, {} still pending at the end",
+        r.pods_created, r.pods_ever_scheduled, r.pods_never_scheduled, r.pods_pending_at_end
+    );
+    let _ = writeln!(out, "           {}", utilization_text(s));
     let p = &s.pods;
     let _ = writeln!(
         out,
-        "pods       {} total: {} scheduled ({} running), {} pending{}{}",
+        "pods       at the end: {} total: {} scheduled ({} running), {} pending{}{}",
         p.total,
         p.scheduled,
         p.running,
@@ -56,8 +137,12 @@ pub fn summary_table(s: &Summary) -> String {
         let q = &s.pending_seconds;
         let _ = writeln!(
             out,
-            "pending    time to schedule p50 {:.3}s  p90 {:.3}s  p99 {:.3}s  max {:.3}s",
-            q.p50, q.p90, q.p99, q.max
+            "pending    time to schedule p50 {}  p90 {}  p99 {}  max {}{}",
+            percentile_text(q, "p50"),
+            percentile_text(q, "p90"),
+            percentile_text(q, "p99"),
+            percentile_text(q, "max"),
+            censored_text(q)
         );
     }
     let _ = writeln!(
@@ -77,6 +162,37 @@ pub fn summary_table(s: &Summary) -> String {
                 None => "MISSED".to_string(),
             }
         );
+    }
+    if s.pending_at_end.count > 0 {
+        let pending = &s.pending_at_end;
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "PENDING AT THE END ({}), last FailedScheduling reason and how to see every attempt:",
+            pending.count
+        );
+        for pod in pending.pods.iter().take(MAX_PENDING_ROWS) {
+            let _ = writeln!(
+                out,
+                "  {}/{}  pending {}  {}",
+                pod.namespace,
+                pod.name,
+                duration_text(pod.pending_seconds),
+                pod.last_failed_scheduling
+                    .as_deref()
+                    .unwrap_or("(no FailedScheduling Event kept: see events.txt)")
+            );
+            let _ = writeln!(out, "    {}", pod.explain);
+        }
+        let shown = pending.pods.len().min(MAX_PENDING_ROWS) as u64;
+        if pending.count > shown {
+            let _ = writeln!(
+                out,
+                "  and {} more (summary.json lists {})",
+                pending.count - shown,
+                pending.pods.len()
+            );
+        }
     }
     if !s.workloads.is_empty() {
         let _ = writeln!(out);
@@ -148,11 +264,7 @@ pub fn summary_table(s: &Summary) -> String {
         "POOL", "NODES", "PODS", "RESOURCE", "REQUESTED", "ALLOCATABLE", "USED"
     );
     for pool in &s.pools {
-        // A pod limit nobody can reach (trace nodes) is noise in the table.
-        let unlimited = |r: &&models::summary::ResourceUsage| {
-            r.resource == "pods" && r.allocatable >= 1_000_000 * pool.nodes.max(1) as i64
-        };
-        for (i, r) in pool.resources.iter().filter(|r| !unlimited(r)).enumerate() {
+        for (i, r) in pool.resources.iter().enumerate() {
             let (name, nodes, pods) = if i == 0 {
                 (
                     pool.pool.as_str(),
@@ -169,7 +281,7 @@ pub fn summary_table(s: &Summary) -> String {
                 nodes,
                 pods,
                 r.resource,
-                human_amount(&r.resource, r.requested),
+                requested_text(r),
                 human_amount(&r.resource, r.allocatable),
                 r.utilization * 100.0
             );
