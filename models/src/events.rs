@@ -312,6 +312,9 @@ pub struct EventLog {
     content: sim_core::Digest,
     /// The last Event recorded when they are not kept, for describing where two runs part.
     last: Option<EventRecord>,
+    /// The last FailedScheduling message of each pod not scheduled since (bounded by the
+    /// pending pods), for the list of pods pending at the end.
+    failed_scheduling: BTreeMap<String, String>,
 }
 
 impl Default for EventLog {
@@ -323,6 +326,7 @@ impl Default for EventLog {
             stream: None,
             content: sim_core::Digest::new(),
             last: None,
+            failed_scheduling: BTreeMap::new(),
         }
     }
 }
@@ -353,6 +357,16 @@ impl EventLog {
         self.content.write_str(e.reason);
         self.content.write_str(&e.object);
         self.content.write_str(&e.message);
+        match e.reason {
+            "FailedScheduling" => {
+                self.failed_scheduling
+                    .insert(e.object.clone(), e.message.clone());
+            }
+            "Scheduled" => {
+                self.failed_scheduling.remove(&e.object);
+            }
+            _ => {}
+        }
         if let Some(s) = &mut self.stream {
             s.observe(&e);
         }
@@ -361,6 +375,12 @@ impl EventLog {
         } else {
             self.last = Some(e);
         }
+    }
+
+    /// The last FailedScheduling message about `object` (`pod/NAME`) if it has not been
+    /// scheduled since.
+    pub fn last_failed_scheduling(&self, object: &str) -> Option<&str> {
+        self.failed_scheduling.get(object).map(String::as_str)
     }
 
     /// The running digest of every Event's content so far.

@@ -648,7 +648,15 @@ fn pending_list(
             })
             .collect(),
     };
-    out.fill_last_failed_scheduling(cluster.api.events.iter());
+    // Streamed runs keep no Events in memory; the log keeps each pending pod's last
+    // FailedScheduling message either way.
+    for p in &mut out.pods {
+        p.last_failed_scheduling = cluster
+            .api
+            .events
+            .last_failed_scheduling(&format!("pod/{}", p.name))
+            .map(str::to_owned);
+    }
     out
 }
 
