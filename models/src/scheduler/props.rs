@@ -7,9 +7,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sim_core::SimTime;
 
-use crate::api::{Node, Pod, ResourceList};
+use crate::api::{Node, NodeId, Pod, PodPhase, ResourceList};
 use crate::scheduler::{Registry, Scheduler};
-use crate::store::Store;
+use crate::store::{NodeSummary, Store};
 
 const GPU: &str = "nvidia.com/gpu";
 
@@ -123,6 +123,79 @@ proptest! {
                 None => prop_assert!(result.message.is_some(), "an unschedulable pod says why"),
             }
             assert_not_overcommitted(&store)?;
+        }
+    }
+}
+
+/// One change to the store in [`node_summaries_follow_the_node_records`].
+#[derive(Clone, Debug)]
+enum StoreOp {
+    Bind { pod: usize, node: usize },
+    Finish { pod: usize },
+    Delete { pod: usize },
+    Terminate { pod: usize },
+    Cordon { node: usize, on: bool },
+}
+
+fn arb_op() -> impl Strategy<Value = StoreOp> {
+    prop_oneof![
+        4 => (0usize..40, 0usize..8).prop_map(|(pod, node)| StoreOp::Bind { pod, node }),
+        1 => (0usize..40).prop_map(|pod| StoreOp::Finish { pod }),
+        2 => (0usize..40).prop_map(|pod| StoreOp::Delete { pod }),
+        1 => (0usize..40).prop_map(|pod| StoreOp::Terminate { pod }),
+        1 => (0usize..8, any::<bool>()).prop_map(|(node, on)| StoreOp::Cordon { node, on }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// After any sequence of binds, finishes, graceful and final deletions and cordons, each
+    /// node's summary is what its record says.
+    #[test]
+    fn node_summaries_follow_the_node_records(
+        nodes in prop::collection::vec(arb_node(), 1..8),
+        pods in prop::collection::vec(arb_pod(), 40),
+        ops in prop::collection::vec(arb_op(), 0..120),
+    ) {
+        let mut store = Store::new();
+        let node_count = nodes.len();
+        for (i, mut n) in nodes.into_iter().enumerate() {
+            n.name = format!("node-{i}");
+            store.add_node(n);
+        }
+        let ids: Vec<_> = pods
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut p)| {
+                p.name = format!("pod-{i}");
+                store.add_pod(p, SimTime::ZERO)
+            })
+            .collect();
+        for op in ops {
+            match op {
+                StoreOp::Bind { pod, node } => {
+                    let r = store.pod(ids[pod]);
+                    if r.node.is_none() && r.is_active() {
+                        store.bind(ids[pod], NodeId(u32::try_from(node % node_count).unwrap_or(0)), SimTime::ZERO);
+                    }
+                }
+                StoreOp::Finish { pod } => {
+                    store.finish_pod(ids[pod], PodPhase::Succeeded, 0, SimTime::ZERO);
+                }
+                StoreOp::Delete { pod } => store.delete_pod(ids[pod], SimTime::ZERO),
+                StoreOp::Terminate { pod } => {
+                    if store.pod(ids[pod]).is_active() {
+                        store.mark_terminating(ids[pod], SimTime::ZERO);
+                    }
+                }
+                StoreOp::Cordon { node, on } => {
+                    store.nodes[node % node_count].node.unschedulable = on;
+                    store.touch_nodes();
+                }
+            }
+            let want: Vec<NodeSummary> = store.nodes.iter().map(NodeSummary::of).collect();
+            prop_assert_eq!(store.node_summaries(), want.as_slice());
         }
     }
 }

@@ -178,10 +178,10 @@ impl Plugin for ImageLocality {
         let no_images = calculate_priority(0, pod.images.len());
         let mut spread = None;
         for &node in nodes {
-            let info = snapshot.node(node);
-            let score = if info.node.images.is_empty() {
+            let score = if !snapshot.node_summary(node).has_images {
                 no_images
             } else {
+                let info = snapshot.node(node);
                 let spread = spread.get_or_insert_with(|| {
                     let mut spread = self.spread.borrow_mut();
                     spread.refresh(snapshot);

@@ -16,7 +16,7 @@ use crate::scheduler::plugins::resource_allocation::{
     PodTerms, ResourceAllocationScorer, ResourceWeight, Strategy, is_extended_resource_name,
     is_scalar_resource_name,
 };
-use crate::store::NodeInfo;
+use crate::store::{NodeInfo, NodeSummary};
 
 pub const NAME: &str = "NodeResourcesFit";
 
@@ -51,6 +51,30 @@ fn fits_without_scalars(request: &ResourceList, node: &NodeInfo) -> bool {
             request.ephemeral_storage,
             used.ephemeral_storage,
             alloc.ephemeral_storage,
+        )
+}
+
+/// [`fits_without_scalars`] from the node's summary.
+#[inline]
+fn summary_fits_without_scalars(request: &ResourceList, node: &NodeSummary) -> bool {
+    let fits =
+        |req: i64, used: i64, capacity: i64| req <= 0 || req <= capacity.saturating_sub(used);
+    request.extended.is_empty()
+        && i64::from(node.pod_count).saturating_add(1) <= node.allocatable_pods
+        && fits(
+            request.cpu_milli,
+            node.requested_cpu_milli,
+            node.allocatable_cpu_milli,
+        )
+        && fits(
+            request.memory,
+            node.requested_memory,
+            node.allocatable_memory,
+        )
+        && fits(
+            request.ephemeral_storage,
+            node.requested_ephemeral_storage,
+            node.allocatable_ephemeral_storage,
         )
 }
 
@@ -268,6 +292,28 @@ impl Plugin for NodeResourcesFit {
             return Status::success();
         }
         self.insufficient(pod, node)
+    }
+
+    /// [`Self::filter`] with the quick check on the nodes' summaries: a node's record is read
+    /// only when the check says no.
+    fn filter_nodes(
+        &self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        nodes: &mut Vec<NodeId>,
+        rejected: &mut Vec<(NodeId, Status)>,
+    ) {
+        nodes.retain(|&node| {
+            if summary_fits_without_scalars(&pod.requests, snapshot.node_summary(node)) {
+                return true;
+            }
+            let status = self.insufficient(pod, snapshot.node(node));
+            if status.is_success() {
+                return true;
+            }
+            rejected.push((node, status));
+            false
+        });
     }
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::api::{Pod, Taint, TaintEffect, tolerations_tolerate};
+use crate::api::{NodeId, Pod, Taint, TaintEffect, tolerations_tolerate};
 use crate::scheduler::framework::{ExtensionPoints, Plugin, Snapshot, Status};
 use crate::store::NodeInfo;
 
@@ -39,6 +39,28 @@ impl Plugin for NodeUnschedulable {
             return Status::success();
         }
         cordoned(pod)
+    }
+
+    /// [`Self::filter`] over the nodes' summaries: a cordoned node is rare, so the pass reads
+    /// one flag per node from the summary array.
+    fn filter_nodes(
+        &self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        nodes: &mut Vec<NodeId>,
+        rejected: &mut Vec<(NodeId, Status)>,
+    ) {
+        nodes.retain(|&node| {
+            if !snapshot.node_summary(node).unschedulable {
+                return true;
+            }
+            let status = cordoned(pod);
+            if status.is_success() {
+                return true;
+            }
+            rejected.push((node, status));
+            false
+        });
     }
 }
 

@@ -14,7 +14,7 @@ use crate::scheduler::framework::{MAX_NODE_SCORE, NodeScore, Snapshot, Status};
 use crate::scheduler::plugins::helper::{
     FunctionShapePoint, broken_linear, is_dns1123_subdomain, matches_qualified_name_part,
 };
-use crate::store::NodeInfo;
+use crate::store::{NodeInfo, NodeSummary};
 
 /// Upstream `maxUtilization`.
 const MAX_UTILIZATION: i64 = 100;
@@ -279,7 +279,7 @@ impl ResourceAllocationScorer {
                 cache.resize(snapshot.nodes.len(), CachedScore::default());
             }
             for &node in nodes {
-                let key = self.cpu_memory_pairs(snapshot.node(node), cpu, memory);
+                let key = self.cpu_memory_pairs(snapshot.node_summary(node), cpu, memory);
                 let score = match cache.get_mut(node.index()) {
                     Some(entry) if entry.filled && entry.key == key => entry.score,
                     Some(entry) => {
@@ -344,12 +344,12 @@ impl ResourceAllocationScorer {
         }
     }
 
-    /// `allocatable_and_requested` of cpu and memory.
+    /// `allocatable_and_requested` of cpu and memory, from the node's summary: the scoring
+    /// pass then streams through the small summary array, not each node's record.
     #[inline]
-    fn cpu_memory_pairs(&self, node: &NodeInfo, cpu: Term, memory: Term) -> [(i64, i64); 2] {
-        let alloc = &node.node.allocatable;
+    fn cpu_memory_pairs(&self, node: &NodeSummary, cpu: Term, memory: Term) -> [(i64, i64); 2] {
         let (requested_cpu, requested_memory) = if self.use_requested {
-            (node.requested.cpu_milli, node.requested.memory)
+            (node.requested_cpu_milli, node.requested_memory)
         } else {
             (
                 node.non_zero_requested_cpu_milli,
@@ -358,11 +358,11 @@ impl ResourceAllocationScorer {
         };
         [
             (
-                alloc.cpu_milli,
+                node.allocatable_cpu_milli,
                 requested_cpu.saturating_add(cpu.pod_request),
             ),
             (
-                alloc.memory,
+                node.allocatable_memory,
                 requested_memory.saturating_add(memory.pod_request),
             ),
         ]

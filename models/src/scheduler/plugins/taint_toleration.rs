@@ -65,6 +65,27 @@ impl Plugin for TaintToleration {
         }
     }
 
+    /// [`Self::filter`] reading the node's record only when its summary says it has taints.
+    fn filter_nodes(
+        &self,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        nodes: &mut Vec<NodeId>,
+        rejected: &mut Vec<(NodeId, Status)>,
+    ) {
+        nodes.retain(|&node| {
+            if !snapshot.node_summary(node).has_taints {
+                return true;
+            }
+            let status = self.filter(pod, snapshot.node(node), snapshot);
+            if status.is_success() {
+                return true;
+            }
+            rejected.push((node, status));
+            false
+        });
+    }
+
     fn pre_score(&mut self, _pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
         Status::success()
     }
@@ -84,12 +105,17 @@ impl Plugin for TaintToleration {
         snapshot: &Snapshot,
         out: &mut Vec<NodeScore>,
     ) -> Result<(), Status> {
+        // A node without taints has none to count: its record is not read.
         out.extend(nodes.iter().map(|&node| NodeScore {
             node,
-            score: count_intolerable_prefer_no_schedule(
-                &snapshot.node(node).node.taints,
-                &pod.tolerations,
-            ),
+            score: if snapshot.node_summary(node).has_taints {
+                count_intolerable_prefer_no_schedule(
+                    &snapshot.node(node).node.taints,
+                    &pod.tolerations,
+                )
+            } else {
+                0
+            },
         }));
         Ok(())
     }

@@ -425,6 +425,7 @@ fn unresolvable_nodes_are_not_candidates() {
         ],
     );
     store.nodes[0].node.unschedulable = true;
+    store.touch_nodes();
     let r = schedule(&store, &pod("p", LARGE, HIGH));
     assert_eq!(chosen(&store, &r), "machine2");
     let e = r
