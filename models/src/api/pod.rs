@@ -488,8 +488,8 @@ impl<T: PartialEq> PartialEq<SharedList<T>> for Vec<T> {
     }
 }
 
-impl<T: PartialEq, const N: usize> PartialEq<[T; N]> for SharedList<T> {
-    fn eq(&self, other: &[T; N]) -> bool {
+impl<T: PartialEq<U>, U, const N: usize> PartialEq<[U; N]> for SharedList<T> {
+    fn eq(&self, other: &[U; N]) -> bool {
         **self == other[..]
     }
 }
