@@ -40,7 +40,7 @@ fn web(replicas: i32) -> StatefulSet {
             name: "web".into(),
             namespace: "default".into(),
             labels,
-            images: vec!["nginx:1".into()],
+            images: vec!["nginx:1".into()].into(),
             ..Pod::default()
         },
     };
@@ -239,7 +239,7 @@ fn rolling_update_replaces_pods_from_the_highest_ordinal_down() {
     let mut s = scenario("");
     s.stateful_sets.push(web(3));
     let mut v2 = web(3);
-    v2.template.pod.images = vec!["nginx:2".into()];
+    v2.template.pod.images = vec!["nginx:2".into()].into();
     apply_at(&mut s, SimDuration::from_secs(120), v2);
     let o = go(&s);
     assert_eq!(
@@ -273,7 +273,7 @@ fn rolling_update_with_a_partition_keeps_lower_ordinals() {
     };
     s.stateful_sets.push(v1.clone());
     let mut v2 = v1.clone();
-    v2.template.pod.images = vec!["nginx:2".into()];
+    v2.template.pod.images = vec!["nginx:2".into()].into();
     apply_at(&mut s, SimDuration::from_secs(120), v2);
     let o = go(&s);
     assert_eq!(image_of(only(&o, "web-0")), "nginx:1");
@@ -364,7 +364,7 @@ timeline:
         s.stateful_sets.push(set);
         let mut v2 = web(3);
         v2.volume_claim_templates = vec![claim_template("data")];
-        v2.template.pod.images = vec!["nginx:2".into()];
+        v2.template.pod.images = vec!["nginx:2".into()].into();
         apply_at(&mut s, SimDuration::from_secs(300), v2);
         s
     };

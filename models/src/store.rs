@@ -735,3 +735,20 @@ mod tests {
         assert!(store.counted_by_label.is_empty());
     }
 }
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// Every pod keeps its record for the whole run, so the record's own size multiplies by
+    /// the pod count (and doubles while the records' vector grows): rarely set parts of a pod
+    /// are boxed or shared. 832 bytes when this was pinned.
+    #[test]
+    fn pod_record_stays_small() {
+        assert!(
+            std::mem::size_of::<PodRecord>() <= 840,
+            "PodRecord grew to {} bytes",
+            std::mem::size_of::<PodRecord>()
+        );
+    }
+}

@@ -33,7 +33,7 @@ pub use node::{LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_REGION, LABEL_ZONE};
 pub use pdb::{IntOrPercent, PodDisruptionBudget};
 pub use pod::{
     DumpedPodStatus, NodeAffinity, NodeSelector, NodeSelectorTerm, Pod, PodPhase, PodResources,
-    PreferredSchedulingTerm, RestartPolicy,
+    PreferredSchedulingTerm, RestartPolicy, SharedList,
 };
 pub use pod_scheduling::{
     HostPort, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodSchedulingSpec, Protocol,

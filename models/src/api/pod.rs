@@ -76,21 +76,24 @@ pub struct Pod {
     pub non_zero_memory: i64,
     /// `spec.nodeSelector`, as Equals requirements.
     pub node_selector: Vec<Requirement>,
-    pub node_affinity: Option<NodeAffinity>,
-    pub tolerations: Vec<Toleration>,
+    /// Boxed: rarely set, and every pod record carries the field.
+    pub node_affinity: Option<Box<NodeAffinity>>,
+    /// Shared by every pod stamped from one template, and the default pair admission adds
+    /// by every pod that named none.
+    pub tolerations: SharedList<Toleration>,
     /// `spec.nodeName`: the pod is bound from the start (or must go to this node).
     pub node_name: Option<String>,
     pub priority: i32,
     pub scheduler_name: String,
     pub owner: Option<OwnerRef>,
     /// Container images, for ImageLocality.
-    pub images: Vec<String>,
+    pub images: SharedList<String>,
     /// `spec.topologySpreadConstraints`, for PodTopologySpread.
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// `spec.affinity.podAffinity`, for InterPodAffinity.
-    pub pod_affinity: Option<PodAffinity>,
+    pub pod_affinity: Option<Box<PodAffinity>>,
     /// `spec.affinity.podAntiAffinity`, for InterPodAffinity.
-    pub pod_anti_affinity: Option<PodAffinity>,
+    pub pod_anti_affinity: Option<Box<PodAffinity>>,
     /// Container ports with a `hostPort` (upstream `schedutil.GetHostPorts`), for NodePorts.
     pub host_ports: Vec<HostPort>,
     /// GPUs, or shares of one, on the node's devices (see `crate::gpu`). Such a pod carries no
@@ -307,12 +310,12 @@ impl Default for Pod {
             non_zero_memory: 0,
             node_selector: Vec::new(),
             node_affinity: None,
-            tolerations: Vec::new(),
+            tolerations: SharedList::new(),
             node_name: None,
             priority: 0,
             scheduler_name: DEFAULT_SCHEDULER_NAME.to_string(),
             owner: None,
-            images: Vec::new(),
+            images: SharedList::new(),
             topology_spread_constraints: Vec::new(),
             pod_affinity: None,
             pod_anti_affinity: None,
@@ -355,6 +358,139 @@ impl Pod {
         self.pod_anti_affinity
             .as_ref()
             .is_some_and(|a| !a.required.is_empty())
+    }
+}
+
+/// An immutable list shared by every pod stamped from one template (tolerations, images, ...):
+/// cloning a pod copies a pointer, not the list. Reads go through the slice it derefs to;
+/// the rare writer replaces the whole list (copy on write). Empty lists allocate nothing.
+pub struct SharedList<T>(Option<std::sync::Arc<[T]>>);
+
+impl<T> SharedList<T> {
+    pub const fn new() -> Self {
+        SharedList(None)
+    }
+
+    /// Both lists are the same allocation (or both empty): equal without comparing items.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl<T: Clone> SharedList<T> {
+    /// Appends `item` to a private copy of the list.
+    pub fn push(&mut self, item: T) {
+        let mut items = self.to_vec();
+        items.push(item);
+        *self = items.into();
+    }
+
+    /// Edits a private copy of the list, then shares it again.
+    pub fn update(&mut self, edit: impl FnOnce(&mut Vec<T>)) {
+        let mut items = self.to_vec();
+        edit(&mut items);
+        *self = items.into();
+    }
+}
+
+impl<T> Default for SharedList<T> {
+    fn default() -> Self {
+        SharedList(None)
+    }
+}
+
+impl<T> Clone for SharedList<T> {
+    fn clone(&self) -> Self {
+        SharedList(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for SharedList<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl<T> From<Vec<T>> for SharedList<T> {
+    fn from(items: Vec<T>) -> Self {
+        if items.is_empty() {
+            SharedList(None)
+        } else {
+            SharedList(Some(items.into()))
+        }
+    }
+}
+
+impl<T: Clone> From<&[T]> for SharedList<T> {
+    fn from(items: &[T]) -> Self {
+        items.to_vec().into()
+    }
+}
+
+impl<T, const N: usize> From<[T; N]> for SharedList<T> {
+    fn from(items: [T; N]) -> Self {
+        Vec::from(items).into()
+    }
+}
+
+impl<T> FromIterator<T> for SharedList<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        iter.into_iter().collect::<Vec<T>>().into()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a SharedList<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for SharedList<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: PartialEq> PartialEq for SharedList<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other) || **self == **other
+    }
+}
+
+impl<T: Eq> Eq for SharedList<T> {}
+
+impl<T: PartialEq> PartialEq<Vec<T>> for SharedList<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: PartialEq> PartialEq<[T]> for SharedList<T> {
+    fn eq(&self, other: &[T]) -> bool {
+        **self == *other
+    }
+}
+
+impl<T: PartialEq> PartialEq<SharedList<T>> for Vec<T> {
+    fn eq(&self, other: &SharedList<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: PartialEq<U>, U, const N: usize> PartialEq<[U; N]> for SharedList<T> {
+    fn eq(&self, other: &[U; N]) -> bool {
+        **self == other[..]
     }
 }
 

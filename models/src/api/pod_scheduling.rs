@@ -520,8 +520,8 @@ impl PodSchedulingSpec {
     /// Moves the converted fields into `pod`.
     pub fn apply_to(self, pod: &mut super::Pod) {
         pod.topology_spread_constraints = self.topology_spread_constraints;
-        pod.pod_affinity = self.pod_affinity;
-        pod.pod_anti_affinity = self.pod_anti_affinity;
+        pod.pod_affinity = self.pod_affinity.map(Box::new);
+        pod.pod_anti_affinity = self.pod_anti_affinity.map(Box::new);
         pod.host_ports = self.host_ports;
     }
 }

@@ -3,7 +3,10 @@
 use sim_core::{Context, SimDuration};
 
 use super::{ApiError, ApiResult, ApiServer, ObjectKind, Op, OwnedPodCounts};
-use crate::api::{Node, NodeId, OwnerKind, OwnerRef, Pod, PodId, PodPhase, WorkloadId};
+use crate::api::{
+    Node, NodeId, OwnerKind, OwnerRef, Pod, PodId, PodPhase, SharedList, TaintEffect, Toleration,
+    TolerationOperator, WorkloadId,
+};
 use crate::cluster::Event;
 use crate::events::EventType;
 
@@ -460,16 +463,34 @@ pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 pub use crate::api::taints::{TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE};
 
 pub(crate) fn admit_default_tolerations(pod: &mut Pod) {
-    use crate::api::{TaintEffect, Toleration, TolerationOperator};
+    // Pods stamped from one template arrive sharing one list and leave sharing one: the last
+    // answer is remembered by the list it was computed from. Sharing never changes what a pod
+    // tolerates, only how many copies of the list exist.
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(SharedList<Toleration>, SharedList<Toleration>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let cached = LAST.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(given, _)| given.ptr_eq(&pod.tolerations))
+            .map(|(_, admitted)| admitted.clone())
+    });
+    if let Some(admitted) = cached {
+        pod.tolerations = admitted;
+        return;
+    }
+    let given = pod.tolerations.clone();
+    let mut tolerations = given.to_vec();
     for key in [TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE] {
         // Upstream: `(toleration.Key == TaintNodeNotReady || len(toleration.Key) == 0) &&
         // (toleration.Effect == TaintEffectNoExecute || len(toleration.Effect) == 0)`.
-        let covered = pod.tolerations.iter().any(|t| {
+        let covered = tolerations.iter().any(|t| {
             (t.key == key || t.key.is_empty())
                 && t.effect.is_none_or(|e| e == TaintEffect::NoExecute)
         });
         if !covered {
-            pod.tolerations.push(Toleration {
+            tolerations.push(Toleration {
                 key: key.to_string(),
                 operator: TolerationOperator::Exists,
                 value: String::new(),
@@ -478,6 +499,11 @@ pub(crate) fn admit_default_tolerations(pod: &mut Pod) {
             });
         }
     }
+    if tolerations.len() != given.len() {
+        pod.tolerations = tolerations.into();
+    }
+    let admitted = pod.tolerations.clone();
+    LAST.with(|last| *last.borrow_mut() = Some((given, admitted)));
 }
 
 pub(crate) fn pod_object(p: &Pod) -> String {
@@ -523,7 +549,8 @@ mod tests {
             tolerations: vec![toleration(
                 TAINT_NODE_NOT_READY,
                 Some(TaintEffect::NoExecute),
-            )],
+            )]
+            .into(),
             ..Pod::default()
         };
         admit_default_tolerations(&mut p);
@@ -531,7 +558,7 @@ mod tests {
         assert_eq!(p.tolerations[0].toleration_seconds, None);
         assert_eq!(p.tolerations[1].key, TAINT_NODE_UNREACHABLE);
         let mut p = Pod {
-            tolerations: vec![toleration("", None)],
+            tolerations: vec![toleration("", None)].into(),
             ..Pod::default()
         };
         admit_default_tolerations(&mut p);
@@ -540,7 +567,8 @@ mod tests {
             tolerations: vec![toleration(
                 TAINT_NODE_NOT_READY,
                 Some(TaintEffect::NoSchedule),
-            )],
+            )]
+            .into(),
             ..Pod::default()
         };
         admit_default_tolerations(&mut p);

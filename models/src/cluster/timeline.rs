@@ -115,11 +115,13 @@ impl TimelineDriver {
                 let change = |pod: &mut crate::api::Pod| {
                     if let Some(image) = image {
                         let i = container.unwrap_or(0);
-                        if let Some(slot) = pod.images.get_mut(i) {
-                            *slot = image;
-                        } else {
-                            pod.images.push(image);
-                        }
+                        pod.images.update(|images| {
+                            if let Some(slot) = images.get_mut(i) {
+                                *slot = image;
+                            } else {
+                                images.push(image);
+                            }
+                        });
                     }
                     for (k, v) in template_annotations {
                         pod.annotations.insert(k, v);

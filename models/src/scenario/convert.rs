@@ -570,8 +570,8 @@ pub(crate) fn pod(
         non_zero_cpu_milli,
         non_zero_memory,
         node_selector,
-        node_affinity,
-        tolerations,
+        node_affinity: node_affinity.map(Box::new),
+        tolerations: tolerations.into(),
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
         priority,
         scheduler_name: spec

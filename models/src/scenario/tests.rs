@@ -286,7 +286,7 @@ fn pod_requests_follow_upstream_pod_requests() {
         (p.non_zero_cpu_milli, p.non_zero_memory),
         (1110, 1075 << 20)
     );
-    assert_eq!(p.images, ["fluent-bit", "migrate:1", "app:1", "side:1"]);
+    assert_eq!(p.images[..], ["fluent-bit", "migrate:1", "app:1", "side:1"]);
     assert_eq!(p.scheduler_name, "default-scheduler");
     assert_eq!((p.priority, p.node_name.as_deref()), (0, None));
 }

@@ -74,12 +74,12 @@ impl PodBuilder {
     }
 
     pub fn affinity(mut self, affinity: NodeAffinity) -> Self {
-        self.pod.node_affinity = Some(affinity);
+        self.pod.node_affinity = Some(Box::new(affinity));
         self
     }
 
     pub fn tolerations(mut self, tolerations: Vec<Toleration>) -> Self {
-        self.pod.tolerations = tolerations;
+        self.pod.tolerations = tolerations.into();
         self
     }
 

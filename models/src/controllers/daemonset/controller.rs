@@ -580,10 +580,10 @@ impl DaemonSetController {
             let mut errors = 0;
             for node in &nodes_needing_daemon_pods[pos..pos + batch] {
                 let mut pod = template.clone();
-                pod.node_affinity = Some(replace_daemon_set_pod_node_name_node_affinity(
-                    pod.node_affinity.take(),
+                pod.node_affinity = Some(Box::new(replace_daemon_set_pod_node_name_node_affinity(
+                    pod.node_affinity.take().map(|a| *a),
                     node,
-                ));
+                )));
                 pod.namespace = namespace.clone();
                 pod.name = unique_pod_name(api, ctx, &ds_name, &namespace);
                 pod.owner = Some(OwnerRef {

@@ -27,7 +27,7 @@ pub fn node_should_run_daemon_pod(node: &Node, template: &Pod, host_network: boo
 
 /// The template's tolerations plus those the DaemonSet controller adds to every daemon pod.
 pub fn daemon_pod_tolerations(template: &Pod, host_network: bool) -> Vec<Toleration> {
-    let mut tolerations = template.tolerations.clone();
+    let mut tolerations = template.tolerations.to_vec();
     add_or_update_daemon_pod_tolerations(&mut tolerations, host_network);
     tolerations
 }
@@ -356,7 +356,7 @@ mod tests {
             (
                 "ErrPodAffinityNotMatch",
                 Pod {
-                    node_affinity: Some(type_in("test")),
+                    node_affinity: Some(Box::new(type_in("test"))),
                     ..Pod::default()
                 },
                 false,
@@ -365,7 +365,7 @@ mod tests {
             (
                 "ShouldRunDaemonPod (affinity)",
                 Pod {
-                    node_affinity: Some(type_in("production")),
+                    node_affinity: Some(Box::new(type_in("production"))),
                     ..Pod::default()
                 },
                 true,
@@ -424,7 +424,8 @@ mod tests {
                 value: "user1".into(),
                 effect: Some(TaintEffect::NoSchedule),
                 toleration_seconds: None,
-            }],
+            }]
+            .into(),
             ..Pod::default()
         };
         assert_eq!(

@@ -539,7 +539,8 @@ mod tests {
             value: String::new(),
             effect: None,
             toleration_seconds: None,
-        }];
+        }]
+        .into();
         w.nodes[0].taints = vec![Taint {
             key: control_plane.into(),
             value: String::new(),

@@ -122,7 +122,8 @@ pub fn create_pod_template(
     host_network: bool,
 ) -> Pod {
     let mut pod = template.clone();
-    add_or_update_daemon_pod_tolerations(&mut pod.tolerations, host_network);
+    pod.tolerations
+        .update(|tolerations| add_or_update_daemon_pod_tolerations(tolerations, host_network));
     if let Some(generation) = generation {
         pod.labels
             .insert(DAEMON_SET_TEMPLATE_GENERATION_KEY, generation.to_string());
@@ -616,7 +617,7 @@ mod tests {
         let pod = |name: &str, node_name: Option<&str>, affinity: Option<NodeAffinity>| Pod {
             name: name.into(),
             node_name: node_name.map(str::to_string),
-            node_affinity: affinity,
+            node_affinity: affinity.map(Box::new),
             ..Pod::default()
         };
         assert_eq!(

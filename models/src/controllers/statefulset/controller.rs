@@ -540,7 +540,7 @@ mod tests {
         other.replicas = 5;
         assert_eq!(revision_name(&set), revision_name(&other));
         assert!(revision_name(&set).starts_with("web-"));
-        other.template.pod.images = vec!["nginx:2".into()];
+        other.template.pod.images = vec!["nginx:2".into()].into();
         assert_ne!(revision_name(&set), revision_name(&other));
     }
 }

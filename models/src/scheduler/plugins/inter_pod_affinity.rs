@@ -431,8 +431,8 @@ impl CacheKey {
     fn new(kind: Kind, pod: &Pod, ns_labels: Option<&Labels>) -> Self {
         let (required, required_anti, preferred, preferred_anti) = match kind {
             Kind::IncomingRequired => (
-                required_terms(pod.pod_affinity.as_ref()).to_vec(),
-                required_terms(pod.pod_anti_affinity.as_ref()).to_vec(),
+                required_terms(pod.pod_affinity.as_deref()).to_vec(),
+                required_terms(pod.pod_anti_affinity.as_deref()).to_vec(),
                 Vec::new(),
                 Vec::new(),
             ),
@@ -440,8 +440,8 @@ impl CacheKey {
             Kind::Preferred => (
                 Vec::new(),
                 Vec::new(),
-                preferred_terms(pod.pod_affinity.as_ref()).to_vec(),
-                preferred_terms(pod.pod_anti_affinity.as_ref()).to_vec(),
+                preferred_terms(pod.pod_affinity.as_deref()).to_vec(),
+                preferred_terms(pod.pod_anti_affinity.as_deref()).to_vec(),
             ),
         };
         CacheKey {
@@ -463,13 +463,13 @@ impl CacheKey {
             && self.ns_labels.as_ref() == ns_labels
             && match kind {
                 Kind::IncomingRequired => {
-                    self.required == required_terms(pod.pod_affinity.as_ref())
-                        && self.required_anti == required_terms(pod.pod_anti_affinity.as_ref())
+                    self.required == required_terms(pod.pod_affinity.as_deref())
+                        && self.required_anti == required_terms(pod.pod_anti_affinity.as_deref())
                 }
                 Kind::ExistingAnti => true,
                 Kind::Preferred => {
-                    self.preferred == preferred_terms(pod.pod_affinity.as_ref())
-                        && self.preferred_anti == preferred_terms(pod.pod_anti_affinity.as_ref())
+                    self.preferred == preferred_terms(pod.pod_affinity.as_deref())
+                        && self.preferred_anti == preferred_terms(pod.pod_anti_affinity.as_deref())
                 }
             }
     }
@@ -581,7 +581,7 @@ impl CacheKey {
                 }
             }
             Kind::ExistingAnti => {
-                for t in required_terms(existing.pod_anti_affinity.as_ref()) {
+                for t in required_terms(existing.pod_anti_affinity.as_deref()) {
                     if matches_who(t, it, me, ns) {
                         touched |= counts[0].add_for_node(node, &t.topology_key, delta);
                     }
@@ -867,7 +867,7 @@ impl InterPodAffinity {
         let [existing_anti, affinity, anti] = self.views(state);
         // satisfyPodAffinity
         let mut pods_exist = true;
-        for t in required_terms(pod.pod_affinity.as_ref()) {
+        for t in required_terms(pod.pod_affinity.as_deref()) {
             match labels.get(&t.topology_key) {
                 Some(v) => {
                     if affinity.get(&t.topology_key, v) <= 0 {
@@ -884,7 +884,7 @@ impl InterPodAffinity {
         }
         // satisfyPodAntiAffinity
         if !anti.is_empty() {
-            for t in required_terms(pod.pod_anti_affinity.as_ref()) {
+            for t in required_terms(pod.pod_anti_affinity.as_deref()) {
                 if labels
                     .get(&t.topology_key)
                     .is_some_and(|v| anti.get(&t.topology_key, v) > 0)
@@ -919,18 +919,18 @@ impl InterPodAffinity {
         let ns = &snapshot.namespace_labels;
         let (me, it) = (Who::from(incoming), Who::from(updated));
         let [existing_anti, affinity, anti] = &mut state.deltas;
-        for t in required_terms(updated.pod_anti_affinity.as_ref()) {
+        for t in required_terms(updated.pod_anti_affinity.as_deref()) {
             if matches_who(t, it, me, ns) {
                 existing_anti.add_for_node(node, &t.topology_key, multiplier);
             }
         }
-        let terms = required_terms(incoming.pod_affinity.as_ref());
+        let terms = required_terms(incoming.pod_affinity.as_deref());
         if matches_all(terms, me, it, ns) {
             for t in terms {
                 affinity.add_for_node(node, &t.topology_key, multiplier);
             }
         }
-        for t in required_terms(incoming.pod_anti_affinity.as_ref()) {
+        for t in required_terms(incoming.pod_anti_affinity.as_deref()) {
             if matches_who(t, me, it, ns) {
                 anti.add_for_node(node, &t.topology_key, multiplier);
             }
@@ -965,8 +965,8 @@ impl Plugin for InterPodAffinity {
             pinned.push(slot);
             self.existing_slot = Some(slot);
         }
-        let affinity = required_terms(pod.pod_affinity.as_ref());
-        let anti = required_terms(pod.pod_anti_affinity.as_ref());
+        let affinity = required_terms(pod.pod_affinity.as_deref());
+        let anti = required_terms(pod.pod_anti_affinity.as_deref());
         if !affinity.is_empty() || !anti.is_empty() {
             let slot = self
                 .cache
@@ -1043,8 +1043,8 @@ impl Plugin for InterPodAffinity {
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], snapshot: &Snapshot) -> Status {
         self.score_slot = None;
-        let has_constraints = !preferred_terms(pod.pod_affinity.as_ref()).is_empty()
-            || !preferred_terms(pod.pod_anti_affinity.as_ref()).is_empty();
+        let has_constraints = !preferred_terms(pod.pod_affinity.as_deref()).is_empty()
+            || !preferred_terms(pod.pod_anti_affinity.as_deref()).is_empty();
         // "Optionally ignore calculating preferences of existing pods' affinity rules if the
         // incoming pod has no inter-pod affinities."
         if self.args.ignore_preferred_terms_of_existing_pods && !has_constraints {

@@ -576,10 +576,10 @@ fn spread_foo(mut p: Pod, keys: &[&str]) -> Pod {
 
 /// `.PodAntiAffinityExists(key, topologyKey, PodAntiAffinityWithRequiredReq)`.
 fn anti_affinity_exists(mut p: Pod, key: &str, topology_key: &str) -> Pod {
-    p.pod_anti_affinity = Some(PodAffinity {
+    p.pod_anti_affinity = Some(Box::new(PodAffinity {
         required: vec![PodAffinityTerm::new(exists(key), topology_key)],
         ..PodAffinity::default()
-    });
+    }));
     p
 }
 

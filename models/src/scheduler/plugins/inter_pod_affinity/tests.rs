@@ -40,13 +40,11 @@ fn mk(ns: &str, pairs: &[(&str, &str)]) -> Pod {
 
 fn required(mut p: Pod, affinity: Vec<PodAffinityTerm>, anti: Vec<PodAffinityTerm>) -> Pod {
     if !affinity.is_empty() {
-        p.pod_affinity
-            .get_or_insert_with(PodAffinity::default)
-            .required = affinity;
+        p.pod_affinity.get_or_insert_with(Default::default).required = affinity;
     }
     if !anti.is_empty() {
         p.pod_anti_affinity
-            .get_or_insert_with(PodAffinity::default)
+            .get_or_insert_with(Default::default)
             .required = anti;
     }
     p
@@ -63,12 +61,12 @@ fn preferred(
 ) -> Pod {
     if !affinity.is_empty() {
         p.pod_affinity
-            .get_or_insert_with(PodAffinity::default)
+            .get_or_insert_with(Default::default)
             .preferred = affinity;
     }
     if !anti.is_empty() {
         p.pod_anti_affinity
-            .get_or_insert_with(PodAffinity::default)
+            .get_or_insert_with(Default::default)
             .preferred = anti;
     }
     p

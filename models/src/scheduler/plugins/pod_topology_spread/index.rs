@@ -148,7 +148,7 @@ impl ShapeKey {
                     required_affinity(v.pod).cloned(),
                 )
             }),
-            tolerations: v.honor_taints.then(|| v.pod.tolerations.clone()),
+            tolerations: v.honor_taints.then(|| v.pod.tolerations.to_vec()),
         }
     }
 

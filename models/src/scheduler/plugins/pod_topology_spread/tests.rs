@@ -198,7 +198,7 @@ fn single_constraint_matches_upstream_table() {
         p
     };
     let node_affinity_foo = |mut p: Pod| {
-        p.node_affinity = Some(node_affinity("foo", Operator::In, &[""]));
+        p.node_affinity = Some(Box::new(node_affinity("foo", Operator::In, &[""])));
         p
     };
     type Case<'a> = (&'a str, Pod, Vec<Node>, Vec<(Pod, &'a str)>, Vec<Code>);
@@ -300,7 +300,11 @@ fn single_constraint_matches_upstream_table() {
             "incoming pod has nodeAffinity, pods spread as 2/~1~/~0~/3, hence node-a fits",
             {
                 let mut p = mk(&["foo"], vec![per_node(1)]);
-                p.node_affinity = Some(node_affinity("node", Operator::In, &["node-a", "node-y"]));
+                p.node_affinity = Some(Box::new(node_affinity(
+                    "node",
+                    Operator::In,
+                    &["node-a", "node-y"],
+                )));
                 p
             },
             four_nodes(),
@@ -311,7 +315,11 @@ fn single_constraint_matches_upstream_table() {
             "incoming pod has nodeAffinity, pods spread as 0/~2~/0/1, hence node-a fits",
             {
                 let mut p = mk(&["foo"], vec![zone1(1)]);
-                p.node_affinity = Some(node_affinity("node", Operator::NotIn, &["node-b"]));
+                p.node_affinity = Some(Box::new(node_affinity(
+                    "node",
+                    Operator::NotIn,
+                    &["node-b"],
+                )));
                 p
             },
             four_nodes(),
@@ -707,7 +715,7 @@ fn score_matches_upstream_table() {
         p
     };
     let node_affinity_foo = |mut p: Pod| {
-        p.node_affinity = Some(node_affinity("foo", Operator::In, &[""]));
+        p.node_affinity = Some(Box::new(node_affinity("foo", Operator::In, &[""])));
         p
     };
     let keys = |mut c: TopologySpreadConstraint, k: &[&str]| {
@@ -1806,7 +1814,7 @@ fn pre_filter_state_add_pod_matches_upstream_table() {
     // "add a pod when scheduling node affinity unmatched pod with NodeInclusionPolicy enabled":
     // node-a (foo: bar) is not counted, so a pod added there changes nothing.
     let mut not_bar = by_zone.clone();
-    not_bar.node_affinity = Some(node_affinity("foo", Operator::NotIn, &["bar"]));
+    not_bar.node_affinity = Some(Box::new(node_affinity("foo", Operator::NotIn, &["bar"])));
     assert_eq!(
         add(
             &not_bar,
@@ -1861,7 +1869,8 @@ fn pre_filter_state_add_pod_matches_upstream_table() {
         crate::api::TolerationOperator::Exists,
         "",
         None,
-    )];
+    )]
+    .into();
     assert_eq!(
         add(
             &tolerating,
@@ -1979,7 +1988,7 @@ fn pre_filter_state_remove_pod_matches_upstream_table() {
     // "remove a pod when scheduling node affinity unmatched pod with NodeInclusionPolicy
     // enabled" (upstream's deletedPodIdx 0: the existing pod on node-a)
     let mut not_bar = by_zone.clone();
-    not_bar.node_affinity = Some(node_affinity("foo", Operator::NotIn, &["bar"]));
+    not_bar.node_affinity = Some(Box::new(node_affinity("foo", Operator::NotIn, &["bar"])));
     assert_eq!(
         remove(
             &not_bar,
