@@ -78,6 +78,11 @@ pub fn build(
 ) -> Result<Simulation<Cluster>, Diagnostic> {
     let scheduler = build_scheduler(scenario, registry)?;
     let mut store = Store::new();
+    // Room for the pods the workloads start with (a growing Vec would double to up to twice
+    // that); replacements during the run still grow it.
+    store
+        .pods
+        .reserve(usize::try_from(scenario.starting_pods).unwrap_or(0));
     store.pdbs.clone_from(&scenario.pdbs);
     for node in &scenario.nodes {
         store.add_node(node.clone());

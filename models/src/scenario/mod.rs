@@ -458,6 +458,9 @@ pub struct Scenario {
     /// Scheduling cycle cost and binding latency (`scheduler: {schedulingCost, bindingLatency}`);
     /// the calibrated model unless the scenario says otherwise.
     pub scheduler_timing: crate::scheduler::cost::SchedulerTiming,
+    /// Pods the workloads ask for at the start (replicas, parallelism, bare pods): what the
+    /// store makes room for up front, so its pod records do not grow by doubling.
+    pub starting_pods: u64,
     /// Time from bind to Running, drawn uniformly from `[lo, hi]` (also `behaviour.pod_startup`).
     pub pod_startup: (SimDuration, SimDuration),
     /// How pods behave (`behaviour:`).
@@ -1233,6 +1236,7 @@ impl Loader {
         }
         let pod_startup = behaviour.pod_startup;
         Ok(Scenario {
+            starting_pods: asked,
             name: file.name,
             seed,
             duration,
