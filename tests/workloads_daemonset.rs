@@ -67,7 +67,7 @@ fn daemon_set(name: &str, worker_only: bool) -> DaemonSet {
     let mut pod = Pod {
         name: name.into(),
         labels,
-        images: vec!["agent:v1".into()],
+        images: vec!["agent:v1".into()].into(),
         ..Pod::default()
     };
     if worker_only {
@@ -246,7 +246,7 @@ fn rolling_update(ds: DaemonSet) -> (usize, Vec<String>) {
     sim.with_context(|w, ctx| {
         w.api
             .update_object::<DaemonSet>(ctx, id, |d| {
-                d.template.pod.images = vec!["agent:v2".into()];
+                d.template.pod.images = vec!["agent:v2".into()].into();
             })
             .expect("API server up");
     });

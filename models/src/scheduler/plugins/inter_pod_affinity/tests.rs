@@ -3,7 +3,7 @@
 //! nothing (only equality of namespaces matters).
 
 use super::*;
-use crate::api::{LabelSelector, Labels, Node, PodAffinity, WeightedPodAffinityTerm};
+use crate::api::{LabelSelector, Labels, Node, WeightedPodAffinityTerm};
 use crate::scheduler::framework::Code;
 use crate::scheduler::testing::{node, pod, snapshot};
 use crate::store::Store;
