@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use sim_core::SimTime;
+use sim_core::{SimDuration, SimTime};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum EventType {
@@ -62,7 +62,8 @@ impl EventRecord {
 
     /// One line in the shape of `kubectl get events`: `LAST SEEN  TYPE  REASON  OBJECT  MESSAGE`.
     pub fn to_text_line(&self) -> String {
-        text_line(&self.time().to_string(), self)
+        let shown = SimDuration::from_nanos(self.time_ns).truncated_to(SimDuration::from_millis(1));
+        text_line(&shown.to_string(), self)
     }
 }
 
@@ -89,16 +90,19 @@ pub struct AggregatedEvent {
 }
 
 impl AggregatedEvent {
-    /// The `kubectl get events` line: LAST SEEN is `12m0s (x11 over 10m0s)` for a repeated
-    /// Event (upstream `printOneEvent`: last seen, count, and since the first), with times
-    /// from the scenario start rather than ages.
+    /// The `kubectl get events` line: LAST SEEN is `12m0s (x11 over 10m)` for a repeated
+    /// Event (upstream `printOneEvent`: last seen, count, and since the first, the span in
+    /// kubectl's `HumanDuration`), with times from the scenario start (to the millisecond)
+    /// rather than ages.
     pub fn to_text_line(&self) -> String {
         let last = self.last.time();
+        let shown =
+            SimDuration::from_nanos(last.as_nanos()).truncated_to(SimDuration::from_millis(1));
         let seen = if self.count > 1 {
             let over = last.since(SimTime::from_nanos(self.first_time_ns));
-            format!("{last} (x{} over {over})", self.count)
+            format!("{shown} (x{} over {})", self.count, over.human())
         } else {
-            last.to_string()
+            shown.to_string()
         };
         text_line(&seen, &self.last)
     }
@@ -517,5 +521,29 @@ mod tests {
         assert!(log.is_empty());
         assert_eq!(log.recorded(), 2);
         assert_eq!(log.stream().map(|s| s.count_by_reason()["X"]), Some(2));
+    }
+
+    #[test]
+    fn text_lines_read_to_the_millisecond_and_spans_as_kubectl_prints_them() {
+        let e = EventRecord {
+            time_ns: 30 * 86_400_000_000_000 + 508_764_307_112,
+            event_type: EventType::Warning,
+            reason: "FailedScheduling",
+            object: "pod/web-0".into(),
+            message: "0/3 nodes are available".into(),
+        };
+        assert!(
+            e.to_text_line().starts_with("30d8m28.764s "),
+            "{}",
+            e.to_text_line()
+        );
+        let agg = AggregatedEvent {
+            last: e,
+            count: 8640,
+            first_time_ns: 1_000_000_000,
+        };
+        let line = agg.to_text_line();
+        // HumanDuration of 30 days and a bit: "30d" (upstream prints days alone past 8 days).
+        assert!(line.starts_with("30d8m28.764s (x8640 over 30d) "), "{line}");
     }
 }
