@@ -183,7 +183,8 @@ fn pending_pods_are_listed_with_their_last_failed_scheduling_reason() {
         assert_eq!(
             p.explain,
             format!(
-                "kubesim explain <scenario> --pod default/{} --seed 11",
+                "kubesim explain {} --pod default/{} --seed 11",
+                scenarios_dir().join("does-not-fit.yaml").display(),
                 p.name
             )
         );

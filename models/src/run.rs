@@ -339,6 +339,7 @@ fn base_summary(
         sim.world(),
         SummaryInput {
             scenario: &scenario.name,
+            file: &scenario.file,
             seed: options.seed(scenario),
             elapsed: sim.now().since(SimTime::ZERO),
             stop,

@@ -333,6 +333,8 @@ fn expectations(cluster: &Cluster) -> Vec<ExpectationResult> {
 /// What the summary needs to know about the scenario besides the cluster.
 pub struct SummaryInput<'a> {
     pub scenario: &'a str,
+    /// The scenario file as the user named it, for the `explain` commands the summary suggests.
+    pub file: &'a str,
     pub seed: u64,
     pub elapsed: SimDuration,
     pub stop: &'a StopReason,
@@ -642,8 +644,8 @@ fn pending_list(
                 pending_seconds: end.since(p.created_at).as_secs_f64(),
                 last_failed_scheduling: None,
                 explain: format!(
-                    "kubesim explain <scenario> --pod {}/{} --seed {}",
-                    p.pod.namespace, p.pod.name, input.seed
+                    "kubesim explain {} --pod {}/{} --seed {}",
+                    input.file, p.pod.namespace, p.pod.name, input.seed
                 ),
             })
             .collect(),
