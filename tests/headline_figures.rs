@@ -5,7 +5,9 @@
 //! `KUBESIM_BLESS=1 cargo test --test headline_figures` after an intended change, and say why
 //! in the commit).
 
-use std::collections::BTreeMap;
+#[path = "common/golden.rs"]
+mod golden;
+
 use std::path::{Path, PathBuf};
 
 use models::run::{RunOptions, RunOutcome, run};
@@ -259,56 +261,7 @@ fn headline(s: &Summary) -> String {
 
 #[test]
 fn every_scenario_matches_its_recorded_headline() {
-    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/headlines.txt");
-    let bless = std::env::var_os("KUBESIM_BLESS").is_some();
-    let recorded: BTreeMap<String, String> = std::fs::read_to_string(&golden_path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            l.split_once(' ')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-        })
-        .collect();
-    let mut files: Vec<String> = std::fs::read_dir(scenarios_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yaml"))
-        .collect();
-    files.sort();
-    let mut actual = BTreeMap::new();
-    // Runs that could not be made here keep their recorded line when blessing.
-    let mut skipped = Vec::new();
-    let trace_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/openb");
-    for f in &files {
-        let text = std::fs::read_to_string(scenarios_dir().join(f)).unwrap();
-        if text.contains("shared/data/openb") && !trace_data.is_dir() {
-            eprintln!(
-                "skipping scenarios/{f}: {} is not beside this checkout",
-                trace_data.display()
-            );
-            skipped.push(f.clone());
-            continue;
-        }
-        actual.insert(f.clone(), headline(&run_scenario(f).summary));
-    }
-    if bless {
-        for f in &skipped {
-            if let Some(line) = recorded.get(f) {
-                actual.insert(f.clone(), line.clone());
-            }
-        }
-        let text: String = actual.iter().map(|(k, v)| format!("{k} {v}\n")).collect();
-        std::fs::write(&golden_path, text).unwrap();
-        return;
-    }
-    for (file, line) in &actual {
-        let want = recorded.get(file).unwrap_or_else(|| {
-            panic!("no recorded headline for scenarios/{file}: run KUBESIM_BLESS=1 cargo test --test headline_figures")
-        });
-        assert_eq!(
-            line, want,
-            "scenarios/{file} (seed and scenario above reproduce it)"
-        );
-    }
+    golden::check_every_scenario("headlines.txt", "headline_figures", |f| {
+        headline(&run_scenario(f).summary)
+    });
 }

@@ -3,6 +3,9 @@
 //! `tests/golden/digests.txt` (re-record with `KUBESIM_BLESS=1 cargo test --test scenarios`
 //! after an intended behaviour change, and say why in the commit).
 
+#[path = "common/golden.rs"]
+mod golden;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -141,62 +144,11 @@ fn does_not_fit_leaves_pods_pending_with_the_upstream_message() {
 
 #[test]
 fn every_scenario_matches_its_recorded_digest() {
-    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/digests.txt");
-    let bless = std::env::var_os("KUBESIM_BLESS").is_some();
-    let recorded: BTreeMap<String, String> = std::fs::read_to_string(&golden_path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            l.split_once(' ')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-        })
-        .collect();
-    let mut files: Vec<String> = std::fs::read_dir(scenarios_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yaml"))
-        .collect();
-    files.sort();
-    let mut actual = BTreeMap::new();
-    // Runs that could not be made here keep their recorded digest when blessing.
-    let mut skipped = Vec::new();
-    let trace_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/openb");
-    for f in &files {
-        let text = std::fs::read_to_string(scenarios_dir().join(f)).unwrap();
-        if text.contains("shared/data/openb") && !trace_data.is_dir() {
-            eprintln!(
-                "skipping scenarios/{f}: {} is not beside this checkout",
-                trace_data.display()
-            );
-            skipped.push(f.clone());
-            continue;
-        }
+    golden::check_every_scenario("digests.txt", "scenarios", |f| {
         let o = run_scenario(f);
-        let line = format!(
+        format!(
             "{} seed={} scheduled={} pending={}",
             o.summary.digest, o.summary.seed, o.summary.pods.scheduled, o.summary.pods.pending
-        );
-        actual.insert(f.clone(), line);
-    }
-    if bless {
-        for f in &skipped {
-            if let Some(line) = recorded.get(f) {
-                actual.insert(f.clone(), line.clone());
-            }
-        }
-        let text: String = actual.iter().map(|(k, v)| format!("{k} {v}\n")).collect();
-        std::fs::create_dir_all(golden_path.parent().unwrap()).unwrap();
-        std::fs::write(&golden_path, text).unwrap();
-        return;
-    }
-    for (file, line) in &actual {
-        let want = recorded.get(file).unwrap_or_else(|| {
-            panic!("no recorded digest for scenarios/{file}: run KUBESIM_BLESS=1 cargo test --test scenarios")
-        });
-        assert_eq!(
-            line, want,
-            "scenarios/{file} (seed and scenario above reproduce it)"
-        );
-    }
+        )
+    });
 }
