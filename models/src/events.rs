@@ -362,10 +362,14 @@ impl EventLog {
         self.content.write_str(&e.object);
         self.content.write_str(&e.message);
         match e.reason {
-            "FailedScheduling" => {
-                self.failed_scheduling
-                    .insert(e.object.clone(), e.message.clone());
-            }
+            // A pod retried for days records this on every attempt: reuse its entry.
+            "FailedScheduling" => match self.failed_scheduling.get_mut(&e.object) {
+                Some(m) => m.clone_from(&e.message),
+                None => {
+                    self.failed_scheduling
+                        .insert(e.object.clone(), e.message.clone());
+                }
+            },
             "Scheduled" => {
                 self.failed_scheduling.remove(&e.object);
             }

@@ -360,14 +360,12 @@ pub trait Plugin {
         nodes: &mut Vec<NodeId>,
         rejected: &mut Vec<(NodeId, Status)>,
     ) {
-        nodes.retain(|&node| {
-            let status = self.filter(pod, snapshot.node(node), snapshot);
-            if status.is_success() {
-                return true;
-            }
-            rejected.push((node, status));
-            false
-        });
+        retain_passing(
+            nodes,
+            rejected,
+            |_| false,
+            |node| self.filter(pod, snapshot.node(node), snapshot),
+        );
     }
 
     fn pre_score(&mut self, _pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
@@ -419,4 +417,26 @@ pub trait Plugin {
             self.name()
         )))
     }
+}
+
+/// The batch filter's loop: keeps in `nodes`, in order, those `passes_quickly` lets through or
+/// whose `status` is success, and appends the others with their status to `rejected`. The
+/// quick check lets a plugin skip a node's full record when a summary already says it passes.
+pub fn retain_passing(
+    nodes: &mut Vec<NodeId>,
+    rejected: &mut Vec<(NodeId, Status)>,
+    passes_quickly: impl Fn(NodeId) -> bool,
+    mut status: impl FnMut(NodeId) -> Status,
+) {
+    nodes.retain(|&node| {
+        if passes_quickly(node) {
+            return true;
+        }
+        let s = status(node);
+        if s.is_success() {
+            return true;
+        }
+        rejected.push((node, s));
+        false
+    });
 }

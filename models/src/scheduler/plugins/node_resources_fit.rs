@@ -9,7 +9,7 @@ use crate::scheduler::config::{
     MAX_CUSTOM_PRIORITY_SCORE, NodeResourcesFitArgs, ScoringStrategyType,
 };
 use crate::scheduler::framework::{
-    Code, ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
+    Code, ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status, retain_passing,
 };
 use crate::scheduler::plugins::helper::FunctionShapePoint;
 use crate::scheduler::plugins::resource_allocation::{
@@ -303,17 +303,12 @@ impl Plugin for NodeResourcesFit {
         nodes: &mut Vec<NodeId>,
         rejected: &mut Vec<(NodeId, Status)>,
     ) {
-        nodes.retain(|&node| {
-            if summary_fits_without_scalars(&pod.requests, snapshot.node_summary(node)) {
-                return true;
-            }
-            let status = self.insufficient(pod, snapshot.node(node));
-            if status.is_success() {
-                return true;
-            }
-            rejected.push((node, status));
-            false
-        });
+        retain_passing(
+            nodes,
+            rejected,
+            |node| summary_fits_without_scalars(&pod.requests, snapshot.node_summary(node)),
+            |node| self.insufficient(pod, snapshot.node(node)),
+        );
     }
 
     fn pre_score(&mut self, pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {

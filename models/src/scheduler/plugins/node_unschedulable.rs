@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::api::{NodeId, Pod, Taint, TaintEffect, tolerations_tolerate};
-use crate::scheduler::framework::{ExtensionPoints, Plugin, Snapshot, Status};
+use crate::scheduler::framework::{ExtensionPoints, Plugin, Snapshot, Status, retain_passing};
 use crate::store::NodeInfo;
 
 pub const NAME: &str = "NodeUnschedulable";
@@ -50,17 +50,12 @@ impl Plugin for NodeUnschedulable {
         nodes: &mut Vec<NodeId>,
         rejected: &mut Vec<(NodeId, Status)>,
     ) {
-        nodes.retain(|&node| {
-            if !snapshot.node_summary(node).unschedulable {
-                return true;
-            }
-            let status = cordoned(pod);
-            if status.is_success() {
-                return true;
-            }
-            rejected.push((node, status));
-            false
-        });
+        retain_passing(
+            nodes,
+            rejected,
+            |node| !snapshot.node_summary(node).unschedulable,
+            |_| cordoned(pod),
+        );
     }
 }
 

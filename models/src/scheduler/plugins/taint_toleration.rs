@@ -7,7 +7,7 @@ use serde_json::Value;
 pub use crate::api::taints::find_untolerated_taint;
 use crate::api::{NodeId, Pod, Taint, TaintEffect, Toleration, tolerations_tolerate};
 use crate::scheduler::framework::{
-    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status,
+    ExtensionPoints, MAX_NODE_SCORE, NodeScore, Plugin, Snapshot, Status, retain_passing,
 };
 use crate::scheduler::plugins::helper::default_normalize_score;
 use crate::store::NodeInfo;
@@ -73,17 +73,12 @@ impl Plugin for TaintToleration {
         nodes: &mut Vec<NodeId>,
         rejected: &mut Vec<(NodeId, Status)>,
     ) {
-        nodes.retain(|&node| {
-            if !snapshot.node_summary(node).has_taints {
-                return true;
-            }
-            let status = self.filter(pod, snapshot.node(node), snapshot);
-            if status.is_success() {
-                return true;
-            }
-            rejected.push((node, status));
-            false
-        });
+        retain_passing(
+            nodes,
+            rejected,
+            |node| !snapshot.node_summary(node).has_taints,
+            |node| self.filter(pod, snapshot.node(node), snapshot),
+        );
     }
 
     fn pre_score(&mut self, _pod: &Pod, _feasible: &[NodeId], _snapshot: &Snapshot) -> Status {
