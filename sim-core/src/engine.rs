@@ -63,6 +63,13 @@ impl<E> Context<'_, E> {
         self.queue.cancel(key).is_some()
     }
 
+    /// The time of the next pending event, if any. A subsystem that keeps its own fine-grained
+    /// event queue (request-level traffic) may advance itself up to this instant in one go:
+    /// nothing else can happen before it, so the result is the same as interleaving.
+    pub fn next_event_time(&mut self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
     /// The named random stream (see [`crate::rng`]).
     pub fn rng(&mut self, stream: &str) -> &mut StreamRng {
         self.rngs.stream(stream)

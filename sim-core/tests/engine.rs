@@ -595,3 +595,48 @@ fn check_determinism_sees_content_the_events_do_not_carry() {
     assert_eq!(err.first.2, "create 3 → named pod-3");
     assert_eq!(err.second.2, "create 3 → named pod-3-renamed");
 }
+
+/// A handler sees when the next pending event is due (cancelled ones skipped), which is what
+/// lets a subsystem with its own fine-grained queue advance itself up to that instant.
+#[test]
+fn a_handler_sees_the_next_pending_events_time() {
+    struct Peek {
+        seen: Vec<(SimTime, Option<SimTime>)>,
+        cancel: Option<EventKey>,
+    }
+    impl World for Peek {
+        type Event = u32;
+        fn handle(&mut self, ctx: &mut Context<'_, u32>, event: u32) {
+            if event == 1
+                && let Some(k) = self.cancel.take()
+            {
+                ctx.cancel(k);
+            }
+            let next = ctx.next_event_time();
+            self.seen.push((ctx.now(), next));
+        }
+        fn digest_event(e: &u32, d: &mut Digest) {
+            d.write_u32(*e);
+        }
+        fn describe_event(e: &u32) -> String {
+            e.to_string()
+        }
+    }
+    let mut sim = Simulation::new(
+        Peek {
+            seen: Vec::new(),
+            cancel: None,
+        },
+        1,
+    );
+    sim.schedule_at(t(10), 1);
+    let k = sim.schedule_at(t(20), 2);
+    sim.schedule_at(t(30), 3);
+    sim.world_mut().cancel = Some(k);
+    sim.run(forever());
+    assert_eq!(
+        sim.world().seen,
+        vec![(t(10), Some(t(30))), (t(30), None)],
+        "the cancelled event at 20 is skipped, and the last event sees none after it"
+    );
+}
