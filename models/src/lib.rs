@@ -18,6 +18,7 @@ pub mod policies;
 pub mod run;
 pub mod scenario;
 pub mod scheduler;
+pub mod slo;
 pub mod store;
 pub mod summary;
 pub mod trace;

@@ -49,6 +49,9 @@ pub(crate) struct ScenarioFile {
     /// Convergence checks, read by `control_plane.rs`.
     #[serde(default)]
     pub expect: Option<serde_yaml::Value>,
+    /// Service-level objectives, read by `slo.rs`.
+    #[serde(default)]
+    pub slo: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

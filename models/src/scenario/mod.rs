@@ -53,6 +53,7 @@ mod priority;
 mod probe;
 mod resources;
 mod scheduler_timing;
+mod slo;
 mod source;
 mod timeline;
 mod workloads;
@@ -490,6 +491,8 @@ pub struct Scenario {
     pub service_selectors: BTreeMap<(String, String), crate::api::Labels>,
     /// Labels of Namespace manifests, for namespaceSelector terms.
     pub namespace_labels: BTreeMap<String, crate::api::Labels>,
+    /// Service-level objectives (`slo:`), judged against the traffic model's figures.
+    pub slo: Option<crate::slo::SloSpec>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -1198,6 +1201,7 @@ impl Loader {
             &mut out.warnings,
             &mut errors,
         );
+        let slo = slo::slo(&src, file.slo.as_ref(), &mut errors);
         let mut timeline = Vec::with_capacity(entries.len());
         let mut resolver =
             timeline::Resolver::new(&src, &pools, &failed_pools, &known, &mut out.warnings);
@@ -1275,6 +1279,7 @@ impl Loader {
             priority_classes,
             pdbs,
             delayed_workloads,
+            slo,
         })
     }
 
