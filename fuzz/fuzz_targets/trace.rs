@@ -1,0 +1,6 @@
+//! cargo-fuzz target: `cargo +nightly fuzz run trace --features libfuzzer` (see ../README.md).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    kubesim_fuzz::Target::Trace.check(data);
+});
