@@ -8,6 +8,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod garbage_collector;
+pub mod hpa;
 pub mod job;
 pub mod names;
 pub mod node_lifecycle;
