@@ -32,6 +32,7 @@ pub use daemonset::controller::DaemonSetController;
 pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
 pub use garbage_collector::GarbageCollector;
+pub use hpa::controller::HorizontalPodAutoscalerController;
 pub use job::controller::JobController;
 pub use node_lifecycle::NodeLifecycleController;
 pub use podgc::PodGarbageCollector;
@@ -55,6 +56,7 @@ pub enum ControllerId {
     PodGarbageCollector,
     NodeLifecycle,
     TaintEviction,
+    HorizontalPodAutoscaler,
 }
 
 /// What one `sync(key)` asks of its queue.

@@ -3,4 +3,5 @@
 //! API and writes the target's scale.
 
 pub mod behavior;
+pub mod controller;
 pub mod replica_calculator;
