@@ -193,6 +193,7 @@ pub struct ResourceReplicas {
 
 /// Upstream `GetResourceReplicas`: the replica count for a utilization target, with the
 /// missing-pods and unready-pods rules.
+#[allow(clippy::too_many_arguments)] // upstream's parameters, plus the clock
 pub fn resource_replicas(
     current_replicas: i32,
     target_utilization: i32,
@@ -288,6 +289,7 @@ fn requests(pods: &[PodInfo], cpu: bool) -> Result<BTreeMap<String, i64>, String
 
 /// Upstream `calcPlainMetricReplicas` (used by `GetRawResourceReplicas` with `cpu` set as
 /// the resource says, and by `GetMetricReplicas` for Pods metrics with `cpu = false`).
+#[allow(clippy::too_many_arguments)] // upstream's parameters, plus the clock
 pub fn plain_metric_replicas(
     current_replicas: i32,
     target_usage: i64,
