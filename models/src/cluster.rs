@@ -9,9 +9,9 @@ use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Subscriber};
 use crate::controllers::{
     ControllerId, CronJobController, DaemonSetController, DeploymentController,
-    DisruptionController, GarbageCollector, JobController, NodeLifecycleController,
-    PodGarbageCollector, ReplicaSetController, Runner, StatefulSetController,
-    TaintEvictionController, VolumeController,
+    DisruptionController, GarbageCollector, HorizontalPodAutoscalerController, JobController,
+    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, Runner,
+    StatefulSetController, TaintEvictionController, VolumeController,
 };
 use crate::kubelet::{KubeletEvent, Kubelets};
 use crate::scheduler::{Explanation, Scheduler};
@@ -50,6 +50,8 @@ pub enum Event {
     Sample,
     /// Leader election, control-plane faults and expectation checks (`crate::controlplane`).
     ControlPlane(crate::controlplane::ControlPlaneEvent),
+    /// metrics-server's periodic scrape (`crate::metrics_server`), once some HPA exists.
+    MetricsScrape,
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -77,6 +79,7 @@ impl Event {
             Event::Sample => (102, "Sample", 0),
             Event::ControlPlane(e) => e.digest_key(),
             Event::ScenarioEnd => (200, "ScenarioEnd", 0),
+            Event::MetricsScrape => (103, "MetricsScrape", 0),
         }
     }
 }
@@ -95,6 +98,7 @@ pub struct Controllers {
     pub pod_gc: Runner<PodGarbageCollector>,
     pub node_lifecycle: Runner<NodeLifecycleController>,
     pub taint_eviction: Runner<TaintEvictionController>,
+    pub hpa: Runner<HorizontalPodAutoscalerController>,
 }
 
 impl Default for Controllers {
@@ -123,6 +127,10 @@ impl Default for Controllers {
             taint_eviction: Runner::new(
                 ControllerId::TaintEviction,
                 TaintEvictionController::default(),
+            ),
+            hpa: Runner::new(
+                ControllerId::HorizontalPodAutoscaler,
+                HorizontalPodAutoscalerController::default(),
             ),
         }
     }
@@ -255,6 +263,9 @@ impl World for Cluster {
                     Subscriber::TaintEvictionController => {
                         c.taint_eviction.on_changes(&changes, api, ctx)
                     }
+                    Subscriber::HorizontalPodAutoscalerController => {
+                        c.hpa.on_changes(&changes, api, ctx)
+                    }
                 }
                 self.delivery = changes;
             }
@@ -273,6 +284,7 @@ impl World for Cluster {
                     ControllerId::PodGarbageCollector => c.pod_gc.reconcile(api, ctx),
                     ControllerId::NodeLifecycle => c.node_lifecycle.reconcile(api, ctx),
                     ControllerId::TaintEviction => c.taint_eviction.reconcile(api, ctx),
+                    ControllerId::HorizontalPodAutoscaler => c.hpa.reconcile(api, ctx),
                 }
             }
             Event::Kubelet(node, boot, e) => self.kubelets.handle(node, boot, e, api, ctx),
@@ -298,6 +310,10 @@ impl World for Cluster {
             Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
             Event::Sample => self.take_sample(ctx),
             Event::ControlPlane(e) => self.control_plane_event(ctx, e),
+            Event::MetricsScrape => {
+                let next = self.kubelets.scrape_metrics(api, ctx.now());
+                ctx.schedule_at(next, Event::MetricsScrape);
+            }
             Event::ScenarioEnd => {}
         }
         if let Some(checkers) = &mut self.checkers {

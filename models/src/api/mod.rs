@@ -5,6 +5,7 @@
 //! units, labels as sorted vectors, dense typed ids.
 
 pub mod apps;
+pub mod autoscaling;
 pub mod batch;
 pub mod ids;
 pub mod labels;

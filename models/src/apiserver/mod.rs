@@ -17,6 +17,7 @@
 pub mod admission;
 pub mod availability;
 pub mod collection;
+pub mod hpas;
 pub mod latency;
 pub mod leases;
 mod nodes;
@@ -129,6 +130,11 @@ pub struct ApiServer {
     pub leases: NodeLeases,
     /// Time each Deployment spent short of available replicas.
     pub deployment_availability: availability::DeploymentAvailability,
+    /// HorizontalPodAutoscalers, by `WorkloadId`; deleted ones stay.
+    pub hpas: Vec<hpas::HpaObject>,
+    /// The metrics APIs (`metrics.k8s.io`, custom and external metrics), served through the
+    /// API server's aggregation layer.
+    pub metrics: crate::metrics_server::MetricsServer,
 }
 
 impl ApiServer {
@@ -160,6 +166,8 @@ impl ApiServer {
             admission: admission::Admission::default(),
             leases,
             deployment_availability: availability::DeploymentAvailability::default(),
+            hpas: Vec::new(),
+            metrics: crate::metrics_server::MetricsServer::default(),
         }
     }
 

@@ -25,6 +25,7 @@ pub enum ObjectKind {
     PersistentVolume,
     /// A node's Lease (`kube-node-lease`): its renewals started or stopped.
     Lease,
+    HorizontalPodAutoscaler,
 }
 
 impl ObjectKind {
@@ -84,10 +85,12 @@ pub enum Subscriber {
     NodeLifecycleController,
     /// The taint eviction controller: deletes pods from nodes with NoExecute taints.
     TaintEvictionController,
+    /// The horizontal pod autoscaler: syncs each HPA every sync period.
+    HorizontalPodAutoscalerController,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 14] = [
+    pub const ALL: [Subscriber; 15] = [
         Subscriber::Scheduler,
         Subscriber::ReplicaSetController,
         Subscriber::DeploymentController,
@@ -102,6 +105,7 @@ impl Subscriber {
         Subscriber::PodGarbageCollector,
         Subscriber::NodeLifecycleController,
         Subscriber::TaintEvictionController,
+        Subscriber::HorizontalPodAutoscalerController,
     ];
 
     /// The kind whose first object wakes a dormant watcher up. A controller with nothing of
@@ -123,6 +127,9 @@ impl Subscriber {
             // The NoExecute taints it acts on come from the node lifecycle controller, after a
             // Lease stopped being renewed.
             Subscriber::TaintEvictionController => Some((ObjectKind::Lease, Op::Modified)),
+            Subscriber::HorizontalPodAutoscalerController => {
+                Some((ObjectKind::HorizontalPodAutoscaler, Op::Added))
+            }
             _ => None,
         }
     }
@@ -159,6 +166,7 @@ impl Subscriber {
             Subscriber::PodGarbageCollector => Node.bit(),
             Subscriber::NodeLifecycleController => Node.bit() | Lease.bit() | Pod.bit(),
             Subscriber::TaintEvictionController => Node.bit() | Pod.bit(),
+            Subscriber::HorizontalPodAutoscalerController => HorizontalPodAutoscaler.bit(),
         }
     }
 
@@ -179,6 +187,7 @@ impl Subscriber {
             Subscriber::PodGarbageCollector => "watch/pod-garbage-collector",
             Subscriber::NodeLifecycleController => "watch/node-lifecycle-controller",
             Subscriber::TaintEvictionController => "watch/taint-eviction-controller",
+            Subscriber::HorizontalPodAutoscalerController => "watch/horizontal-pod-autoscaler",
         }
     }
 }

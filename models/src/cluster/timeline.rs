@@ -594,6 +594,15 @@ pub(super) fn apply(
             None => note(api.create_replica_set(ctx, rs.clone()).map(|_| ())),
         }
     }
+    for h in &w.hpas {
+        let exists = api
+            .hpas
+            .iter()
+            .any(|o| !o.deleted && o.spec.namespace == h.namespace && o.spec.name == h.name);
+        if !exists {
+            note(api.create_hpa(ctx, h.clone()).map(|_| ()));
+        }
+    }
     for pod in &w.pods {
         if api.store.pod_id(&pod.key()).is_some() {
             continue;

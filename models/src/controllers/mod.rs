@@ -8,6 +8,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod garbage_collector;
+pub mod hpa;
 pub mod job;
 pub mod names;
 pub mod node_lifecycle;
@@ -31,6 +32,7 @@ pub use daemonset::controller::DaemonSetController;
 pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
 pub use garbage_collector::GarbageCollector;
+pub use hpa::controller::HorizontalPodAutoscalerController;
 pub use job::controller::JobController;
 pub use node_lifecycle::NodeLifecycleController;
 pub use podgc::PodGarbageCollector;
@@ -54,6 +56,7 @@ pub enum ControllerId {
     PodGarbageCollector,
     NodeLifecycle,
     TaintEviction,
+    HorizontalPodAutoscaler,
 }
 
 /// What one `sync(key)` asks of its queue.

@@ -166,6 +166,30 @@ impl Kubelets {
             .find_map(|n| self.behaviour.workloads.get(n))
     }
 
+    /// metrics-server's scrape of every kubelet: each running pod's usage since its container
+    /// started, from its workload's `behaviour:`. Returns when the next scrape is due.
+    pub fn scrape_metrics(&self, api: &mut ApiServer, now: sim_core::SimTime) -> sim_core::SimTime {
+        let running: Vec<(PodId, crate::metrics_server::RunningUsage)> = api
+            .store
+            .pods
+            .iter()
+            .filter(|r| r.is_active() && r.phase == PodPhase::Running && r.node.is_some())
+            .filter_map(|r| {
+                let started = r.running_at?;
+                let usage = self.workload_behaviour(api, r.id).map(|b| b.usage);
+                Some((
+                    r.id,
+                    crate::metrics_server::RunningUsage {
+                        started,
+                        cpu_milli: usage.and_then(|u| u.cpu_milli),
+                        memory: usage.and_then(|u| u.memory),
+                    },
+                ))
+            })
+            .collect();
+        api.metrics.scrape(now, running.into_iter())
+    }
+
     /// How long the pod's main container runs before it exits by itself, and with which
     /// code; `None` for a container that runs until stopped.
     fn run(

@@ -29,6 +29,7 @@ enum Handling {
     StorageClass,
     ResourceQuota,
     LimitRange,
+    HorizontalPodAutoscaler,
     /// Accepted and listed as ignored: it does not affect the simulation.
     Ignore,
     /// Accepted and listed as ignored, with a warning: it would affect a real cluster.
@@ -56,7 +57,7 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     (
         "HorizontalPodAutoscaler",
         &["autoscaling/v2", "autoscaling/v1"],
-        Handling::NotSimulatedYet,
+        Handling::HorizontalPodAutoscaler,
     ),
     (
         "PodDisruptionBudget",
@@ -268,7 +269,11 @@ fn string_field<'v>(
 /// Deserializes `value` into the k8s-openapi type `T`. Type errors are located at their path;
 /// fields that k8s-openapi would silently skip are errors, with the closest known field
 /// suggested.
-fn typed<T: DeserializeOwned>(value: Value, kind: &str, src: &SourceRef) -> Result<T, Diagnostic> {
+pub(super) fn typed<T: DeserializeOwned>(
+    value: Value,
+    kind: &str,
+    src: &SourceRef,
+) -> Result<T, Diagnostic> {
     let mut unknown: Vec<Vec<Seg>> = Vec::new();
     let mut record = |path: serde_ignored::Path<'_>| unknown.push(segs_from_ignored(&path));
     let result: Result<T, _> =
@@ -571,6 +576,10 @@ fn convert_object(
             let p: k8s_openapi::api::policy::v1::PodDisruptionBudget = typed(value, kind, src)?;
             let pdb = super::priority::pdb(&ctx, &p, out.pdbs.len())?;
             out.pdbs.push((pdb, location(src, &name_at)));
+        }
+        Handling::HorizontalPodAutoscaler => {
+            let h = super::hpa::load(value, kind, src)?;
+            out.hpas.push((h, location(src, &name_at)));
         }
         Handling::StatefulSet => {
             let w: k8s_openapi::api::apps::v1::StatefulSet = typed(value, kind, src)?;

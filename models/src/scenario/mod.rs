@@ -47,6 +47,7 @@ mod convert;
 mod diagnostic;
 mod faults;
 mod format;
+mod hpa;
 mod input;
 mod manifest;
 mod priority;
@@ -493,6 +494,8 @@ pub struct Scenario {
     pub namespace_labels: BTreeMap<String, crate::api::Labels>,
     /// Service-level objectives (`slo:`), judged against the traffic model's figures.
     pub slo: Option<crate::slo::SloSpec>,
+    /// HorizontalPodAutoscaler manifests.
+    pub hpas: Vec<crate::api::autoscaling::HorizontalPodAutoscaler>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -531,6 +534,7 @@ pub(crate) struct Collected {
     pub resource_quotas: Vec<((String, ResourceQuota), Diagnostic)>,
     /// (namespace, limit range).
     pub limit_ranges: Vec<((String, LimitRange), Diagnostic)>,
+    pub hpas: Vec<(crate::api::autoscaling::HorizontalPodAutoscaler, Diagnostic)>,
 }
 
 /// The containers of a pod template, by name.
@@ -589,6 +593,7 @@ impl Collected {
             claims: self.claims.into_iter().map(|(x, _)| x).collect(),
             volumes: self.volumes.into_iter().map(|(x, _)| x).collect(),
             pdbs: self.pdbs.into_iter().map(|(p, _)| p).collect(),
+            hpas: self.hpas.into_iter().map(|(h, _)| h).collect(),
         }
     }
 }
@@ -1257,6 +1262,7 @@ impl Loader {
             cron_jobs: out.cron_jobs.into_iter().map(|(x, _)| x).collect(),
             claims: out.claims.into_iter().map(|(x, _)| x).collect(),
             volumes: out.volumes.into_iter().map(|(x, _)| x).collect(),
+            hpas: out.hpas.into_iter().map(|(x, _)| x).collect(),
             storage_classes,
             resource_quotas: out.resource_quotas.into_iter().map(|(x, _)| x).collect(),
             limit_ranges: out.limit_ranges.into_iter().map(|(x, _)| x).collect(),

@@ -279,6 +279,8 @@ pub struct Workloads {
     /// PodDisruptionBudgets created then (only `apply` fills this; the PDBs of delayed
     /// `workloads:` entries exist from the start).
     pub pdbs: Vec<PodDisruptionBudget>,
+    /// HorizontalPodAutoscalers (those of the start only).
+    pub hpas: Vec<crate::api::autoscaling::HorizontalPodAutoscaler>,
 }
 
 /// How many objects had been collected when a workloads entry started.
@@ -403,6 +405,7 @@ pub(crate) fn take_delayed(
             claims: groups.7.next().unwrap_or_default(),
             volumes: groups.8.next().unwrap_or_default(),
             pdbs: Vec::new(),
+            hpas: Vec::new(),
         })
         .collect()
 }
