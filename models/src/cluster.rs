@@ -9,9 +9,9 @@ use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Subscriber};
 use crate::controllers::{
     ControllerId, CronJobController, DaemonSetController, DeploymentController,
-    DisruptionController, GarbageCollector, JobController, NodeLifecycleController,
-    PodGarbageCollector, ReplicaSetController, Runner, StatefulSetController,
-    TaintEvictionController, VolumeController,
+    DisruptionController, EndpointSliceController, GarbageCollector, JobController,
+    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, Runner,
+    StatefulSetController, TaintEvictionController, VolumeController,
 };
 use crate::kubelet::{KubeletEvent, Kubelets};
 use crate::scheduler::{Explanation, Scheduler};
@@ -50,6 +50,8 @@ pub enum Event {
     Sample,
     /// Leader election, control-plane faults and expectation checks (`crate::controlplane`).
     ControlPlane(crate::controlplane::ControlPlaneEvent),
+    /// kube-proxy's sync timer (`crate::network`).
+    Network(crate::network::NetworkEvent),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -77,6 +79,7 @@ impl Event {
             Event::Sample => (102, "Sample", 0),
             Event::ControlPlane(e) => e.digest_key(),
             Event::ScenarioEnd => (200, "ScenarioEnd", 0),
+            Event::Network(crate::network::NetworkEvent::ProxySync) => (110, "ProxySync", 0),
         }
     }
 }
@@ -95,6 +98,7 @@ pub struct Controllers {
     pub pod_gc: Runner<PodGarbageCollector>,
     pub node_lifecycle: Runner<NodeLifecycleController>,
     pub taint_eviction: Runner<TaintEvictionController>,
+    pub endpoint_slice: Runner<EndpointSliceController>,
 }
 
 impl Default for Controllers {
@@ -124,6 +128,10 @@ impl Default for Controllers {
                 ControllerId::TaintEviction,
                 TaintEvictionController::default(),
             ),
+            endpoint_slice: Runner::new(
+                ControllerId::EndpointSlice,
+                EndpointSliceController::default(),
+            ),
         }
     }
 }
@@ -152,6 +160,8 @@ pub struct Cluster {
     /// Leader elections of the scheduler and the controller manager, API server outages, and
     /// the scenario's expectations.
     pub control_plane: crate::controlplane::ControlPlane,
+    /// kube-proxy's view of Services and endpoints.
+    pub proxy: crate::network::Proxy,
 }
 
 impl Cluster {
@@ -171,6 +181,7 @@ impl Cluster {
             events_before_last: 0,
             delivery: Vec::new(),
             control_plane: crate::controlplane::ControlPlane::default(),
+            proxy: crate::network::Proxy::default(),
         }
     }
 
@@ -255,6 +266,10 @@ impl World for Cluster {
                     Subscriber::TaintEvictionController => {
                         c.taint_eviction.on_changes(&changes, api, ctx)
                     }
+                    Subscriber::EndpointSliceController => {
+                        c.endpoint_slice.on_changes(&changes, api, ctx)
+                    }
+                    Subscriber::Proxy => self.proxy.on_changes(&changes, api, ctx),
                 }
                 self.delivery = changes;
             }
@@ -273,6 +288,7 @@ impl World for Cluster {
                     ControllerId::PodGarbageCollector => c.pod_gc.reconcile(api, ctx),
                     ControllerId::NodeLifecycle => c.node_lifecycle.reconcile(api, ctx),
                     ControllerId::TaintEviction => c.taint_eviction.reconcile(api, ctx),
+                    ControllerId::EndpointSlice => c.endpoint_slice.reconcile(api, ctx),
                 }
             }
             Event::Kubelet(node, boot, e) => self.kubelets.handle(node, boot, e, api, ctx),
@@ -298,6 +314,7 @@ impl World for Cluster {
             Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
             Event::Sample => self.take_sample(ctx),
             Event::ControlPlane(e) => self.control_plane_event(ctx, e),
+            Event::Network(e) => self.proxy.handle(e, ctx),
             Event::ScenarioEnd => {}
         }
         if let Some(checkers) = &mut self.checkers {

@@ -8,6 +8,7 @@ pub mod apps;
 pub mod batch;
 pub mod ids;
 pub mod labels;
+pub mod network;
 pub mod node;
 pub mod node_affinity;
 pub mod pdb;

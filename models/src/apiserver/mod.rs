@@ -19,6 +19,7 @@ pub mod availability;
 pub mod collection;
 pub mod latency;
 pub mod leases;
+pub mod network;
 mod nodes;
 pub mod objects;
 mod pods;
@@ -129,6 +130,8 @@ pub struct ApiServer {
     pub leases: NodeLeases,
     /// Time each Deployment spent short of available replicas.
     pub deployment_availability: availability::DeploymentAvailability,
+    /// Services, EndpointSlices, Ingresses and HTTPRoutes.
+    pub network: network::NetworkObjects,
 }
 
 impl ApiServer {
@@ -160,6 +163,7 @@ impl ApiServer {
             admission: admission::Admission::default(),
             leases,
             deployment_availability: availability::DeploymentAvailability::default(),
+            network: network::NetworkObjects::default(),
         }
     }
 

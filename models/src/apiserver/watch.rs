@@ -25,6 +25,10 @@ pub enum ObjectKind {
     PersistentVolume,
     /// A node's Lease (`kube-node-lease`): its renewals started or stopped.
     Lease,
+    Service,
+    EndpointSlice,
+    Ingress,
+    HTTPRoute,
 }
 
 impl ObjectKind {
@@ -84,10 +88,14 @@ pub enum Subscriber {
     NodeLifecycleController,
     /// The taint eviction controller: deletes pods from nodes with NoExecute taints.
     TaintEvictionController,
+    /// The EndpointSlice controller: publishes the pods each Service selects.
+    EndpointSliceController,
+    /// kube-proxy: learns Services and their EndpointSlices.
+    Proxy,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 14] = [
+    pub const ALL: [Subscriber; 16] = [
         Subscriber::Scheduler,
         Subscriber::ReplicaSetController,
         Subscriber::DeploymentController,
@@ -102,6 +110,8 @@ impl Subscriber {
         Subscriber::PodGarbageCollector,
         Subscriber::NodeLifecycleController,
         Subscriber::TaintEvictionController,
+        Subscriber::EndpointSliceController,
+        Subscriber::Proxy,
     ];
 
     /// The kind whose first object wakes a dormant watcher up. A controller with nothing of
@@ -123,6 +133,11 @@ impl Subscriber {
             // The NoExecute taints it acts on come from the node lifecycle controller, after a
             // Lease stopped being renewed.
             Subscriber::TaintEvictionController => Some((ObjectKind::Lease, Op::Modified)),
+            // Woken by the first Service with a selector (`ApiServer::create_network`), which
+            // is the first change it takes: a Service without one gives it nothing to do.
+            Subscriber::EndpointSliceController => Some((ObjectKind::EndpointSlice, Op::Added)),
+            // Every Service is a route, with or without endpoints.
+            Subscriber::Proxy => Some((ObjectKind::Service, Op::Added)),
             _ => None,
         }
     }
@@ -159,6 +174,8 @@ impl Subscriber {
             Subscriber::PodGarbageCollector => Node.bit(),
             Subscriber::NodeLifecycleController => Node.bit() | Lease.bit() | Pod.bit(),
             Subscriber::TaintEvictionController => Node.bit() | Pod.bit(),
+            Subscriber::EndpointSliceController => Pod.bit() | Service.bit(),
+            Subscriber::Proxy => Service.bit() | EndpointSlice.bit() | Node.bit(),
         }
     }
 
@@ -179,6 +196,8 @@ impl Subscriber {
             Subscriber::PodGarbageCollector => "watch/pod-garbage-collector",
             Subscriber::NodeLifecycleController => "watch/node-lifecycle-controller",
             Subscriber::TaintEvictionController => "watch/taint-eviction-controller",
+            Subscriber::EndpointSliceController => "watch/endpointslice-controller",
+            Subscriber::Proxy => "watch/kube-proxy",
         }
     }
 }

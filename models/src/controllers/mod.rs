@@ -7,6 +7,7 @@ pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
+pub mod endpointslice;
 pub mod garbage_collector;
 pub mod job;
 pub mod names;
@@ -30,6 +31,7 @@ pub use cronjob::controller::CronJobController;
 pub use daemonset::controller::DaemonSetController;
 pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
+pub use endpointslice::EndpointSliceController;
 pub use garbage_collector::GarbageCollector;
 pub use job::controller::JobController;
 pub use node_lifecycle::NodeLifecycleController;
@@ -54,6 +56,7 @@ pub enum ControllerId {
     PodGarbageCollector,
     NodeLifecycle,
     TaintEviction,
+    EndpointSlice,
 }
 
 /// What one `sync(key)` asks of its queue.
