@@ -146,6 +146,7 @@ pub fn build(
             cron_jobs: scenario.cron_jobs.clone(),
             claims: scenario.claims.clone(),
             volumes: scenario.volumes.clone(),
+            network: scenario.network.clone(),
             ..Workloads::default()
         };
         for class in &scenario.storage_classes {

@@ -279,6 +279,8 @@ pub struct Workloads {
     /// PodDisruptionBudgets created then (only `apply` fills this; the PDBs of delayed
     /// `workloads:` entries exist from the start).
     pub pdbs: Vec<PodDisruptionBudget>,
+    /// Services, Ingresses and HTTPRoutes created then.
+    pub network: super::network::NetworkManifests,
 }
 
 /// How many objects had been collected when a workloads entry started.
@@ -293,6 +295,7 @@ pub(crate) struct Counts {
     cron_jobs: usize,
     claims: usize,
     volumes: usize,
+    network: [usize; 3],
 }
 
 impl Collected {
@@ -307,6 +310,7 @@ impl Collected {
             cron_jobs: self.cron_jobs.len(),
             claims: self.claims.len(),
             volumes: self.volumes.len(),
+            network: self.network.counts(),
         }
     }
 }
@@ -378,6 +382,14 @@ pub(crate) fn take_delayed(
     let cron_jobs = take(&mut out.cron_jobs, &range(|c| c.cron_jobs));
     let claims = take(&mut out.claims, &range(|c| c.claims));
     let volumes = take(&mut out.volumes, &range(|c| c.volumes));
+    // Later entries first, so each range still holds when it is cut.
+    let mut network: Vec<super::network::NetworkManifests> = arrivals
+        .iter()
+        .rev()
+        .map(|(_, a, b)| out.network.take_range(a.network, b.network))
+        .collect();
+    network.reverse();
+    let mut network = network.into_iter();
     let mut groups = (
         pods.into_iter(),
         replica_sets.into_iter(),
@@ -403,6 +415,7 @@ pub(crate) fn take_delayed(
             claims: groups.7.next().unwrap_or_default(),
             volumes: groups.8.next().unwrap_or_default(),
             pdbs: Vec::new(),
+            network: network.next().unwrap_or_default(),
         })
         .collect()
 }
