@@ -349,9 +349,8 @@ fn ingress_and_http_route_route_as_configured() {
 #[test]
 fn bad_service_fields_are_located_errors_and_unknown_backends_warnings() {
     let bad_port = scenario(1, "", "").replace("port: 80, targetPort: 8080", "port: 70000");
-    let err = load_str("services-test.yaml", &bad_port, Path::new("."))
-        .err()
-        .expect("port out of range");
+    let err =
+        load_str("services-test.yaml", &bad_port, Path::new(".")).expect_err("port out of range");
     assert!(
         err.message
             .contains("spec.ports[0].port: must be between 1 and 65535"),
@@ -359,8 +358,7 @@ fn bad_service_fields_are_located_errors_and_unknown_backends_warnings() {
     );
     let bad_selector = scenario(1, "", "").replace("selector: {app: web}\n", "selector: [web]\n");
     let err = load_str("services-test.yaml", &bad_selector, Path::new("."))
-        .err()
-        .expect("selector must be a map");
+        .expect_err("selector must be a map");
     assert!(err.message.contains("spec.selector"), "{err}");
     let weight = r#"  - inline:
       apiVersion: gateway.networking.k8s.io/v1
@@ -374,8 +372,7 @@ fn bad_service_fields_are_located_errors_and_unknown_backends_warnings() {
         &scenario(1, weight, ""),
         Path::new("."),
     )
-    .err()
-    .expect("negative weight");
+    .expect_err("negative weight");
     assert!(
         err.message.contains("weight must be a whole number"),
         "{err}"

@@ -127,11 +127,14 @@ fn path_rank(m: &HttpPathMatch, path: &str) -> Option<(bool, usize)> {
     }
 }
 
+/// The best rule so far: its rank (host specificity, exact, prefix length), route and backends.
+type RouteChoice<'a> = ((u8, bool, usize), &'a HttpRoute, &'a [BackendRef]);
+
 /// The backends of the HTTPRoute rule that takes `host` and `path`, with their weights
 /// (weight-0 backends left out). Empty when no rule matches, or when every backend of the
 /// matching rule has weight 0 (the gateway answers 500 then).
 pub fn http_route_backends(routes: &[&HttpRoute], host: &str, path: &str) -> Vec<WeightedBackend> {
-    let mut best: Option<((u8, bool, usize), &HttpRoute, &[BackendRef])> = None;
+    let mut best: Option<RouteChoice<'_>> = None;
     let default_match = [HttpPathMatch::default()];
     for &route in routes {
         let h = if route.hostnames.is_empty() {
