@@ -19,7 +19,10 @@ fn cases() -> Vec<PathBuf> {
 #[test]
 fn every_kept_fuzz_input_is_accepted_or_refused_with_a_place() {
     let cases = cases();
-    assert!(cases.len() >= 3, "the regression corpus is there: {cases:?}");
+    assert!(
+        cases.len() >= 3,
+        "the regression corpus is there: {cases:?}"
+    );
     let out_root = std::env::temp_dir().join(format!("kubesim-fuzz-corpus-{}", std::process::id()));
     for (i, case) in cases.iter().enumerate() {
         let check = Command::new(env!("CARGO_BIN_EXE_kubesim"))
@@ -48,7 +51,15 @@ fn every_kept_fuzz_input_is_accepted_or_refused_with_a_place() {
             continue;
         }
         let run = Command::new(env!("CARGO_BIN_EXE_kubesim"))
-            .args(["run", "--quiet", "--max-events", "20000", "--until", "1h", "--out"])
+            .args([
+                "run",
+                "--quiet",
+                "--max-events",
+                "20000",
+                "--until",
+                "1h",
+                "--out",
+            ])
             .arg(out_root.join(i.to_string()))
             .arg(case)
             .output()

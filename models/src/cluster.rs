@@ -9,9 +9,9 @@ use crate::api::{NodeId, PodId};
 use crate::apiserver::{ApiServer, Subscriber};
 use crate::controllers::{
     ControllerId, CronJobController, DaemonSetController, DeploymentController,
-    DisruptionController, GarbageCollector, HorizontalPodAutoscalerController, JobController,
-    NodeLifecycleController, PodGarbageCollector, ReplicaSetController, Runner,
-    StatefulSetController, TaintEvictionController, VolumeController,
+    DisruptionController, EndpointSliceController, GarbageCollector,
+    HorizontalPodAutoscalerController, JobController, NodeLifecycleController, PodGarbageCollector,
+    ReplicaSetController, Runner, StatefulSetController, TaintEvictionController, VolumeController,
 };
 use crate::kubelet::{KubeletEvent, Kubelets};
 use crate::scheduler::{Explanation, Scheduler};
@@ -52,6 +52,8 @@ pub enum Event {
     ControlPlane(crate::controlplane::ControlPlaneEvent),
     /// metrics-server's periodic scrape (`crate::metrics_server`), once some HPA exists.
     MetricsScrape,
+    /// kube-proxy's sync timer (`crate::network`).
+    Network(crate::network::NetworkEvent),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -80,6 +82,7 @@ impl Event {
             Event::ControlPlane(e) => e.digest_key(),
             Event::ScenarioEnd => (200, "ScenarioEnd", 0),
             Event::MetricsScrape => (103, "MetricsScrape", 0),
+            Event::Network(crate::network::NetworkEvent::ProxySync) => (110, "ProxySync", 0),
         }
     }
 }
@@ -99,6 +102,7 @@ pub struct Controllers {
     pub node_lifecycle: Runner<NodeLifecycleController>,
     pub taint_eviction: Runner<TaintEvictionController>,
     pub hpa: Runner<HorizontalPodAutoscalerController>,
+    pub endpoint_slice: Runner<EndpointSliceController>,
 }
 
 impl Default for Controllers {
@@ -132,6 +136,10 @@ impl Default for Controllers {
                 ControllerId::HorizontalPodAutoscaler,
                 HorizontalPodAutoscalerController::default(),
             ),
+            endpoint_slice: Runner::new(
+                ControllerId::EndpointSlice,
+                EndpointSliceController::default(),
+            ),
         }
     }
 }
@@ -160,6 +168,8 @@ pub struct Cluster {
     /// Leader elections of the scheduler and the controller manager, API server outages, and
     /// the scenario's expectations.
     pub control_plane: crate::controlplane::ControlPlane,
+    /// kube-proxy's view of Services and endpoints.
+    pub proxy: crate::network::Proxy,
 }
 
 impl Cluster {
@@ -179,6 +189,7 @@ impl Cluster {
             events_before_last: 0,
             delivery: Vec::new(),
             control_plane: crate::controlplane::ControlPlane::default(),
+            proxy: crate::network::Proxy::default(),
         }
     }
 
@@ -266,6 +277,10 @@ impl World for Cluster {
                     Subscriber::HorizontalPodAutoscalerController => {
                         c.hpa.on_changes(&changes, api, ctx)
                     }
+                    Subscriber::EndpointSliceController => {
+                        c.endpoint_slice.on_changes(&changes, api, ctx)
+                    }
+                    Subscriber::Proxy => self.proxy.on_changes(&changes, api, ctx),
                 }
                 self.delivery = changes;
             }
@@ -285,6 +300,7 @@ impl World for Cluster {
                     ControllerId::NodeLifecycle => c.node_lifecycle.reconcile(api, ctx),
                     ControllerId::TaintEviction => c.taint_eviction.reconcile(api, ctx),
                     ControllerId::HorizontalPodAutoscaler => c.hpa.reconcile(api, ctx),
+                    ControllerId::EndpointSlice => c.endpoint_slice.reconcile(api, ctx),
                 }
             }
             Event::Kubelet(node, boot, e) => self.kubelets.handle(node, boot, e, api, ctx),
@@ -314,6 +330,7 @@ impl World for Cluster {
                 let next = self.kubelets.scrape_metrics(api, ctx.now());
                 ctx.schedule_at(next, Event::MetricsScrape);
             }
+            Event::Network(e) => self.proxy.handle(e, ctx),
             Event::ScenarioEnd => {}
         }
         if let Some(checkers) = &mut self.checkers {

@@ -147,6 +147,7 @@ pub fn build(
             claims: scenario.claims.clone(),
             volumes: scenario.volumes.clone(),
             hpas: scenario.hpas.clone(),
+            network: scenario.network.clone(),
             ..Workloads::default()
         };
         for class in &scenario.storage_classes {

@@ -9,6 +9,7 @@ pub mod autoscaling;
 pub mod batch;
 pub mod ids;
 pub mod labels;
+pub mod network;
 pub mod node;
 pub mod node_affinity;
 pub mod pdb;

@@ -20,6 +20,7 @@ pub mod collection;
 pub mod hpas;
 pub mod latency;
 pub mod leases;
+pub mod network;
 mod nodes;
 pub mod objects;
 mod pods;
@@ -135,6 +136,8 @@ pub struct ApiServer {
     /// The metrics APIs (`metrics.k8s.io`, custom and external metrics), served through the
     /// API server's aggregation layer.
     pub metrics: crate::metrics_server::MetricsServer,
+    /// Services, EndpointSlices, Ingresses and HTTPRoutes.
+    pub network: network::NetworkObjects,
 }
 
 impl ApiServer {
@@ -168,6 +171,7 @@ impl ApiServer {
             deployment_availability: availability::DeploymentAvailability::default(),
             hpas: Vec::new(),
             metrics: crate::metrics_server::MetricsServer::default(),
+            network: network::NetworkObjects::default(),
         }
     }
 

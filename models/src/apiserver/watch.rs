@@ -26,6 +26,10 @@ pub enum ObjectKind {
     /// A node's Lease (`kube-node-lease`): its renewals started or stopped.
     Lease,
     HorizontalPodAutoscaler,
+    Service,
+    EndpointSlice,
+    Ingress,
+    HTTPRoute,
 }
 
 impl ObjectKind {
@@ -87,10 +91,14 @@ pub enum Subscriber {
     TaintEvictionController,
     /// The horizontal pod autoscaler: syncs each HPA every sync period.
     HorizontalPodAutoscalerController,
+    /// The EndpointSlice controller: publishes the pods each Service selects.
+    EndpointSliceController,
+    /// kube-proxy: learns Services and their EndpointSlices.
+    Proxy,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 15] = [
+    pub const ALL: [Subscriber; 17] = [
         Subscriber::Scheduler,
         Subscriber::ReplicaSetController,
         Subscriber::DeploymentController,
@@ -106,6 +114,8 @@ impl Subscriber {
         Subscriber::NodeLifecycleController,
         Subscriber::TaintEvictionController,
         Subscriber::HorizontalPodAutoscalerController,
+        Subscriber::EndpointSliceController,
+        Subscriber::Proxy,
     ];
 
     /// The kind whose first object wakes a dormant watcher up. A controller with nothing of
@@ -130,6 +140,11 @@ impl Subscriber {
             Subscriber::HorizontalPodAutoscalerController => {
                 Some((ObjectKind::HorizontalPodAutoscaler, Op::Added))
             }
+            // Woken by the first Service with a selector (`ApiServer::create_network`), which
+            // is the first change it takes: a Service without one gives it nothing to do.
+            Subscriber::EndpointSliceController => Some((ObjectKind::EndpointSlice, Op::Added)),
+            // Every Service is a route, with or without endpoints.
+            Subscriber::Proxy => Some((ObjectKind::Service, Op::Added)),
             _ => None,
         }
     }
@@ -167,6 +182,8 @@ impl Subscriber {
             Subscriber::NodeLifecycleController => Node.bit() | Lease.bit() | Pod.bit(),
             Subscriber::TaintEvictionController => Node.bit() | Pod.bit(),
             Subscriber::HorizontalPodAutoscalerController => HorizontalPodAutoscaler.bit(),
+            Subscriber::EndpointSliceController => Pod.bit() | Service.bit(),
+            Subscriber::Proxy => Service.bit() | EndpointSlice.bit() | Node.bit(),
         }
     }
 
@@ -188,6 +205,8 @@ impl Subscriber {
             Subscriber::NodeLifecycleController => "watch/node-lifecycle-controller",
             Subscriber::TaintEvictionController => "watch/taint-eviction-controller",
             Subscriber::HorizontalPodAutoscalerController => "watch/horizontal-pod-autoscaler",
+            Subscriber::EndpointSliceController => "watch/endpointslice-controller",
+            Subscriber::Proxy => "watch/kube-proxy",
         }
     }
 }

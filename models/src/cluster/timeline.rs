@@ -550,6 +550,8 @@ pub(super) fn apply(
             result = Err(ApiError::Unavailable);
         }
     };
+    // Services first: their EndpointSlices list the pods that follow as they come.
+    apply_network(api, ctx, &w.network, &mut note);
     for d in &w.deployments {
         match api.deployment_id(&d.namespace, &d.name) {
             Some(id) => note(api.update_deployment(ctx, id, |old| {
@@ -620,4 +622,32 @@ pub(super) fn apply(
         }
     }
     result
+}
+
+/// `kubectl apply` of Services, Ingresses and HTTPRoutes: created, or replaced.
+fn apply_network(
+    api: &mut ApiServer,
+    ctx: &mut Context<'_, Event>,
+    n: &crate::scenario::network::NetworkManifests,
+    note: &mut impl FnMut(Result<(), ApiError>),
+) {
+    fn one<T: crate::apiserver::network::NetworkKind>(
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+        spec: &T,
+    ) -> Result<(), ApiError> {
+        match api.network_objects::<T>().id(spec.namespace(), spec.name()) {
+            Some(id) => api.update_network::<T>(ctx, id, |old| *old = spec.clone()),
+            None => api.create_network(ctx, spec.clone()).map(|_| ()),
+        }
+    }
+    for s in &n.services {
+        note(one(api, ctx, s));
+    }
+    for i in &n.ingresses {
+        note(one(api, ctx, i));
+    }
+    for r in &n.http_routes {
+        note(one(api, ctx, r));
+    }
 }

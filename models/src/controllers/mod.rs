@@ -7,6 +7,7 @@ pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
+pub mod endpointslice;
 pub mod garbage_collector;
 pub mod hpa;
 pub mod job;
@@ -31,6 +32,7 @@ pub use cronjob::controller::CronJobController;
 pub use daemonset::controller::DaemonSetController;
 pub use deployment::DeploymentController;
 pub use disruption::DisruptionController;
+pub use endpointslice::EndpointSliceController;
 pub use garbage_collector::GarbageCollector;
 pub use hpa::controller::HorizontalPodAutoscalerController;
 pub use job::controller::JobController;
@@ -57,6 +59,7 @@ pub enum ControllerId {
     NodeLifecycle,
     TaintEviction,
     HorizontalPodAutoscaler,
+    EndpointSlice,
 }
 
 /// What one `sync(key)` asks of its queue.

@@ -214,6 +214,7 @@ impl Cluster {
                         // taint eviction controller's pending deletions) start afresh.
                         self.controllers.node_lifecycle.restart(&self.api, ctx);
                         self.controllers.taint_eviction.restart(&self.api, ctx);
+                        self.controllers.endpoint_slice.restart(&self.api, ctx);
                     }
                     self.resume_held(ctx);
                 }

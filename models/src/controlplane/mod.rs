@@ -110,7 +110,7 @@ impl Default for ControlPlaneSettings {
 pub fn owner(s: Subscriber) -> Option<Component> {
     match s {
         Subscriber::Scheduler => Some(Component::Scheduler),
-        Subscriber::Kubelet => None,
+        Subscriber::Kubelet | Subscriber::Proxy => None,
         _ => Some(Component::ControllerManager),
     }
 }

@@ -30,6 +30,8 @@ enum Handling {
     ResourceQuota,
     LimitRange,
     HorizontalPodAutoscaler,
+    Service,
+    Ingress,
     /// Accepted and listed as ignored: it does not affect the simulation.
     Ignore,
     /// Accepted and listed as ignored, with a warning: it would affect a real cluster.
@@ -85,7 +87,7 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("ServiceAccount", CORE, Handling::Ignore),
     ("ConfigMap", CORE, Handling::Ignore),
     ("Secret", CORE, Handling::Ignore),
-    ("Service", CORE, Handling::Ignore),
+    ("Service", CORE, Handling::Service),
     ("Endpoints", CORE, Handling::Ignore),
     (
         "PersistentVolumeClaim",
@@ -101,7 +103,7 @@ const KINDS: &[(&str, &[&str], Handling)] = &[
     ("RoleBinding", RBAC, Handling::Ignore),
     ("ClusterRole", RBAC, Handling::Ignore),
     ("ClusterRoleBinding", RBAC, Handling::Ignore),
-    ("Ingress", NETWORKING, Handling::Ignore),
+    ("Ingress", NETWORKING, Handling::Ingress),
     ("IngressClass", NETWORKING, Handling::Ignore),
     ("NetworkPolicy", NETWORKING, Handling::Ignore),
     ("StorageClass", STORAGE, Handling::StorageClass),
@@ -429,6 +431,12 @@ fn load_one(mut value: Value, src: &SourceRef, out: &mut Collected) -> Result<()
                 ));
             }
         }
+        if group == "gateway.networking.k8s.io" && kind == "HTTPRoute" {
+            let route = super::network::http_route(&value, src)?;
+            out.network.http_routes.push(route);
+            out.network.route_locations.push(location(src, &[]));
+            return Ok(());
+        }
         ignore(&value, kind, false, src, out);
         return Ok(());
     }
@@ -665,6 +673,22 @@ fn convert_object(
             let range = workloads::limit_range(&ctx, &l, out.limit_ranges.len())?;
             out.limit_ranges.push((range, location(src, &name_at)));
         }
+        Handling::Service => {
+            let s: k8s_openapi::api::core::v1::Service = typed(value, kind, src)?;
+            let svc = super::network::service(&ctx, &s)?;
+            // PodTopologySpread's default constraints read the selectors of Services.
+            if let Some(selector) = svc.managed_selector() {
+                out.service_selectors
+                    .insert((svc.namespace.clone(), svc.name.clone()), selector.clone());
+            }
+            out.network.services.push(svc);
+        }
+        Handling::Ingress => {
+            let i: k8s_openapi::api::networking::v1::Ingress = typed(value, kind, src)?;
+            let ing = super::network::ingress(&ctx, &i)?;
+            out.network.ingresses.push(ing);
+            out.network.ingress_locations.push(location(src, &[]));
+        }
         Handling::Ignore | Handling::NotSimulatedYet => ignore(
             &value,
             kind.to_string(),
@@ -892,7 +916,7 @@ items:
 
     #[test]
     fn ignored_kinds_and_not_yet_simulated_warnings() {
-        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: gvisor}\nhandler: runsc\n";
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: gvisor}\nhandler: runsc\n";
         let out = load(text).unwrap();
         assert_eq!(out.ignored.len(), 2);
         assert_eq!(out.warnings.len(), 1);

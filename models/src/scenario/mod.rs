@@ -50,6 +50,7 @@ mod format;
 mod hpa;
 mod input;
 mod manifest;
+pub mod network;
 mod priority;
 mod probe;
 mod resources;
@@ -496,6 +497,8 @@ pub struct Scenario {
     pub slo: Option<crate::slo::SloSpec>,
     /// HorizontalPodAutoscaler manifests.
     pub hpas: Vec<crate::api::autoscaling::HorizontalPodAutoscaler>,
+    /// Services, Ingresses and HTTPRoutes that exist from the start.
+    pub network: network::NetworkManifests,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -513,6 +516,7 @@ pub(crate) struct Collected {
     pub admission: Vec<priority::AdmissionRef>,
     pub service_selectors: BTreeMap<(String, String), crate::api::Labels>,
     pub namespace_labels: BTreeMap<String, crate::api::Labels>,
+    pub network: network::NetworkManifests,
     /// Every problem found so far, in the order found.
     pub errors: Vec<Diagnostic>,
     /// `(kind, namespace, name)` of simulated objects that failed to load: names that refer
@@ -594,6 +598,7 @@ impl Collected {
             volumes: self.volumes.into_iter().map(|(x, _)| x).collect(),
             pdbs: self.pdbs.into_iter().map(|(p, _)| p).collect(),
             hpas: self.hpas.into_iter().map(|(h, _)| h).collect(),
+            network: self.network,
         }
     }
 }
@@ -1234,6 +1239,7 @@ impl Loader {
             return Err(all);
         }
 
+        out.network.check_backends(&mut out.warnings);
         let delayed_workloads = priority::take_delayed(&mut out, &arrivals);
         let pdbs = out.pdbs.into_iter().map(|(p, _)| p).collect();
         let start_unix_secs = start_time.or(reference).unwrap_or(DEFAULT_START_UNIX_SECS);
@@ -1280,6 +1286,7 @@ impl Loader {
             trace,
             service_selectors: std::mem::take(&mut out.service_selectors),
             namespace_labels: std::mem::take(&mut out.namespace_labels),
+            network: std::mem::take(&mut out.network),
             ignored: out.ignored,
             warnings: out.warnings,
             priority_classes,

@@ -281,6 +281,8 @@ pub struct Workloads {
     pub pdbs: Vec<PodDisruptionBudget>,
     /// HorizontalPodAutoscalers (those of the start only).
     pub hpas: Vec<crate::api::autoscaling::HorizontalPodAutoscaler>,
+    /// Services, Ingresses and HTTPRoutes created then.
+    pub network: super::network::NetworkManifests,
 }
 
 /// How many objects had been collected when a workloads entry started.
@@ -295,6 +297,7 @@ pub(crate) struct Counts {
     cron_jobs: usize,
     claims: usize,
     volumes: usize,
+    network: [usize; 3],
 }
 
 impl Collected {
@@ -309,6 +312,7 @@ impl Collected {
             cron_jobs: self.cron_jobs.len(),
             claims: self.claims.len(),
             volumes: self.volumes.len(),
+            network: self.network.counts(),
         }
     }
 }
@@ -380,6 +384,14 @@ pub(crate) fn take_delayed(
     let cron_jobs = take(&mut out.cron_jobs, &range(|c| c.cron_jobs));
     let claims = take(&mut out.claims, &range(|c| c.claims));
     let volumes = take(&mut out.volumes, &range(|c| c.volumes));
+    // Later entries first, so each range still holds when it is cut.
+    let mut network: Vec<super::network::NetworkManifests> = arrivals
+        .iter()
+        .rev()
+        .map(|(_, a, b)| out.network.take_range(a.network, b.network))
+        .collect();
+    network.reverse();
+    let mut network = network.into_iter();
     let mut groups = (
         pods.into_iter(),
         replica_sets.into_iter(),
@@ -406,6 +418,7 @@ pub(crate) fn take_delayed(
             volumes: groups.8.next().unwrap_or_default(),
             pdbs: Vec::new(),
             hpas: Vec::new(),
+            network: network.next().unwrap_or_default(),
         })
         .collect()
 }
