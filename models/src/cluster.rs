@@ -50,6 +50,8 @@ pub enum Event {
     Sample,
     /// Leader election, control-plane faults and expectation checks (`crate::controlplane`).
     ControlPlane(crate::controlplane::ControlPlaneEvent),
+    /// The cluster autoscaler's timers (`crate::autoscaler`).
+    Autoscaler(crate::autoscaler::AutoscalerEvent),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -77,6 +79,7 @@ impl Event {
             Event::Sample => (102, "Sample", 0),
             Event::ControlPlane(e) => e.digest_key(),
             Event::ScenarioEnd => (200, "ScenarioEnd", 0),
+            Event::Autoscaler(e) => e.kind(),
         }
     }
 }
@@ -152,6 +155,8 @@ pub struct Cluster {
     /// Leader elections of the scheduler and the controller manager, API server outages, and
     /// the scenario's expectations.
     pub control_plane: crate::controlplane::ControlPlane,
+    /// The cluster autoscaler; dormant unless a pool declares `autoscaling:`.
+    pub autoscaler: crate::autoscaler::Autoscaler,
 }
 
 impl Cluster {
@@ -171,6 +176,7 @@ impl Cluster {
             events_before_last: 0,
             delivery: Vec::new(),
             control_plane: crate::controlplane::ControlPlane::default(),
+            autoscaler: crate::autoscaler::Autoscaler::default(),
         }
     }
 
@@ -298,6 +304,7 @@ impl World for Cluster {
             Event::TraceDeparture(pod) => self.trace_departure(ctx, pod),
             Event::Sample => self.take_sample(ctx),
             Event::ControlPlane(e) => self.control_plane_event(ctx, e),
+            Event::Autoscaler(e) => self.autoscaler.handle(e, api, ctx),
             Event::ScenarioEnd => {}
         }
         if let Some(checkers) = &mut self.checkers {

@@ -49,6 +49,9 @@ pub(crate) struct ScenarioFile {
     /// Convergence checks, read by `control_plane.rs`.
     #[serde(default)]
     pub expect: Option<serde_yaml::Value>,
+    /// The cluster autoscaler's options, read by `autoscaler.rs`.
+    #[serde(default)]
+    pub cluster_autoscaler: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.
@@ -106,6 +109,11 @@ pub(crate) struct NodePoolSection {
     pub cost_per_hour: Option<f64>,
     #[serde(default)]
     pub taints: Vec<TaintSection>,
+    /// `{min, max, provisioningDelay, maxNodeProvisionTime}`, read by `autoscaler.rs`.
+    #[serde(default)]
+    pub autoscaling: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub spot: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
