@@ -220,7 +220,11 @@ mod tests {
         assert_eq!((e.node_count, e.scheduled.len()), (8, 8));
         let (e, _) = run((1000, 5000), &[(500, 1000, None, 20)], 5);
         assert_eq!((e.node_count, e.scheduled.len()), (5, 10));
-        let (e, placed) = run((1000, 5000), &[(50, 1000, None, 10), (500, 1000, None, 10)], 5);
+        let (e, placed) = run(
+            (1000, 5000),
+            &[(50, 1000, None, 10), (500, 1000, None, 10)],
+            5,
+        );
         assert_eq!((e.node_count, e.scheduled.len()), (5, 10));
         assert!(placed.iter().all(|&g| g == 1), "{placed:?}");
     }

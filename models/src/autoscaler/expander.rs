@@ -240,10 +240,16 @@ mod tests {
             vec![0, 1]
         );
         // ...FallsBackToAllWhenNoMatches
-        assert_eq!(priority(&[large.clone(), t3.clone()], &config).0, vec![0, 1]);
+        assert_eq!(
+            priority(&[large.clone(), t3.clone()], &config).0,
+            vec![0, 1]
+        );
         // TestPriorityExpanderFiltersToHigherPriorityMatch: {5: [".*"], 10: [".t2\\.large.*"]}
         let wildcard = prio(&[(5, &[".*"]), (10, &[r".t2\.large.*"])]);
-        assert_eq!(priority(&[large.clone(), micro.clone()], &wildcard).0, vec![0]);
+        assert_eq!(
+            priority(&[large.clone(), micro.clone()], &wildcard).0,
+            vec![0]
+        );
         // TestPriorityExpanderCorrecltyHandlesConfigUpdate: {10: [".*t2\\.large.*"]} keeps
         // t2.large and reports the other two groups as not found.
         let one = prio(&[(10, &[r".*t2\.large.*"])]);
@@ -256,7 +262,10 @@ mod tests {
     fn bad_pattern_names_priority_and_rule() {
         let raw = BTreeMap::from([(10, vec!["(".to_string()])]);
         let err = Priorities::compile(&raw).expect_err("bad regexp");
-        assert!(err.starts_with("Can't compile regexp rule for priority 10 and rule (:"), "{err}");
+        assert!(
+            err.starts_with("Can't compile regexp rule for priority 10 and rule (:"),
+            "{err}"
+        );
     }
 
     #[test]

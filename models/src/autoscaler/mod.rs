@@ -190,18 +190,29 @@ impl Autoscaler {
             return;
         }
         self.checker = predicates::PredicateChecker::new(registry);
-        ctx.schedule(self.options.scan_interval, Event::Autoscaler(AutoscalerEvent::Scan));
+        ctx.schedule(
+            self.options.scan_interval,
+            Event::Autoscaler(AutoscalerEvent::Scan),
+        );
     }
 
     pub fn is_active(&self) -> bool {
         !self.groups.is_empty()
     }
 
-    pub fn handle(&mut self, e: AutoscalerEvent, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
+    pub fn handle(
+        &mut self,
+        e: AutoscalerEvent,
+        api: &mut ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
         match e {
             AutoscalerEvent::Scan => {
                 self.run_once(api, ctx);
-                ctx.schedule(self.options.scan_interval, Event::Autoscaler(AutoscalerEvent::Scan));
+                ctx.schedule(
+                    self.options.scan_interval,
+                    Event::Autoscaler(AutoscalerEvent::Scan),
+                );
             }
             AutoscalerEvent::Provisioned(id) => self.provisioned(id, api, ctx),
             AutoscalerEvent::Drain(node) => self.drain_step(node, api, ctx),
@@ -233,9 +244,13 @@ impl Autoscaler {
     /// Upstream `isScaleDownInCooldown`.
     fn scale_down_in_cooldown(&self, now: SimTime) -> bool {
         let o = &self.options;
-        let within = |t: Option<SimTime>, d: SimDuration| t.is_some_and(|t| t.saturating_add(d) > now);
+        let within =
+            |t: Option<SimTime>, d: SimDuration| t.is_some_and(|t| t.saturating_add(d) > now);
         within(self.last_scale_up, o.scale_down_delay_after_add)
-            || within(self.last_scale_down_failure, o.scale_down_delay_after_failure)
+            || within(
+                self.last_scale_down_failure,
+                o.scale_down_delay_after_failure,
+            )
             || within(self.last_scale_down_delete, o.scale_down_delay_after_delete)
     }
 
@@ -322,7 +337,10 @@ impl Autoscaler {
     /// The instance is up: its kubelet registers the Node.
     fn provisioned(&mut self, id: u32, api: &mut ApiServer, ctx: &mut Context<'_, Event>) {
         let Some((gi, ui)) = self.groups.iter().enumerate().find_map(|(gi, g)| {
-            g.upcoming.iter().position(|u| u.id == id).map(|ui| (gi, ui))
+            g.upcoming
+                .iter()
+                .position(|u| u.id == id)
+                .map(|ui| (gi, ui))
         }) else {
             // Given up on (timed out) in the meantime.
             return;

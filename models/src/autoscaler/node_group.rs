@@ -189,7 +189,9 @@ mod tests {
         let mut now = t(100);
         b.fail(now, initial, max);
         assert!(b.is_backed_off(now));
-        now = now.saturating_add(SimDuration::from_secs(1)).saturating_add(MS);
+        now = now
+            .saturating_add(SimDuration::from_secs(1))
+            .saturating_add(MS);
         assert!(!b.is_backed_off(now));
         b.fail(now, initial, max);
         assert!(b.is_backed_off(now));
@@ -197,7 +199,9 @@ mod tests {
         now = now.saturating_add(SimDuration::from_secs(1));
         b.fail(now, initial, max);
         assert_eq!(b.duration, SimDuration::from_secs(2));
-        now = now.saturating_add(SimDuration::from_secs(2)).saturating_add(MS);
+        now = now
+            .saturating_add(SimDuration::from_secs(2))
+            .saturating_add(MS);
         assert!(!b.is_backed_off(now));
     }
 
@@ -217,7 +221,10 @@ mod tests {
         for b in [&mut g1, &mut g2] {
             b.remove_stale(t(4 * 3600), reset);
         }
-        assert_eq!((g1 == Backoff::default(), g2.last_failed.is_some()), (true, true));
+        assert_eq!(
+            (g1 == Backoff::default(), g2.last_failed.is_some()),
+            (true, true)
+        );
         g2.remove_stale(t(5 * 3600), reset);
         assert_eq!(g2, Backoff::default());
     }

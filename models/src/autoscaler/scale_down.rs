@@ -307,7 +307,11 @@ impl Autoscaler {
                 size[i] = size[i].saturating_sub(1);
             }
         }
-        let mut draining = self.deleting.values().filter(|d| !d.pods.is_empty()).count();
+        let mut draining = self
+            .deleting
+            .values()
+            .filter(|d| !d.pods.is_empty())
+            .count();
         let mut started = 0;
         let ready: Vec<NodeId> = self
             .unneeded_since
@@ -499,7 +503,8 @@ impl Autoscaler {
             if now.since(since) >= MAX_POD_EVICTION_TIME {
                 // Upstream gives the node back: the taint goes, scale-down cools down.
                 self.deleting.remove(&node);
-                let _ = api.remove_node_taint(ctx, node, TO_BE_DELETED_TAINT, TaintEffect::NoSchedule);
+                let _ =
+                    api.remove_node_taint(ctx, node, TO_BE_DELETED_TAINT, TaintEffect::NoSchedule);
                 api.record(
                     now,
                     EventType::Warning,
@@ -537,11 +542,23 @@ impl Autoscaler {
             "nodes removed by cluster autoscaler".into(),
         );
         let (reason, message) = if empty {
-            ("ScaleDownEmpty", format!("Scale-down: empty node {name} removed"))
+            (
+                "ScaleDownEmpty",
+                format!("Scale-down: empty node {name} removed"),
+            )
         } else {
-            ("ScaleDown", format!("Scale-down: node {name} removed with drain"))
+            (
+                "ScaleDown",
+                format!("Scale-down: node {name} removed with drain"),
+            )
         };
-        api.record(now, EventType::Normal, reason, STATUS_CONFIG_MAP.into(), message);
+        api.record(
+            now,
+            EventType::Normal,
+            reason,
+            STATUS_CONFIG_MAP.into(),
+            message,
+        );
         self.stats.scale_downs += 1;
         self.stats.nodes_removed += 1;
         if empty {
@@ -620,17 +637,24 @@ mod tests {
             blocking_reason(&owned("kube-system"), false, true, true),
             Some(BlockingReason::UnmovableKubeSystemPod)
         );
-        assert_eq!(blocking_reason(&owned("kube-system"), true, true, true), None);
+        assert_eq!(
+            blocking_reason(&owned("kube-system"), true, true, true),
+            None
+        );
         let mut local = owned("default");
         local.volumes.push(PodVolume::EmptyDir { size_limit: None });
         assert_eq!(
             blocking_reason(&local, false, true, true),
             Some(BlockingReason::LocalStorageRequested)
         );
-        local.annotations.insert(SAFE_TO_EVICT.into(), "true".into());
+        local
+            .annotations
+            .insert(SAFE_TO_EVICT.into(), "true".into());
         assert_eq!(blocking_reason(&local, false, true, true), None);
         let mut pinned = owned("default");
-        pinned.annotations.insert(SAFE_TO_EVICT.into(), "false".into());
+        pinned
+            .annotations
+            .insert(SAFE_TO_EVICT.into(), "false".into());
         assert_eq!(
             blocking_reason(&pinned, false, true, true),
             Some(BlockingReason::NotSafeToEvictAnnotation)

@@ -163,7 +163,11 @@ impl Autoscaler {
             return false;
         }
         let total_nodes: usize = registered.iter().sum::<usize>()
-            + api.store.live_nodes().filter(|n| !self.groups.iter().any(|g| g.owns(&n.node))).count()
+            + api
+                .store
+                .live_nodes()
+                .filter(|n| !self.groups.iter().any(|g| g.owns(&n.node)))
+                .count()
             + self.groups.iter().map(|g| g.upcoming.len()).sum::<usize>();
         let max_total = self.options.max_nodes_total as usize;
         if max_total > 0 && total_nodes >= max_total {
@@ -336,7 +340,9 @@ impl Autoscaler {
             EventType::Normal,
             "ScaledUpGroup",
             STATUS_CONFIG_MAP.into(),
-            format!("Scale-up: setting group {id} size to {new_size} instead of {current} (max: {max})"),
+            format!(
+                "Scale-up: setting group {id} size to {new_size} instead of {current} (max: {max})"
+            ),
         );
         self.increase_size(gi, new_size - current, api, ctx);
         api.record(
@@ -344,7 +350,9 @@ impl Autoscaler {
             EventType::Normal,
             "ScaledUpGroup",
             STATUS_CONFIG_MAP.into(),
-            format!("Scale-up: group {id} size set to {new_size} instead of {current} (max: {max})"),
+            format!(
+                "Scale-up: group {id} size set to {new_size} instead of {current} (max: {max})"
+            ),
         );
         self.last_scale_up = Some(now);
         self.stats.scale_ups += 1;

@@ -70,7 +70,11 @@ pub(crate) fn node_group(
     let min = s.min.unwrap_or(0);
     let err = |name: &str, message: String| {
         let path = field(name);
-        src.at(&path, At::Value, format!("{}: {message}", path_string(&path)))
+        src.at(
+            &path,
+            At::Value,
+            format!("{}: {message}", path_string(&path)),
+        )
     };
     if !(0..=super::MAX_POOL_NODES).contains(&min) {
         return Err(err(
@@ -81,7 +85,11 @@ pub(crate) fn node_group(
     if !(1..=super::MAX_POOL_NODES).contains(&s.max) {
         return Err(err(
             "max",
-            format!("must be between 1 and {}, got {}", super::MAX_POOL_NODES, s.max),
+            format!(
+                "must be between 1 and {}, got {}",
+                super::MAX_POOL_NODES,
+                s.max
+            ),
         ));
     }
     if min > s.max {
@@ -96,7 +104,10 @@ pub(crate) fn node_group(
     if count > s.max {
         return Err(err(
             "max",
-            format!("the pool starts with {count} nodes, more than max ({}) (raise max to at least {count})", s.max),
+            format!(
+                "the pool starts with {count} nodes, more than max ({}) (raise max to at least {count})",
+                s.max
+            ),
         ));
     }
     let defaults = NodeGroupSpec::default();
@@ -169,7 +180,11 @@ pub(crate) fn options(
     let field = |name: &str| -> Vec<Seg> { at.iter().cloned().chain([Seg::key(name)]).collect() };
     let err = |name: &str, message: String| {
         let path = field(name);
-        src.at(&path, At::Value, format!("{}: {message}", path_string(&path)))
+        src.at(
+            &path,
+            At::Value,
+            format!("{}: {message}", path_string(&path)),
+        )
     };
     if !pools.iter().any(|p| p.autoscaling.is_some()) {
         let d = src.at(&at, At::Key, String::new());
@@ -227,7 +242,10 @@ pub(crate) fn options(
     }
     for (d, slot) in [
         (s.scale_down_unneeded_time, &mut o.scale_down_unneeded_time),
-        (s.scale_down_delay_after_add, &mut o.scale_down_delay_after_add),
+        (
+            s.scale_down_delay_after_add,
+            &mut o.scale_down_delay_after_add,
+        ),
         (
             s.scale_down_delay_after_delete,
             &mut o.scale_down_delay_after_delete,

@@ -41,6 +41,7 @@
 //! arch, zone, region, instance type, with the beta forms; see [`NodePool::node`]) and have
 //! 100Gi of `ephemeral-storage` unless the pool says otherwise.
 
+mod autoscaler;
 mod behaviour;
 mod control_plane;
 mod convert;
@@ -52,7 +53,6 @@ mod manifest;
 mod priority;
 mod probe;
 mod resources;
-mod autoscaler;
 mod scheduler_timing;
 mod source;
 mod timeline;
@@ -1498,7 +1498,12 @@ impl Loader {
             taints,
             allocatable,
             autoscaling: match &s.autoscaling {
-                Some(v) => Some(autoscaler::node_group(src, v, &field("autoscaling"), s.count)?),
+                Some(v) => Some(autoscaler::node_group(
+                    src,
+                    v,
+                    &field("autoscaling"),
+                    s.count,
+                )?),
                 None => None,
             },
             spot: s.spot.unwrap_or(false),
