@@ -54,6 +54,8 @@ pub enum Event {
     MetricsScrape,
     /// kube-proxy's sync timer (`crate::network`).
     Network(crate::network::NetworkEvent),
+    /// The cluster autoscaler's timers (`crate::autoscaler`).
+    Autoscaler(crate::autoscaler::AutoscalerEvent),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -83,6 +85,7 @@ impl Event {
             Event::ScenarioEnd => (200, "ScenarioEnd", 0),
             Event::MetricsScrape => (103, "MetricsScrape", 0),
             Event::Network(crate::network::NetworkEvent::ProxySync) => (110, "ProxySync", 0),
+            Event::Autoscaler(e) => e.kind(),
         }
     }
 }
@@ -170,6 +173,8 @@ pub struct Cluster {
     pub control_plane: crate::controlplane::ControlPlane,
     /// kube-proxy's view of Services and endpoints.
     pub proxy: crate::network::Proxy,
+    /// The cluster autoscaler; dormant unless a pool declares `autoscaling:`.
+    pub autoscaler: crate::autoscaler::Autoscaler,
 }
 
 impl Cluster {
@@ -190,6 +195,7 @@ impl Cluster {
             delivery: Vec::new(),
             control_plane: crate::controlplane::ControlPlane::default(),
             proxy: crate::network::Proxy::default(),
+            autoscaler: crate::autoscaler::Autoscaler::default(),
         }
     }
 
@@ -331,6 +337,7 @@ impl World for Cluster {
                 ctx.schedule_at(next, Event::MetricsScrape);
             }
             Event::Network(e) => self.proxy.handle(e, ctx),
+            Event::Autoscaler(e) => self.autoscaler.handle(e, api, ctx),
             Event::ScenarioEnd => {}
         }
         if let Some(checkers) = &mut self.checkers {

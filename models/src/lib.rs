@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod apiserver;
+pub mod autoscaler;
 pub mod checkers;
 pub mod cluster;
 pub mod controllers;

@@ -135,6 +135,12 @@ pub fn build(
                 .install(scenario.stochastic_faults.clone(), &cluster.api, ctx);
         }
         cluster.install_expectations(ctx, &scenario.expectations);
+        cluster.autoscaler.install(
+            ctx,
+            &scenario.pools,
+            scenario.cluster_autoscaler.clone(),
+            registry,
+        );
         let initial = Workloads {
             at: SimDuration::ZERO,
             pods: scenario.pods.clone(),

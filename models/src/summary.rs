@@ -49,6 +49,9 @@ pub struct Summary {
     /// replays a trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::trace::ReplayReport>,
+    /// What the cluster autoscaler did, when a pool autoscales.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<crate::autoscaler::AutoscalerStats>,
     /// What injected faults did, when the scenario has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultSummary>,
@@ -462,6 +465,11 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             }
         }
     }
+    // Nodes the autoscaler added or removed count for the time they were there.
+    let node_hours_correction = cluster.autoscaler.node_hours_correction();
+    for pool in node_hours_correction.keys() {
+        pools.entry(pool.clone()).or_default();
+    }
     let pools = pools
         .into_iter()
         .map(|(pool, tally)| {
@@ -471,7 +479,9 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
                 in_use,
                 resources: res,
             } = tally;
-            let node_hours = nodes as f64 * hours;
+            let node_hours = (nodes as f64 * hours
+                + node_hours_correction.get(&pool).copied().unwrap_or(0.0))
+            .max(0.0);
             PoolUsage {
                 cost: input.cost_per_hour.get(&pool).map(|c| c * node_hours),
                 resources: res
@@ -542,6 +552,10 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         extra_metrics: Vec::new(),
         trace: None,
         faults: fault_summary(cluster, input.elapsed),
+        autoscaler: cluster
+            .autoscaler
+            .is_active()
+            .then(|| cluster.autoscaler.stats.clone()),
     }
 }
 

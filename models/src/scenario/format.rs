@@ -52,6 +52,9 @@ pub(crate) struct ScenarioFile {
     /// Service-level objectives, read by `slo.rs`.
     #[serde(default)]
     pub slo: Option<serde_yaml::Value>,
+    /// The cluster autoscaler's options, read by `autoscaler.rs`.
+    #[serde(default)]
+    pub cluster_autoscaler: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.
@@ -109,6 +112,11 @@ pub(crate) struct NodePoolSection {
     pub cost_per_hour: Option<f64>,
     #[serde(default)]
     pub taints: Vec<TaintSection>,
+    /// `{min, max, provisioningDelay, maxNodeProvisionTime}`, read by `autoscaler.rs`.
+    #[serde(default)]
+    pub autoscaling: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub spot: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,6 +41,7 @@
 //! arch, zone, region, instance type, with the beta forms; see [`NodePool::node`]) and have
 //! 100Gi of `ephemeral-storage` unless the pool says otherwise.
 
+mod autoscaler;
 mod behaviour;
 mod control_plane;
 mod convert;
@@ -128,6 +129,11 @@ pub struct NodePool {
     pub labels: Labels,
     pub taints: Vec<Taint>,
     pub allocatable: ResourceList,
+    /// `autoscaling: {min, max, provisioningDelay, maxNodeProvisionTime}`: a node group of
+    /// the cluster autoscaler.
+    pub autoscaling: Option<crate::autoscaler::NodeGroupSpec>,
+    /// `spot: true`: the pool runs on interruptible capacity (priced by its `costPerHour`).
+    pub spot: bool,
 }
 
 impl NodePool {
@@ -461,6 +467,8 @@ pub struct Scenario {
     /// Scheduling cycle cost and binding latency (`scheduler: {schedulingCost, bindingLatency}`);
     /// the calibrated model unless the scenario says otherwise.
     pub scheduler_timing: crate::scheduler::cost::SchedulerTiming,
+    /// `clusterAutoscaler:` options (upstream defaults when absent).
+    pub cluster_autoscaler: crate::autoscaler::AutoscalerOptions,
     /// Pods the workloads ask for at the start (replicas, parallelism, bare pods): what the
     /// store makes room for up front, so its pod records do not grow by doubling.
     pub starting_pods: u64,
@@ -1041,6 +1049,13 @@ impl Loader {
                 arrivals.push((t, before, self.out.counts()));
             }
         }
+        let cluster_autoscaler = autoscaler::options(
+            &src,
+            file.cluster_autoscaler.as_ref(),
+            &pools,
+            &mut self.out.warnings,
+            &mut self.out.errors,
+        );
         let (scheduler_timing, scheduler_section) =
             scheduler_timing::scheduler_timing(&src, file.scheduler.as_ref(), &mut self.out.errors);
         let (scheduler_config, scheduler_config_origin) = match &scheduler_section {
@@ -1275,6 +1290,7 @@ impl Loader {
             scheduler_config,
             scheduler_config_origin,
             scheduler_timing,
+            cluster_autoscaler,
             pod_startup,
             behaviour,
             control_plane,
@@ -1499,6 +1515,16 @@ impl Loader {
             labels: Labels::from(s.labels.clone()),
             taints,
             allocatable,
+            autoscaling: match &s.autoscaling {
+                Some(v) => Some(autoscaler::node_group(
+                    src,
+                    v,
+                    &field("autoscaling"),
+                    s.count,
+                )?),
+                None => None,
+            },
+            spot: s.spot.unwrap_or(false),
         })
     }
 
