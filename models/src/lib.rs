@@ -14,6 +14,7 @@ pub mod events;
 pub mod faults;
 pub mod gpu;
 pub mod kubelet;
+pub mod metrics;
 pub mod policies;
 pub mod run;
 pub mod scenario;

@@ -49,6 +49,9 @@ pub(crate) struct ScenarioFile {
     /// Convergence checks, read by `control_plane.rs`.
     #[serde(default)]
     pub expect: Option<serde_yaml::Value>,
+    /// The metrics recorder's settings, read by `metrics.rs`.
+    #[serde(default)]
+    pub metrics: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

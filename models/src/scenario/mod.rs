@@ -49,6 +49,7 @@ mod faults;
 mod format;
 mod input;
 mod manifest;
+mod metrics;
 mod priority;
 mod probe;
 mod resources;
@@ -490,6 +491,8 @@ pub struct Scenario {
     pub service_selectors: BTreeMap<(String, String), crate::api::Labels>,
     /// Labels of Namespace manifests, for namespaceSelector terms.
     pub namespace_labels: BTreeMap<String, crate::api::Labels>,
+    /// The metrics recorder's settings (`metrics:`).
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -1028,6 +1031,7 @@ impl Loader {
                 arrivals.push((t, before, self.out.counts()));
             }
         }
+        let metrics = metrics::metrics(&src, file.metrics.as_ref(), &mut self.out.errors);
         let (scheduler_timing, scheduler_section) =
             scheduler_timing::scheduler_timing(&src, file.scheduler.as_ref(), &mut self.out.errors);
         let (scheduler_config, scheduler_config_origin) = match &scheduler_section {
@@ -1275,6 +1279,7 @@ impl Loader {
             priority_classes,
             pdbs,
             delayed_workloads,
+            metrics,
         })
     }
 
