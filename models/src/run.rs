@@ -438,6 +438,8 @@ pub fn compare(
                     let Some(&(v, seed)) = jobs.get(i) else { break };
                     let options = RunOptions {
                         seed: Some(seed),
+                        // A comparison reads summaries only.
+                        no_metrics: true,
                         ..RunOptions::default()
                     };
                     let r = run(&variants[v], registry, &options, |_, _| {}).map(|o| o.summary);

@@ -614,7 +614,7 @@ pub fn metric_charts(
         markers: markers.to_vec(),
     };
     let scaled = |s: &SeriesView<'_>, label: String, by: f64| {
-        Series::new(label, s.points().map(|(t, v)| (t, v / by)).collect())
+        Series::new(label, thin(s.points().map(|(t, v)| (t, v / by)).collect()))
     };
     let peak = |s: &SeriesView<'_>| s.points().map(|p| p.1).fold(0.0f64, f64::max);
 
@@ -695,6 +695,41 @@ pub fn metric_charts(
             name: "cost",
             chart: chart("Cost so far, per pool", "dollars", cost),
         });
+    }
+    out
+}
+
+/// Buckets a long series is cut into for drawing: a chart is 860 pixels wide.
+const CHART_BUCKETS: usize = 400;
+
+/// A long series cut to what a chart can show: the lowest and the highest point of each of
+/// [`CHART_BUCKETS`] runs of points, in time order, so a short dip or spike still shows.
+fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= 3 * CHART_BUCKETS {
+        return points;
+    }
+    let size = points.len().div_ceil(CHART_BUCKETS);
+    let mut out = Vec::with_capacity(2 * CHART_BUCKETS + 1);
+    for bucket in points.chunks(size) {
+        let by_value = |a: &&(f64, f64), b: &&(f64, f64)| a.1.total_cmp(&b.1);
+        let (Some(lo), Some(hi)) = (
+            bucket.iter().min_by(by_value),
+            bucket.iter().max_by(by_value),
+        ) else {
+            continue;
+        };
+        if lo.0 == hi.0 {
+            out.push(*lo);
+        } else if lo.0 < hi.0 {
+            out.extend([*lo, *hi]);
+        } else {
+            out.extend([*hi, *lo]);
+        }
+    }
+    if let (Some(last), Some(kept)) = (points.last(), out.last())
+        && last.0 > kept.0
+    {
+        out.push(*last);
     }
     out
 }
@@ -968,5 +1003,21 @@ mod tests {
         assert_eq!(names, ["pods-by-phase", "pending-pods"]);
         let c = &run_charts(&pods, &[], &[])[0].chart;
         assert_eq!(c.series[0].points[1], (1800.0, 3.0), "hours become seconds");
+    }
+
+    /// A month of 450 s samples (5761 points) is drawn from at most two points per bucket,
+    /// and a one-sample dip survives the cut.
+    #[test]
+    fn long_series_are_thinned_keeping_extremes() {
+        let mut points: Vec<(f64, f64)> = (0..5761).map(|i| (f64::from(i) * 450.0, 10.0)).collect();
+        points[1234].1 = 2.0;
+        let thinned = thin(points.clone());
+        assert!(thinned.len() <= 2 * CHART_BUCKETS + 1, "{}", thinned.len());
+        assert!(thinned.contains(&(1234.0 * 450.0, 2.0)));
+        assert_eq!(thinned.first(), points.first());
+        assert_eq!(thinned.last(), points.last());
+        assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0));
+        let short = points[..100].to_vec();
+        assert_eq!(thin(short.clone()), short);
     }
 }
