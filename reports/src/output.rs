@@ -165,6 +165,7 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
 /// ran), `report.html`, the charts as PNG files in `charts/` and `summary.json` into `dir`,
 /// beside the streamed event files. `events` are the first Events (for the report) of
 /// `total_events`; `markers` (timeline actions, faults) are drawn on every chart.
+#[allow(clippy::too_many_arguments)] // the records of one run, each passed once
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
