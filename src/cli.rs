@@ -61,6 +61,10 @@ enum Command {
         /// No progress bar and no table, only errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Record no time series (no metrics.csv, metrics.json or their charts), whatever
+        /// the scenario's `metrics:` says.
+        #[arg(long)]
+        no_metrics: bool,
     },
     /// Run the scenario's `compare:` variants on the same seeds and compare them side by side.
     Compare {
@@ -195,6 +199,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             check_invariants,
             fail_on_expect,
             quiet,
+            no_metrics,
         } => {
             let options = RunOptions {
                 seed,
@@ -202,6 +207,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 max_events,
                 explain_pod: None,
                 check_invariants,
+                no_metrics,
             };
             cmd_run(
                 &scenario,
@@ -246,6 +252,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
                     Subject::Node(_) => None,
                 },
                 check_invariants: false,
+                // `explain` writes no series.
+                no_metrics: true,
             };
             cmd_explain(&scenario, &options, &subject, format)
         }
@@ -479,6 +487,7 @@ fn cmd_run(
         &world.samples,
         &models::summary::pods_over_time(world, outcome.simulation.now(), 200),
         &reports::plot::run_markers(world),
+        world.metrics.as_ref(),
     ) {
         return cannot_write(&e);
     }

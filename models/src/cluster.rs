@@ -160,6 +160,8 @@ pub struct Cluster {
     /// Allocation and fragmentation over time, one entry per `Event::Sample`.
     pub samples: Vec<crate::trace::Sample>,
     pub(crate) sampler: Option<crate::trace::Sampler>,
+    /// Time series of the run (`crate::metrics`), sampled lazily: no events of its own.
+    pub metrics: Option<crate::metrics::Recorder>,
     /// Invariant checkers run after every event, when enabled (`crate::checkers`).
     pub checkers: Option<crate::checkers::Checkers>,
     /// The buffer watch deliveries are handed over in.
@@ -189,6 +191,7 @@ impl Cluster {
             trace: crate::trace::TraceReplay::default(),
             samples: Vec::new(),
             sampler: None,
+            metrics: None,
             checkers: None,
             events_digested: 0,
             events_before_last: 0,
@@ -236,6 +239,13 @@ impl World for Cluster {
     type Event = Event;
 
     fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
+        if self
+            .metrics
+            .as_ref()
+            .is_some_and(|m| m.due_before(ctx.now()))
+        {
+            self.record_metrics(ctx.now());
+        }
         let api = &mut self.api;
         match event {
             Event::Watch(s) if !self.control_plane.watch_open(s) => {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod faults;
 pub mod gpu;
 pub mod kubelet;
+pub mod metrics;
 pub mod metrics_server;
 pub mod network;
 pub mod policies;

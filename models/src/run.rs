@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub explain_pod: Option<String>,
     /// Run the invariant checkers after every event (`crate::checkers`).
     pub check_invariants: bool,
+    /// Record no time series, whatever the scenario's `metrics:` says (`--no-metrics`).
+    pub no_metrics: bool,
 }
 
 impl RunOptions {
@@ -116,6 +118,18 @@ pub fn build(
     }
     if options.check_invariants {
         cluster.checkers = Some(Checkers::new(true));
+    }
+    if scenario.metrics.enabled && !options.no_metrics {
+        let cost_per_hour = scenario
+            .pools
+            .iter()
+            .filter_map(|p| p.cost_per_hour.map(|c| (p.name.clone(), c)))
+            .collect();
+        cluster.metrics = Some(crate::metrics::Recorder::new(
+            scenario.metrics,
+            options.limits(scenario).until,
+            cost_per_hour,
+        ));
     }
     let mut sim = Simulation::new(cluster, options.seed(scenario));
     sim.schedule_at(options.limits(scenario).until, Event::ScenarioEnd);
@@ -280,6 +294,8 @@ pub fn run_with(
         // The last event was the scenario's end itself.
         stop = StopReason::EndTime;
     }
+    let stopped_at = sim.now();
+    sim.world_mut().finish_metrics(stopped_at);
     let summary = summary_of(scenario, &sim, &stop, options);
     Ok(RunOutcome {
         simulation: sim,
@@ -430,6 +446,8 @@ pub fn compare(
                     let Some(&(v, seed)) = jobs.get(i) else { break };
                     let options = RunOptions {
                         seed: Some(seed),
+                        // A comparison reads summaries only.
+                        no_metrics: true,
                         ..RunOptions::default()
                     };
                     let r = run(&variants[v], registry, &options, |_, _| {}).map(|o| o.summary);

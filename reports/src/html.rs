@@ -8,7 +8,7 @@ use models::events::{EventRecord, EventType};
 use models::summary::Summary;
 use models::trace::Sample;
 
-use crate::plot::{Marker, run_charts};
+use crate::plot::Marker;
 use crate::table::human_amount;
 
 fn esc(s: &str) -> String {
@@ -35,10 +35,11 @@ pub fn run_report(
     pods_over_time: &[(f64, u64, u64)],
     samples: &[Sample],
 ) -> String {
-    run_report_with_markers(s, events, total_events, pods_over_time, samples, &[])
+    run_report_with_markers(s, events, total_events, pods_over_time, samples, &[], None)
 }
 
-/// The report, with `markers` (faults, timeline actions) drawn on every chart.
+/// The report, with `markers` (faults, timeline actions) drawn on every chart, and the
+/// recorder's charts when `metrics` is given.
 pub fn run_report_with_markers(
     s: &Summary,
     events: &[EventRecord],
@@ -46,6 +47,7 @@ pub fn run_report_with_markers(
     pods_over_time: &[(f64, u64, u64)],
     samples: &[Sample],
     markers: &[Marker],
+    metrics: Option<&models::metrics::Recorder>,
 ) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -223,7 +225,7 @@ pub fn run_report_with_markers(
             t.gpu_frag_milli.mean / 1000.0
         );
     }
-    let charts = run_charts(pods_over_time, samples, markers);
+    let charts = crate::plot::all_charts(pods_over_time, samples, markers, metrics);
     if !charts.is_empty() {
         h.push_str("<h2>Over time</h2>");
     }

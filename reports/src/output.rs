@@ -161,10 +161,11 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Writes `timeseries.csv` (trace runs), `report.html`, the charts as PNG files in `charts/`
-/// and `summary.json` into `dir`, beside the streamed event files. `events` are the first
-/// Events (for the report) of `total_events`; `markers` (timeline actions, faults) are drawn
-/// on every chart.
+/// Writes `timeseries.csv` (trace runs), `metrics.csv` and `metrics.json` (when the recorder
+/// ran), `report.html`, the charts as PNG files in `charts/` and `summary.json` into `dir`,
+/// beside the streamed event files. `events` are the first Events (for the report) of
+/// `total_events`; `markers` (timeline actions, faults) are drawn on every chart.
+#[allow(clippy::too_many_arguments)] // the records of one run, each passed once
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
@@ -173,7 +174,17 @@ pub fn write_run_outputs(
     samples: &[models::trace::Sample],
     pods_over_time: &[(f64, u64, u64)],
     markers: &[crate::plot::Marker],
+    metrics: Option<&models::metrics::Recorder>,
 ) -> io::Result<()> {
+    if let Some(rec) = metrics {
+        let mut csv = Vec::new();
+        models::metrics::write_csv(rec, &mut csv).map_err(io::Error::other)?;
+        write_file(&dir.join("metrics.csv"), &csv)?;
+        let mut json = Vec::new();
+        models::metrics::write_json(rec, &mut json)?;
+        json.push(b'\n');
+        write_file(&dir.join("metrics.json"), &json)?;
+    }
     if !samples.is_empty() {
         let mut csv = Vec::new();
         models::trace::write_timeseries_csv(samples, &mut csv).map_err(io::Error::other)?;
@@ -188,12 +199,13 @@ pub fn write_run_outputs(
             pods_over_time,
             samples,
             markers,
+            metrics,
         )
         .as_bytes(),
     )?;
     let charts = dir.join("charts");
     fs::create_dir_all(&charts)?;
-    crate::plot::write_png_charts(&charts, pods_over_time, samples, markers)?;
+    crate::plot::write_all_png_charts(&charts, pods_over_time, samples, markers, metrics)?;
     let mut json = serde_json::to_vec_pretty(summary)?;
     json.push(b'\n');
     write_file(&dir.join("summary.json"), &json)

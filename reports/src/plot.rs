@@ -590,6 +590,174 @@ pub fn run_charts(
     out
 }
 
+/// Workloads the replicas chart shows at most (two lines each, one color per line).
+const MAX_WORKLOADS_CHARTED: usize = 3;
+/// Pools a per-pool chart shows at most.
+const MAX_POOLS_CHARTED: usize = 6;
+
+/// The charts drawn from the metrics recorder: replicas desired and ready of the largest
+/// workloads, CPU and memory requested against allocatable (`with_allocation`; trace runs
+/// draw their own from their samples), nodes per pool and each priced pool's cost so far.
+pub fn metric_charts(
+    rec: &models::metrics::Recorder,
+    markers: &[Marker],
+    with_allocation: bool,
+) -> Vec<NamedChart> {
+    use models::metrics::{CLUSTER, SeriesView};
+    let mut out = Vec::new();
+    let chart = |title: &str, y_desc: &str, series: Vec<Series>| Chart {
+        title: title.into(),
+        y_desc: y_desc.into(),
+        unit: YUnit::Count,
+        style: Style::Lines,
+        series,
+        markers: markers.to_vec(),
+    };
+    let scaled = |s: &SeriesView<'_>, label: String, by: f64| {
+        Series::new(label, thin(s.points().map(|(t, v)| (t, v / by)).collect()))
+    };
+    let peak = |s: &SeriesView<'_>| s.points().map(|p| p.1).fold(0.0f64, f64::max);
+
+    let desired: Vec<(f64, SeriesView<'_>)> = rec
+        .iter()
+        .filter(|s| s.metric == "replicas_desired")
+        .map(|s| (peak(&s), s))
+        .collect();
+    let mut replicas = Vec::new();
+    for (_, d) in largest(desired, MAX_WORKLOADS_CHARTED) {
+        // The legend is narrow: the workload's name without its kind and namespace.
+        let name = d.object.rsplit('/').next().unwrap_or(d.object);
+        replicas.push(scaled(&d, format!("{name} desired"), 1.0));
+        if let Some(r) = rec.get("replicas_ready", d.object) {
+            replicas.push(scaled(&r, format!("{name} ready"), 1.0));
+        }
+    }
+    if !replicas.is_empty() {
+        out.push(NamedChart {
+            name: "replicas",
+            chart: chart("Replicas desired and ready", "replicas", replicas),
+        });
+    }
+
+    if with_allocation {
+        let pair = |req: &str, alloc: &str, by: f64| -> Vec<Series> {
+            [(req, "requested"), (alloc, "allocatable")]
+                .into_iter()
+                .filter_map(|(m, label)| rec.get(m, CLUSTER).map(|s| scaled(&s, label.into(), by)))
+                .collect()
+        };
+        let cpu = pair("cpu_requested_millis", "cpu_allocatable_millis", 1000.0);
+        if !cpu.is_empty() {
+            out.push(NamedChart {
+                name: "cpu-requested-vs-allocatable",
+                chart: chart("CPU requested and allocatable", "CPU cores", cpu),
+            });
+        }
+        let memory = pair(
+            "memory_requested_bytes",
+            "memory_allocatable_bytes",
+            (1u64 << 30) as f64,
+        );
+        if !memory.is_empty() {
+            out.push(NamedChart {
+                name: "memory-requested-vs-allocatable",
+                chart: chart("Memory requested and allocatable", "memory, GiB", memory),
+            });
+        }
+    }
+
+    let per_pool = |metric: &str| -> Vec<Series> {
+        let pools: Vec<(f64, SeriesView<'_>)> = rec
+            .iter()
+            .filter(|s| s.metric == metric && s.object.starts_with("pool/"))
+            .map(|s| (peak(&s), s))
+            .collect();
+        let mut shown = largest(pools, MAX_POOLS_CHARTED);
+        shown.sort_by_key(|(_, s)| s.id);
+        shown
+            .iter()
+            .map(|(_, s)| {
+                let name = s.object.strip_prefix("pool/").unwrap_or(s.object);
+                scaled(s, name.to_owned(), 1.0)
+            })
+            .collect()
+    };
+    let nodes = per_pool("nodes");
+    if !nodes.is_empty() {
+        out.push(NamedChart {
+            name: "nodes-per-pool",
+            chart: chart("Nodes per pool", "nodes", nodes),
+        });
+    }
+    let cost = per_pool("cost_dollars");
+    if !cost.is_empty() {
+        out.push(NamedChart {
+            name: "cost",
+            chart: chart("Cost so far, per pool", "dollars", cost),
+        });
+    }
+    out
+}
+
+/// Buckets a long series is cut into for drawing: a chart is 860 pixels wide.
+const CHART_BUCKETS: usize = 400;
+
+/// A long series cut to what a chart can show: the lowest and the highest point of each of
+/// [`CHART_BUCKETS`] runs of points, in time order, so a short dip or spike still shows.
+fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= 3 * CHART_BUCKETS {
+        return points;
+    }
+    let size = points.len().div_ceil(CHART_BUCKETS);
+    let mut out = Vec::with_capacity(2 * CHART_BUCKETS + 1);
+    for bucket in points.chunks(size) {
+        let by_value = |a: &&(f64, f64), b: &&(f64, f64)| a.1.total_cmp(&b.1);
+        let (Some(lo), Some(hi)) = (
+            bucket.iter().min_by(by_value),
+            bucket.iter().max_by(by_value),
+        ) else {
+            continue;
+        };
+        if lo.0 == hi.0 {
+            out.push(*lo);
+        } else if lo.0 < hi.0 {
+            out.extend([*lo, *hi]);
+        } else {
+            out.extend([*hi, *lo]);
+        }
+    }
+    if let (Some(last), Some(kept)) = (points.last(), out.last())
+        && last.0 > kept.0
+    {
+        out.push(*last);
+    }
+    out
+}
+
+/// The `n` series of largest peak, ties in the order the series were first seen.
+fn largest(
+    mut v: Vec<(f64, models::metrics::SeriesView<'_>)>,
+    n: usize,
+) -> Vec<(f64, models::metrics::SeriesView<'_>)> {
+    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+    v.truncate(n);
+    v
+}
+
+/// Every chart of a run: [`run_charts`], then the recorder's ([`metric_charts`]).
+pub fn all_charts(
+    pods_over_time: &[(f64, u64, u64)],
+    samples: &[Sample],
+    markers: &[Marker],
+    metrics: Option<&models::metrics::Recorder>,
+) -> Vec<NamedChart> {
+    let mut charts = run_charts(pods_over_time, samples, markers);
+    if let Some(rec) = metrics {
+        charts.extend(metric_charts(rec, markers, samples.is_empty()));
+    }
+    charts
+}
+
 /// Writes each of [`run_charts`] as `<name>.png` into `dir`; returns the paths.
 pub fn write_png_charts(
     dir: &Path,
@@ -597,8 +765,19 @@ pub fn write_png_charts(
     samples: &[Sample],
     markers: &[Marker],
 ) -> io::Result<Vec<PathBuf>> {
+    write_all_png_charts(dir, pods_over_time, samples, markers, None)
+}
+
+/// Writes each of [`all_charts`] as `<name>.png` into `dir`; returns the paths.
+pub fn write_all_png_charts(
+    dir: &Path,
+    pods_over_time: &[(f64, u64, u64)],
+    samples: &[Sample],
+    markers: &[Marker],
+    metrics: Option<&models::metrics::Recorder>,
+) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for c in run_charts(pods_over_time, samples, markers) {
+    for c in all_charts(pods_over_time, samples, markers, metrics) {
         let png = c.chart.png().map_err(io::Error::other)?;
         let path = dir.join(format!("{}.png", c.name));
         crate::output::write_atomic(&path, &png)?;
@@ -824,5 +1003,21 @@ mod tests {
         assert_eq!(names, ["pods-by-phase", "pending-pods"]);
         let c = &run_charts(&pods, &[], &[])[0].chart;
         assert_eq!(c.series[0].points[1], (1800.0, 3.0), "hours become seconds");
+    }
+
+    /// A month of 450 s samples (5761 points) is drawn from at most two points per bucket,
+    /// and a one-sample dip survives the cut.
+    #[test]
+    fn long_series_are_thinned_keeping_extremes() {
+        let mut points: Vec<(f64, f64)> = (0..5761).map(|i| (f64::from(i) * 450.0, 10.0)).collect();
+        points[1234].1 = 2.0;
+        let thinned = thin(points.clone());
+        assert!(thinned.len() <= 2 * CHART_BUCKETS + 1, "{}", thinned.len());
+        assert!(thinned.contains(&(1234.0 * 450.0, 2.0)));
+        assert_eq!(thinned.first(), points.first());
+        assert_eq!(thinned.last(), points.last());
+        assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0));
+        let short = points[..100].to_vec();
+        assert_eq!(thin(short.clone()), short);
     }
 }

@@ -55,6 +55,9 @@ pub(crate) struct ScenarioFile {
     /// The cluster autoscaler's options, read by `autoscaler.rs`.
     #[serde(default)]
     pub cluster_autoscaler: Option<serde_yaml::Value>,
+    /// The metrics recorder's settings, read by `metrics.rs`.
+    #[serde(default)]
+    pub metrics: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

@@ -51,6 +51,7 @@ mod format;
 mod hpa;
 mod input;
 mod manifest;
+mod metrics;
 pub mod network;
 mod priority;
 mod probe;
@@ -507,6 +508,8 @@ pub struct Scenario {
     pub hpas: Vec<crate::api::autoscaling::HorizontalPodAutoscaler>,
     /// Services, Ingresses and HTTPRoutes that exist from the start.
     pub network: network::NetworkManifests,
+    /// The metrics recorder's settings (`metrics:`).
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -1056,6 +1059,7 @@ impl Loader {
             &mut self.out.warnings,
             &mut self.out.errors,
         );
+        let metrics = metrics::metrics(&src, file.metrics.as_ref(), &mut self.out.errors);
         let (scheduler_timing, scheduler_section) =
             scheduler_timing::scheduler_timing(&src, file.scheduler.as_ref(), &mut self.out.errors);
         let (scheduler_config, scheduler_config_origin) = match &scheduler_section {
@@ -1309,6 +1313,7 @@ impl Loader {
             pdbs,
             delayed_workloads,
             slo,
+            metrics,
         })
     }
 
