@@ -482,6 +482,11 @@ fn cmd_run(
     ) {
         return cannot_write(&e);
     }
+    if let Err(e) =
+        reports::write_run_tables(set.staging(), &world.api.store, outcome.simulation.now())
+    {
+        return cannot_write(&e);
+    }
     if interrupted() {
         drop(set);
         eprintln!(

@@ -56,7 +56,7 @@ fn run_writes_outputs_and_same_seed_gives_same_digest() {
     assert!(
         std::fs::read_to_string(a.join("events.txt"))
             .unwrap()
-            .starts_with("LAST SEEN")
+            .starts_with("NAMESPACE   LAST SEEN")
     );
     let html = std::fs::read_to_string(a.join("report.html")).unwrap();
     assert!(html.starts_with("<!doctype html>") && html.contains("<h1>quickstart</h1>"));

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const SET: [&str; 5] = [
+const SET: [&str; 7] = [
     "charts",
     "events.jsonl",
     "events.txt",
+    "nodes.jsonl",
+    "pods.jsonl",
     "report.html",
     "summary.json",
 ];

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use models::events::{EventRecord, EventStream};
 use models::summary::Summary;
+use sim_core::SimTime;
 
 /// Writes `contents` to `path` atomically: a reader sees the old file or the new one, whole.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -85,14 +86,15 @@ impl OutputSet {
         &self.target
     }
 
-    /// A stream writing `events.jsonl` and `events.txt` into the staging folder as Events are
-    /// recorded.
+    /// A stream writing `events.jsonl` into the staging folder as Events are recorded.
+    /// `events.txt` is written from it at the end ([`write_run_tables`]), when the ages its
+    /// LAST SEEN column shows are known.
     pub fn event_stream(&self) -> io::Result<EventStream> {
-        let open = |name: &str| -> io::Result<Box<dyn Write + Send>> {
-            let f = fs::File::create(self.staging.join(name))?;
-            Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
-        };
-        Ok(EventStream::new(open("events.jsonl")?, open("events.txt")?))
+        let f = fs::File::create(self.staging.join("events.jsonl"))?;
+        Ok(EventStream::new(
+            Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Box::new(io::sink()),
+        ))
     }
 
     /// Moves the new set into place: the target becomes the staging folder in one rename (an
@@ -197,6 +199,32 @@ pub fn write_run_outputs(
     let mut json = serde_json::to_vec_pretty(summary)?;
     json.push(b'\n');
     write_file(&dir.join("summary.json"), &json)
+}
+
+/// Writes `pods.jsonl` and `nodes.jsonl` (every pod and node of the run, from the store at
+/// `end`) and `events.txt` (from `events.jsonl`, already in `dir`) into `dir`, each streamed.
+pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) -> io::Result<()> {
+    let create = |name: &str| -> io::Result<BufWriter<fs::File>> {
+        Ok(BufWriter::with_capacity(
+            1 << 16,
+            fs::File::create(dir.join(name))?,
+        ))
+    };
+    let mut pods = create("pods.jsonl")?;
+    crate::placement::write_jsonl(&mut pods, crate::placement::pod_rows(store))?;
+    pods.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let mut nodes = create("nodes.jsonl")?;
+    crate::placement::write_jsonl(&mut nodes, crate::placement::node_rows(store))?;
+    nodes.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let namespaces = crate::event_log::Namespaces::of_pods(
+        store
+            .pods
+            .iter()
+            .map(|p| (p.pod.namespace.as_str(), p.pod.name.as_str())),
+    );
+    let mut text = create("events.txt")?;
+    crate::event_log::write_text(&dir.join("events.jsonl"), &mut text, end, &namespaces)?;
+    text.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
 fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
