@@ -455,26 +455,17 @@ fn cmd_run(
         );
         return EXIT_INTERRUPTED;
     }
-    let (report_events, total_events) = match outcome.simulation.world_mut().api.events.stream_mut()
-    {
+    let total_events = match outcome.simulation.world_mut().api.events.stream_mut() {
         Some(stream) => match stream.finish() {
-            Ok(()) => (
-                stream
-                    .first_written()
-                    .iter()
-                    .map(|e| e.last.clone())
-                    .collect::<Vec<_>>(),
-                stream.written(),
-            ),
+            Ok(()) => stream.written(),
             Err(e) => return cannot_write(&e),
         },
-        None => (Vec::new(), 0),
+        None => 0,
     };
     let world = outcome.simulation.world();
     if let Err(e) = reports::write_run_outputs(
         set.staging(),
         &outcome.summary,
-        &report_events,
         total_events,
         &world.samples,
         &models::summary::pods_over_time(world, outcome.simulation.now(), 200),
@@ -484,6 +475,7 @@ fn cmd_run(
     }
     if let Err(e) =
         reports::write_run_tables(set.staging(), &world.api.store, outcome.simulation.now())
+            .and_then(|()| reports::write_report(set.staging()))
     {
         return cannot_write(&e);
     }

@@ -163,14 +163,33 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Writes `timeseries.csv` (trace runs), `report.html`, the charts as PNG files in `charts/`
-/// and `summary.json` into `dir`, beside the streamed event files. `events` are the first
-/// Events (for the report) of `total_events`; `markers` (timeline actions, faults) are drawn
-/// on every chart.
+/// What the report is drawn from besides `summary.json`, the event files and the placement
+/// files, so `kubesim report OUTDIR` redraws it from a run's outputs alone. Every input of the
+/// report that no other output holds belongs here.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportData {
+    /// Event objects written to `events.jsonl`.
+    pub total_events: u64,
+    /// (hours, pending, running), sampled over the run.
+    pub pods_over_time: Vec<(f64, u64, u64)>,
+    /// Faults and timeline actions marked on the charts: (nanoseconds, label).
+    pub markers: Vec<(u64, String)>,
+    /// A trace replay's samples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<models::trace::Sample>,
+}
+
+/// The file holding [`ReportData`].
+pub const REPORT_DATA: &str = "report-data.json";
+
+/// Writes `timeseries.csv` (trace runs), `report-data.json`, the charts as PNG files in
+/// `charts/` and `summary.json` into `dir`, beside the streamed event files; `report.html` is
+/// drawn from them by [`write_report`]. `markers` (timeline actions, faults) are drawn on every
+/// chart.
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
-    events: &[EventRecord],
     total_events: u64,
     samples: &[models::trace::Sample],
     pods_over_time: &[(f64, u64, u64)],
@@ -181,24 +200,134 @@ pub fn write_run_outputs(
         models::trace::write_timeseries_csv(samples, &mut csv).map_err(io::Error::other)?;
         write_file(&dir.join("timeseries.csv"), &csv)?;
     }
-    write_file(
-        &dir.join("report.html"),
-        crate::html::run_report_with_markers(
-            summary,
-            events,
-            total_events,
-            pods_over_time,
-            samples,
-            markers,
-        )
-        .as_bytes(),
-    )?;
+    let data = ReportData {
+        total_events,
+        pods_over_time: pods_over_time.to_vec(),
+        markers: markers
+            .iter()
+            .map(|m| (m.at.as_nanos(), m.label.clone()))
+            .collect(),
+        samples: samples.to_vec(),
+    };
+    let mut json = serde_json::to_vec(&data)?;
+    json.push(b'\n');
+    write_file(&dir.join(REPORT_DATA), &json)?;
     let charts = dir.join("charts");
     fs::create_dir_all(&charts)?;
     crate::plot::write_png_charts(&charts, pods_over_time, samples, markers)?;
     let mut json = serde_json::to_vec_pretty(summary)?;
     json.push(b'\n');
     write_file(&dir.join("summary.json"), &json)
+}
+
+fn read_json<T: for<'de> serde::Deserialize<'de>>(path: &Path) -> io::Result<T> {
+    let bytes =
+        fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
+/// Reason strings read back from `events.jsonl`, as the `&'static str` the report's Events
+/// carry: each distinct reason is leaked once (a few dozen short strings per process).
+fn static_reason(
+    reasons: &mut std::collections::BTreeSet<&'static str>,
+    r: String,
+) -> &'static str {
+    match reasons.get(r.as_str()) {
+        Some(s) => s,
+        None => {
+            let s: &'static str = Box::leak(r.into_boxed_str());
+            reasons.insert(s);
+            s
+        }
+    }
+}
+
+/// Draws `report.html` into `dir` from the outputs written there (`summary.json`,
+/// `report-data.json`, `events.jsonl`, `pods.jsonl`, `nodes.jsonl`); the same files give the
+/// same page, byte for byte.
+pub fn write_report(dir: &Path) -> io::Result<()> {
+    write_file(&dir.join("report.html"), render_report(dir)?.as_bytes())
+}
+
+/// The report drawn from the outputs in `dir`.
+pub fn render_report(dir: &Path) -> io::Result<String> {
+    let summary: Summary = read_json(&dir.join("summary.json"))?;
+    let data: ReportData = read_json(&dir.join(REPORT_DATA))?;
+    let open = |name: &str| {
+        let path = dir.join(name);
+        fs::File::open(&path)
+            .map(io::BufReader::new)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    };
+    let mut events = Vec::new();
+    let mut reasons = std::collections::BTreeSet::new();
+    for line in io::BufRead::lines(open("events.jsonl")?).take(models::events::REPORT_EVENTS) {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: crate::event_log::EventLine = serde_json::from_str(&line).map_err(|err| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("events.jsonl: {err}"))
+        })?;
+        events.push(EventRecord {
+            time_ns: e.time_ns,
+            event_type: if e.event_type == "Warning" {
+                models::events::EventType::Warning
+            } else {
+                models::events::EventType::Normal
+            },
+            reason: static_reason(&mut reasons, e.reason),
+            object: e.object,
+            message: e.message,
+        });
+    }
+    // The view embeds the first pods only; the rest are counted, not kept.
+    let mut pods: Vec<crate::placement::PodRow> = Vec::new();
+    let mut total_pods = 0usize;
+    for line in io::BufRead::lines(open("pods.jsonl")?) {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        total_pods += 1;
+        if pods.len() < crate::report_views::VIEW_PODS {
+            pods.push(serde_json::from_str(&line).map_err(|err| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("pods.jsonl: {err}"))
+            })?);
+        }
+    }
+    let nodes: Vec<crate::placement::NodeRow> = crate::placement::read_jsonl(open("nodes.jsonl")?)?;
+    let markers: Vec<crate::plot::Marker> = data
+        .markers
+        .iter()
+        .map(|(at, label)| crate::plot::Marker {
+            at: SimTime::from_nanos(*at),
+            label: label.clone(),
+        })
+        .collect();
+    let html = crate::html::run_report_with_markers(
+        &summary,
+        &events,
+        data.total_events,
+        &data.pods_over_time,
+        &data.samples,
+        &markers,
+    );
+    let placement = crate::report_views::placement_section(
+        &pods,
+        total_pods,
+        &nodes,
+        summary.simulated_seconds,
+    );
+    Ok(match html.find("<h2 id=\"events\">") {
+        Some(at) => format!("{}{placement}{}", &html[..at], &html[at..]),
+        None => html,
+    })
 }
 
 /// Writes `pods.jsonl` and `nodes.jsonl` (every pod and node of the run, from the store at
