@@ -93,7 +93,11 @@ fn get_pods_wide_has_kubectls_columns_and_each_pods_node() {
     assert_eq!(cells[2], "Running", "{line}");
     assert_eq!(cells[5], node, "{line}");
     // Columns line up: every row's NODE starts where the header's does.
-    let column = text.lines().next().and_then(|h| h.find("NODE")).expect("NODE");
+    let column = text
+        .lines()
+        .next()
+        .and_then(|h| h.find("NODE"))
+        .expect("NODE");
     assert_eq!(&line[column..column + node.len()], node, "{text}");
 }
 
@@ -117,7 +121,10 @@ fn at_a_time_before_a_pod_existed_hides_it() {
     assert!(at_end.contains(name), "{at_end}");
     let before = format!("{}s", (created - 1.0).floor() as u64);
     let earlier = stdout(&kubesim(&["get", "pods", out(), "--at", &before]));
-    assert!(!earlier.contains(name), "{name} listed at {before}:\n{earlier}");
+    assert!(
+        !earlier.contains(name),
+        "{name} listed at {before}:\n{earlier}"
+    );
     // After the end is bad input.
     let o = kubesim(&["get", "pods", out(), "--at", "400d"]);
     assert_eq!(o.status.code(), Some(2));
@@ -174,17 +181,32 @@ fn output_json_parses_for_every_command() {
     let scratch = std::env::temp_dir().join(format!("kubesim-get-json-{}", std::process::id()));
     let scratch_s = scratch.to_str().expect("utf-8").to_string();
     let commands: Vec<Vec<&str>> = vec![
-        vec!["run", "scenarios/quickstart.yaml", "--out", &scratch_s, "-q", "-o", "json"],
+        vec![
+            "run",
+            "scenarios/quickstart.yaml",
+            "--out",
+            &scratch_s,
+            "-q",
+            "-o",
+            "json",
+        ],
         vec!["check", "scenarios/quickstart.yaml", "-o", "json"],
-        vec!["explain", "scenarios/does-not-fit.yaml", "--pod", "cache", "-o", "json"],
+        vec![
+            "explain",
+            "scenarios/does-not-fit.yaml",
+            "--pod",
+            "cache",
+            "-o",
+            "json",
+        ],
         vec!["get", "pods", out(), "-o", "json"],
         vec!["get", "nodes", out(), "-o", "json"],
         vec!["events", out(), "-o", "json"],
     ];
     for args in &commands {
         let text = stdout(&kubesim(args));
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"));
         assert!(v.is_object() || v.is_array(), "{args:?}");
     }
     let _ = std::fs::remove_dir_all(&scratch);
