@@ -33,8 +33,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario and write summary.json, events.jsonl and events.txt.
+    /// Run a scenario and write its outputs: summary.json, events.jsonl and events.txt,
+    /// pods.jsonl and nodes.jsonl, charts/ and report.html.
+    #[command(after_help = RUN_EXAMPLES)]
     Run {
+        /// The scenario file (YAML).
         scenario: PathBuf,
         /// Master seed (overrides the scenario's `seed`).
         #[arg(long)]
@@ -65,9 +68,14 @@ enum Command {
         /// the scenario's `metrics:` says.
         #[arg(long)]
         no_metrics: bool,
+        /// How to print the result: a table (text), or the summary as json or yaml.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
     },
     /// Run the scenario's `compare:` variants on the same seeds and compare them side by side.
+    #[command(after_help = COMPARE_EXAMPLES)]
     Compare {
+        /// The scenario file, with a `compare:` section naming the variants.
         scenario: PathBuf,
         /// Number of seeds, 1 to 1000 (the scenario's seed and the ones after it); overrides
         /// `compare.seeds`.
@@ -79,15 +87,82 @@ enum Command {
         /// Parallel runs (default: the number of CPUs). Results do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,
+        /// How to print the comparison: a table (text), json or yaml.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
     },
     /// Validate a scenario and the manifests it uses without running it.
-    Check { scenario: PathBuf },
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// How to print the result: text, json or yaml.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// List a run's pods or nodes as `kubectl get` does, at the end of the run or at any
+    /// simulated time.
+    #[command(after_help = GET_EXAMPLES)]
+    Get {
+        /// What to list: pods or nodes.
+        #[arg(value_enum)]
+        resource: Resource,
+        /// A run's output folder (as written by `kubesim run`).
+        outdir: PathBuf,
+        /// Output format: wide (adds NODE, NOMINATED NODE, READINESS GATES for pods; ZONE and
+        /// POOL for nodes), json or yaml (the rows of pods.jsonl / nodes.jsonl shown).
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: Option<GetFormat>,
+        /// Show the placement at this simulated time (e.g. 90s, 2h30m, 3d); default: the end.
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
+        /// Pods of this namespace only (default: `default`, as kubectl).
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        /// Pods of every namespace, with a NAMESPACE column.
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+    },
+    /// Print a run's Events as `kubectl events -A` does: LAST SEEN as the age at the end of
+    /// the run, repeated Events with their count.
+    #[command(after_help = EVENTS_EXAMPLES)]
+    Events {
+        /// A run's output folder (reads its events.jsonl), or a scenario file (runs it now and
+        /// writes nothing).
+        source: PathBuf,
+        /// Only the Events of this object: `kind/name` (`pod/web-1`, `node/n1`) or a name.
+        #[arg(long = "for", value_name = "OBJECT")]
+        for_object: Option<String>,
+        /// Only Events of this type.
+        #[arg(long = "type", value_enum, ignore_case = true)]
+        event_type: Option<EventKind>,
+        /// Output format: the table (text), or the Events as json or yaml.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+        /// Master seed, when SOURCE is a scenario.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time to run for, when SOURCE is a scenario.
+        #[arg(long, value_parser = parse_duration)]
+        until: Option<SimDuration>,
+    },
+    /// Redraw report.html from a run's written outputs (summary.json, report-data.json,
+    /// events.jsonl, pods.jsonl, nodes.jsonl).
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report {
+        /// A run's output folder (as written by `kubesim run`).
+        outdir: PathBuf,
+    },
     /// A pod's or a node's whole life in the run, in time order, with a summary; for a pod,
     /// also why it is where it is (or pending): every node's filter verdict and scores.
     /// The group makes `--pod` and `--node` exclusive; "neither" is reported by `main`, as
     /// clap's own message for a missing group lists the flags on lines a one-line error drops.
-    #[command(group(ArgGroup::new("subject").multiple(false).args(["pod", "node"])))]
+    #[command(
+        group(ArgGroup::new("subject").multiple(false).args(["pod", "node"])),
+        after_help = EXPLAIN_EXAMPLES
+    )]
     Explain {
+        /// The scenario file; it is run again (same seed, same run) to explain.
         scenario: PathBuf,
         /// Pod name (`name` or `namespace/name`), as it appears in the event log.
         #[arg(long)]
@@ -95,19 +170,96 @@ enum Command {
         /// Node name: its Ready transitions, faults, evictions, pods and allocation.
         #[arg(long)]
         node: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        /// How to print the answer: text, json or yaml (`--format` is the older name).
+        #[arg(short = 'o', long = "output", alias = "format", value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Master seed (overrides the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
+        /// Simulated time to run for (overrides the scenario's `duration`).
         #[arg(long, value_parser = parse_duration)]
         until: Option<SimDuration>,
     },
+}
+
+const RUN_EXAMPLES: &str = "Examples:
+  kubesim run scenarios/quickstart.yaml
+  kubesim run scenarios/preemption.yaml --seed 7 --out /tmp/preemption
+  kubesim run scenarios/stochastic-month.yaml --until 2d --quiet
+  kubesim run scenarios/rolling-update.yaml --check-invariants --fail-on-expect
+  kubesim run scenarios/quickstart.yaml -o json | jq .run
+
+Exit codes: 0 ran, 1 could not write the outputs, 2 bad input, 3 an expectation or invariant
+failed (with --fail-on-expect or --check-invariants), 130 interrupted.";
+
+const COMPARE_EXAMPLES: &str = "Examples:
+  kubesim compare scenarios/openb-gpu-policies.yaml
+  kubesim compare scenarios/openb-gpu-policies.yaml --seeds 5 --out /tmp/cmp -o json";
+
+const CHECK_EXAMPLES: &str = "Examples:
+  kubesim check scenarios/quickstart.yaml
+  kubesim check my-cluster.yaml -o json";
+
+const GET_EXAMPLES: &str = "Examples:
+  kubesim run scenarios/preemption.yaml --out out/preemption
+  kubesim get pods out/preemption -o wide
+  kubesim get pods out/preemption -A --at 2m30s
+  kubesim get nodes out/preemption -o wide
+  kubesim get pods out/preemption -o json";
+
+const EVENTS_EXAMPLES: &str = "Examples:
+  kubesim events out/quickstart
+  kubesim events out/quickstart --type Warning
+  kubesim events out/quickstart --for pod/frontend-6796ff5556-vccld
+  kubesim events scenarios/does-not-fit.yaml --type Warning -o json";
+
+const REPORT_EXAMPLES: &str = "Examples:
+  kubesim run scenarios/quickstart.yaml --out out/quickstart
+  kubesim report out/quickstart";
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  kubesim explain scenarios/does-not-fit.yaml --pod cache
+  kubesim explain scenarios/preemption.yaml --pod default/batch-0 -o json
+  kubesim explain scenarios/node-dies.yaml --node worker-1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Resource {
+    #[value(alias = "pod", alias = "po")]
+    Pods,
+    #[value(alias = "node", alias = "no")]
+    Nodes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum GetFormat {
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EventKind {
+    #[value(name = "Normal")]
+    Normal,
+    #[value(name = "Warning")]
+    Warning,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
+    Yaml,
+}
+
+/// `value` as JSON or YAML, for `-o json|yaml`.
+fn structured<T: serde::Serialize>(value: &T, format: Format) -> Result<String, String> {
+    match format {
+        Format::Yaml => serde_yaml::to_string(value).map_err(|e| e.to_string()),
+        _ => serde_json::to_string_pretty(value)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
@@ -200,6 +352,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             fail_on_expect,
             quiet,
             no_metrics,
+            output,
         } => {
             let options = RunOptions {
                 seed,
@@ -216,15 +369,52 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 check_determinism,
                 fail_on_expect,
                 quiet,
+                output,
             )
         }
-        Command::Check { scenario } => cmd_check(&scenario),
+        Command::Check { scenario, output } => cmd_check(&scenario, output),
         Command::Compare {
             scenario,
             seeds,
             out,
             jobs,
-        } => cmd_compare(&scenario, seeds, out, jobs),
+            output,
+        } => cmd_compare(&scenario, seeds, out, jobs, output),
+        Command::Get {
+            resource,
+            outdir,
+            output,
+            at,
+            namespace,
+            all_namespaces,
+        } => {
+            let namespaces = match (all_namespaces, namespace) {
+                (true, _) => reports::placement::Namespaces::All,
+                (false, Some(ns)) => reports::placement::Namespaces::One(ns),
+                (false, None) => reports::placement::Namespaces::One("default".into()),
+            };
+            cmd_get(resource, &outdir, output, at, &namespaces)
+        }
+        Command::Events {
+            source,
+            for_object,
+            event_type,
+            output,
+            seed,
+            until,
+        } => {
+            let filter = reports::event_log::Filter {
+                object: for_object,
+                event_type: event_type.map(|t| format!("{t:?}")),
+            };
+            let options = RunOptions {
+                seed,
+                until,
+                ..RunOptions::default()
+            };
+            cmd_events(&source, &filter, output, &options)
+        }
+        Command::Report { outdir } => cmd_report(&outdir),
         Command::Explain {
             scenario,
             pod,
@@ -269,13 +459,49 @@ fn report(d: &Diagnostic) -> i32 {
     EXIT_BAD_INPUT
 }
 
-fn cmd_check(path: &Path) -> i32 {
+fn cmd_check(path: &Path, output: Format) -> i32 {
     let scenario = match load(path) {
         Ok(s) => s,
         Err(code) => return code,
     };
     if let Err(d) = models::run::build_scheduler(&scenario, &models::policies::registry()) {
         return report(&d);
+    }
+    if output != Format::Text {
+        let value = serde_json::json!({
+            "file": path.display().to_string(),
+            "ok": true,
+            "scenario": scenario.name,
+            "nodes": scenario.nodes.len(),
+            "pools": scenario.pools.len(),
+            "pods": scenario.pods.len(),
+            "deployments": scenario.deployments.len(),
+            "replicaSets": scenario.replica_sets.len(),
+            "statefulSets": scenario.stateful_sets.len(),
+            "daemonSets": scenario.daemon_sets.len(),
+            "jobs": scenario.jobs.len(),
+            "cronJobs": scenario.cron_jobs.len(),
+            "persistentVolumeClaims": scenario.claims.len(),
+            "resourceQuotas": scenario.resource_quotas.len(),
+            "limitRanges": scenario.limit_ranges.len(),
+            "ignoredObjects": scenario.ignored.len(),
+            "tracePods": scenario.trace.as_ref().map(|t| t.pods.len()),
+            "compareVariants": scenario
+                .compare
+                .as_ref()
+                .map(|c| c.variants.iter().map(|v| v.name.clone()).collect::<Vec<_>>()),
+            "warnings": scenario.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        });
+        return match structured(&value, output) {
+            Ok(text) => {
+                print!("{text}");
+                0
+            }
+            Err(e) => {
+                eprintln!("cannot render the result: {e}");
+                EXIT_FAILURE
+            }
+        };
     }
     let pods_from_workloads: i64 = scenario
         .deployments
@@ -357,6 +583,7 @@ fn cmd_run(
     determinism: bool,
     fail_on_expect: bool,
     quiet: bool,
+    output: Format,
 ) -> i32 {
     let scenario = match load(path) {
         Ok(s) => s,
@@ -463,32 +690,29 @@ fn cmd_run(
         );
         return EXIT_INTERRUPTED;
     }
-    let (report_events, total_events) = match outcome.simulation.world_mut().api.events.stream_mut()
-    {
+    let total_events = match outcome.simulation.world_mut().api.events.stream_mut() {
         Some(stream) => match stream.finish() {
-            Ok(()) => (
-                stream
-                    .first_written()
-                    .iter()
-                    .map(|e| e.last.clone())
-                    .collect::<Vec<_>>(),
-                stream.written(),
-            ),
+            Ok(()) => stream.written(),
             Err(e) => return cannot_write(&e),
         },
-        None => (Vec::new(), 0),
+        None => 0,
     };
     let world = outcome.simulation.world();
     if let Err(e) = reports::write_run_outputs(
         set.staging(),
         &outcome.summary,
-        &report_events,
         total_events,
         &world.samples,
         &models::summary::pods_over_time(world, outcome.simulation.now(), 200),
         &reports::plot::run_markers(world),
         world.metrics.as_ref(),
     ) {
+        return cannot_write(&e);
+    }
+    if let Err(e) =
+        reports::write_run_tables(set.staging(), &world.api.store, outcome.simulation.now())
+            .and_then(|()| reports::write_report(set.staging()))
+    {
         return cannot_write(&e);
     }
     if interrupted() {
@@ -503,7 +727,15 @@ fn cmd_run(
         Ok(w) => w,
         Err(e) => return cannot_write(&e),
     };
-    if !quiet {
+    if output != Format::Text {
+        match structured(&outcome.summary, output) {
+            Ok(text) => print!("{text}"),
+            Err(e) => {
+                eprintln!("cannot render the summary: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    } else if !quiet {
         let mut stdout = std::io::stdout().lock();
         let _ = write!(stdout, "{}", reports::summary_table(&outcome.summary));
         let _ = writeln!(
@@ -524,7 +756,7 @@ fn cmd_run(
     }
     if let Some(checkers) = &outcome.simulation.world().checkers {
         if checkers.violations.is_empty() {
-            if !quiet {
+            if !quiet && output == Format::Text {
                 println!(
                     "invariants: held after every one of {} events ({} evictions checked against their budgets)",
                     checkers.checks, checkers.evictions_checked
@@ -612,8 +844,8 @@ fn cmd_explain(path: &Path, options: &RunOptions, subject: &Subject, format: For
                 life: reports::pod_life(store, events, id, end),
             };
             match format {
-                Format::Json => serde_json::to_string_pretty(&explanation).map(|s| s + "\n"),
                 Format::Text => Ok(explanation.to_text()),
+                _ => structured(&explanation, format),
             }
         }
         Subject::Node(want) => {
@@ -624,15 +856,15 @@ fn cmd_explain(path: &Path, options: &RunOptions, subject: &Subject, format: For
             };
             let life = reports::node_life(store, events, id, end);
             match format {
-                Format::Json => serde_json::to_string_pretty(&life).map(|s| s + "\n"),
                 Format::Text => Ok(life.to_text()),
+                _ => structured(&life, format),
             }
         }
     };
     match rendered {
         Ok(s) => print!("{s}"),
         Err(e) => {
-            eprintln!("cannot render JSON: {e}");
+            eprintln!("cannot render the answer: {e}");
             return EXIT_FAILURE;
         }
     }
@@ -672,7 +904,13 @@ fn no_such<'a>(
     );
 }
 
-fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Option<usize>) -> i32 {
+fn cmd_compare(
+    path: &Path,
+    seeds: Option<u64>,
+    out: Option<PathBuf>,
+    jobs: Option<usize>,
+    output: Format,
+) -> i32 {
     let scenario = match load(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -703,7 +941,16 @@ fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Opti
         Err(d) => return report(&d),
     };
     let report = reports::comparison_report(&outcome.seeds, &outcome.variants);
-    print!("{}", report.to_text());
+    match output {
+        Format::Text => print!("{}", report.to_text()),
+        _ => match structured(&report, output) {
+            Ok(text) => print!("{text}"),
+            Err(e) => {
+                eprintln!("cannot render the comparison: {e}");
+                return EXIT_FAILURE;
+            }
+        },
+    }
     let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
     let json = match serde_json::to_vec_pretty(&report) {
         Ok(j) => j,
@@ -721,6 +968,270 @@ fn cmd_compare(path: &Path, seeds: Option<u64>, out: Option<PathBuf>, jobs: Opti
             return EXIT_FAILURE;
         }
     }
-    println!("\nwrote {}", dir.join("compare.csv").display());
+    let wrote = format!(
+        "wrote {} and {}",
+        dir.join("compare.csv").display(),
+        dir.join("compare.json").display()
+    );
+    if output == Format::Text {
+        println!("\n{wrote}");
+    } else {
+        eprintln!("{wrote}");
+    }
+    0
+}
+
+/// Reads a JSON-lines output of the run in `outdir`; a missing folder or file is bad input.
+fn read_rows<T: for<'de> serde::Deserialize<'de>>(
+    outdir: &Path,
+    name: &str,
+) -> Result<Vec<T>, i32> {
+    let path = outdir.join(name);
+    let file = std::fs::File::open(&path).map_err(|e| {
+        eprintln!(
+            "{}: cannot read: {e} (is {} a folder written by `kubesim run`?)",
+            path.display(),
+            outdir.display()
+        );
+        EXIT_BAD_INPUT
+    })?;
+    reports::placement::read_jsonl(std::io::BufReader::new(file)).map_err(|e| {
+        eprintln!("{}:{e}", path.display());
+        EXIT_BAD_INPUT
+    })
+}
+
+/// The run's length in seconds, from `summary.json`.
+fn run_end_seconds(outdir: &Path) -> Result<f64, i32> {
+    let path = outdir.join("summary.json");
+    let summary: serde_json::Value = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            eprintln!(
+                "{}: cannot read: {e} (is {} a folder written by `kubesim run`?)",
+                path.display(),
+                outdir.display()
+            );
+            EXIT_BAD_INPUT
+        })?;
+    summary["simulatedSeconds"].as_f64().ok_or_else(|| {
+        eprintln!("{}: no simulatedSeconds", path.display());
+        EXIT_BAD_INPUT
+    })
+}
+
+fn cmd_get(
+    resource: Resource,
+    outdir: &Path,
+    output: Option<GetFormat>,
+    at: Option<SimDuration>,
+    namespaces: &reports::placement::Namespaces,
+) -> i32 {
+    use reports::placement as pl;
+    let end = match run_end_seconds(outdir) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let t = match at {
+        None => end,
+        Some(at) if at.as_secs_f64() <= end + 1e-9 => at.as_secs_f64(),
+        Some(at) => {
+            eprintln!(
+                "command line: --at {at} is after the end of the run ({}); choose a time up to it",
+                SimDuration::from_nanos((end * 1e9).round() as u64)
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let wide = output == Some(GetFormat::Wide);
+    let structured_format = match output {
+        Some(GetFormat::Json) => Some(Format::Json),
+        Some(GetFormat::Yaml) => Some(Format::Yaml),
+        _ => None,
+    };
+    let text = match resource {
+        Resource::Pods => {
+            let pods: Vec<pl::PodRow> = match read_rows(outdir, "pods.jsonl") {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let shown = pl::pods_at(&pods, t, namespaces);
+            match structured_format {
+                Some(f) => structured(&shown, f),
+                None if shown.is_empty() => {
+                    let ns = match namespaces {
+                        pl::Namespaces::One(ns) => format!(" in {ns} namespace"),
+                        pl::Namespaces::All => String::new(),
+                    };
+                    eprintln!("No resources found{ns}.");
+                    return 0;
+                }
+                None => Ok(pl::pods_table(&shown, t, wide, namespaces)),
+            }
+        }
+        Resource::Nodes => {
+            let nodes: Vec<pl::NodeRow> = match read_rows(outdir, "nodes.jsonl") {
+                Ok(n) => n,
+                Err(code) => return code,
+            };
+            let shown = pl::nodes_at(&nodes, t);
+            match structured_format {
+                Some(f) => structured(&shown, f),
+                None if shown.is_empty() => {
+                    eprintln!("No resources found");
+                    return 0;
+                }
+                None => Ok(pl::nodes_table(&shown, t, wide)),
+            }
+        }
+    };
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("cannot render the rows: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// A writer into a shared buffer: the event stream of a scenario run for `events`, read
+/// back once the run is over.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut b) => {
+                b.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            Err(_) => Err(std::io::Error::other("event buffer poisoned")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn cmd_events(
+    source: &Path,
+    filter: &reports::event_log::Filter,
+    output: Format,
+    options: &RunOptions,
+) -> i32 {
+    use reports::event_log as log;
+    let mut events = Vec::new();
+    let (end, namespaces) = if source.is_dir() {
+        let end = match run_end_seconds(source) {
+            Ok(e) => log::end_from_seconds(e),
+            Err(code) => return code,
+        };
+        let pods: Vec<reports::placement::PodRow> = match read_rows(source, "pods.jsonl") {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let namespaces =
+            log::Namespaces::of_pods(pods.iter().map(|p| (p.namespace.as_str(), p.name.as_str())));
+        let path = source.join("events.jsonl");
+        let read = std::fs::File::open(&path).and_then(|f| {
+            log::for_each_line(std::io::BufReader::new(f), |e| {
+                if filter.keeps(&e) {
+                    events.push(e);
+                }
+            })
+        });
+        if let Err(e) = read {
+            eprintln!("{}: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+        (end, namespaces)
+    } else {
+        let scenario = match load(source) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let buffer = SharedBuffer::default();
+        let control = RunControl {
+            events: EventSink::Stream {
+                stream: models::events::EventStream::new(
+                    Box::new(buffer.clone()),
+                    Box::new(std::io::sink()),
+                ),
+                keep: false,
+            },
+            interrupt: None,
+        };
+        let registry = models::policies::registry();
+        let mut outcome = match run_with(&scenario, &registry, options, control, |_, _| {}) {
+            Ok(o) => o,
+            Err(d) => return report(&d),
+        };
+        if let Some(stream) = outcome.simulation.world_mut().api.events.stream_mut()
+            && let Err(e) = stream.finish()
+        {
+            eprintln!("cannot collect the events: {e}");
+            return EXIT_FAILURE;
+        }
+        let store = &outcome.simulation.world().api.store;
+        let namespaces = log::Namespaces::of_pods(
+            store
+                .pods
+                .iter()
+                .map(|p| (p.pod.namespace.as_str(), p.pod.name.as_str())),
+        );
+        let bytes = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        if let Err(e) = log::for_each_line(bytes.as_slice(), |e| {
+            if filter.keeps(&e) {
+                events.push(e);
+            }
+        }) {
+            eprintln!("cannot read the events back: {e}");
+            return EXIT_FAILURE;
+        }
+        (outcome.simulation.now(), namespaces)
+    };
+    let text = match output {
+        Format::Text if events.is_empty() => {
+            eprintln!("No events found.");
+            return 0;
+        }
+        Format::Text => Ok(log::table(&events, end, &namespaces)),
+        _ => structured(&events, output),
+    };
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("cannot render the events: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn cmd_report(outdir: &Path) -> i32 {
+    let html = match reports::render_report(outdir) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "{e} (is {} a folder written by `kubesim run`?)",
+                outdir.display()
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let path = outdir.join("report.html");
+    if let Err(e) = reports::write_atomic(&path, html.as_bytes()) {
+        eprintln!("{}: cannot write: {e}", path.display());
+        return EXIT_FAILURE;
+    }
+    println!("wrote {}", path.display());
     0
 }

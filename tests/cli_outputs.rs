@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const SET: [&str; 7] = [
+const SET: [&str; 10] = [
     "charts",
     "events.jsonl",
     "events.txt",
     "metrics.csv",
     "metrics.json",
+    "nodes.jsonl",
+    "pods.jsonl",
+    "report-data.json",
     "report.html",
     "summary.json",
 ];

@@ -34,6 +34,10 @@ pub struct NodeInfo {
     pub gpu_free: Vec<u32>,
     /// `status.conditions`: Ready and the pressure conditions.
     pub conditions: crate::apiserver::NodeConditions,
+    /// When the node registered and when it was deleted, for placement over time in reports
+    /// (the API server sets them; nodes created before the run starts keep zero).
+    pub added_at: SimTime,
+    pub removed_at: Option<SimTime>,
 }
 
 impl NodeInfo {
@@ -217,6 +221,8 @@ impl Store {
             exists: true,
             gpu_free: vec![gpu::MILLI_PER_GPU; devices as usize],
             conditions: crate::apiserver::NodeConditions::default(),
+            added_at: SimTime::ZERO,
+            removed_at: None,
         });
         self.summaries
             .push(NodeSummary::of(&self.nodes[id.index()]));
@@ -422,6 +428,9 @@ fn compact_deleted(pod: &mut Pod) {
         pod_anti_affinity: pod.pod_anti_affinity.take(),
         images: std::mem::take(&mut pod.images),
         volumes: std::mem::take(&mut pod.volumes),
+        // Shared with the pod's template, so keeping it costs a reference; reports count the
+        // containers for READY.
+        containers: pod.containers.take(),
         ..Pod::default()
     };
     *pod = slim;

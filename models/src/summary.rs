@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim_core::{SimDuration, StopReason};
 
 use crate::api::PodPhase;
@@ -10,7 +10,7 @@ use crate::cluster::Cluster;
 use crate::gpu;
 use crate::store::PodRecord;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub scenario: String,
@@ -38,30 +38,32 @@ pub struct Summary {
     pub workloads: Vec<WorkloadStatus>,
     pub control_plane: ControlPlaneStats,
     /// The scenario's `expect:` entries and whether the run met them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<ExpectationResult>,
     pub ignored_objects: Vec<String>,
     pub warnings: Vec<String>,
     /// Further headline figures of particular models (e.g. GPU fragmentation of a trace
     /// replay), compared like the built-in ones by `kubesim compare`.
+    #[serde(deserialize_with = "read_back::names_in_tuples")]
     pub extra_metrics: Vec<(&'static str, f64, Better)>,
     /// Trace replay figures (allocation over time, GPU fragmentation), when the scenario
     /// replays a trace.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::trace::ReplayReport>,
     /// What the cluster autoscaler did, when a pool autoscales.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<crate::autoscaler::AutoscalerStats>,
     /// What injected faults did, when the scenario has any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultSummary>,
 }
 
 /// Faults injected and what they cost.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultSummary {
     /// Faults started, by verb (stochastic strikes included).
+    #[serde(deserialize_with = "read_back::name_keys")]
     pub started: BTreeMap<&'static str, u64>,
     pub pods_killed: u64,
     pub containers_crashed: u64,
@@ -82,13 +84,13 @@ pub struct FaultSummary {
 }
 
 /// Which direction of a metric is an improvement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Better {
     Higher,
     Lower,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodCounts {
     pub total: u64,
@@ -103,7 +105,7 @@ pub struct PodCounts {
 }
 
 /// Figures describing the whole run, next to the end state.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunFigures {
     pub pods_created: u64,
@@ -121,7 +123,7 @@ pub struct RunFigures {
 }
 
 /// Peak and time-weighted mean of requested ÷ allocatable, 0..1.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunUtilization {
     pub resource: String,
@@ -131,7 +133,7 @@ pub struct RunUtilization {
 
 /// Pods pending at the end: `count` of them, `pods` the first [`MAX_PENDING_LISTED`] by
 /// creation.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingPods {
     pub count: u64,
@@ -141,7 +143,7 @@ pub struct PendingPods {
 /// Pods listed in `pendingAtEnd` at most; `count` says how many there were.
 pub const MAX_PENDING_LISTED: usize = 1000;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingPod {
     pub namespace: String,
@@ -159,7 +161,7 @@ pub struct PendingPod {
 /// Nearest-rank percentiles; values that are lower bounds (censored: a pod still pending at
 /// the end waited at least that long) count like the others and make every percentile at or
 /// above them a lower bound too.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Percentiles {
     pub count: u64,
@@ -170,7 +172,11 @@ pub struct Percentiles {
     /// Of `count`, the values that are lower bounds.
     pub censored: u64,
     /// Which of `p50`, `p90`, `p99`, `max` are lower bounds ("≥").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "read_back::names"
+    )]
     pub at_least: Vec<&'static str>,
 }
 
@@ -222,7 +228,7 @@ impl Percentiles {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceUsage {
     pub resource: String,
@@ -232,13 +238,13 @@ pub struct ResourceUsage {
     pub allocatable: i64,
     /// For `nvidia.com/gpu`: milli-GPUs held, whole GPUs × 1000 plus the shares GPUShare
     /// placed; `utilization` is this over `allocatable × 1000`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_milli: Option<i64>,
     /// requested / allocatable, 0..1.
     pub utilization: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolUsage {
     pub pool: String,
@@ -251,7 +257,7 @@ pub struct PoolUsage {
     pub cost: Option<f64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchedulerStats {
     pub attempts: u64,
@@ -261,7 +267,7 @@ pub struct SchedulerStats {
 }
 
 /// One workload at the end of the run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStatus {
     /// `deployment`, `replicaset`, `replicationcontroller`, `statefulset`, `daemonset`, `job`
@@ -280,19 +286,19 @@ pub struct WorkloadStatus {
     pub available: i32,
     /// Deployments: the reason of the `Progressing` condition (e.g.
     /// `NewReplicaSetAvailable`, `ProgressDeadlineExceeded`), and the current revision.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressing: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
     /// Jobs: pods that succeeded and failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<i32>,
 }
 
 /// The control plane's activity over the run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ControlPlaneStats {
     /// Writes committed (the API server's last resourceVersion).
@@ -307,7 +313,7 @@ pub struct ControlPlaneStats {
 
 /// One `expect:` entry: met if every condition held at some check from `after` to
 /// `after + within`; `metAt` is the first such check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpectationResult {
     pub after: String,
@@ -953,5 +959,44 @@ mod tests {
         // A pod pending for less time than a scheduled pod waited still bounds what follows.
         let p = Percentiles::of_censored(vec![(1.0, true), (5.0, false)]);
         assert_eq!(p.at_least, vec!["p50", "p90", "p99", "max"]);
+    }
+}
+
+/// Reading a written `summary.json` back (to rebuild a report from a run's outputs). The
+/// summary names figures with `&'static str` (reason and metric names the model owns); read
+/// back, those names are leaked once per read: a handful of short strings in a process that
+/// reads one summary and ends.
+mod read_back {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer};
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    pub fn names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?
+            .into_iter()
+            .map(leak)
+            .collect())
+    }
+
+    pub fn name_keys<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<&'static str, u64>, D::Error> {
+        Ok(BTreeMap::<String, u64>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| (leak(k), v))
+            .collect())
+    }
+
+    pub fn names_in_tuples<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(&'static str, f64, super::Better)>, D::Error> {
+        Ok(Vec::<(String, f64, super::Better)>::deserialize(d)?
+            .into_iter()
+            .map(|(n, v, b)| (leak(n), v, b))
+            .collect())
     }
 }

@@ -1,10 +1,10 @@
 //! One self-contained HTML page per run: the headline figures, per-pool utilisation, charts
-//! over time (inline SVG) and the event log. No scripts, no external files: it opens anywhere,
-//! offline.
+//! over time (inline SVG), the placement view and the filterable event log (a small inline
+//! script, see `report_views`). No external files: it opens anywhere, offline.
 
 use std::fmt::Write;
 
-use models::events::{EventRecord, EventType};
+use models::events::EventRecord;
 use models::summary::Summary;
 use models::trace::Sample;
 
@@ -241,30 +241,11 @@ pub fn run_report_with_markers(
     }
 
     const SHOWN: usize = 300;
-    let _ = write!(
-        h,
-        "<h2>Events</h2><p>{} events{}; all of them are in <code>events.txt</code> and <code>events.jsonl</code>.</p><table><tr><th>time</th><th>type</th><th>reason</th><th>object</th><th>message</th></tr>",
+    h.push_str(&crate::report_views::event_log_section(
+        events,
         total_events,
-        if total_events > SHOWN as u64 {
-            format!(", the first {SHOWN} shown")
-        } else {
-            String::new()
-        }
-    );
-    for e in events.iter().take(SHOWN) {
-        let warn = e.event_type == EventType::Warning;
-        let _ = write!(
-            h,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            if warn { " class=\"warn\"" } else { "" },
-            e.time(),
-            if warn { "Warning" } else { "Normal" },
-            e.reason,
-            esc(&e.object),
-            esc(&e.message)
-        );
-    }
-    h.push_str("</table>");
+        SHOWN,
+    ));
     if !s.warnings.is_empty() {
         h.push_str("<h2>Warnings</h2><ul>");
         for w in &s.warnings {
@@ -272,6 +253,7 @@ pub fn run_report_with_markers(
         }
         h.push_str("</ul>");
     }
+    h.push_str(crate::report_views::SCRIPT);
     h.push_str("</body></html>\n");
     h
 }

@@ -4,15 +4,21 @@
 //! leaves every earlier file whole and never a half-written one.
 
 pub mod compare;
+pub mod event_log;
 pub mod explain;
 pub mod html;
 pub mod life;
 pub mod output;
+pub mod placement;
 pub mod plot;
+pub mod report_views;
 pub mod table;
 
 pub use compare::{ComparisonReport, comparison_report};
 pub use explain::{ExplainReport, PodExplanation, explain_report};
 pub use life::{NodeLife, PodLife, node_life, pod_life};
-pub use output::{OutputSet, write_atomic, write_run_outputs};
+pub use output::{
+    OutputSet, ReportData, render_report, write_atomic, write_report, write_run_outputs,
+    write_run_tables,
+};
 pub use table::summary_table;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use models::events::{EventRecord, EventStream};
 use models::summary::Summary;
+use sim_core::SimTime;
 
 /// Writes `contents` to `path` atomically: a reader sees the old file or the new one, whole.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -85,14 +86,15 @@ impl OutputSet {
         &self.target
     }
 
-    /// A stream writing `events.jsonl` and `events.txt` into the staging folder as Events are
-    /// recorded.
+    /// A stream writing `events.jsonl` into the staging folder as Events are recorded.
+    /// `events.txt` is written from it at the end ([`write_run_tables`]), when the ages its
+    /// LAST SEEN column shows are known.
     pub fn event_stream(&self) -> io::Result<EventStream> {
-        let open = |name: &str| -> io::Result<Box<dyn Write + Send>> {
-            let f = fs::File::create(self.staging.join(name))?;
-            Ok(Box::new(BufWriter::with_capacity(1 << 16, f)))
-        };
-        Ok(EventStream::new(open("events.jsonl")?, open("events.txt")?))
+        let f = fs::File::create(self.staging.join("events.jsonl"))?;
+        Ok(EventStream::new(
+            Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Box::new(io::sink()),
+        ))
     }
 
     /// Moves the new set into place: the target becomes the staging folder in one rename (an
@@ -161,15 +163,33 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
+/// What the report is drawn from besides `summary.json`, the event files and the placement
+/// files, so `kubesim report OUTDIR` redraws it from a run's outputs alone. Every input of the
+/// report that no other output holds belongs here.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportData {
+    /// Event objects written to `events.jsonl`.
+    pub total_events: u64,
+    /// (hours, pending, running), sampled over the run.
+    pub pods_over_time: Vec<(f64, u64, u64)>,
+    /// Faults and timeline actions marked on the charts: (nanoseconds, label).
+    pub markers: Vec<(u64, String)>,
+    /// A trace replay's samples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<models::trace::Sample>,
+}
+
+/// The file holding [`ReportData`].
+pub const REPORT_DATA: &str = "report-data.json";
+
 /// Writes `timeseries.csv` (trace runs), `metrics.csv` and `metrics.json` (when the recorder
-/// ran), `report.html`, the charts as PNG files in `charts/` and `summary.json` into `dir`,
-/// beside the streamed event files. `events` are the first Events (for the report) of
-/// `total_events`; `markers` (timeline actions, faults) are drawn on every chart.
-#[allow(clippy::too_many_arguments)] // the records of one run, each passed once
+/// ran), `report-data.json`, the charts as PNG files in `charts/` and `summary.json` into `dir`,
+/// beside the streamed event files; `report.html` is drawn from them by [`write_report`].
+/// `markers` (timeline actions, faults) are drawn on every chart.
 pub fn write_run_outputs(
     dir: &Path,
     summary: &Summary,
-    events: &[EventRecord],
     total_events: u64,
     samples: &[models::trace::Sample],
     pods_over_time: &[(f64, u64, u64)],
@@ -190,25 +210,169 @@ pub fn write_run_outputs(
         models::trace::write_timeseries_csv(samples, &mut csv).map_err(io::Error::other)?;
         write_file(&dir.join("timeseries.csv"), &csv)?;
     }
-    write_file(
-        &dir.join("report.html"),
-        crate::html::run_report_with_markers(
-            summary,
-            events,
-            total_events,
-            pods_over_time,
-            samples,
-            markers,
-            metrics,
-        )
-        .as_bytes(),
-    )?;
+    let data = ReportData {
+        total_events,
+        pods_over_time: pods_over_time.to_vec(),
+        markers: markers
+            .iter()
+            .map(|m| (m.at.as_nanos(), m.label.clone()))
+            .collect(),
+        samples: samples.to_vec(),
+    };
+    let mut json = serde_json::to_vec(&data)?;
+    json.push(b'\n');
+    write_file(&dir.join(REPORT_DATA), &json)?;
     let charts = dir.join("charts");
     fs::create_dir_all(&charts)?;
     crate::plot::write_all_png_charts(&charts, pods_over_time, samples, markers, metrics)?;
     let mut json = serde_json::to_vec_pretty(summary)?;
     json.push(b'\n');
     write_file(&dir.join("summary.json"), &json)
+}
+
+fn read_json<T: for<'de> serde::Deserialize<'de>>(path: &Path) -> io::Result<T> {
+    let bytes =
+        fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
+/// Reason strings read back from `events.jsonl`, as the `&'static str` the report's Events
+/// carry: each distinct reason is leaked once (a few dozen short strings per process).
+fn static_reason(
+    reasons: &mut std::collections::BTreeSet<&'static str>,
+    r: String,
+) -> &'static str {
+    match reasons.get(r.as_str()) {
+        Some(s) => s,
+        None => {
+            let s: &'static str = Box::leak(r.into_boxed_str());
+            reasons.insert(s);
+            s
+        }
+    }
+}
+
+/// Draws `report.html` into `dir` from the outputs written there (`summary.json`,
+/// `report-data.json`, `events.jsonl`, `pods.jsonl`, `nodes.jsonl`); the same files give the
+/// same page, byte for byte.
+pub fn write_report(dir: &Path) -> io::Result<()> {
+    write_file(&dir.join("report.html"), render_report(dir)?.as_bytes())
+}
+
+/// The report drawn from the outputs in `dir`.
+pub fn render_report(dir: &Path) -> io::Result<String> {
+    let summary: Summary = read_json(&dir.join("summary.json"))?;
+    let data: ReportData = read_json(&dir.join(REPORT_DATA))?;
+    let open = |name: &str| {
+        let path = dir.join(name);
+        fs::File::open(&path)
+            .map(io::BufReader::new)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    };
+    let mut events = Vec::new();
+    let mut reasons = std::collections::BTreeSet::new();
+    for line in io::BufRead::lines(open("events.jsonl")?).take(models::events::REPORT_EVENTS) {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: crate::event_log::EventLine = serde_json::from_str(&line).map_err(|err| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("events.jsonl: {err}"))
+        })?;
+        events.push(EventRecord {
+            time_ns: e.time_ns,
+            event_type: if e.event_type == "Warning" {
+                models::events::EventType::Warning
+            } else {
+                models::events::EventType::Normal
+            },
+            reason: static_reason(&mut reasons, e.reason),
+            object: e.object,
+            message: e.message,
+        });
+    }
+    // The view embeds the first pods only; the rest are counted, not kept.
+    let mut pods: Vec<crate::placement::PodRow> = Vec::new();
+    let mut total_pods = 0usize;
+    for line in io::BufRead::lines(open("pods.jsonl")?) {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        total_pods += 1;
+        if pods.len() < crate::report_views::VIEW_PODS {
+            pods.push(serde_json::from_str(&line).map_err(|err| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("pods.jsonl: {err}"))
+            })?);
+        }
+    }
+    let nodes: Vec<crate::placement::NodeRow> = crate::placement::read_jsonl(open("nodes.jsonl")?)?;
+    let markers: Vec<crate::plot::Marker> = data
+        .markers
+        .iter()
+        .map(|(at, label)| crate::plot::Marker {
+            at: SimTime::from_nanos(*at),
+            label: label.clone(),
+        })
+        .collect();
+    // The recorder's series, read back from the file the run wrote (absent with --no-metrics).
+    let metrics = match fs::read(dir.join("metrics.json")) {
+        Ok(bytes) => Some(models::metrics::read_json(&bytes).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("metrics.json: {e}"))
+        })?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let html = crate::html::run_report_with_markers(
+        &summary,
+        &events,
+        data.total_events,
+        &data.pods_over_time,
+        &data.samples,
+        &markers,
+        metrics.as_ref(),
+    );
+    let placement = crate::report_views::placement_section(
+        &pods,
+        total_pods,
+        &nodes,
+        summary.simulated_seconds,
+    );
+    Ok(match html.find("<h2 id=\"events\">") {
+        Some(at) => format!("{}{placement}{}", &html[..at], &html[at..]),
+        None => html,
+    })
+}
+
+/// Writes `pods.jsonl` and `nodes.jsonl` (every pod and node of the run, from the store at
+/// `end`) and `events.txt` (from `events.jsonl`, already in `dir`) into `dir`, each streamed.
+pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) -> io::Result<()> {
+    let create = |name: &str| -> io::Result<BufWriter<fs::File>> {
+        Ok(BufWriter::with_capacity(
+            1 << 16,
+            fs::File::create(dir.join(name))?,
+        ))
+    };
+    let mut pods = create("pods.jsonl")?;
+    crate::placement::write_jsonl(&mut pods, crate::placement::pod_rows(store))?;
+    pods.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let mut nodes = create("nodes.jsonl")?;
+    crate::placement::write_jsonl(&mut nodes, crate::placement::node_rows(store))?;
+    nodes.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let namespaces = crate::event_log::Namespaces::of_pods(
+        store
+            .pods
+            .iter()
+            .map(|p| (p.pod.namespace.as_str(), p.pod.name.as_str())),
+    );
+    let mut text = create("events.txt")?;
+    crate::event_log::write_text(&dir.join("events.jsonl"), &mut text, end, &namespaces)?;
+    text.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
 fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {

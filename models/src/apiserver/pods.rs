@@ -417,6 +417,7 @@ impl ApiServer {
     /// A node registers (kubelet start, or a pool growing).
     pub fn add_node(&mut self, ctx: &mut Context<'_, Event>, node: Node) -> NodeId {
         let id = self.store.add_node(node);
+        self.store.nodes[id.index()].added_at = ctx.now();
         self.changed(ctx, ObjectKind::Node, id.0, Op::Added);
         // The kubelet that registers the node takes its Lease at once.
         self.leases.start(id, ctx.now());
@@ -432,6 +433,7 @@ impl ApiServer {
             return Err(ApiError::NotFound);
         }
         info.exists = false;
+        info.removed_at = Some(ctx.now());
         self.store.touch_nodes();
         self.changed(ctx, ObjectKind::Node, node.0, Op::Deleted);
         Ok(())

@@ -110,7 +110,7 @@ impl Default for AutoscalerOptions {
 }
 
 /// What the autoscaler did over the run (the summary's `autoscaler` figures).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutoscalerStats {
     pub scale_ups: u64,

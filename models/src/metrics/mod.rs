@@ -26,7 +26,7 @@ use sim_core::{SimDuration, SimTime};
 use crate::apiserver::ApiServer;
 use crate::cluster::Cluster;
 
-pub use output::{MetricsJson, Num, SeriesJson, write_csv, write_json};
+pub use output::{MetricsJson, Num, SeriesJson, read_json, write_csv, write_json};
 pub use state::{CLUSTER, pool_object, workload_object};
 
 /// The finest resolution by default, and the unit every automatic resolution is a multiple of.

@@ -88,3 +88,59 @@ impl MetricsJson {
 pub fn write_json<W: io::Write>(rec: &Recorder, out: W) -> serde_json::Result<()> {
     serde_json::to_writer(out, &MetricsJson::of(rec))
 }
+
+/// Reads `metrics.json` back into a recorder, so a report can be redrawn from a run's outputs
+/// alone (`kubesim report OUTDIR`).
+pub fn read_json(bytes: &[u8]) -> Result<Recorder, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct File {
+        resolution_seconds: f64,
+        series: Vec<Series>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Series {
+        metric: String,
+        object: String,
+        points: Vec<(f64, f64)>,
+    }
+    let file: File = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if !(file.resolution_seconds.is_finite() && file.resolution_seconds > 0.0) {
+        return Err(format!(
+            "resolutionSeconds must be a positive number, got {}",
+            file.resolution_seconds
+        ));
+    }
+    let step = file.resolution_seconds;
+    let resolution = sim_core::SimDuration::from_nanos((step * 1e9).round() as u64);
+    let config = super::MetricsConfig {
+        enabled: true,
+        resolution,
+        nodes: false,
+    };
+    let mut rec = Recorder::new(config, sim_core::SimTime::ZERO, Default::default());
+    rec.resolution = resolution;
+    for s in file.series {
+        let index = |t: f64| (t / step).round().clamp(0.0, f64::from(u32::MAX)) as u32;
+        let first = s.points.first().map_or(0, |p| index(p.0));
+        let mut values = Vec::new();
+        for (t, v) in s.points {
+            let i = index(t).saturating_sub(first) as usize;
+            if values.len() <= i {
+                values.resize(i, f64::NAN);
+                values.push(v);
+            }
+        }
+        rec.recorded = rec.recorded.max(first + values.len() as u32);
+        let id = super::SeriesId(rec.series.len() as u32);
+        rec.ids.insert((s.metric.clone(), s.object.clone()), id);
+        rec.series.push(super::SeriesData {
+            unit: super::unit_of(&s.metric),
+            metric: s.metric,
+            object: s.object,
+            first,
+            values,
+        });
+    }
+    Ok(rec)
+}

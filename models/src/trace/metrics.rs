@@ -15,7 +15,7 @@
 
 use std::io;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim_core::{Context, SimDuration, SimTime};
 
 use super::Trace;
@@ -77,7 +77,7 @@ impl Sampler {
 
 /// The cluster at one instant. Requests are what bound pods asked for; GPU figures are in
 /// milli-GPUs (1000 = one device).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub time_s: f64,
     pub cpu_requested_milli: i64,

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim_core::{Context, RunLimits, SimDuration, SimTime, Simulation, StopReason};
 
 use super::metrics::SamplingConfig;
@@ -276,7 +276,7 @@ pub fn replay_openb(
 }
 
 /// The largest and the mean value of a series of samples.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PeakMean {
     pub peak: f64,
     pub mean: f64,
@@ -299,7 +299,7 @@ impl PeakMean {
 
 /// Headline figures of a replay. Allocations are requested / allocatable (0–1) over the
 /// samples, which are evenly spaced, so means are time averages.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplayReport {
     pub seed: u64,
     pub nodes: usize,

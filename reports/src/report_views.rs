@@ -1,0 +1,233 @@
+//! The report's interactive sections: the placement view (nodes grouped by pool and zone, each
+//! with its pods, and a time slider that scrubs through placement over the run) and the
+//! filterable event log. Data is embedded as compact JSON and drawn by a small inline script;
+//! the script marks the page `data-ok="1"` when it has drawn, and records script errors in
+//! `data-errors`, so a headless browser can check the page.
+
+use std::fmt::Write;
+
+use models::events::EventRecord;
+
+use crate::placement::{NodeRow, PodRow};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JSON inside a `<script>`: `</` cannot end the element early.
+fn script_json(v: &serde_json::Value) -> String {
+    v.to_string().replace("</", "<\\/")
+}
+
+/// How many pods the view embeds (the first ones created); a longer run's view says so.
+pub const VIEW_PODS: usize = 20_000;
+
+const STYLE: &str = "<style>.pl-pool{margin:.6em 0}.pl-zone{display:inline-block;vertical-align:top;\
+margin:0 .6em .6em 0}.pl-node{display:inline-block;vertical-align:top;border:1px solid #ccd;\
+border-radius:4px;margin:2px;padding:3px;min-width:120px;max-width:300px;font-size:12px}\
+.pl-node b{display:block}.pl-pod{display:block;white-space:nowrap;overflow:hidden;\
+text-overflow:ellipsis}.ph-Running{color:#161}.ph-Pending,.ph-ContainerCreating{color:#a60}\
+.ph-Terminating,.ph-Error,.ph-Failed,.ph-Evicted,.ph-OOMKilled{color:#b00}.ph-Completed{color:#666}\
+#ev-filter input,#ev-filter select{margin-right:1em}</style>";
+
+/// The placement section: `pods` and `nodes` of the run, `end` its length in seconds.
+/// `total_pods` counts those not passed (beyond [`VIEW_PODS`]).
+pub fn placement_section(
+    pods: &[PodRow],
+    total_pods: usize,
+    nodes: &[NodeRow],
+    end: f64,
+) -> String {
+    let node_index: std::collections::BTreeMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let t = |x: Option<f64>| x.map_or(serde_json::Value::Null, |v| serde_json::json!(v));
+    let nodes_json: Vec<serde_json::Value> = nodes
+        .iter()
+        .map(|n| {
+            serde_json::json!([
+                n.name,
+                n.pool.as_deref().unwrap_or("(no pool)"),
+                n.zone.as_deref().unwrap_or("(no zone)"),
+                n.added_seconds,
+                t(n.removed_seconds)
+            ])
+        })
+        .collect();
+    let pods_json: Vec<serde_json::Value> = pods
+        .iter()
+        .take(VIEW_PODS)
+        .map(|p| {
+            let node = p
+                .node
+                .as_deref()
+                .and_then(|n| node_index.get(n))
+                .map_or(serde_json::Value::Null, |i| serde_json::json!(i));
+            let done = match (&p.reason, p.phase.as_str()) {
+                (Some(r), _) => r.as_str(),
+                (None, "Succeeded") => "Completed",
+                (None, "Failed") => "Error",
+                (None, p) => p,
+            };
+            serde_json::json!([
+                format!("{}/{}", p.namespace, p.name),
+                node,
+                p.created_seconds,
+                t(p.scheduled_seconds),
+                t(p.started_seconds),
+                t(p.finished_seconds),
+                t(p.terminating_seconds),
+                t(p.deleted_seconds),
+                done,
+                if p.ready {
+                    t(p.ready_seconds)
+                } else {
+                    serde_json::Value::Null
+                },
+                p.containers
+            ])
+        })
+        .collect();
+    let changes = pods.iter().any(|p| {
+        p.created_seconds > 0.0 || p.deleted_seconds.is_some() || p.scheduled_seconds.is_some()
+    }) || nodes
+        .iter()
+        .any(|n| n.added_seconds > 0.0 || n.removed_seconds.is_some());
+    let data = serde_json::json!({"end": end, "nodes": nodes_json, "pods": pods_json});
+    let mut h = String::new();
+    h.push_str(STYLE);
+    let _ = write!(
+        h,
+        "<h2 id=\"placement\">Placement</h2><p>Nodes by pool and zone with their pods, as \
+         <code>kubesim get pods OUTDIR -o wide</code> lists them{}.{}</p>",
+        if changes {
+            "; move the slider to see placement at another time"
+        } else {
+            ""
+        },
+        if total_pods > pods.len() {
+            format!(" The first {} of {total_pods} pods are shown.", pods.len())
+        } else {
+            String::new()
+        }
+    );
+    if changes {
+        h.push_str(
+            "<p><input type=\"range\" id=\"pl-time\" min=\"0\" max=\"1000\" value=\"1000\" \
+             style=\"width:70%\"> at <b id=\"pl-at\"></b></p>",
+        );
+    }
+    h.push_str(
+        "<noscript>The placement view needs JavaScript; pods.jsonl holds the same data.</noscript>\
+         <div id=\"pl-view\"></div>",
+    );
+    let _ = write!(
+        h,
+        "<script type=\"application/json\" id=\"pl-data\">{}</script>",
+        script_json(&data)
+    );
+    h
+}
+
+/// The event log: the shown Events in a table with filters by type, reason and object.
+pub fn event_log_section(events: &[EventRecord], total_events: u64, shown: usize) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<h2 id=\"events\">Events</h2><p>{} events{}; all of them are in <code>events.txt</code> \
+         and <code>events.jsonl</code> (<code>kubesim events OUTDIR</code> filters them).</p>\
+         <p id=\"ev-filter\">type <select id=\"ev-type\"><option value=\"\">any</option>\
+         <option>Normal</option><option>Warning</option></select> reason \
+         <input id=\"ev-reason\" size=\"16\"> object <input id=\"ev-object\" size=\"24\"> \
+         <span id=\"ev-count\"></span></p><table id=\"event-log\"><tr><th>time</th><th>type</th>\
+         <th>reason</th><th>object</th><th>message</th></tr>",
+        total_events,
+        if total_events > shown as u64 {
+            format!(", the first {shown} shown")
+        } else {
+            String::new()
+        }
+    );
+    for e in events.iter().take(shown) {
+        let kind = e.event_type.as_str();
+        let _ = write!(
+            h,
+            "<tr class=\"ev{}\" data-type=\"{kind}\" data-reason=\"{}\" data-object=\"{}\"><td>{}</td>\
+             <td>{kind}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if kind == "Warning" { " warn" } else { "" },
+            esc(e.reason),
+            esc(&e.object),
+            e.time(),
+            esc(e.reason),
+            esc(&e.object),
+            esc(&e.message)
+        );
+    }
+    h.push_str("</table>");
+    h
+}
+
+/// The script drawing the placement view and filtering the event log; last in the page.
+pub const SCRIPT: &str = r#"<script>
+(function(){
+var body=document.body;
+window.addEventListener('error',function(e){body.setAttribute('data-errors',String((+body.getAttribute('data-errors')||0)+1));});
+function human(s){s=Math.max(0,Math.floor(s));if(s<120)return s+'s';var m=Math.floor(s/60);if(m<10)return m+'m'+(s%60?(s%60)+'s':'');if(m<180)return m+'m';var h=Math.floor(m/60);if(h<8)return h+'h'+(m%60?(m%60)+'m':'');if(h<48)return h+'h';var d=Math.floor(h/24);if(h<192)return d+'d'+(h%24?(h%24)+'h':'');return d+'d';}
+function esc(s){return String(s).replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;');}
+function by(x,t){return x!==null&&x<=t+1e-9;}
+var el=document.getElementById('pl-data');
+if(el){
+ var D=JSON.parse(el.textContent),view=document.getElementById('pl-view'),slider=document.getElementById('pl-time'),at=document.getElementById('pl-at');
+ var draw=function(t){
+  var per=D.nodes.map(function(){return [];}),pending=[];
+  D.pods.forEach(function(p){
+   if(!by(p[2],t)||by(p[7],t))return;
+   var st=by(p[5],t)?p[8]:by(p[4],t)?'Running':by(p[3],t)?'ContainerCreating':'Pending';
+   if(by(p[6],t))st='Terminating';
+   var rd=(p[9]!==null&&p[9]<=t&&!by(p[6],t))?p[10]:0;
+   var chip='<span class="pl-pod ph-'+st+'" title="'+esc(p[0])+'">'+esc(p[0])+' '+st+' '+rd+'/'+p[10]+'</span>';
+   if(p[1]!==null&&by(p[3],t))per[p[1]].push(chip);else pending.push(chip);
+  });
+  var pools={};
+  D.nodes.forEach(function(n,i){if(!by(n[3],t)||by(n[4],t))return;var z=(pools[n[1]]=pools[n[1]]||{});(z[n[2]]=z[n[2]]||[]).push(i);});
+  var h='';
+  Object.keys(pools).sort().forEach(function(pool){
+   h+='<div class="pl-pool"><h3>pool '+esc(pool)+'</h3>';
+   Object.keys(pools[pool]).sort().forEach(function(zone){
+    h+='<div class="pl-zone"><h4>'+esc(zone)+'</h4>';
+    pools[pool][zone].forEach(function(i){h+='<div class="pl-node"><b>'+esc(D.nodes[i][0])+' ('+per[i].length+')</b>'+per[i].join('')+'</div>';});
+    h+='</div>';
+   });
+   h+='</div>';
+  });
+  if(pending.length)h+='<div class="pl-pool"><h3>not on a node ('+pending.length+')</h3><div class="pl-node">'+pending.join('')+'</div></div>';
+  view.innerHTML=h;
+  if(at)at.textContent=human(t)+' of '+human(D.end);
+ };
+ var now=function(){return slider?D.end*slider.value/1000:D.end;};
+ if(slider)slider.addEventListener('input',function(){draw(now());});
+ draw(now());
+}
+var table=document.getElementById('event-log');
+if(table){
+ var ty=document.getElementById('ev-type'),re=document.getElementById('ev-reason'),ob=document.getElementById('ev-object'),count=document.getElementById('ev-count');
+ var rows=table.querySelectorAll('tr.ev');
+ var filter=function(){
+  var n=0,r=re.value.toLowerCase(),o=ob.value.toLowerCase();
+  rows.forEach(function(tr){
+   var keep=(!ty.value||tr.getAttribute('data-type')===ty.value)&&tr.getAttribute('data-reason').toLowerCase().indexOf(r)>=0&&tr.getAttribute('data-object').toLowerCase().indexOf(o)>=0;
+   tr.style.display=keep?'':'none';if(keep)n++;
+  });
+  count.textContent=n+' of '+rows.length+' shown';
+ };
+ [ty,re,ob].forEach(function(x){x.addEventListener('input',filter);});
+ filter();
+}
+body.setAttribute('data-ok','1');
+})();
+</script>"#;
