@@ -21,3 +21,4 @@ pub mod scheduler;
 pub mod store;
 pub mod summary;
 pub mod trace;
+pub mod traffic;
