@@ -49,6 +49,9 @@ pub(crate) struct ScenarioFile {
     /// Convergence checks, read by `control_plane.rs`.
     #[serde(default)]
     pub expect: Option<serde_yaml::Value>,
+    /// Entry rates and the call graph, read by `traffic.rs`.
+    #[serde(default)]
+    pub traffic: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

@@ -25,7 +25,7 @@ pub enum Arrivals {
 
 /// CPU work per request (`cpuPerRequest`), in core-time: on an unthrottled core a request
 /// takes this long.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CpuCost {
     /// `cpuPerRequest: 20ms`.
     Constant(SimDuration),
@@ -96,6 +96,9 @@ pub struct Retries {
     pub min_concurrency: u32,
 }
 
+// The budget is a finite fraction (the loader rejects anything else), so equality is total.
+impl Eq for Retries {}
+
 impl Default for Retries {
     fn default() -> Self {
         // Envoy's RetryBudget defaults: budget_percent 20%, min_retry_concurrency 3.
@@ -108,7 +111,7 @@ impl Default for Retries {
 }
 
 /// How a service's pods serve (the `behaviour:` keys of its workload).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceBehaviour {
     pub cpu_per_request: CpuCost,
     /// Requests a pod serves at once; more wait in its FIFO queue.
