@@ -13,7 +13,7 @@ pub fn mm1_mean_response(lambda: f64, mu: f64) -> Option<f64> {
 /// `B(k) = a·B(k−1) / (k + a·B(k−1))`, which is stable for any `c`, then
 /// `C = c·B / (c − a·(1 − B))`.
 pub fn erlang_c(c: u32, a: f64) -> Option<f64> {
-    if c == 0 || !(a >= 0.0) || a >= f64::from(c) {
+    if c == 0 || a.is_nan() || a < 0.0 || a >= f64::from(c) {
         return None;
     }
     let mut b = 1.0;
