@@ -1378,7 +1378,7 @@ fn behaviour_mistakes_are_located() {
             "startup: 5s",
             "startpu: 5s",
             "startpu",
-            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, imagePull, liveness, readiness, startupProbe, preStop, crashAfter, initContainers, cpuPerRequest, concurrency, timeout, memory, ephemeralStorage, cpu",
+            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, imagePull, liveness, readiness, startupProbe, preStop, crashAfter, initContainers, cpuPerRequest, concurrency, timeout, retries, queueLimit, memory, ephemeralStorage, cpu",
         ),
         (
             "startup: 5s..20s",
