@@ -364,8 +364,14 @@ fn every_timeline_action_loads() {
     assert!(s.behaviour.workloads["checkout"].never_ready);
     assert!(s.behaviour.failing_images.contains("frontend:v2-typo"));
     assert_eq!(s.replica_sets[0].kind, OwnerKind::ReplicationController);
+    // The traffic keys are read (they used to be accepted with a warning).
+    let serving = s.behaviour.workloads["frontend"]
+        .traffic
+        .as_ref()
+        .expect("cpuPerRequest and concurrency read");
+    assert_eq!(serving.concurrency, 50);
     assert!(
-        s.warnings
+        !s.warnings
             .iter()
             .any(|w| w.contains("behaviour.frontend.cpuPerRequest")),
         "{:?}",

@@ -26,3 +26,4 @@ pub mod slo;
 pub mod store;
 pub mod summary;
 pub mod trace;
+pub mod traffic;

@@ -39,9 +39,8 @@ const WORKLOAD_KEYS: [&str; 5] = [
 /// Keys of a workload's entry for its containers' resource usage (see `crate::kubelet::usage`).
 const USAGE_KEYS: [&str; 3] = ["memory", "ephemeralStorage", "cpu"];
 
-/// Keys of a workload's entry that belong to traffic and batch simulation, accepted with a
-/// warning until those exist.
-const NOT_YET_KEYS: [&str; 3] = ["cpuPerRequest", "concurrency", "timeout"];
+/// Keys of a workload's entry about serving requests (read by `traffic.rs`).
+use super::traffic::BEHAVIOUR_KEYS as TRAFFIC_KEYS;
 
 /// Keys of `behaviour:` that are not workload names.
 const GLOBAL_KEYS: [&str; 4] = ["podStartup", "failingImages", "images", "imagePullRate"];
@@ -234,19 +233,18 @@ fn workload_entry(
             }
             "cpu" => out.usage.cpu_milli = Some(usage_model(src, v, &at, UsageUnit::Millicores)?),
             f if LIFECYCLE_KEYS.contains(&f) => lifecycle_key(src, f, v, &at, &mut out.lifecycle)?,
-            f if NOT_YET_KEYS.contains(&f) => warn(
-                warnings,
+            f if TRAFFIC_KEYS.contains(&f) => super::traffic::behaviour_key(
+                src,
+                f,
+                v,
                 &at,
-                format!(
-                    "{}: traffic and batch behaviour is not simulated yet and was ignored",
-                    path_string(&at)
-                ),
-            ),
+                out.traffic.get_or_insert_with(Default::default),
+            )?,
             other => {
                 let all = WORKLOAD_KEYS
                     .iter()
                     .chain(&LIFECYCLE_KEYS)
-                    .chain(&NOT_YET_KEYS)
+                    .chain(&TRAFFIC_KEYS)
                     .chain(&USAGE_KEYS)
                     .copied();
                 return Err(src.at(

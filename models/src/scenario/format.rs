@@ -58,6 +58,9 @@ pub(crate) struct ScenarioFile {
     /// The metrics recorder's settings, read by `metrics.rs`.
     #[serde(default)]
     pub metrics: Option<serde_yaml::Value>,
+    /// Entry rates and the call graph, read by `traffic.rs`.
+    #[serde(default)]
+    pub traffic: Option<serde_yaml::Value>,
 }
 
 /// `storage: {defaultClass: false}` turns off the built-in default StorageClass.

@@ -60,6 +60,7 @@ mod scheduler_timing;
 mod slo;
 mod source;
 mod timeline;
+mod traffic;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -380,6 +381,9 @@ pub struct WorkloadBehaviour {
     pub usage: crate::kubelet::usage::ResourceUsage,
     /// Image pulls, probes, preStop hooks, crashes and init containers.
     pub lifecycle: behaviour::LifecycleBehaviour,
+    /// How its pods serve requests (`cpuPerRequest`, `concurrency`, `timeout`, `retries`,
+    /// `queueLimit`), when any of those is given.
+    pub traffic: Option<crate::traffic::ServiceBehaviour>,
 }
 
 /// Variants of a scenario run side by side on the same seeds.
@@ -510,6 +514,8 @@ pub struct Scenario {
     pub network: network::NetworkManifests,
     /// The metrics recorder's settings (`metrics:`).
     pub metrics: crate::metrics::MetricsConfig,
+    /// Entry rates, call graph and per-service behaviour (`traffic:`).
+    pub traffic: Option<crate::traffic::TrafficSpec>,
 }
 
 /// Objects gathered from manifests, each with the location of its name (for duplicates).
@@ -1250,6 +1256,28 @@ impl Loader {
             }
         }
         let stochastic_faults = faults::stochastic(&mut resolver, &file.faults, &mut errors);
+        let traffic = {
+            let services: BTreeSet<String> = out
+                .service_selectors
+                .keys()
+                .map(|(_, n)| n.clone())
+                .chain(known.workload_names())
+                .collect();
+            let serving: BTreeMap<String, crate::traffic::ServiceBehaviour> = behaviour
+                .workloads
+                .iter()
+                .filter_map(|(n, w)| w.traffic.clone().map(|t| (n.clone(), t)))
+                .collect();
+            traffic::traffic(
+                &src,
+                file.traffic.as_ref(),
+                &services,
+                &serving,
+                start_time.or(reference).unwrap_or(DEFAULT_START_UNIX_SECS),
+                &self.base_dir,
+                &mut errors,
+            )
+        };
         resolver.check_nodes(&mut errors);
         // Same-time actions keep their file order: the engine runs same-time events FIFO.
         timeline.sort_by_key(|a| a.at);
@@ -1307,6 +1335,7 @@ impl Loader {
             service_selectors: std::mem::take(&mut out.service_selectors),
             namespace_labels: std::mem::take(&mut out.namespace_labels),
             network: std::mem::take(&mut out.network),
+            traffic,
             ignored: out.ignored,
             warnings: out.warnings,
             priority_classes,

@@ -1348,20 +1348,17 @@ fn behaviour_is_read_per_workload() {
         Some((SimDuration::from_secs(5), SimDuration::from_secs(20)))
     );
     assert!(f.never_ready);
-    // The Job's pods end after runFor; traffic keys warn.
+    // The Job's pods end after runFor; traffic keys are read.
     assert_eq!(
         b.workloads["nightly-report"].run_for,
         Some((SimDuration::from_mins(10), SimDuration::from_mins(30)))
     );
-    let warned = |needle: &str| s.warnings.iter().any(|w| w.contains(needle));
-    assert!(
-        warned(
-            "behaviour.frontend.cpuPerRequest: traffic and batch behaviour is not simulated yet"
-        ),
-        "{:?}",
-        s.warnings
+    let serving = f.traffic.as_ref().expect("traffic keys read");
+    assert_eq!(
+        serving.cpu_per_request,
+        crate::traffic::CpuCost::Constant(SimDuration::from_millis(20))
     );
-    assert!(warned("behaviour.frontend.concurrency"), "{:?}", s.warnings);
+    assert_eq!(serving.concurrency, 50);
 }
 
 #[test]
@@ -1381,7 +1378,7 @@ fn behaviour_mistakes_are_located() {
             "startup: 5s",
             "startpu: 5s",
             "startpu",
-            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, imagePull, liveness, readiness, startupProbe, preStop, crashAfter, initContainers, cpuPerRequest, concurrency, timeout, memory, ephemeralStorage, cpu",
+            "unknown field \"startpu\" in behaviour.frontend, expected one of startup, ready, runFor, exitCode, failureProbability, imagePull, liveness, readiness, startupProbe, preStop, crashAfter, initContainers, cpuPerRequest, concurrency, timeout, retries, queueLimit, memory, ephemeralStorage, cpu",
         ),
         (
             "startup: 5s..20s",
