@@ -161,9 +161,10 @@ fn a_kubectl_get_all_dump_replays_with_owners_and_status() {
         (Some(PodPhase::Succeeded), Some(-6005))
     );
 
-    // The Service is accepted and ignored; the Job is simulated.
+    // The Service and the Job are simulated; nothing is left over.
     let ignored: Vec<String> = s.ignored.iter().map(ToString::to_string).collect();
-    assert_eq!(ignored, ["Service/web"]);
+    assert!(ignored.is_empty(), "{ignored:?}");
+    assert_eq!(s.network.services.len(), 1);
     assert_eq!(s.jobs.len(), 1);
     assert_eq!(s.jobs[0].name, "nightly-28595520");
     assert_eq!(
@@ -192,7 +193,6 @@ fn crds_and_custom_resources_are_listed_as_ignored_with_their_location() {
             "VirtualService/reviews",
             "Gateway/edge",
             "Certificate/shop-tls",
-            "HTTPRoute/shop",
             "DestinationRule/reviews",
         ]
     );
@@ -213,13 +213,12 @@ fn crds_and_custom_resources_are_listed_as_ignored_with_their_location() {
     );
     assert_eq!(prometheus.namespace.as_deref(), Some("monitoring"));
     assert_eq!(
-        at("HTTPRoute").line,
-        position_of(
-            "operator-bundle.yaml",
-            "- apiVersion: gateway.networking.k8s.io/v1"
-        )
-        .0
+        at("Gateway").line,
+        // The document's first line, just above its kind.
+        position_of("operator-bundle.yaml", "kind: Gateway").0 - 1
     );
+    // The HTTPRoute routes traffic, so it is simulated, not listed.
+    assert_eq!(s.network.http_routes.len(), 1);
     // Custom resources are not a warning: nothing is missing from the simulation.
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }

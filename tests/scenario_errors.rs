@@ -256,11 +256,7 @@ fn the_valid_fixture_loads_with_every_feature() {
         .collect();
     assert_eq!(
         ignored,
-        [
-            ("ServiceAccount", "web"),
-            ("Service", "web"),
-            ("ConfigMap", "settings")
-        ]
+        [("ServiceAccount", "web"), ("ConfigMap", "settings")]
     );
     // The StatefulSet is simulated.
     assert_eq!(s.stateful_sets.len(), 1);

@@ -18,6 +18,7 @@ use crate::scheduler::{Explanation, Scheduler};
 
 mod scheduling;
 mod timeline;
+pub mod traffic;
 
 pub use crate::apiserver::Counters;
 pub use scheduling::{ExplainedAttempt, PreemptionCounters, SchedulerComponent, SchedulerEvent};
@@ -56,6 +57,8 @@ pub enum Event {
     Network(crate::network::NetworkEvent),
     /// The cluster autoscaler's timers (`crate::autoscaler`).
     Autoscaler(crate::autoscaler::AutoscalerEvent),
+    /// The traffic model's next request event (`cluster::traffic`).
+    Traffic(traffic::TrafficEvent),
     /// The scenario's end: keeps the clock running to the end while the cluster is at rest, so
     /// node-hours and costs cover the whole scenario.
     ScenarioEnd,
@@ -86,6 +89,7 @@ impl Event {
             Event::MetricsScrape => (103, "MetricsScrape", 0),
             Event::Network(crate::network::NetworkEvent::ProxySync) => (110, "ProxySync", 0),
             Event::Autoscaler(e) => e.kind(),
+            Event::Traffic(traffic::TrafficEvent::Advance) => (120, "TrafficAdvance", 0),
         }
     }
 }
@@ -177,6 +181,8 @@ pub struct Cluster {
     pub proxy: crate::network::Proxy,
     /// The cluster autoscaler; dormant unless a pool declares `autoscaling:`.
     pub autoscaler: crate::autoscaler::Autoscaler,
+    /// Requests through Services to pods, when the scenario has `traffic:`.
+    pub traffic: Option<traffic::TrafficDriver>,
 }
 
 impl Cluster {
@@ -199,6 +205,7 @@ impl Cluster {
             control_plane: crate::controlplane::ControlPlane::default(),
             proxy: crate::network::Proxy::default(),
             autoscaler: crate::autoscaler::Autoscaler::default(),
+            traffic: None,
         }
     }
 
@@ -343,12 +350,25 @@ impl World for Cluster {
             Event::Sample => self.take_sample(ctx),
             Event::ControlPlane(e) => self.control_plane_event(ctx, e),
             Event::MetricsScrape => {
+                if let Some(t) = &mut self.traffic {
+                    t.flush_cpu(api, ctx.now());
+                }
                 let next = self.kubelets.scrape_metrics(api, ctx.now());
                 ctx.schedule_at(next, Event::MetricsScrape);
             }
             Event::Network(e) => self.proxy.handle(e, ctx),
             Event::Autoscaler(e) => self.autoscaler.handle(e, api, ctx),
+            Event::Traffic(e) => {
+                if let Some(t) = &mut self.traffic {
+                    t.handle(e, ctx);
+                }
+            }
             Event::ScenarioEnd => {}
+        }
+        if let Some(t) = &mut self.traffic
+            && let Some(log) = &mut self.kubelets.container_log
+        {
+            t.sync(log, &mut self.proxy, &self.api, ctx);
         }
         if let Some(checkers) = &mut self.checkers {
             checkers.check(&self.api, ctx.now());
@@ -371,6 +391,12 @@ impl World for Cluster {
     /// called, what a message said — is in the Events it recorded: their content goes into
     /// the digest at the event that recorded them.
     fn digest_effects(&mut self, digest: &mut Digest) {
+        // Requests leave no Event: what the traffic model counted goes in at its own timer.
+        if let Some(t) = &mut self.traffic
+            && t.take_advanced()
+        {
+            t.digest(digest);
+        }
         let recorded = self.api.events.recorded();
         self.events_before_last = self.events_digested;
         if recorded != self.events_digested {

@@ -155,6 +155,19 @@ pub fn build(
             scenario.cluster_autoscaler.clone(),
             registry,
         );
+        if let Some(spec) = &scenario.traffic {
+            let end = SimTime::ZERO.saturating_add(options.duration(scenario));
+            // SLO windows are the objectives' (`slo.window`) when they set one.
+            let mut spec = spec.clone();
+            if let Some(w) = scenario.slo.as_ref().and_then(|s| s.window) {
+                spec.slo_window = w;
+            }
+            let mut driver =
+                crate::cluster::traffic::TrafficDriver::new(&spec, options.seed(scenario), end);
+            driver.arm(ctx);
+            cluster.traffic = Some(driver);
+            cluster.kubelets.container_log = Some(Vec::new());
+        }
         let initial = Workloads {
             at: SimDuration::ZERO,
             pods: scenario.pods.clone(),
@@ -295,6 +308,9 @@ pub fn run_with(
         stop = StopReason::EndTime;
     }
     let stopped_at = sim.now();
+    if let Some(t) = &mut sim.world_mut().traffic {
+        t.finish(stopped_at);
+    }
     sim.world_mut().finish_metrics(stopped_at);
     let summary = summary_of(scenario, &sim, &stop, options);
     Ok(RunOutcome {
@@ -312,6 +328,12 @@ pub fn summary_of(
     options: &RunOptions,
 ) -> Summary {
     let mut summary = base_summary(scenario, sim, stop, options);
+    if let (Some(spec), Some(t)) = (&scenario.slo, &sim.world().traffic) {
+        summary.slo = crate::slo::evaluate(spec, &t.slo_figures())
+            .iter()
+            .map(crate::summary::SloVerdict::from)
+            .collect();
+    }
     if let Some(sampler) = sim.world().sampler() {
         let replay_options = crate::trace::ReplayOptions {
             sample_interval: sampler.config().interval,

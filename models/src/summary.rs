@@ -56,6 +56,85 @@ pub struct Summary {
     /// What injected faults did, when the scenario has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultSummary>,
+    /// Requests per Service, when the scenario has `traffic:`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, ServiceSummary>,
+    /// The scenario's `slo:` objectives, each met or missed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<SloVerdict>,
+}
+
+/// What the traffic model measured for one Service over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSummary {
+    /// Traffic enters the cluster here (objectives without a service judge it).
+    pub entry: bool,
+    pub requests: u64,
+    pub succeeded: u64,
+    /// Failed requests by cause (`noEndpoints`, `podGone`, `timeout`, `rejected`,
+    /// `retriesExhausted`); causes that never happened are left out.
+    pub failed: BTreeMap<String, u64>,
+    /// `succeeded / requests` (1 without requests).
+    pub availability: f64,
+    pub latency_seconds: LatencySeconds,
+    pub retries: u64,
+    /// Busy over available serving capacity of the Service's pods, over the run.
+    pub utilization: f64,
+}
+
+/// Latency percentiles of succeeded requests, in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySeconds {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// One objective of `slo:` for one service, judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SloVerdict {
+    pub service: String,
+    /// `availability ≥ 99.9%`, `p99 latency ≤ 300ms`.
+    pub objective: String,
+    pub met: bool,
+    /// The whole run's figure (availability as a fraction, latency in seconds); absent
+    /// without requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<f64>,
+    pub target: f64,
+    /// On the good side of the target by (negative: missed by): percentage points of
+    /// availability, or seconds of latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+    pub windows_judged: u32,
+    pub windows_missed: u32,
+    /// Start of the first window that missed, in seconds of simulated time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_missed_seconds: Option<f64>,
+    /// Start (seconds) and figure of the worst window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_window: Option<(f64, f64)>,
+}
+
+impl From<&crate::slo::Verdict> for SloVerdict {
+    fn from(v: &crate::slo::Verdict) -> Self {
+        SloVerdict {
+            service: v.service.clone(),
+            objective: v.objective(),
+            met: v.met,
+            actual: v.actual,
+            target: v.target_value(),
+            margin: v.margin(),
+            windows_judged: v.windows_judged,
+            windows_missed: v.windows_missed,
+            first_missed_seconds: v.first_missed.map(|t| t.as_secs_f64()),
+            worst_window: v.worst.map(|(t, x)| (t.as_secs_f64(), x)),
+        }
+    }
 }
 
 /// Faults injected and what they cost.
@@ -562,6 +641,12 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             .autoscaler
             .is_active()
             .then(|| cluster.autoscaler.stats.clone()),
+        services: cluster
+            .traffic
+            .as_ref()
+            .map(|t| t.service_summaries())
+            .unwrap_or_default(),
+        slo: Vec::new(),
     }
 }
 

@@ -95,6 +95,10 @@ pub(crate) const STATUS_RETRY: SimDuration = SimDuration::from_secs(10);
 #[derive(Default)]
 pub struct Kubelets {
     pub behaviour: Behaviour,
+    /// Containers that started (`true`) or stopped, in order, when something outside the
+    /// control plane needs to know which pods can answer (the traffic model); `None`
+    /// otherwise.
+    pub container_log: Option<Vec<(PodId, bool)>>,
     /// Pods a kubelet has admitted (start in progress or running).
     admitted: BTreeSet<PodId>,
     /// Pods a kubelet is stopping.
@@ -348,12 +352,19 @@ impl Kubelets {
 
     /// A pod the kubelet no longer runs.
     pub(crate) fn forget(&mut self, pod: PodId) {
+        self.log_container(pod, false);
         self.usage.forget(pod);
         self.waiting_for_volumes.remove(&pod);
         self.admitted.remove(&pod);
         self.stopping.remove(&pod);
         self.exit_codes.remove(&pod);
         self.runtime.remove(&pod);
+    }
+
+    pub(super) fn log_container(&mut self, pod: PodId, running: bool) {
+        if let Some(log) = &mut self.container_log {
+            log.push((pod, running));
+        }
     }
 
     /// The pod's container generation: timers of containers that died since are void.
@@ -526,6 +537,7 @@ impl Kubelets {
                             self.schedule_crash(node, pod, api, ctx);
                         }
                         self.containers_started(node, pod, api, ctx);
+                        self.log_container(pod, true);
                         self.usage_container_started(node, pod, api, ctx);
                     }
                     Err(ApiError::Unavailable) => {

@@ -117,6 +117,7 @@ impl Kubelets {
         api: &mut ApiServer,
         ctx: &mut Context<'_, Event>,
     ) {
+        self.log_container(pod, false);
         if let Some(node) = self.usage.remove_run(pod) {
             self.rearm_pressure(node, api, ctx);
         }
