@@ -21,7 +21,7 @@ fn esc(s: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}\
 h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;margin:1em 0}\
 td,th{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}th{background:#f6f6f6}\
-.num{text-align:right}.bar{background:#e8eef7;width:160px;height:12px;display:inline-block}\
+td.ok{color:#17703a;font-weight:bold}td.bad{color:#b3261e;font-weight:bold}.num{text-align:right}.bar{background:#e8eef7;width:160px;height:12px;display:inline-block}\
 .fill{background:#1f77b4;height:12px}.warn{color:#b00}.kpi{display:inline-block;margin:0 2em 1em 0}\
 .kpi b{font-size:1.6em;display:block}code{background:#f4f4f4;padding:1px 4px}\
 figure{margin:1em 0}figure svg{max-width:100%;height:auto}";
@@ -66,6 +66,7 @@ pub fn run_report_with_markers(
         esc(&s.stop_reason)
     );
     let r = &s.run;
+    services_section(&mut h, s);
     h.push_str("<h2>Over the whole run</h2>");
     let mut kpis: Vec<(String, String)> = vec![
         (r.pods_created.to_string(), "pods created".into()),
@@ -256,4 +257,70 @@ pub fn run_report_with_markers(
     h.push_str(crate::report_views::SCRIPT);
     h.push_str("</body></html>\n");
     h
+}
+
+/// SLO verdicts first (what a capacity planner opens the report for), then requests per
+/// Service; nothing without traffic.
+fn services_section(h: &mut String, s: &Summary) {
+    if s.services.is_empty() && s.slo.is_empty() {
+        return;
+    }
+    let ms = |secs: f64| format!("{:.1} ms", secs * 1000.0);
+    if !s.slo.is_empty() {
+        h.push_str("<h2 id=\"slo\">Service-level objectives</h2><table><tr><th>service</th><th>objective</th><th>verdict</th><th class=\"num\">over the run</th><th class=\"num\">windows missed</th><th>worst window</th></tr>");
+        for v in &s.slo {
+            let availability = v.objective.starts_with("availability");
+            let figure = |x: f64| {
+                if availability {
+                    format!("{:.3}%", x * 100.0)
+                } else {
+                    ms(x)
+                }
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                esc(&v.service),
+                esc(&v.objective),
+                if v.met { "ok" } else { "bad" },
+                if v.met { "met" } else { "missed" },
+                v.actual.map_or_else(|| "no requests".into(), figure),
+                if v.windows_judged > 0 {
+                    format!("{} of {}", v.windows_missed, v.windows_judged)
+                } else {
+                    "—".into()
+                },
+                v.worst_window.map_or_else(
+                    || "—".into(),
+                    |(t, x)| format!(
+                        "{} at {}",
+                        figure(x),
+                        sim_core::SimDuration::from_nanos((t * 1e9) as u64)
+                    )
+                )
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !s.services.is_empty() {
+        h.push_str("<h2 id=\"services\">Services</h2><table><tr><th>service</th><th class=\"num\">requests</th><th class=\"num\">succeeded</th><th class=\"num\">p50</th><th class=\"num\">p95</th><th class=\"num\">p99</th><th class=\"num\">max</th><th class=\"num\">busy</th><th>failed by cause</th></tr>");
+        for (name, v) in &s.services {
+            let causes: Vec<String> = v.failed.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}%</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td></tr>",
+                esc(name),
+                if v.entry { " (entry)" } else { "" },
+                v.requests,
+                v.availability * 100.0,
+                ms(v.latency_seconds.p50),
+                ms(v.latency_seconds.p95),
+                ms(v.latency_seconds.p99),
+                ms(v.latency_seconds.max),
+                v.utilization * 100.0,
+                esc(&causes.join(", "))
+            );
+        }
+        h.push_str("</table>");
+    }
 }

@@ -696,6 +696,55 @@ pub fn metric_charts(
             chart: chart("Cost so far, per pool", "dollars", cost),
         });
     }
+
+    // Traffic: the busiest services' request rate, p99 latency and errors.
+    let busiest: Vec<(f64, SeriesView<'_>)> = rec
+        .iter()
+        .filter(|s| s.metric == "requests_per_second" && s.object.starts_with("service/"))
+        .map(|s| (peak(&s), s))
+        .collect();
+    let busiest = largest(busiest, MAX_WORKLOADS_CHARTED);
+    let per_service = |metric: &str, by: f64| -> Vec<Series> {
+        busiest
+            .iter()
+            .filter_map(|(_, s)| {
+                let name = s.object.strip_prefix("service/").unwrap_or(s.object);
+                rec.get(metric, s.object)
+                    .map(|m| scaled(&m, name.to_owned(), by))
+            })
+            .collect()
+    };
+    for (metric, name, title, y, by) in [
+        (
+            "requests_per_second",
+            "requests",
+            "Requests per second, per service",
+            "requests/s",
+            1.0,
+        ),
+        (
+            "latency_p99_seconds",
+            "latency-p99",
+            "Latency p99, per service",
+            "milliseconds",
+            1e-3,
+        ),
+        (
+            "errors_per_second",
+            "errors",
+            "Failed requests per second, per service",
+            "requests/s",
+            1.0,
+        ),
+    ] {
+        let series = per_service(metric, by);
+        if !series.is_empty() {
+            out.push(NamedChart {
+                name,
+                chart: chart(title, y, series),
+            });
+        }
+    }
     out
 }
 

@@ -256,6 +256,7 @@ pub fn summary_table(s: &Summary) -> String {
             f.readiness_lost
         );
     }
+    services_table(&mut out, s);
     let _ = writeln!(out);
     let _ = writeln!(out, "NODES = nodes in use / nodes");
     let _ = writeln!(
@@ -374,5 +375,76 @@ mod tests {
         assert_eq!(human_amount("cpu", 1250), "1.25");
         assert_eq!(human_amount("memory", 16 << 30), "16.0Gi");
         assert_eq!(human_amount("nvidia.com/gpu", 3), "3");
+    }
+}
+
+/// Requests per Service (entry services first) and the SLO verdicts, when there was traffic.
+fn services_table(out: &mut String, s: &Summary) {
+    if s.services.is_empty() {
+        return;
+    }
+    let ms = |secs: f64| format!("{:.0}ms", secs * 1000.0);
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<28} {:>11} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6}  FAILED BY CAUSE",
+        "SERVICE", "REQUESTS", "SUCCESS", "P50", "P95", "P99", "MAX", "BUSY"
+    );
+    let mut rows: Vec<_> = s.services.iter().collect();
+    rows.sort_by_key(|(name, v)| (!v.entry, (*name).clone()));
+    for (name, v) in rows {
+        let causes: Vec<String> = v.failed.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "{:<28} {:>11} {:>8.3}% {:>8} {:>8} {:>8} {:>8} {:>5.0}%  {}",
+            if v.entry {
+                format!("{name} (entry)")
+            } else {
+                name.clone()
+            },
+            v.requests,
+            v.availability * 100.0,
+            ms(v.latency_seconds.p50),
+            ms(v.latency_seconds.p95),
+            ms(v.latency_seconds.p99),
+            ms(v.latency_seconds.max),
+            v.utilization * 100.0,
+            if causes.is_empty() {
+                "-".to_string()
+            } else {
+                causes.join(", ")
+            }
+        );
+    }
+    for v in &s.slo {
+        let actual = match v.actual {
+            Some(a) if v.objective.starts_with("availability") => format!("{:.3}%", a * 100.0),
+            Some(a) => ms(a),
+            None => "no requests".into(),
+        };
+        let windows = if v.windows_judged > 0 {
+            format!(
+                "; {} of {} windows missed{}",
+                v.windows_missed,
+                v.windows_judged,
+                v.first_missed_seconds
+                    .map(|t| {
+                        format!(
+                            ", first at {}",
+                            sim_core::SimDuration::from_nanos((t * 1e9) as u64)
+                        )
+                    })
+                    .unwrap_or_default()
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "SLO {} {}: {} (was {actual}{windows})",
+            v.service,
+            v.objective,
+            if v.met { "met" } else { "MISSED" }
+        );
     }
 }

@@ -91,7 +91,8 @@ fn mutate(rng: &mut Rng, input: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
                 let start = rng.below(len);
                 let end = (start + 1 + rng.below(256)).min(len);
                 let piece = out[start..end].to_vec();
-                let times = 1 + rng.below(if rng.below(8) == 0 { 2000 } else { 4 });
+                let most = if rng.below(8) == 0 { 2000 } else { 4 };
+                let times = 1 + rng.below(most);
                 for _ in 0..times {
                     out.splice(at..at, piece.iter().copied());
                 }

@@ -318,6 +318,34 @@ impl TrafficDriver {
             .collect()
     }
 
+    /// The last closed reporting interval of each service, as series of the metrics
+    /// recorder (`service/<name>`): rate, latency percentiles, errors and availability.
+    pub fn sample_metrics(&self, rec: &mut crate::metrics::Recorder) {
+        for (s, w) in self.latest.iter().enumerate() {
+            let Some(w) = w else { continue };
+            let object = format!("service/{}", self.model.service_name(s));
+            let seconds = w.end.since(w.start).as_secs_f64().max(1e-9);
+            let failed = w.counts.failed_total();
+            let mut put = |metric: &str, v: f64| {
+                let id = rec.series(metric, &object);
+                rec.set(id, v);
+            };
+            put("requests_per_second", w.rate);
+            put("errors_per_second", failed as f64 / seconds);
+            if w.counts.requests > 0 {
+                put(
+                    "availability",
+                    w.counts.succeeded as f64 / w.counts.requests as f64,
+                );
+            }
+            if w.counts.succeeded > 0 {
+                put("latency_p50_seconds", w.latency.p50.as_secs_f64());
+                put("latency_p95_seconds", w.latency.p95.as_secs_f64());
+                put("latency_p99_seconds", w.latency.p99.as_secs_f64());
+            }
+        }
+    }
+
     /// The run ended at `end`: every request event before it is processed.
     pub fn finish(&mut self, end: SimTime) {
         self.catch_up(end);

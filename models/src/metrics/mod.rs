@@ -272,8 +272,9 @@ pub fn unit_of(metric: &str) -> &'static str {
         "node_hours" => "node-hours",
         "cost_dollars" => "dollars",
         "replicas_desired" | "replicas_ready" | "replicas_available" => "replicas",
-        "requests_per_second" => "requests/s",
+        "requests_per_second" | "errors_per_second" => "requests/s",
         "latency_p99_seconds" | "latency_p50_seconds" | "latency_p95_seconds" => "seconds",
+        "availability" => "ratio",
         "errors" => "requests",
         _ => "",
     }
@@ -307,6 +308,9 @@ impl Cluster {
         let now = rec.time_of(rec.recorded);
         state::sample(self, now, rec);
         // Sources of other subsystems are sampled here, each with the same instant.
+        if let Some(t) = &self.traffic {
+            t.sample_metrics(rec);
+        }
         rec.recorded += 1;
     }
 }
