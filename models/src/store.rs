@@ -161,6 +161,8 @@ pub struct Store {
     /// [`NodeSummary`] of each node, by node index.
     summaries: Vec<NodeSummary>,
     pub pods: Vec<PodRecord>,
+    /// Pods not deleted, for the API server's cap on pods at once.
+    live_pods: u64,
     node_by_name: BTreeMap<String, NodeId>,
     pod_by_key: BTreeMap<(String, String), PodId>,
     /// Labels of each Namespace object, for pod affinity's `namespaceSelector`. A namespace
@@ -225,6 +227,7 @@ impl Store {
 
     pub fn add_pod(&mut self, pod: Pod, now: SimTime) -> PodId {
         let id = PodId(u32::try_from(self.pods.len()).expect("fewer than 2^32 pods"));
+        self.live_pods += 1;
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
         self.pods.push(PodRecord {
@@ -273,6 +276,11 @@ impl Store {
             "node summary out of date (node changed without touch_nodes?)"
         );
         summary
+    }
+
+    /// Pods created and not deleted yet.
+    pub fn live_pod_count(&self) -> u64 {
+        self.live_pods
     }
 
     pub fn pod(&self, id: PodId) -> &PodRecord {
@@ -376,6 +384,7 @@ impl Store {
             return;
         }
         record.deleted_at = Some(now);
+        self.live_pods = self.live_pods.saturating_sub(1);
         self.pod_by_key
             .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
         compact_deleted(&mut record.pod);

@@ -135,6 +135,10 @@ pub struct ApiServer {
     /// The metrics APIs (`metrics.k8s.io`, custom and external metrics), served through the
     /// API server's aggregation layer.
     pub metrics: crate::metrics_server::MetricsServer,
+    /// The most pods that may exist at once (created, not yet deleted): the loader's limit on
+    /// what a scenario asks for at the start ([`crate::scenario::MAX_CLUSTER_PODS`]), held at
+    /// run time too, so a timeline scale, a CronJob or a trace cannot grow without bound.
+    pub pod_cap: u64,
 }
 
 impl ApiServer {
@@ -168,6 +172,7 @@ impl ApiServer {
             deployment_availability: availability::DeploymentAvailability::default(),
             hpas: Vec::new(),
             metrics: crate::metrics_server::MetricsServer::default(),
+            pod_cap: crate::scenario::MAX_CLUSTER_PODS,
         }
     }
 
