@@ -405,7 +405,7 @@ impl Store {
 /// they take it out (labels, pod affinity terms); node constraints, tolerations, containers
 /// and annotations go, so a long run's memory follows its live pods rather than every pod it
 /// ever had.
-fn compact_deleted(pod: &mut Pod) {
+pub(crate) fn compact_deleted(pod: &mut Pod) {
     let take = std::mem::take::<String>;
     let slim = Pod {
         name: take(&mut pod.name),
