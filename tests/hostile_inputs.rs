@@ -27,7 +27,8 @@ fn kubesim(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubesim"));
     cmd.args(args)
         .env_remove(scenario::MAX_YAML_MIB_VAR)
-        .env_remove(scenario::MAX_TRACE_MIB_VAR);
+        .env_remove(scenario::MAX_TRACE_MIB_VAR)
+        .env_remove(scenario::MAX_FOLDER_MIB_VAR);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -99,6 +100,58 @@ fn a_folder_is_not_a_scenario() {
     let dir = folder("dir");
     let d = load_err(&dir);
     assert!(d.message.contains("it is a folder, not a file"), "{d}");
+}
+
+#[test]
+fn a_manifest_folder_over_its_total_cap_is_refused_before_it_is_read() {
+    let dir = folder("folder-cap");
+    let manifests = dir.join("manifests");
+    std::fs::create_dir_all(&manifests).expect("manifest folder");
+    // Three files of 900 KiB of comments after one Pod each: each under a 1 MiB file cap,
+    // 2.6 MiB together.
+    let padding = "# padding padding padding padding padding padding padding padding\n"
+        .repeat((900 << 10) / 66);
+    for i in 0..3 {
+        write(
+            &manifests,
+            &format!("p{i}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n{padding}"
+            ),
+        );
+    }
+    let path = write(
+        &dir,
+        "s.yaml",
+        &format!("{POOL}workloads:\n  - file: manifests\n"),
+    );
+    // Four times the per-file cap by default.
+    let stderr = refused(&path, &[(scenario::MAX_YAML_MIB_VAR, "0")]);
+    assert!(stderr.contains("KUBESIM_MAX_INPUT_MIB=\"0\""), "{stderr}");
+    let out = kubesim(
+        &["check", path.to_str().unwrap()],
+        &[(scenario::MAX_YAML_MIB_VAR, "1")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = refused(&path, &[(scenario::MAX_FOLDER_MIB_VAR, "2")]);
+    assert!(
+        stderr.contains("s.yaml:5:11: cannot read manifests: its 3 manifest files hold 2.6 MiB together, over the 2 MiB limit for one manifest folder (raise the limit with KUBESIM_MAX_FOLDER_MIB=<MiB>)"),
+        "{stderr}"
+    );
+    let out = kubesim(
+        &["check", path.to_str().unwrap()],
+        &[(scenario::MAX_FOLDER_MIB_VAR, "3")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(scenario::FOLDER_CAP_FILES, 4);
 }
 
 #[test]

@@ -165,6 +165,8 @@ pub struct Store {
     /// [`NodeSummary`] of each node, by node index.
     summaries: Vec<NodeSummary>,
     pub pods: Vec<PodRecord>,
+    /// Pods not deleted, for the API server's cap on pods at once.
+    live_pods: u64,
     node_by_name: BTreeMap<String, NodeId>,
     pod_by_key: BTreeMap<(String, String), PodId>,
     /// Labels of each Namespace object, for pod affinity's `namespaceSelector`. A namespace
@@ -231,6 +233,7 @@ impl Store {
 
     pub fn add_pod(&mut self, pod: Pod, now: SimTime) -> PodId {
         let id = PodId(u32::try_from(self.pods.len()).expect("fewer than 2^32 pods"));
+        self.live_pods += 1;
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
         self.pods.push(PodRecord {
@@ -279,6 +282,11 @@ impl Store {
             "node summary out of date (node changed without touch_nodes?)"
         );
         summary
+    }
+
+    /// Pods created and not deleted yet.
+    pub fn live_pod_count(&self) -> u64 {
+        self.live_pods
     }
 
     pub fn pod(&self, id: PodId) -> &PodRecord {
@@ -382,6 +390,7 @@ impl Store {
             return;
         }
         record.deleted_at = Some(now);
+        self.live_pods = self.live_pods.saturating_sub(1);
         self.pod_by_key
             .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
         compact_deleted(&mut record.pod);
@@ -402,7 +411,7 @@ impl Store {
 /// they take it out (labels, pod affinity terms); node constraints, tolerations, containers
 /// and annotations go, so a long run's memory follows its live pods rather than every pod it
 /// ever had.
-fn compact_deleted(pod: &mut Pod) {
+pub(crate) fn compact_deleted(pod: &mut Pod) {
     let take = std::mem::take::<String>;
     let slim = Pod {
         name: take(&mut pod.name),

@@ -50,6 +50,9 @@ impl<T: Workload> Object<T> {
 pub struct Collection<T: Workload> {
     items: Vec<Object<T>>,
     by_name: BTreeMap<(String, String), WorkloadId>,
+    /// The ids of the objects not deleted, so that listing them costs what exists rather
+    /// than everything a long run ever created (a CronJob's thousands of finished Jobs).
+    live: BTreeSet<WorkloadId>,
 }
 
 impl<T: Workload> Default for Collection<T> {
@@ -57,6 +60,7 @@ impl<T: Workload> Default for Collection<T> {
         Collection {
             items: Vec::new(),
             by_name: BTreeMap::new(),
+            live: BTreeSet::new(),
         }
     }
 }
@@ -77,8 +81,9 @@ impl<T: Workload> Collection<T> {
         &self.items
     }
 
+    /// The objects not deleted, in id (creation) order.
     pub fn live(&self) -> impl Iterator<Item = &Object<T>> {
-        self.items.iter().filter(|o| o.exists())
+        self.live.iter().filter_map(|id| self.items.get(id.index()))
     }
 
     pub fn len(&self) -> usize {
@@ -105,6 +110,9 @@ pub trait Workload: Clone + PartialEq + std::fmt::Debug + Sized + 'static {
     const RESOURCE: &'static str;
     fn name(&self) -> &str;
     fn namespace(&self) -> &str;
+    /// Drops what nothing reads of a deleted object (a Job's pod template), so that the
+    /// records a long run keeps of its deleted objects stay small.
+    fn compact_deleted(&mut self) {}
     /// The pod selector, for PodTopologySpread's default constraints and PDBs.
     fn selector(&self) -> Option<&LabelSelector> {
         None
@@ -254,6 +262,9 @@ impl Workload for Job {
     fn owner_mut(&mut self) -> Option<&mut Option<OwnerRef>> {
         Some(&mut self.owner)
     }
+    fn compact_deleted(&mut self) {
+        crate::store::compact_deleted(&mut self.template.pod);
+    }
     fn table(api: &ApiServer) -> &Collection<Self> {
         &api.jobs
     }
@@ -346,6 +357,7 @@ impl ApiServer {
         }
         let table = T::table_mut(self);
         table.by_name.insert(key, id);
+        table.live.insert(id);
         table.items.push(Object {
             id,
             spec,
@@ -453,6 +465,10 @@ impl ApiServer {
         );
         let owner = obj.spec.owner_mut().and_then(|o| o.as_ref()).map(|o| o.id);
         T::table_mut(self).by_name.remove(&key);
+        T::table_mut(self).live.remove(&id);
+        if let Some(obj) = T::table_mut(self).get_mut(id) {
+            obj.spec.compact_deleted();
+        }
         let _ = self.admit_object_count(T::OWNER_KIND, &key.0, &key.1, -1);
         self.store.owner_selectors.remove(&(T::OWNER_KIND, id));
         self.store.workload_scales.remove(&(T::OWNER_KIND, id));

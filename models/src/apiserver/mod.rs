@@ -138,6 +138,10 @@ pub struct ApiServer {
     pub metrics: crate::metrics_server::MetricsServer,
     /// Services, EndpointSlices, Ingresses and HTTPRoutes.
     pub network: network::NetworkObjects,
+    /// The most pods that may exist at once (created, not yet deleted): the loader's limit on
+    /// what a scenario asks for at the start ([`crate::scenario::MAX_CLUSTER_PODS`]), held at
+    /// run time too, so a timeline scale, a CronJob or a trace cannot grow without bound.
+    pub pod_cap: u64,
 }
 
 impl ApiServer {
@@ -172,6 +176,7 @@ impl ApiServer {
             hpas: Vec::new(),
             metrics: crate::metrics_server::MetricsServer::default(),
             network: network::NetworkObjects::default(),
+            pod_cap: crate::scenario::MAX_CLUSTER_PODS,
         }
     }
 

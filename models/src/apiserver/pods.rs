@@ -15,6 +15,7 @@ impl ApiServer {
     /// watchers know. A pod from a dump starts in the state the dump recorded.
     pub fn create_pod(&mut self, ctx: &mut Context<'_, Event>, mut pod: Pod) -> ApiResult<PodId> {
         self.check_available()?;
+        self.check_pod_cap(&pod)?;
         let now = ctx.now();
         if let Some(owner) = &mut pod.owner
             && owner.id == WorkloadId::UNRESOLVED
@@ -89,6 +90,24 @@ impl ApiServer {
             self.changed(ctx, ObjectKind::Pod, id.0, Op::Deleting);
         }
         Ok(id)
+    }
+
+    /// Refuses a pod beyond [`ApiServer::pod_cap`], as a ResourceQuota refuses one beyond
+    /// its `pods` limit: the writer records `FailedCreate` and tries again later, and the
+    /// cluster stops growing.
+    fn check_pod_cap(&self, pod: &Pod) -> ApiResult<()> {
+        if self.pod_cap_reached() {
+            return Err(ApiError::Forbidden(format!(
+                "pods \"{}\" is forbidden: exceeds the cluster's pod cap: {} pods exist, the most kubesim runs at once",
+                pod.name, self.pod_cap
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether as many pods exist as [`ApiServer::pod_cap`] allows.
+    pub fn pod_cap_reached(&self) -> bool {
+        self.store.live_pod_count() >= self.pod_cap
     }
 
     /// `POST /pods/{name}/binding`.

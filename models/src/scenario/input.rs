@@ -7,6 +7,7 @@
 //! | input | cap | override |
 //! |---|---|---|
 //! | scenario, manifests, Node files, scheduler configuration | 64 MiB each | `KUBESIM_MAX_INPUT_MIB` |
+//! | all the files of one manifest folder together | 4 × the per-file cap (256 MiB) | `KUBESIM_MAX_FOLDER_MIB` |
 //! | trace CSV files | 256 MiB each | `KUBESIM_MAX_TRACE_MIB` |
 //! | YAML nesting (lists and mappings inside one another) | 64 levels | none |
 
@@ -26,6 +27,11 @@ pub const MAX_TRACE_BYTES: u64 = 256 << 20;
 pub const MAX_YAML_MIB_VAR: &str = "KUBESIM_MAX_INPUT_MIB";
 /// Environment variable raising (or lowering) the trace cap, in MiB.
 pub const MAX_TRACE_MIB_VAR: &str = "KUBESIM_MAX_TRACE_MIB";
+/// Environment variable setting the cap on one manifest folder's files together, in MiB.
+pub const MAX_FOLDER_MIB_VAR: &str = "KUBESIM_MAX_FOLDER_MIB";
+/// A manifest folder may hold this many times the per-file cap in all: room for a dump split
+/// into a few files, while a folder of many files at the cap each is refused before any is read.
+pub const FOLDER_CAP_FILES: u64 = 4;
 /// The most a cap may be set to through its variable: 1 TiB.
 const MAX_CAP_MIB: u64 = 1 << 20;
 /// The deepest YAML nesting read: lists and mappings inside one another. Kubernetes objects
@@ -79,6 +85,48 @@ impl InputKind {
             },
         }
     }
+}
+
+/// The cap on one manifest folder's files together: [`MAX_FOLDER_MIB_VAR`] when set, otherwise
+/// [`FOLDER_CAP_FILES`] times the per-file YAML cap in effect.
+pub fn folder_cap() -> Result<u64, String> {
+    let var = MAX_FOLDER_MIB_VAR;
+    match std::env::var(var) {
+        Err(std::env::VarError::NotPresent) => {
+            Ok(InputKind::Yaml.cap()?.saturating_mul(FOLDER_CAP_FILES))
+        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "{var} is not a number of MiB (1 to {MAX_CAP_MIB}); unset it or write e.g. {var}=1024"
+        )),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(mib @ 1..=MAX_CAP_MIB) => Ok(mib << 20),
+            _ => Err(format!(
+                "{var}={text:?} is not a number of MiB (1 to {MAX_CAP_MIB}); unset it or write e.g. {var}=1024"
+            )),
+        },
+    }
+}
+
+/// Refuses a manifest folder whose files hold more than [`folder_cap`] bytes together, by
+/// their sizes, before any of them is read (the message completes "cannot read FOLDER: ").
+pub fn check_folder_total(files: &[std::path::PathBuf]) -> Result<(), String> {
+    let cap = folder_cap()?;
+    let mut total: u64 = 0;
+    for path in files {
+        // A file that cannot be looked at is reported when it is read.
+        if let Ok(meta) = std::fs::metadata(path) {
+            total = total.saturating_add(meta.len());
+        }
+    }
+    if total > cap {
+        return Err(format!(
+            "its {} manifest files hold {} together, over the {} limit for one manifest folder (raise the limit with {MAX_FOLDER_MIB_VAR}=<MiB>)",
+            files.len(),
+            size(total),
+            size(cap)
+        ));
+    }
+    Ok(())
 }
 
 /// "64 MiB", "1.5 MiB", "100 bytes".

@@ -72,8 +72,8 @@ use sim_core::{SimDuration, SimTime};
 pub use behaviour::{ImageBehaviour, ImagesBehaviour, LifecycleBehaviour, ProbeBehaviour};
 pub use diagnostic::Diagnostic;
 pub use input::{
-    InputKind, MAX_TRACE_BYTES, MAX_TRACE_MIB_VAR, MAX_YAML_BYTES, MAX_YAML_MIB_VAR,
-    MAX_YAML_NESTING, read_input,
+    FOLDER_CAP_FILES, InputKind, MAX_FOLDER_MIB_VAR, MAX_TRACE_BYTES, MAX_TRACE_MIB_VAR,
+    MAX_YAML_BYTES, MAX_YAML_MIB_VAR, MAX_YAML_NESTING, read_input,
 };
 pub use priority::Workloads;
 pub use source::SourceRef;
@@ -1617,22 +1617,22 @@ impl Loader {
                 let Some(written) = file.as_str() else {
                     return Err(src.at(&path, At::Value, "file must be a path (a string)"));
                 };
-                let docs = self.read_manifest_files(src, &path, written)?;
-                for doc in docs {
-                    manifest::load_object(doc.value, &doc.source, &mut self.out);
-                }
-                Ok(())
+                self.load_manifest_files(src, &path, written)
             }
         }
     }
 
-    /// Reads a manifest file, or every `.yaml`/`.yml`/`.json` file of a folder in name order.
-    fn read_manifest_files(
+    /// Loads a manifest file, or every `.yaml`/`.yml`/`.json` file of a folder in name order.
+    ///
+    /// Each document is converted as soon as it is parsed and then dropped, so a manifest of
+    /// many objects costs the memory of the objects plus one document's values and positions,
+    /// not of every document's at once.
+    fn load_manifest_files(
         &mut self,
         src: &SourceRef,
         at: &[Seg],
         written: &str,
-    ) -> Result<Vec<Document>, Diagnostic> {
+    ) -> Result<(), Diagnostic> {
         let resolved = self.resolve(written);
         let cannot = |p: &Path, why: &str| src.at(at, At::Value, cannot_read(written, p, why));
         let io = |e: std::io::Error| input::io_message(&e);
@@ -1647,24 +1647,32 @@ impl Loader {
                 }
             }
             files.sort();
+            input::check_folder_total(&files).map_err(|why| cannot(&resolved, &why))?;
         } else {
             files.push(resolved);
         }
-        let mut docs = Vec::new();
-        let read = |path: &Path| -> Result<Vec<Document>, Diagnostic> {
-            let label = path.display().to_string();
-            let bytes = read_input(path, InputKind::Yaml).map_err(|why| cannot(path, &why))?;
-            let text = decode(&label, bytes)?;
-            parse_documents(&label, &text)
-        };
-        // A file that cannot be read or parsed is one problem; the other files still load.
+        // A file that cannot be read or parsed is one problem and loads nothing; the other
+        // files still load. Every file is checked before any is converted, so that problems
+        // come in the same order as when each file was parsed whole first.
+        let mut texts = Vec::new();
         for path in files {
-            match read(&path) {
-                Ok(mut d) => docs.append(&mut d),
+            let label = path.display().to_string();
+            let text = read_input(&path, InputKind::Yaml)
+                .map_err(|why| cannot(&path, &why))
+                .and_then(|bytes| decode(&label, bytes))
+                .and_then(|text| source::check_documents(&label, &text).map(|()| text));
+            match text {
+                Ok(text) => texts.push((label, text)),
                 Err(e) => self.out.errors.push(e),
             }
         }
-        Ok(docs)
+        for (label, text) in texts {
+            // Checked above: every document parses.
+            for doc in source::documents(&label, &text)?.flatten() {
+                manifest::load_object(doc.value, &doc.source, &mut self.out);
+            }
+        }
+        Ok(())
     }
 
     /// The `scheduler:` section: `{file: path}` or `{config: <KubeSchedulerConfiguration>}`.

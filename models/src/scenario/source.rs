@@ -537,44 +537,131 @@ fn same_shape(value: &serde_yaml::Value, node: &SourceNode) -> bool {
 
 /// Parses every document of `text`, skipping empty ones (bare `---`, comments only).
 pub(crate) fn parse_documents(file: &str, text: &str) -> Result<Vec<Document>, Diagnostic> {
-    super::input::check_nesting(file, text)?;
-    let mut values = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        match serde_yaml::Value::deserialize(doc) {
-            Ok(v) => values.push(v),
-            // After a syntax error serde_yaml's document iterator repeats the same error
-            // forever, so stop at the first.
-            Err(err) => return Err(yaml_error(file, text, &err)),
-        }
-    }
-    let mut builder = TreeBuilder::default();
-    // A failure here only costs positions; serde_yaml accepted the text.
-    let _ = Parser::new_from_str(text).load(&mut builder, true);
-    let mut trees = builder.docs.into_iter();
     let mut docs = Vec::new();
-    for (doc_index, mut value) in values.into_iter().enumerate() {
-        let (doc_start, tree) = trees.next().unwrap_or((Pos::START, None));
-        if value.is_null() {
-            continue;
-        }
-        let root = tree.filter(|t| same_shape(&value, t)).map(Arc::new);
-        let doc_start = root.as_ref().map_or(doc_start, |r| r.pos);
-        let source = SourceRef {
-            file: file.to_string(),
-            doc_index,
-            root,
-            prefix: Vec::new(),
-            doc_start,
-        };
-        if let Err(err) = value.apply_merge() {
-            return Err(source.here(format!(
-                "invalid merge key (<<): {}",
-                clean_yaml_message(&err)
-            )));
-        }
-        docs.push(Document { value, source });
-    }
+    first_error(documents(file, text)?, |doc| docs.push(doc))?;
     Ok(docs)
+}
+
+/// The documents of `text` one at a time, each parsed (value and position tree) only when it
+/// is asked for, so that a file of many documents costs the memory of one document beyond
+/// what its objects become. Empty documents are skipped. A syntax error is the last item; an
+/// invalid merge key fails its own document only.
+pub(crate) fn documents<'t>(file: &str, text: &'t str) -> Result<Documents<'t>, Diagnostic> {
+    super::input::check_nesting(file, text)?;
+    Ok(Documents {
+        file: file.to_string(),
+        text,
+        values: serde_yaml::Deserializer::from_str(text),
+        positions: Some(Parser::new_from_str(text)),
+        builder: TreeBuilder::default(),
+        doc_index: 0,
+        done: false,
+    })
+}
+
+/// The error [`parse_documents`] would fail with, found without keeping any document.
+pub(crate) fn check_documents(file: &str, text: &str) -> Result<(), Diagnostic> {
+    let mut quick = documents(file, text)?;
+    // Positions matter only for a merge-key error; the quick pass finds whether there is one.
+    quick.positions = None;
+    if first_error(quick, drop).is_ok() {
+        return Ok(());
+    }
+    first_error(documents(file, text)?, drop)
+}
+
+/// Hands every document to `each` until the first problem; the result is what reading the
+/// whole file at once reports: a syntax error anywhere in the file, or else the first invalid
+/// merge key.
+fn first_error(mut docs: Documents<'_>, mut each: impl FnMut(Document)) -> Result<(), Diagnostic> {
+    let mut merge_error = None;
+    while let Some(doc) = docs.next() {
+        match doc {
+            Ok(doc) if merge_error.is_none() => each(doc),
+            Ok(_) => {}
+            Err(syntax) if docs.done => return Err(syntax),
+            Err(merge) => {
+                merge_error.get_or_insert(merge);
+            }
+        }
+    }
+    merge_error.map_or(Ok(()), Err)
+}
+
+/// See [`documents`].
+pub(crate) struct Documents<'t> {
+    file: String,
+    text: &'t str,
+    values: serde_yaml::Deserializer<'t>,
+    /// yaml-rust2's parser, one document behind or level with `values`; `None` once it failed
+    /// or ended, after which documents have no tree.
+    positions: Option<Parser<std::str::Chars<'t>>>,
+    builder: TreeBuilder,
+    doc_index: usize,
+    done: bool,
+}
+
+impl Documents<'_> {
+    /// The start and position tree of the next document yaml-rust2 reads.
+    fn next_tree(&mut self) -> (Pos, Option<SourceNode>) {
+        let Some(parser) = self.positions.as_mut() else {
+            return (Pos::START, None);
+        };
+        self.builder.docs.clear();
+        // One document per call; a failure here only costs positions (serde_yaml accepted
+        // the text so far).
+        let result = parser.load(&mut self.builder, false);
+        let tree = self.builder.docs.pop();
+        if result.is_err() || tree.is_none() {
+            self.positions = None;
+        }
+        tree.unwrap_or((Pos::START, None))
+    }
+}
+
+impl Iterator for Documents<'_> {
+    type Item = Result<Document, Diagnostic>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let Some(doc) = self.values.next() else {
+                self.done = true;
+                break;
+            };
+            let mut value = match serde_yaml::Value::deserialize(doc) {
+                Ok(v) => v,
+                // After a syntax error serde_yaml's document iterator repeats the same error
+                // forever, so stop at the first.
+                Err(err) => {
+                    self.done = true;
+                    return Some(Err(yaml_error(&self.file, self.text, &err)));
+                }
+            };
+            let (doc_start, tree) = self.next_tree();
+            let doc_index = self.doc_index;
+            self.doc_index += 1;
+            if value.is_null() {
+                continue;
+            }
+            let root = tree.filter(|t| same_shape(&value, t)).map(Arc::new);
+            let doc_start = root.as_ref().map_or(doc_start, |r| r.pos);
+            let source = SourceRef {
+                file: self.file.clone(),
+                doc_index,
+                root,
+                prefix: Vec::new(),
+                doc_start,
+            };
+            if let Err(err) = value.apply_merge() {
+                return Some(Err(source.here(format!(
+                    "invalid merge key (<<): {}",
+                    clean_yaml_message(&err)
+                ))));
+            }
+            return Some(Ok(Document { value, source }));
+        }
+        None
+    }
 }
 
 /// Converts a serde_ignored path to segments (`Some`/newtype wrappers are not steps).
@@ -666,6 +753,54 @@ mod tests {
                 .line_column("containers[0].name"),
             (13, 11)
         );
+    }
+
+    #[test]
+    fn streamed_documents_are_the_documents_read_whole() {
+        let whole = docs();
+        let streamed: Vec<Document> = documents("f.yaml", TEXT)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(streamed.len(), whole.len());
+        for (s, w) in streamed.iter().zip(&whole) {
+            assert_eq!(s.value, w.value);
+            assert_eq!(s.source.doc_index, w.source.doc_index);
+            for path in [
+                "",
+                "name",
+                "cluster.nodePools[0].resources.cpu",
+                "spec.containers[0]",
+            ] {
+                assert_eq!(
+                    s.source.line_column(path),
+                    w.source.line_column(path),
+                    "{path}"
+                );
+            }
+        }
+        assert!(check_documents("f.yaml", TEXT).is_ok());
+    }
+
+    #[test]
+    fn a_syntax_error_anywhere_in_a_file_wins_over_an_earlier_merge_key_error() {
+        let merge = "a: 1\n<<: 5\n";
+        let syntax = "b: [1, 2\nc: 3\n";
+        let reported = |text: &str| {
+            let whole = parse_documents("m.yaml", text).err().unwrap();
+            let checked = check_documents("m.yaml", text).err().unwrap();
+            assert_eq!(whole, checked);
+            whole
+        };
+        let err = reported(&format!("{merge}---\n{syntax}"));
+        assert!(
+            err.message.starts_with("invalid YAML: did not find"),
+            "{err}"
+        );
+        assert_eq!(err.line, 5);
+        let err = reported(&format!("x: 1\n---\n{merge}---\n{merge}"));
+        assert!(err.message.starts_with("invalid merge key"), "{err}");
+        assert_eq!((err.line, err.column), (3, 1));
     }
 
     #[test]

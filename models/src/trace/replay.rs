@@ -16,7 +16,7 @@ use sim_core::{Context, RunLimits, SimDuration, SimTime, Simulation, StopReason}
 use super::metrics::SamplingConfig;
 use super::{DEFAULT_SAMPLE_INTERVAL, Trace, TraceParts, TracePod, load_openb};
 use crate::api::{Pod, PodId};
-use crate::apiserver::{ApiServer, ControlPlaneTiming as Timing};
+use crate::apiserver::{ApiError, ApiServer, ControlPlaneTiming as Timing};
 use crate::cluster::{Cluster, Event};
 use crate::events::{EventRecord, EventType};
 use crate::gpu::DEFAULT_TYPICAL_POD_THRESHOLD_PERCENT;
@@ -95,8 +95,23 @@ impl Cluster {
         let Some(pod) = self.trace.waiting.get_mut(i).and_then(Option::take) else {
             return;
         };
-        let Ok(id) = self.api.create_pod(ctx, pod) else {
-            return;
+        let name = pod.name.clone();
+        let id = match self.api.create_pod(ctx, pod) {
+            Ok(id) => id,
+            Err(e) => {
+                // Other refusals drop the pod silently, as they always have; the cap is the
+                // one a user must hear about.
+                if matches!(e, ApiError::Forbidden(_)) && self.api.pod_cap_reached() {
+                    self.api.record(
+                        ctx.now(),
+                        EventType::Warning,
+                        "FailedCreate",
+                        format!("pod/{name}"),
+                        format!("Error creating: {e}"),
+                    );
+                }
+                return;
+            }
         };
         self.trace.ids[i] = Some(id);
         if let Some(departure) = self.trace.departures[i] {
