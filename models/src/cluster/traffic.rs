@@ -158,7 +158,10 @@ impl TrafficDriver {
                     all = true;
                 }
             } else if let Some(key) = self.live.remove(&pod) {
+                // The key stays gone: a proxy that still lists the pod sends requests to a
+                // dead container, and they fail.
                 self.model.pod_gone(key, now);
+                self.dead.insert(pod, key);
                 all = true;
             }
         }
@@ -189,22 +192,25 @@ impl TrafficDriver {
         let mut eps = std::mem::take(&mut self.scratch);
         eps.clear();
         for e in proxy.endpoints(ix) {
-            let key = match self.live.get(&e.pod) {
-                Some(&k) => k,
+            let (key, newly_dead) = match self.live.get(&e.pod) {
+                Some(&k) => (k, false),
                 None => match self.dead.get(&e.pod) {
-                    Some(&k) => k,
+                    Some(&k) => (k, false),
                     None => {
                         // The proxy lists a pod whose container is not running (it died, or
                         // has not started): requests sent to it fail.
                         let k = self.new_key(e.pod);
-                        self.model.pod_gone(k, self.model.now());
                         self.dead.insert(e.pod, k);
-                        k
+                        (k, true)
                     }
                 },
             };
+            // The model learns of a key here; only a key it knows can be marked gone.
             self.model
                 .set_pod_capacity(key, cpu_limit_millis(api, e.pod));
+            if newly_dead {
+                self.model.pod_gone(key, self.model.now());
+            }
             let zones = self.zones.len() as u32;
             let zone = e
                 .zone

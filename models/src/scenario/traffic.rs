@@ -60,8 +60,9 @@ const SECTION_KEYS: [&str; 7] = [
     "entry",
     "calls",
 ];
-const ENTRY_KEYS: [&str; 9] = [
+const ENTRY_KEYS: [&str; 10] = [
     "service", "rate", "arrivals", "daily", "weekly", "trend", "surges", "series", "balancer",
+    "start",
 ];
 
 fn key(k: &str) -> Seg {
@@ -692,6 +693,13 @@ fn entry(
                 &sub(at, "arrivals"),
                 format!("expected poisson or uniform, got {}", shown(v)),
             )),
+        }
+    }
+    if let Some(v) = get(m, "start") {
+        // Traffic begins here: the shop is up before its clients arrive.
+        match duration(src, v, &sub(at, "start")) {
+            Ok(d) => r.start_secs = d.as_secs_f64(),
+            Err(d) => errors.push(d),
         }
     }
     if let Some(v) = get(m, "daily") {

@@ -65,6 +65,8 @@ pub struct RateSpec {
     pub trend_log_per_sec: f64,
     pub surges: Vec<Surge>,
     pub series: Option<Series>,
+    /// No traffic before this many seconds of simulated time (`start: 1m`).
+    pub start_secs: f64,
 }
 
 impl RateSpec {
@@ -80,6 +82,9 @@ impl RateSpec {
     /// negative; zero for nonsense inputs rather than NaN.
     pub fn rate_at(&self, t: SimTime, start_unix_secs: i64) -> f64 {
         let secs = t.as_secs_f64();
+        if secs < self.start_secs {
+            return 0.0;
+        }
         let level = match &self.series {
             Some(s) => s.at(secs),
             None => self.base,
