@@ -40,7 +40,7 @@ pub enum Outcome {
 
 const POOL: &str = "cluster:\n  nodePools: [{name: pool, count: 3, resources: {cpu: \"8\", memory: 32Gi, pods: 110}, zones: [a, b]}]\n";
 
-const NODES_CSV: &str = "sn,cpu_milli,memory_mib,num_gpu,model\nopenb-node-0000,64000,262144,2,V100M32\nopenb-node-0001,96000,786432,8,G3\nopenb-node-0002,32000,131072,0,\n";
+const NODES_CSV: &str = "sn,cpu_milli,memory_mib,gpu,model\nopenb-node-0000,64000,262144,2,V100M32\nopenb-node-0001,96000,786432,8,G3\nopenb-node-0002,32000,131072,0,\n";
 
 impl Target {
     pub const ALL: [Target; 3] = [Target::Scenario, Target::Manifest, Target::Trace];
