@@ -53,6 +53,8 @@ pub struct TrafficDriver {
     advanced: bool,
     /// Whether traffic enters the cluster at each service.
     entry: Vec<bool>,
+    /// The reporting interval (`seriesInterval`), in nanoseconds.
+    series_interval: u64,
 }
 
 impl TrafficDriver {
@@ -72,6 +74,7 @@ impl TrafficDriver {
             scratch: Vec::new(),
             advanced: false,
             entry: spec.services.iter().map(|s| s.entry.is_some()).collect(),
+            series_interval: spec.series_interval.as_nanos().max(1),
         }
     }
 
@@ -80,6 +83,7 @@ impl TrafficDriver {
         let Some(next) = self.model.next_time() else {
             return;
         };
+        let next = next.min(self.boundary_after(self.model.now()));
         if next > self.end {
             return;
         }
@@ -96,10 +100,22 @@ impl TrafficDriver {
     pub fn handle(&mut self, _e: TrafficEvent, ctx: &mut Context<'_, Event>) {
         self.armed = None;
         self.advanced = true;
-        let until = ctx.next_event_time().unwrap_or(self.end).min(self.end);
+        // Never past the next reporting boundary: the metrics recorder samples between
+        // events, and a stretch without cluster events must not skip an interval.
+        let until = ctx
+            .next_event_time()
+            .unwrap_or(self.end)
+            .min(self.end)
+            .min(self.boundary_after(ctx.now()));
         self.model.advance_until(until);
         self.collect_series();
         self.arm(ctx);
+    }
+
+    /// The first reporting boundary after `t`.
+    fn boundary_after(&self, t: SimTime) -> SimTime {
+        let si = self.series_interval;
+        SimTime::from_nanos((t.as_nanos() / si).saturating_add(1).saturating_mul(si))
     }
 
     /// Whether the last event advanced the model (reset by asking).
@@ -195,8 +211,10 @@ impl TrafficDriver {
                     Some(&k) => k,
                     None => {
                         // The proxy lists a pod whose container is not running (it died, or
-                        // has not started): requests sent to it fail.
+                        // has not started): requests sent to it fail. The model must know the
+                        // key before it can mark it gone.
                         let k = self.new_key(e.pod);
+                        self.model.set_pod_capacity(k, None);
                         self.model.pod_gone(k, self.model.now());
                         self.dead.insert(e.pod, k);
                         k
