@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use models::cluster::Cluster;
-use models::run::{RunOptions, build};
+use models::run::{RunOptions, build, run};
 use models::scenario::load_str;
 use models::scheduler::Registry;
 use models::traffic::{Counts, FailureCause};
@@ -99,7 +99,8 @@ timeline:
 
 const GOOD_STRATEGY: &str =
     "        strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";
-const GOOD_PROBE: &str = "                readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 2}
+const GOOD_PROBE: &str =
+    "                readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 2}
                 lifecycle: {preStop: {sleep: {seconds: 5}}}";
 
 fn rolling(good: bool) -> String {
@@ -133,7 +134,8 @@ fn rolled_out(sim: &Simulation<Cluster>) {
         .collect();
     assert_eq!(pods.len(), 4, "the rollout ended with 4 pods");
     assert!(
-        pods.iter().all(|r| r.pod.images.iter().any(|i| i == "web:v2")),
+        pods.iter()
+            .all(|r| r.pod.images.iter().any(|i| i == "web:v2")),
         "every pod runs the new image"
     );
 }
@@ -170,4 +172,208 @@ fn a_rolling_update_under_traffic_loses_requests_without_readiness_or_prestop() 
     assert_eq!(d.failed_total(), gone + none, "{d:?}");
     // Bounded: a few seconds' worth of a share of 100 requests/s per pod replaced.
     assert!(d.failed_total() < 4 * 100 * 5, "{d:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// A surge, the HPA and the cluster autoscaler.
+
+/// `web` (1-cpu pods, CPU limit 1) on one 4-cpu node of an autoscaled pool, an HPA at 50%
+/// CPU, 50 requests/s of 10ms CPU each (2 pods at 25%). At 3m traffic ramps up over 1m to
+/// 16 times that and holds 10m: the HPA wants 16 pods, which need 4 nodes. At 14m it is over.
+const SURGE: &str = r#"
+name: surge-autoscaling
+seed: 4
+duration: 40m
+controlPlane: {watchLatency: 0s, apiLatency: 0s}
+cluster:
+  nodePools:
+    - name: pool
+      count: 1
+      resources: {cpu: "4", memory: 16Gi, pods: 110}
+      autoscaling: {min: 1, max: 6, provisioningDelay: 60s..120s}
+workloads:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web}
+      spec:
+        replicas: 2
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec:
+            containers:
+              - name: web
+                image: web:v1
+                resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: "1"}}
+  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: web}
+      spec:
+        selector: {app: web}
+        ports: [{port: 80, targetPort: 8080}]
+  - inline:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+        minReplicas: 2
+        maxReplicas: 20
+        metrics:
+          - type: Resource
+            resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+behaviour:
+  podStartup: 2s
+  web: {cpuPerRequest: {exp: 10ms}, concurrency: 4, timeout: 5s}
+traffic:
+  mode: fluid
+  seriesInterval: 30s
+  entry:
+    - service: web
+      rate: 50/s
+      surges: [{at: 3m, factor: 16, rampUp: 1m, hold: 10m}]
+"#;
+
+fn secs(t: SimTime) -> f64 {
+    t.as_nanos() as f64 / 1e9
+}
+
+#[test]
+fn a_surge_scales_pods_and_nodes_out_and_back_in() {
+    let s = load_str("surge.yaml", SURGE, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    let o = run(
+        &s,
+        &Registry::default_plugins(),
+        &RunOptions::default(),
+        |_, _| {},
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let c = o.simulation.world();
+    let events = |reason: &str| -> Vec<&models::events::EventRecord> {
+        c.api.events.iter().filter(|e| e.reason == reason).collect()
+    };
+    let size = |m: &str| -> i32 {
+        m.trim_start_matches("New size: ")
+            .split(';')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(-1)
+    };
+
+    // The HPA scales out at upstream's default rate: at most max(4 pods, 100%) per 15s.
+    let rescales: Vec<(SimTime, i32)> = events("SuccessfulRescale")
+        .iter()
+        .map(|e| (e.time(), size(&e.message)))
+        .collect();
+    let mut current = 2;
+    let mut last_up: Option<SimTime> = None;
+    let mut ups = Vec::new();
+    let mut first_down = None;
+    for &(t, new) in &rescales {
+        if new > current {
+            assert!(new - current <= 4.max(current), "{rescales:?}");
+            if let Some(l) = last_up {
+                assert!(t.since(l) >= SimDuration::from_secs(15), "{rescales:?}");
+            }
+            last_up = Some(t);
+            ups.push((secs(t), new));
+        } else if first_down.is_none() {
+            first_down = Some(t);
+        }
+        current = new;
+    }
+    eprintln!("scale-out steps (s, replicas): {ups:?}");
+    assert!(ups.len() >= 4, "{rescales:?}");
+    assert!(ups.iter().any(|&(_, n)| n >= 16), "{rescales:?}");
+    let surge_start = at(3 * 60);
+    assert!(ups.iter().all(|&(t, _)| t >= secs(surge_start)), "{ups:?}");
+
+    // The pods that do not fit trigger scale-ups; the nodes register after the
+    // provisioning delay (60s..120s) and the pods schedule there.
+    let triggered = events("TriggeredScaleUp");
+    assert!(!triggered.is_empty());
+    let first_trigger = triggered[0].time();
+    let registered: Vec<SimTime> = events("RegisteredNode")
+        .iter()
+        .map(|e| e.time())
+        .filter(|t| *t > SimTime::ZERO)
+        .collect();
+    eprintln!(
+        "first TriggeredScaleUp at {}s; nodes registered at {:?}s",
+        secs(first_trigger),
+        registered.iter().map(|t| secs(*t)).collect::<Vec<_>>()
+    );
+    assert!(registered.len() >= 3, "{registered:?}");
+    assert!(registered[0] >= first_trigger.saturating_add(SimDuration::from_secs(60)));
+    assert!(registered[0] <= first_trigger.saturating_add(SimDuration::from_secs(130)));
+    let last_node = *registered.last().expect("nodes");
+    assert!(
+        last_node < at(14 * 60),
+        "the nodes arrived during the surge"
+    );
+
+    // Latency recovers once the nodes are there.
+    let rec = c.metrics.as_ref().expect("metrics");
+    let p99: Vec<(f64, f64)> = rec
+        .get("latency_p99_seconds", "service/web")
+        .expect("the p99 series")
+        .points()
+        .collect();
+    let peak = p99
+        .iter()
+        .filter(|(t, _)| *t <= secs(last_node))
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    let settle = secs(last_node) + 90.0;
+    let after: Vec<f64> = p99
+        .iter()
+        .filter(|(t, _)| *t >= settle && *t < 14.0 * 60.0)
+        .map(|p| p.1)
+        .collect();
+    eprintln!("p99 peak {peak:.3}s before the last node, {after:?} after it (to 14m)");
+    assert!(peak > 1.0, "the surge hurt: {p99:?}");
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|v| *v < peak / 5.0), "{p99:?}");
+
+    // The surge ends at 14m; the HPA scales down only to the highest recommendation of the
+    // last 300s (its stabilization window), so back to minReplicas only 5 minutes after the
+    // surge's last recommendation (HPA syncs are 15s apart).
+    let &(down, last) = rescales.last().expect("rescaled");
+    assert_eq!(last, 2, "back to minReplicas: {rescales:?}");
+    assert!(down >= at(14 * 60 + 285), "{rescales:?}");
+    // The emptied nodes go at least 10 minutes after they became unneeded (no sooner than
+    // the scale-down that emptied them).
+    let removed: Vec<SimTime> = events("ScaleDown")
+        .iter()
+        .filter(|e| e.message == "nodes removed by cluster autoscaler")
+        .map(|e| e.time())
+        .collect();
+    eprintln!(
+        "HPA back to 2 replicas at {}s; nodes removed at {:?}s",
+        secs(down),
+        removed.iter().map(|t| secs(*t)).collect::<Vec<_>>()
+    );
+    assert!(removed.len() >= 3, "{removed:?}");
+    // A node is unneeded from the HPA scale-down that emptied it at the earliest: the first
+    // (19 → 16, which empties the last node added) or the last (→ 2).
+    let first_down = first_down.expect("scaled down");
+    let ten_minutes = SimDuration::from_secs(600);
+    assert!(
+        removed
+            .iter()
+            .all(|t| *t >= first_down.saturating_add(ten_minutes)),
+        "{removed:?}"
+    );
+    assert!(
+        removed
+            .iter()
+            .filter(|t| **t >= down.saturating_add(ten_minutes))
+            .count()
+            >= removed.len() - 1,
+        "{removed:?}"
+    );
+    let nodes = c.api.store.live_nodes().count();
+    assert!((1..=2).contains(&nodes), "{nodes} nodes left");
 }

@@ -84,7 +84,9 @@ impl TrafficDriver {
             return;
         };
         let next = next.min(self.boundary_after(self.model.now()));
-        if next > self.end {
+        // The model runs what happens before the end (`finish` brings it there); a timer at
+        // the end itself could advance nothing and would fire forever.
+        if next >= self.end {
             return;
         }
         if let Some((at, key)) = self.armed {

@@ -725,7 +725,10 @@ impl Kubelets {
             .as_ref()
             .and_then(|c| c.containers.first())
             .is_some_and(|c| c.readiness_probe.is_some());
-        let warm_up = match self.workload_behaviour(api, pod).map(|b| b.lifecycle.readiness) {
+        let warm_up = match self
+            .workload_behaviour(api, pod)
+            .map(|b| b.lifecycle.readiness)
+        {
             Some(ProbeBehaviour::PassAfter(lo, hi)) if !has_probe => {
                 self.draw(node, api, ctx, (lo, hi))
             }
