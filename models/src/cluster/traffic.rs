@@ -53,6 +53,8 @@ pub struct TrafficDriver {
     advanced: bool,
     /// Whether traffic enters the cluster at each service.
     entry: Vec<bool>,
+    /// The reporting interval (`seriesInterval`), in nanoseconds.
+    series_interval: u64,
 }
 
 impl TrafficDriver {
@@ -72,6 +74,7 @@ impl TrafficDriver {
             scratch: Vec::new(),
             advanced: false,
             entry: spec.services.iter().map(|s| s.entry.is_some()).collect(),
+            series_interval: spec.series_interval.as_nanos().max(1),
         }
     }
 
@@ -80,7 +83,10 @@ impl TrafficDriver {
         let Some(next) = self.model.next_time() else {
             return;
         };
-        if next > self.end {
+        let next = next.min(self.boundary_after(self.model.now()));
+        // The model runs what happens before the end (`finish` brings it there); a timer at
+        // the end itself could advance nothing and would fire forever.
+        if next >= self.end {
             return;
         }
         if let Some((at, key)) = self.armed {
@@ -96,10 +102,22 @@ impl TrafficDriver {
     pub fn handle(&mut self, _e: TrafficEvent, ctx: &mut Context<'_, Event>) {
         self.armed = None;
         self.advanced = true;
-        let until = ctx.next_event_time().unwrap_or(self.end).min(self.end);
+        // Never past the next reporting boundary: the metrics recorder samples between
+        // events, and a stretch without cluster events must not skip an interval.
+        let until = ctx
+            .next_event_time()
+            .unwrap_or(self.end)
+            .min(self.end)
+            .min(self.boundary_after(ctx.now()));
         self.model.advance_until(until);
         self.collect_series();
         self.arm(ctx);
+    }
+
+    /// The first reporting boundary after `t`.
+    fn boundary_after(&self, t: SimTime) -> SimTime {
+        let si = self.series_interval;
+        SimTime::from_nanos((t.as_nanos() / si).saturating_add(1).saturating_mul(si))
     }
 
     /// Whether the last event advanced the model (reset by asking).

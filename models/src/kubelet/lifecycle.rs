@@ -656,6 +656,19 @@ impl Kubelets {
         pod: PodId,
         grace: Option<i64>,
     ) -> SimDuration {
+        self.stop_durations(api, ctx, node, pod, grace).1
+    }
+
+    /// [`Self::stop_duration`] with when SIGTERM is sent: once the preStop hooks are done
+    /// (at once without one).
+    pub(super) fn stop_durations(
+        &self,
+        api: &ApiServer,
+        ctx: &mut Context<'_, Event>,
+        node: NodeId,
+        pod: PodId,
+        grace: Option<i64>,
+    ) -> (SimDuration, SimDuration) {
         let r = api.store.pod(pod);
         let grace_secs = grace.unwrap_or(r.pod.termination_grace_period_seconds);
         let grace = SimDuration::from_secs(u64::try_from(grace_secs).unwrap_or(0));
@@ -666,7 +679,7 @@ impl Kubelets {
             .map(|c| c.containers.iter().filter_map(|c| c.pre_stop).collect())
             .unwrap_or_default();
         if hooks.is_empty() {
-            return grace;
+            return (SimDuration::ZERO, grace);
         }
         let behaviour = self
             .workload_behaviour(api, pod)
@@ -683,7 +696,76 @@ impl Kubelets {
             hook = hook.max(d);
         }
         let used = hook.min(grace);
-        used + grace.saturating_sub(used).max(MINIMUM_GRACE_PERIOD)
+        (
+            used,
+            used + grace.saturating_sub(used).max(MINIMUM_GRACE_PERIOD),
+        )
+    }
+
+    /// The main container is up: its server accepts connections at once, or, for a pod
+    /// without a readinessProbe whose workload's `readiness: {passAfter}` says how long the
+    /// server takes to warm up, only then (the pod is Ready before it can answer). With a
+    /// readinessProbe the pod gets traffic only once it passes, so no warm-up is drawn.
+    pub(super) fn start_listening(
+        &mut self,
+        node: NodeId,
+        pod: PodId,
+        generation: u32,
+        api: &ApiServer,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        if self.container_log.is_none() {
+            return;
+        }
+        let has_probe = api
+            .store
+            .pod(pod)
+            .pod
+            .containers
+            .as_ref()
+            .and_then(|c| c.containers.first())
+            .is_some_and(|c| c.readiness_probe.is_some());
+        let warm_up = match self
+            .workload_behaviour(api, pod)
+            .map(|b| b.lifecycle.readiness)
+        {
+            Some(ProbeBehaviour::PassAfter(lo, hi)) if !has_probe => {
+                self.draw(node, api, ctx, (lo, hi))
+            }
+            _ => SimDuration::ZERO,
+        };
+        if warm_up == SimDuration::ZERO {
+            self.log_container(pod, true);
+        } else {
+            ctx.schedule(
+                warm_up,
+                self.timer(node, KubeletEvent::Listening(pod, generation, true)),
+            );
+        }
+    }
+
+    /// The pod is being deleted: its server stops accepting connections at SIGTERM, after
+    /// the preStop hooks (a server shutting down closes its listener first), while the
+    /// container may linger until the grace period ends.
+    pub(super) fn stop_listening(
+        &mut self,
+        node: NodeId,
+        pod: PodId,
+        sigterm: SimDuration,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        if self.container_log.is_none() {
+            return;
+        }
+        if sigterm == SimDuration::ZERO {
+            self.log_container(pod, false);
+        } else {
+            let generation = self.generation(pod);
+            ctx.schedule(
+                sigterm,
+                self.timer(node, KubeletEvent::Listening(pod, generation, false)),
+            );
+        }
     }
 }
 

@@ -59,6 +59,10 @@ pub enum KubeletEvent {
     Pressure,
     /// An evicted pod's containers are killed: it fails with reason `Evicted`.
     Evicted(PodId, u32),
+    /// The main container's server starts (`true`) or stops accepting connections: after
+    /// its warm-up, or at SIGTERM once the preStop hook is done. Scheduled only when
+    /// something watches which pods answer (`container_log`).
+    Listening(PodId, u32, bool),
 }
 
 impl KubeletEvent {
@@ -78,6 +82,7 @@ impl KubeletEvent {
             KubeletEvent::ContainerKilled(p, _) => (24, "ContainerKilled", u64::from(p.0)),
             KubeletEvent::Pressure => (25, "EvictionManager", 0),
             KubeletEvent::Evicted(p, _) => (26, "Evicted", u64::from(p.0)),
+            KubeletEvent::Listening(p, _, _) => (27, "Listening", u64::from(p.0)),
         }
     }
 }
@@ -299,7 +304,9 @@ impl Kubelets {
                     // its preStop hooks running first, inside it.
                     let running = r.phase == PodPhase::Running;
                     let stop = if running {
-                        self.stop_duration(api, ctx, node, pod, None)
+                        let (sigterm, stop) = self.stop_durations(api, ctx, node, pod, None);
+                        self.stop_listening(node, pod, sigterm, ctx);
+                        stop
                     } else {
                         SimDuration::ZERO
                     };
@@ -462,12 +469,22 @@ impl Kubelets {
             | KubeletEvent::StartStep(p, g)
             | KubeletEvent::Probe(p, g, _)
             | KubeletEvent::ContainerKilled(p, g)
-            | KubeletEvent::Evicted(p, g) => g != self.generation(p),
+            | KubeletEvent::Evicted(p, g)
+            | KubeletEvent::Listening(p, g, _) => g != self.generation(p),
             KubeletEvent::PodStopped(_) | KubeletEvent::PostNodeStatus => false,
             KubeletEvent::Pressure => false,
         };
         if stale {
             // Set for containers that have died since.
+            return;
+        }
+        if let KubeletEvent::Listening(pod, _, up) = event {
+            // The server's own doing: it needs no word with the API server.
+            let r = api.store.pod(pod);
+            let live = r.is_active() && r.node == Some(node) && r.deletion_timestamp.is_none();
+            if !up || live {
+                self.log_container(pod, up);
+            }
             return;
         }
         if event == KubeletEvent::Pressure {
@@ -537,7 +554,7 @@ impl Kubelets {
                             self.schedule_crash(node, pod, api, ctx);
                         }
                         self.containers_started(node, pod, api, ctx);
-                        self.log_container(pod, true);
+                        self.start_listening(node, pod, generation, api, ctx);
                         self.usage_container_started(node, pod, api, ctx);
                     }
                     Err(ApiError::Unavailable) => {
@@ -568,7 +585,7 @@ impl Kubelets {
                 self.exit_codes.insert(pod, EXIT_CODE_KILLED);
                 self.container_exited(node, pod, api, ctx);
             }
-            KubeletEvent::Pressure => {}
+            KubeletEvent::Pressure | KubeletEvent::Listening(..) => {}
             KubeletEvent::Evicted(pod, _) => self.eviction_done(node, pod, api, ctx),
         }
     }
