@@ -32,7 +32,7 @@ fn counts_at(sim: &mut Simulation<Cluster>, t: SimTime, service: &str) -> Counts
     let driver = sim.world_mut().traffic.as_mut().expect("traffic runs");
     driver.catch_up(t);
     let ix = driver.model.service_ix(service).expect("a traffic service");
-    driver.model.stats(ix).counts.clone()
+    driver.model.stats(ix).counts
 }
 
 fn since(later: &Counts, earlier: &Counts) -> Counts {

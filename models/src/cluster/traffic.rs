@@ -146,7 +146,7 @@ impl TrafficDriver {
         let latest = &mut self.latest;
         self.model.take_series(|s, w| {
             if let Some(slot) = latest.get_mut(s) {
-                *slot = Some(w.clone());
+                *slot = Some(*w);
             }
         });
     }
