@@ -53,6 +53,10 @@ pub struct TrafficDriver {
     advanced: bool,
     /// Whether traffic enters the cluster at each service.
     entry: Vec<bool>,
+    /// The pods each service's last push listed (sorted), or `None` before its first push:
+    /// a container that starts or stops changes its pod's key, so only the services listing
+    /// that pod need pushing again.
+    pushed: Vec<Option<Vec<PodId>>>,
 }
 
 impl TrafficDriver {
@@ -72,6 +76,7 @@ impl TrafficDriver {
             scratch: Vec::new(),
             advanced: false,
             entry: spec.services.iter().map(|s| s.entry.is_some()).collect(),
+            pushed: vec![None; n],
         }
     }
 
@@ -148,18 +153,18 @@ impl TrafficDriver {
         }
         let now = ctx.now();
         self.catch_up(now);
-        let mut all = false;
+        let mut rekeyed: Vec<PodId> = Vec::new();
         for (pod, running) in containers.drain(..) {
             if running {
                 if !self.live.contains_key(&pod) {
                     self.dead.remove(&pod);
                     let key = self.new_key(pod);
                     self.live.insert(pod, key);
-                    all = true;
+                    rekeyed.push(pod);
                 }
             } else if let Some(key) = self.live.remove(&pod) {
                 self.model.pod_gone(key, now);
-                all = true;
+                rekeyed.push(pod);
             }
         }
         // Services the proxy learned of since.
@@ -172,7 +177,11 @@ impl TrafficDriver {
         }
         for s in 0..self.services.len() {
             let Some(ix) = self.services[s] else { continue };
-            if all || changed.contains(&ix) {
+            let stale = match &self.pushed[s] {
+                None => !rekeyed.is_empty(),
+                Some(pods) => rekeyed.iter().any(|p| pods.binary_search(p).is_ok()),
+            };
+            if stale || changed.contains(&ix) {
                 self.push_endpoints(s, ix, proxy, api);
             }
         }
@@ -188,7 +197,10 @@ impl TrafficDriver {
     fn push_endpoints(&mut self, s: ServiceIx, ix: ProxyService, proxy: &Proxy, api: &ApiServer) {
         let mut eps = std::mem::take(&mut self.scratch);
         eps.clear();
+        let mut listed = self.pushed[s].take().unwrap_or_default();
+        listed.clear();
         for e in proxy.endpoints(ix) {
+            listed.push(e.pod);
             let key = match self.live.get(&e.pod) {
                 Some(&k) => k,
                 None => match self.dead.get(&e.pod) {
@@ -221,6 +233,9 @@ impl TrafficDriver {
         }
         self.model.set_endpoints(s, &eps);
         self.scratch = eps;
+        listed.sort_unstable();
+        listed.dedup();
+        self.pushed[s] = Some(listed);
     }
 
     /// Hands the CPU the pods burned since the last call to the metrics pipeline.
