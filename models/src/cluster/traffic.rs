@@ -55,6 +55,10 @@ pub struct TrafficDriver {
     entry: Vec<bool>,
     /// The reporting interval (`seriesInterval`), in nanoseconds.
     series_interval: u64,
+    /// The pods each service's last push listed (sorted), or `None` before its first push:
+    /// a container that starts or stops changes its pod's key, so only the services listing
+    /// that pod need pushing again.
+    pushed: Vec<Option<Vec<PodId>>>,
 }
 
 impl TrafficDriver {
@@ -75,6 +79,7 @@ impl TrafficDriver {
             advanced: false,
             entry: spec.services.iter().map(|s| s.entry.is_some()).collect(),
             series_interval: spec.series_interval.as_nanos().max(1),
+            pushed: vec![None; n],
         }
     }
 
@@ -166,21 +171,21 @@ impl TrafficDriver {
         }
         let now = ctx.now();
         self.catch_up(now);
-        let mut all = false;
+        let mut rekeyed: Vec<PodId> = Vec::new();
         for (pod, running) in containers.drain(..) {
             if running {
                 if !self.live.contains_key(&pod) {
                     self.dead.remove(&pod);
                     let key = self.new_key(pod);
                     self.live.insert(pod, key);
-                    all = true;
+                    rekeyed.push(pod);
                 }
             } else if let Some(key) = self.live.remove(&pod) {
                 // The key stays gone: a proxy that still lists the pod sends requests to a
                 // dead container, and they fail.
                 self.model.pod_gone(key, now);
                 self.dead.insert(pod, key);
-                all = true;
+                rekeyed.push(pod);
             }
         }
         // Services the proxy learned of since.
@@ -193,7 +198,11 @@ impl TrafficDriver {
         }
         for s in 0..self.services.len() {
             let Some(ix) = self.services[s] else { continue };
-            if all || changed.contains(&ix) {
+            let stale = match &self.pushed[s] {
+                None => !rekeyed.is_empty(),
+                Some(pods) => rekeyed.iter().any(|p| pods.binary_search(p).is_ok()),
+            };
+            if stale || changed.contains(&ix) {
                 self.push_endpoints(s, ix, proxy, api);
             }
         }
@@ -209,7 +218,10 @@ impl TrafficDriver {
     fn push_endpoints(&mut self, s: ServiceIx, ix: ProxyService, proxy: &Proxy, api: &ApiServer) {
         let mut eps = std::mem::take(&mut self.scratch);
         eps.clear();
+        let mut listed = self.pushed[s].take().unwrap_or_default();
+        listed.clear();
         for e in proxy.endpoints(ix) {
+            listed.push(e.pod);
             let (key, newly_dead) = match self.live.get(&e.pod) {
                 Some(&k) => (k, false),
                 None => match self.dead.get(&e.pod) {
@@ -245,6 +257,9 @@ impl TrafficDriver {
         }
         self.model.set_endpoints(s, &eps);
         self.scratch = eps;
+        listed.sort_unstable();
+        listed.dedup();
+        self.pushed[s] = Some(listed);
     }
 
     /// Hands the CPU the pods burned since the last call to the metrics pipeline.

@@ -225,6 +225,8 @@ struct Svc {
     /// Endpoints the proxy sends to: `(pod, weight)`.
     eps: Vec<(u32, u32)>,
     cum: Vec<u64>,
+    /// Every endpoint has the same weight (least-request then compares loads alone).
+    equal_weights: bool,
     cursor: u64,
     rng_balance: StreamRng,
     rng_cost: StreamRng,
@@ -321,6 +323,7 @@ impl TrafficModel {
                     .collect(),
                 eps: Vec::new(),
                 cum: Vec::new(),
+                equal_weights: true,
                 cursor: 0,
                 rng_balance: derive_stream(seed, &format!("traffic/balance/{}", s.name)),
                 rng_cost: derive_stream(seed, &format!("traffic/cost/{}", s.name)),
@@ -458,6 +461,7 @@ impl TrafficModel {
         }
         let svc = &mut self.svcs[service];
         balancer::cumulative(eps.iter().map(|e| e.1), &mut svc.cum);
+        svc.equal_weights = eps.windows(2).all(|w| w[0].1 == w[1].1);
         svc.eps = eps;
         self.refresh_capacity(service);
         if self.mode == Mode::Fluid {
@@ -474,9 +478,19 @@ impl TrafficModel {
             return;
         };
         let now = self.now;
+        let limit = cpu_limit_millis.map(|m| f64::from(m) / 1000.0);
         let pod = &mut self.pods[p as usize];
         pod.catch_up(now);
-        pod.cpu_limit = cpu_limit_millis.map(|m| f64::from(m) / 1000.0);
+        if pod.cpu_limit == limit {
+            // No capacity or group to recompute. (The driver tells every endpoint's limit at
+            // each push; walking every service's endpoints here made a push quadratic.)
+            self.integrate_capacity();
+            if self.mode == Mode::Request {
+                self.reschedule_pod(p);
+            }
+            return;
+        }
+        pod.cpu_limit = limit;
         self.integrate_capacity();
         for s in 0..self.svcs.len() {
             if self.svcs[s].eps.iter().any(|e| e.0 == p) {

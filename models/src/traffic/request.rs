@@ -110,6 +110,9 @@ impl TrafficModel {
                 let draw = svc.rng_balance.next_u64();
                 balancer::pick_random(&svc.cum, draw)
             }
+            Balancer::LeastRequest if svc.equal_weights => {
+                least_loaded(&svc.eps, &self.pods, &mut svc.cursor)
+            }
             Balancer::LeastRequest => {
                 let eps = &svc.eps;
                 let pods = &self.pods;
@@ -360,4 +363,27 @@ impl TrafficModel {
         }
         self.done = held;
     }
+}
+
+/// [`balancer::pick_least_request`] when every endpoint has the same (non-zero) weight: the
+/// fewest requests in flight, ties to the first at or after the cursor. The same pick, without
+/// the weighted comparison, and stopping at an idle pod (nothing beats it).
+fn least_loaded(eps: &[(u32, u32)], pods: &[super::Pod], cursor: &mut u64) -> Option<usize> {
+    let n = eps.len();
+    if n == 0 {
+        return None;
+    }
+    let start = (*cursor % n as u64) as usize;
+    *cursor = cursor.wrapping_add(1);
+    let mut best = (start, u32::MAX);
+    for i in (start..n).chain(0..start) {
+        let f = pods[eps[i].0 as usize].in_flight();
+        if f < best.1 {
+            best = (i, f);
+            if f == 0 {
+                break;
+            }
+        }
+    }
+    Some(best.0)
 }
