@@ -365,19 +365,6 @@ pub(crate) fn progress_text(w: &models::summary::WorkloadStatus) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_read_as_people_write_them() {
-        assert_eq!(human_amount("cpu", 4000), "4");
-        assert_eq!(human_amount("cpu", 1250), "1.25");
-        assert_eq!(human_amount("memory", 16 << 30), "16.0Gi");
-        assert_eq!(human_amount("nvidia.com/gpu", 3), "3");
-    }
-}
-
 /// Requests per Service (entry services first) and the SLO verdicts, when there was traffic.
 fn services_table(out: &mut String, s: &Summary) {
     if s.services.is_empty() {
@@ -446,5 +433,18 @@ fn services_table(out: &mut String, s: &Summary) {
             v.objective,
             if v.met { "met" } else { "MISSED" }
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        assert_eq!(human_amount("cpu", 4000), "4");
+        assert_eq!(human_amount("cpu", 1250), "1.25");
+        assert_eq!(human_amount("memory", 16 << 30), "16.0Gi");
+        assert_eq!(human_amount("nvidia.com/gpu", 3), "3");
     }
 }
