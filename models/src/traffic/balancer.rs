@@ -104,9 +104,127 @@ pub fn pick_least_request(
     best.map(|b| b.0)
 }
 
+/// Least-request over equally weighted endpoints, in O(log n) per pick and per load change:
+/// the pick of [`pick_least_request`] (fewest in flight; among equals the first at or after
+/// `cursor`, cyclically), kept as a min-tree over the endpoints' loads so that a pick need not
+/// scan every endpoint (with least-request the loads are even, so a scan rarely stops early).
+#[derive(Clone, Debug, Default)]
+pub struct LeastLoaded {
+    n: usize,
+    /// Leaves at `[size, size + n)`, padding leaves `u32::MAX`; node `k` holds the minimum of
+    /// its children `2k` and `2k + 1`.
+    tree: Vec<u32>,
+}
+
+impl LeastLoaded {
+    pub fn new(loads: impl ExactSizeIterator<Item = u32>) -> LeastLoaded {
+        let n = loads.len();
+        let size = n.next_power_of_two().max(1);
+        let mut tree = vec![u32::MAX; 2 * size];
+        for (i, l) in loads.enumerate() {
+            tree[size + i] = l;
+        }
+        for k in (1..size).rev() {
+            tree[k] = tree[2 * k].min(tree[2 * k + 1]);
+        }
+        LeastLoaded { n, tree }
+    }
+
+    fn size(&self) -> usize {
+        self.tree.len() / 2
+    }
+
+    /// Endpoint `i` now has `load` requests in flight.
+    pub fn set(&mut self, i: usize, load: u32) {
+        if i >= self.n {
+            return;
+        }
+        let mut k = self.size() + i;
+        self.tree[k] = load;
+        while k > 1 {
+            k /= 2;
+            let m = self.tree[2 * k].min(self.tree[2 * k + 1]);
+            if self.tree[k] == m {
+                break;
+            }
+            self.tree[k] = m;
+        }
+    }
+
+    /// The first endpoint at or after `from` whose load is `target` (the tree's minimum).
+    fn first_from(&self, from: usize, target: u32) -> Option<usize> {
+        let size = self.size();
+        // Walk up from the leaf: find the first subtree right of (or at) `from` holding the
+        // target, then descend into its leftmost such leaf.
+        let mut k = size + from;
+        if self.tree[k] != target {
+            loop {
+                // Move to the next subtree to the right at this level, climbing while `k` is
+                // a right child.
+                while k % 2 == 1 {
+                    k /= 2;
+                    if k == 0 {
+                        return None;
+                    }
+                }
+                k += 1;
+                if self.tree[k] == target {
+                    break;
+                }
+            }
+            while k < size {
+                k = if self.tree[2 * k] == target {
+                    2 * k
+                } else {
+                    2 * k + 1
+                };
+            }
+        }
+        (k - size < self.n).then_some(k - size)
+    }
+
+    /// The least-loaded endpoint, ties to the first at or after `cursor` (mod n); advances
+    /// `cursor`.
+    pub fn pick(&self, cursor: &mut u64) -> Option<usize> {
+        if self.n == 0 {
+            return None;
+        }
+        let start = (*cursor % self.n as u64) as usize;
+        *cursor = cursor.wrapping_add(1);
+        let min = self.tree[1];
+        self.first_from(start, min)
+            .or_else(|| self.first_from(0, min))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn least_loaded_index_picks_what_a_scan_picks() {
+        // Against pick_least_request on equal weights, over loads changing at random.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [1usize, 2, 3, 5, 8, 13, 64, 100] {
+            let mut loads: Vec<u32> = (0..n).map(|_| (next() % 4) as u32).collect();
+            let mut index = LeastLoaded::new(loads.iter().copied());
+            let (mut c1, mut c2) = (7u64, 7u64);
+            for _ in 0..2000 {
+                let i = (next() % n as u64) as usize;
+                loads[i] = (next() % 5) as u32;
+                index.set(i, loads[i]);
+                let scan = pick_least_request(n, |_| 1, |k| loads[k], &mut c1);
+                assert_eq!(index.pick(&mut c2), scan, "n {n}, loads {loads:?}");
+            }
+        }
+        assert_eq!(LeastLoaded::new(std::iter::empty()).pick(&mut 0), None);
+    }
 
     fn cum(w: &[u32]) -> Vec<u64> {
         let mut c = Vec::new();

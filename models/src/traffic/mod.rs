@@ -140,6 +140,8 @@ struct Pod {
     fluid_svc: u32,
     fluid_group: u32,
     fluid_snapshot: f64,
+    /// `(service, endpoint index)` of the [`Svc::least_loaded`] indexes listing this pod.
+    least_loaded_at: Vec<(u32, u32)>,
 }
 
 impl Pod {
@@ -160,6 +162,7 @@ impl Pod {
             fluid_svc: u32::MAX,
             fluid_group: u32::MAX,
             fluid_snapshot: 0.0,
+            least_loaded_at: Vec::new(),
         }
     }
 
@@ -227,6 +230,8 @@ struct Svc {
     cum: Vec<u64>,
     /// Every endpoint has the same weight (least-request then compares loads alone).
     equal_weights: bool,
+    /// Least-request with equal weights in `request` mode: the endpoints' loads, indexed.
+    least_loaded: Option<balancer::LeastLoaded>,
     cursor: u64,
     rng_balance: StreamRng,
     rng_cost: StreamRng,
@@ -324,6 +329,7 @@ impl TrafficModel {
                 eps: Vec::new(),
                 cum: Vec::new(),
                 equal_weights: true,
+                least_loaded: None,
                 cursor: 0,
                 rng_balance: derive_stream(seed, &format!("traffic/balance/{}", s.name)),
                 rng_cost: derive_stream(seed, &format!("traffic/cost/{}", s.name)),
@@ -444,6 +450,7 @@ impl TrafficModel {
             return;
         }
         self.integrate_capacity();
+        self.unindex_least_loaded(service);
         let any_ready = endpoints.iter().any(|e| e.serving && !e.terminating);
         let mut eps = std::mem::take(&mut self.svcs[service].eps);
         eps.clear();
@@ -463,6 +470,7 @@ impl TrafficModel {
         balancer::cumulative(eps.iter().map(|e| e.1), &mut svc.cum);
         svc.equal_weights = eps.windows(2).all(|w| w[0].1 == w[1].1);
         svc.eps = eps;
+        self.index_least_loaded(service);
         self.refresh_capacity(service);
         if self.mode == Mode::Fluid {
             self.fluid_regroup(service);
@@ -599,6 +607,52 @@ impl TrafficModel {
         self.pods.push(pod);
         self.pod_ix.insert(key, p);
         p
+    }
+
+    fn unindex_least_loaded(&mut self, service: usize) {
+        if self.svcs[service].least_loaded.take().is_none() {
+            return;
+        }
+        for &(p, _) in &self.svcs[service].eps {
+            self.pods[p as usize]
+                .least_loaded_at
+                .retain(|&(s, _)| s as usize != service);
+        }
+    }
+
+    /// Indexes `service`'s endpoints by load when its picks are least-request over equal
+    /// weights (in `request` mode, the only one that picks per request).
+    fn index_least_loaded(&mut self, service: usize) {
+        let svc = &self.svcs[service];
+        if self.mode != Mode::Request
+            || svc.spec.balancer != Balancer::LeastRequest
+            || !svc.equal_weights
+        {
+            return;
+        }
+        let pods = &mut self.pods;
+        let index =
+            balancer::LeastLoaded::new(svc.eps.iter().map(|&(p, _)| pods[p as usize].in_flight()));
+        for (i, &(p, _)) in svc.eps.iter().enumerate() {
+            pods[p as usize]
+                .least_loaded_at
+                .push((service as u32, i as u32));
+        }
+        self.svcs[service].least_loaded = Some(index);
+    }
+
+    /// Pod `p`'s requests in flight changed: updates the least-request indexes listing it.
+    fn loads_changed(&mut self, p: u32) {
+        let pod = &self.pods[p as usize];
+        if pod.least_loaded_at.is_empty() {
+            return;
+        }
+        let load = pod.in_flight();
+        for &(s, i) in &pod.least_loaded_at {
+            if let Some(index) = &mut self.svcs[s as usize].least_loaded {
+                index.set(i as usize, load);
+            }
+        }
     }
 
     /// Serving capacity of one pod for `service`: slots, or the CPU limit if lower.

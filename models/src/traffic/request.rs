@@ -94,10 +94,12 @@ impl TrafficModel {
         if (pod.in_service.len() as u32) < b.concurrency.max(1) {
             self.start_service(p, c, epoch);
             self.reschedule_pod(p);
+            self.loads_changed(p);
         } else if b.queue_limit.is_some_and(|l| pod.queue.len() as u32 >= l) {
             self.attempt_failed(c, FailureCause::Rejected);
         } else {
             self.pods[p as usize].queue.push_back((c, epoch));
+            self.loads_changed(p);
         }
     }
 
@@ -109,6 +111,16 @@ impl TrafficModel {
             Balancer::Random => {
                 let draw = svc.rng_balance.next_u64();
                 balancer::pick_random(&svc.cum, draw)
+            }
+            Balancer::LeastRequest if svc.least_loaded.is_some() => {
+                let index = svc.least_loaded.as_ref()?;
+                let i = index.pick(&mut svc.cursor);
+                debug_assert_eq!(
+                    i,
+                    least_loaded(&svc.eps, &self.pods, &mut svc.cursor.wrapping_sub(1)),
+                    "the least-request index disagrees with a scan"
+                );
+                i
             }
             Balancer::LeastRequest if svc.equal_weights => {
                 least_loaded(&svc.eps, &self.pods, &mut svc.cursor)
@@ -186,6 +198,7 @@ impl TrafficModel {
         }
         self.fill_slots(p);
         self.reschedule_pod(p);
+        self.loads_changed(p);
         for d in &done {
             self.cpu_done(d.call, d.epoch);
         }
@@ -349,6 +362,7 @@ impl TrafficModel {
         held.extend(pod.in_service.drain());
         held.sort_by(|a, b| b.cmp(a)); // earliest finish first, deterministic
         let queued: Vec<(u32, u32)> = pod.queue.drain(..).collect();
+        self.loads_changed(p);
         for d in &held {
             let rec = &self.calls[d.call as usize];
             if rec.live && rec.epoch == d.epoch {
