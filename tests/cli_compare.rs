@@ -210,3 +210,107 @@ fn the_html_report_charts_each_varying_metric_offline() {
         assert!(!html.contains(bad), "{bad}");
     }
 }
+
+#[test]
+fn variants_that_set_the_node_count_differ_in_node_hours_and_cost() {
+    let root = scratch("set-nodes");
+    let out_dir = root.join("out");
+    let out = kubesim(&[
+        "compare",
+        "scenarios/capacity-nodes.yaml",
+        "--seeds",
+        "2",
+        "-o",
+        "json",
+        "--out",
+        &out_dir.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out_dir.join("compare.json"));
+    let means = |metric: &str| -> Vec<f64> {
+        let m = report["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|m| m["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {metric}"));
+        m["variants"]
+            .as_array()
+            .expect("variants")
+            .iter()
+            .map(|v| v["mean"].as_f64().expect("mean"))
+            .collect()
+    };
+    assert_eq!(
+        report["variants"],
+        serde_json::json!(["two-nodes", "one-node", "three-nodes"])
+    );
+    // 5 minutes of 2, 1 and 3 nodes.
+    let hours = means("node-hours");
+    for (got, nodes) in hours.iter().zip([2.0, 1.0, 3.0]) {
+        assert!((got - nodes * 5.0 / 60.0).abs() < 1e-9, "{hours:?}");
+    }
+    let cost = means("cost");
+    assert!(cost[1] < cost[0] && cost[0] < cost[2], "{cost:?}");
+    // One node holds half the replicas and cannot serve the load.
+    let availability = means("web availability");
+    assert!(availability[1] < availability[0] - 0.1, "{availability:?}");
+    assert_eq!(means("pods pending"), [0.0, 4.0, 0.0]);
+}
+
+/// SMALL with variant `b` setting `set` (a flow mapping) instead of nothing.
+fn with_set(root: &Path, set: &str) -> (String, usize) {
+    let text = SMALL.replace(
+        "    - name: b\n",
+        &format!("    - name: b\n      set: {set}\n"),
+    );
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("      set:"))
+        .expect("set line")
+        + 1;
+    let path = root.join("set.yaml");
+    std::fs::write(&path, text).expect("scenario written");
+    (path.display().to_string(), line)
+}
+
+#[test]
+fn a_path_that_selects_nothing_is_located_and_lists_the_names() {
+    let root = scratch("set-bad-path");
+    let (file, line) = with_set(&root, "{cluster.nodePools.genral.count: 6}");
+    let out = kubesim(&["compare", &file, "--seeds", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    // The key inside `set: {…}`: column 13 of `      set: {cluster…`.
+    assert!(
+        err.starts_with(&format!(
+            "{file}:{line}:13: variant \"b\": set cluster.nodePools.genral.count: cluster.nodePools has no element named \"genral\""
+        )),
+        "{err}"
+    );
+    assert!(err.contains("names: general"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_bad_value_set_is_the_variants_problem_at_its_set_key() {
+    let root = scratch("set-bad-value");
+    let (file, line) = with_set(&root, "{cluster.nodePools.general.cuont: 6}");
+    let out = kubesim(&["compare", &file, "--seeds", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("{file}:{line}:7: variant \"b\": ")),
+        "{err}"
+    );
+    assert!(err.contains("cuont"), "{err}");
+
+    let (file, line) = with_set(&root, "[cluster.nodePools.general.count]");
+    let out = kubesim(&["compare", &file, "--seeds", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("{file}:{line}:")) && err.contains("set must be a mapping"),
+        "{err}"
+    );
+}

@@ -270,7 +270,7 @@ pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> 
                         let diffs: Vec<f64> = col
                             .iter()
                             .zip(&base)
-                            .filter_map(|(x, b)| Some((*x)? - (*b)?))
+                            .filter_map(|(x, b)| Some(paired_difference((*x)?, (*b)?)))
                             .collect();
                         let (mean, ci95) = mean_ci(&diffs);
                         Difference {
@@ -289,6 +289,18 @@ pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> 
         variants: variants.iter().map(|(n, _)| n.clone()).collect(),
         metrics,
         runs,
+    }
+}
+
+/// `x − b`, with the rounding noise of sums computed in another order (a node-hours total
+/// over other pools) taken as no difference: it would otherwise be called better or worse
+/// with a zero-width interval.
+fn paired_difference(x: f64, b: f64) -> f64 {
+    let d = x - b;
+    if d.abs() <= 1e-9 * x.abs().max(b.abs()) {
+        0.0
+    } else {
+        d
     }
 }
 
@@ -458,6 +470,12 @@ mod tests {
             Verdict::NoDifference
         );
         assert_eq!(verdict(3.0, None, Better::Lower), Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn rounding_noise_is_no_difference() {
+        assert_eq!(paired_difference(0.1 + 0.2, 0.3), 0.0);
+        assert_eq!(paired_difference(3.0, 1.0), 2.0);
     }
 
     #[test]
