@@ -81,7 +81,8 @@ enum Command {
         /// `compare.seeds`.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
         seeds: Option<u64>,
-        /// Output folder for compare.json and compare.csv (default: out/<scenario name>).
+        /// Output folder for compare.csv, compare.json and compare.html (default:
+        /// out/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Parallel runs (default: the number of CPUs). Results do not depend on it.
@@ -194,7 +195,16 @@ failed (with --fail-on-expect or --check-invariants), 130 interrupted.";
 
 const COMPARE_EXAMPLES: &str = "Examples:
   kubesim compare scenarios/openb-gpu-policies.yaml
-  kubesim compare scenarios/openb-gpu-policies.yaml --seeds 5 --out /tmp/cmp -o json";
+  kubesim compare scenarios/capacity-nodes.yaml --seeds 5 --out /tmp/cmp -o json
+
+Each variant of the scenario's `compare:` section may set its own scheduler configuration
+(`scheduler: {config: …}`) and override any scenario value with `set:`, a dotted path to a value
+(on a list, the element with that `name`, or an index):
+  - {name: six-nodes, set: {cluster.nodePools.general.count: 6}}
+
+Writes compare.csv (one row per run and metric), compare.json and compare.html (table and one
+chart per metric, means with 95% confidence intervals). Exit codes: 0 ran, 1 could not write
+the outputs, 2 bad input.";
 
 const CHECK_EXAMPLES: &str = "Examples:
   kubesim check scenarios/quickstart.yaml
@@ -962,6 +972,10 @@ fn cmd_compare(
     for (name, bytes) in [
         ("compare.csv", report.to_csv().into_bytes()),
         ("compare.json", json),
+        (
+            "compare.html",
+            reports::comparison_html(&scenario.name, &report).into_bytes(),
+        ),
     ] {
         if let Err(e) = reports::write_atomic(&dir.join(name), &bytes) {
             eprintln!("{}: cannot write {name}: {e}", dir.display());
@@ -969,9 +983,10 @@ fn cmd_compare(
         }
     }
     let wrote = format!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         dir.join("compare.csv").display(),
-        dir.join("compare.json").display()
+        dir.join("compare.json").display(),
+        dir.join("compare.html").display()
     );
     if output == Format::Text {
         println!("\n{wrote}");

@@ -439,7 +439,7 @@ pub fn compare(
             file: scenario.file.clone(),
             line: 1,
             column: 1,
-            message: "this scenario has no `compare:` section (add `compare: {variants: [{name: a}, {name: b, scheduler: {config: …}}]}`)".into(),
+            message: "this scenario has no `compare:` section (add `compare: {variants: [{name: a}, {name: b, scheduler: {config: …}}, {name: c, set: {cluster.nodePools.general.count: 6}}]}`)".into(),
         });
     };
     let seeds = seeds.unwrap_or_else(|| comparison.seeds.clone());

@@ -4,6 +4,7 @@
 //! leaves every earlier file whole and never a half-written one.
 
 pub mod compare;
+pub mod compare_html;
 pub mod event_log;
 pub mod explain;
 pub mod html;
@@ -15,6 +16,7 @@ pub mod report_views;
 pub mod table;
 
 pub use compare::{ComparisonReport, comparison_report};
+pub use compare_html::comparison_html;
 pub use explain::{ExplainReport, PodExplanation, explain_report};
 pub use life::{NodeLife, PodLife, node_life, pod_life};
 pub use output::{

@@ -346,6 +346,112 @@ impl Chart {
     }
 }
 
+/// Width of a chart of means with their confidence intervals.
+const INTERVAL_WIDTH: u32 = 640;
+const INTERVAL_HEIGHT: u32 = 300;
+
+/// One variant's mean and the half-width of its 95% confidence interval (none: no bar), as
+/// an SVG chart titled `title`: one point per variant, in their order, with error bars, the
+/// y axis fitted to the intervals. Same input, same bytes.
+pub fn interval_chart_svg(
+    title: &str,
+    y_desc: &str,
+    means: &[(String, f64, Option<f64>)],
+) -> Result<String, PlotError> {
+    font_ready()?;
+    let means: Vec<(String, f64, f64)> = means
+        .iter()
+        .filter(|(_, m, _)| m.is_finite())
+        .map(|(n, m, ci)| (n.clone(), *m, ci.filter(|c| c.is_finite()).unwrap_or(0.0)))
+        .collect();
+    let lo = means
+        .iter()
+        .map(|(_, m, c)| m - c)
+        .fold(f64::INFINITY, f64::min);
+    let hi = means
+        .iter()
+        .map(|(_, m, c)| m + c)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Counts and shares start at zero; an axis through the data hides how small a gap is.
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        (lo.min(0.0), hi.max(0.0))
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = if hi > lo { (hi - lo) * 0.08 } else { 1.0 };
+    let (y_lo, y_hi) = (if lo < 0.0 { lo - pad } else { lo }, hi + pad);
+    let n = means.len().max(1) as i32;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (INTERVAL_WIDTH, INTERVAL_HEIGHT))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let body = root
+            .titled(title, (FAMILY, 18).into_font().color(&BLACK))
+            .map_err(err)?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin_top(8)
+            .margin_left(6)
+            .margin_right(14)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            // A discrete range holds both ends: 0..n-1 is n variants.
+            .build_cartesian_2d((0..n - 1).into_segmented(), y_lo..y_hi)
+            .map_err(err)?;
+        let label = |v: &SegmentValue<i32>| match v {
+            SegmentValue::Exact(i) | SegmentValue::CenterOf(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| means.get(i))
+                .map_or(String::new(), |(name, _, _)| name.clone()),
+            SegmentValue::Last => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .x_labels(n as usize)
+            .x_label_formatter(&label)
+            .y_desc(y_desc)
+            .y_label_formatter(&|&y| trim_number(y))
+            .label_style((FAMILY, 13))
+            .axis_desc_style((FAMILY, 14))
+            .bold_line_style(RGBColor(0xe4, 0xe4, 0xe4))
+            // Not `max_light_lines(0)`: plotters' integer key points loop forever on a
+            // request for none, and the variant axis is an integer one.
+            .light_line_style(TRANSPARENT)
+            .disable_x_mesh()
+            .draw()
+            .map_err(err)?;
+        for (i, (_, mean, ci)) in means.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let x = SegmentValue::CenterOf(i as i32);
+            let style = color.stroke_width(2);
+            if *ci > 0.0 {
+                let (low, high) = (mean - ci, mean + ci);
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        [(x.clone(), low), (x.clone(), high)],
+                        style,
+                    )))
+                    .map_err(err)?;
+                for y in [low, high] {
+                    chart
+                        .draw_series(std::iter::once(
+                            EmptyElement::at((x.clone(), y))
+                                + PathElement::new([(-8, 0), (8, 0)], style),
+                        ))
+                        .map_err(err)?;
+                }
+            }
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((x.clone(), *mean)) + Circle::new((0, 0), 5, color.filled()),
+                ))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
+
 /// A lighter, opaque shade of `c` for filled areas: opaque so that stacked layers keep their
 /// own colour instead of blending with the layer drawn under them.
 fn tint(c: RGBColor) -> RGBColor {

@@ -88,6 +88,9 @@ pub(crate) struct VariantSection {
     /// `{config: …}` or `{file: …}` like the top-level `scheduler`; absent = the scenario's own.
     #[serde(default)]
     pub scheduler: Option<serde_yaml::Value>,
+    /// `{dotted.path: value}`: scenario values this variant overrides (`variant.rs`).
+    #[serde(default)]
+    pub set: Option<serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -61,6 +61,7 @@ mod slo;
 mod source;
 mod timeline;
 mod traffic;
+mod variant;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,6 +79,7 @@ pub use input::{
 pub use priority::Workloads;
 pub use source::SourceRef;
 pub use timeline::ANNOTATION_RESTARTED_AT;
+pub use variant::SetValue;
 
 use crate::api::node::{LABEL_ZONE_BETA, WellKnownLabels, region_of_zone};
 use crate::api::{
@@ -393,18 +395,27 @@ pub struct Comparison {
     pub variants: Vec<Variant>,
 }
 
-/// One variant: a name and the scheduler configuration it runs with.
+/// One variant: a name, the scenario values it overrides and the scheduler configuration it
+/// runs with.
 #[derive(Clone, Debug)]
 pub struct Variant {
     pub name: String,
     pub scheduler_config: Option<serde_json::Value>,
     pub scheduler_config_origin: Option<SourceRef>,
+    /// `set:`, in the order written.
+    pub set: Vec<SetValue>,
+    /// The scenario loaded from its document with `set` applied, when `set` is not empty.
+    pub scenario: Option<Box<Scenario>>,
 }
 
 impl Scenario {
-    /// This scenario with `variant`'s scheduler configuration (its own when the variant names none).
+    /// This scenario with `variant`'s values (`set:`) and scheduler configuration (its own when
+    /// the variant names none).
     pub fn with_variant(&self, variant: &Variant) -> Scenario {
-        let mut s = self.clone();
+        let mut s = match &variant.scenario {
+            Some(patched) => (**patched).clone(),
+            None => self.clone(),
+        };
         if variant.scheduler_config.is_some() {
             s.scheduler_config.clone_from(&variant.scheduler_config);
             s.scheduler_config_origin
@@ -917,11 +928,26 @@ pub fn load_str(file_label: &str, text: &str, base_dir: &Path) -> Result<Scenari
             "a scenario file holds one YAML document; put Kubernetes manifests in files listed under `workloads:`",
         ));
     }
-    Loader {
+    // A variant's `set:` patches the document as written, so it is kept for them.
+    let document = variant::has_set(&doc.value).then(|| doc.value.clone());
+    let mut scenario = Loader {
         base_dir: base_dir.to_path_buf(),
         out: Collected::default(),
     }
-    .scenario(file_label, doc)
+    .scenario(file_label, doc)?;
+    if let (Some(document), Some(comparison)) = (document, scenario.compare.as_mut()) {
+        for v in comparison.variants.iter_mut().filter(|v| !v.set.is_empty()) {
+            let patched = variant::patched(file_label, &document, v)?;
+            let loaded = Loader {
+                base_dir: base_dir.to_path_buf(),
+                out: Collected::default(),
+            }
+            .scenario(file_label, patched)
+            .map_err(|d| variant::in_variant(&v.name, d))?;
+            v.scenario = Some(Box::new(loaded));
+        }
+    }
+    Ok(scenario)
 }
 
 /// "cannot read x: reason", naming the resolved path too when it differs from what the
@@ -1754,10 +1780,20 @@ impl Loader {
                     (Some(config), Some(origin))
                 }
             };
+            let set = match &v.set {
+                None | Some(Value::Null) => Vec::new(),
+                Some(section) => {
+                    let mut p = vat.to_vec();
+                    p.push(key("set"));
+                    variant::set_values(src, section, &p)?
+                }
+            };
             variants.push(Variant {
                 name: v.name.clone(),
                 scheduler_config: config,
                 scheduler_config_origin: origin,
+                set,
+                scenario: None,
             });
         }
         Ok(Comparison { seeds, variants })
