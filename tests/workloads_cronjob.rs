@@ -72,7 +72,6 @@ fn jobs_created(c: &Cluster) -> Vec<(String, SimTime)> {
     c.api
         .objects::<Job>()
         .all()
-        .iter()
         .map(|j| (j.spec.name.clone(), j.created))
         .collect()
 }
@@ -152,13 +151,19 @@ fn every_five_minutes_for_an_hour_creates_twelve_jobs_at_the_scheduled_times() {
     let created = events(c, "SuccessfulCreate");
     assert_eq!(created.len(), 12);
     assert_eq!(created[0].1, format!("Created job {}", want[0].0));
-    let first = c.api.objects::<Job>().all()[0].clone();
+    let first = c
+        .api
+        .objects::<Job>()
+        .all()
+        .next()
+        .expect("one object")
+        .clone();
     assert_eq!(
         first.spec.annotations[CRON_JOB_SCHEDULED_TIMESTAMP_ANNOTATION],
         "2024-01-01T00:05:00Z"
     );
     assert!(first.spec.selector.matches(&first.spec.template.pod.labels));
-    let cj = &c.api.objects::<CronJob>().all()[0];
+    let cj = &c.api.objects::<CronJob>().all().next().expect("one object");
     assert_eq!(cj.status.active.len(), 12);
     assert_eq!(cj.status.last_schedule_time, Some(at(60 * MIN)));
     assert_no_violations(c);
@@ -254,7 +259,7 @@ fn forbid_skips_runs_while_one_is_unfinished() {
             )
         )]
     );
-    let cj = &c.api.objects::<CronJob>().all()[0];
+    let cj = &c.api.objects::<CronJob>().all().next().expect("one object");
     assert_eq!(cj.status.last_successful_time, Some(at(12 * MIN)));
     assert_no_violations(c);
 }
@@ -282,7 +287,7 @@ fn replace_deletes_the_running_job_and_starts_a_new_one() {
             ),
         ]
     );
-    let cj = &c.api.objects::<CronJob>().all()[0];
+    let cj = &c.api.objects::<CronJob>().all().next().expect("one object");
     let active: Vec<&str> = cj
         .status
         .active

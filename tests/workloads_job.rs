@@ -69,7 +69,6 @@ fn status<'a>(o: &'a RunOutcome, name: &str) -> &'a JobStatus {
     let id = api
         .objects::<Job>()
         .all()
-        .iter()
         .rev()
         .find(|j| j.spec.name == name)
         .expect("job exists")
@@ -214,7 +213,6 @@ fn active_deadline_fails_the_job_and_ttl_deletes_it() {
     let obj = api
         .objects::<Job>()
         .all()
-        .iter()
         .find(|j| j.spec.name == "slow")
         .expect("job");
     assert!(obj.deleted, "the TTL controller deleted the Job");

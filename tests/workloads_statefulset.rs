@@ -95,6 +95,7 @@ fn records<'a>(o: &'a RunOutcome, name: &str) -> Vec<&'a PodRecord> {
         .store
         .pods
         .iter()
+        .map(|r| &**r)
         .filter(|r| r.pod.name == name)
         .collect()
 }

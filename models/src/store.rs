@@ -164,7 +164,9 @@ pub struct Store {
     pub nodes: Vec<NodeInfo>,
     /// [`NodeSummary`] of each node, by node index.
     summaries: Vec<NodeSummary>,
-    pub pods: Vec<PodRecord>,
+    /// Boxed, so that the vector's spare capacity while it grows costs a pointer per slot
+    /// rather than a whole record.
+    pub pods: Vec<Box<PodRecord>>,
     /// Pods not deleted, for the API server's cap on pods at once.
     live_pods: u64,
     node_by_name: BTreeMap<String, NodeId>,
@@ -236,7 +238,7 @@ impl Store {
         self.live_pods += 1;
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
-        self.pods.push(PodRecord {
+        self.pods.push(Box::new(PodRecord {
             id,
             pod,
             phase: PodPhase::Pending,
@@ -258,7 +260,7 @@ impl Store {
             reason: None,
             message: None,
             last_termination_reason: None,
-        });
+        }));
         id
     }
 
@@ -402,7 +404,7 @@ impl Store {
     }
 
     pub fn active_pods(&self) -> impl Iterator<Item = &PodRecord> {
-        self.pods.iter().filter(|p| p.is_active())
+        self.pods.iter().map(|p| &**p).filter(|p| p.is_active())
     }
 }
 

@@ -442,7 +442,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     let mut run = RunFigures::default();
     let mut pending_times = Vec::new();
     let mut pending_pods = Vec::new();
-    for p in &store.pods {
+    for p in store.pods.iter().map(|p| &**p) {
         pods.total += 1;
         if let Some(at) = p.scheduled_at {
             pending_times.push((at.since(p.created_at).as_secs_f64(), false));

@@ -406,6 +406,7 @@ pub fn pod_life(store: &Store, events: &[EventRecord], id: PodId, end: SimTime) 
     let same_name: Vec<&PodRecord> = store
         .pods
         .iter()
+        .map(|r| &**r)
         .filter(|r| r.pod.name == *name && r.pod.namespace == record.pod.namespace)
         .collect();
     let earlier = same_name.iter().filter(|r| r.id < id).count();

@@ -45,10 +45,21 @@ impl<T: Workload> Object<T> {
     }
 }
 
+/// How many deleted objects of a kind keep their whole record (the most recent deletions);
+/// older ones are forgotten once no pod refers to them, so that a long run's memory follows
+/// its live objects rather than every object it ever had (a CronJob's finished Jobs).
+const DELETED_KEPT: usize = 1024;
+
 /// The objects of one kind, by id, with a name index.
 #[derive(Debug)]
 pub struct Collection<T: Workload> {
-    items: Vec<Object<T>>,
+    /// By id; `None` once a deleted object is forgotten (ids are never reused). Boxed so that
+    /// a forgotten object's slot costs a pointer.
+    items: Vec<Option<Box<Object<T>>>>,
+    /// Deleted objects still kept whole, oldest deletion first.
+    deleted: std::collections::VecDeque<WorkloadId>,
+    /// What a forgotten object reads as: the first object forgotten (deleted, compacted).
+    forgotten: Option<Box<Object<T>>>,
     by_name: BTreeMap<(String, String), WorkloadId>,
     /// The ids of the objects not deleted, so that listing them costs what exists rather
     /// than everything a long run ever created (a CronJob's thousands of finished Jobs).
@@ -59,6 +70,8 @@ impl<T: Workload> Default for Collection<T> {
     fn default() -> Self {
         Collection {
             items: Vec::new(),
+            deleted: std::collections::VecDeque::new(),
+            forgotten: None,
             by_name: BTreeMap::new(),
             live: BTreeSet::new(),
         }
@@ -66,8 +79,10 @@ impl<T: Workload> Default for Collection<T> {
 }
 
 impl<T: Workload> Collection<T> {
+    /// The object with this id, deleted ones too, as long as they are kept (see
+    /// [`DELETED_KEPT`]).
     pub fn get(&self, id: WorkloadId) -> Option<&Object<T>> {
-        self.items.get(id.index())
+        self.items.get(id.index()).and_then(|o| o.as_deref())
     }
 
     pub fn id(&self, namespace: &str, name: &str) -> Option<WorkloadId> {
@@ -76,14 +91,23 @@ impl<T: Workload> Collection<T> {
             .copied()
     }
 
-    /// Every object ever created (deleted ones included: ids are never reused).
-    pub fn all(&self) -> &[Object<T>] {
-        &self.items
+    /// Every object kept: the live ones and the most recently deleted, in id order.
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &Object<T>> {
+        self.all_from(0)
+    }
+
+    /// The objects kept whose id index is `from` or later, in id order.
+    pub fn all_from(&self, from: usize) -> impl DoubleEndedIterator<Item = &Object<T>> {
+        self.items
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|o| o.as_deref())
     }
 
     /// The objects not deleted, in id (creation) order.
     pub fn live(&self) -> impl Iterator<Item = &Object<T>> {
-        self.live.iter().filter_map(|id| self.items.get(id.index()))
+        self.live.iter().filter_map(|id| self.get(*id))
     }
 
     pub fn len(&self) -> usize {
@@ -95,7 +119,35 @@ impl<T: Workload> Collection<T> {
     }
 
     pub(crate) fn get_mut(&mut self, id: WorkloadId) -> Option<&mut Object<T>> {
-        self.items.get_mut(id.index())
+        self.items
+            .get_mut(id.index())
+            .and_then(|o| o.as_deref_mut())
+    }
+
+    /// Notes a deletion; forgets the oldest deleted objects beyond [`DELETED_KEPT`] that no
+    /// pod refers to any more (one that still has pods stays until a later deletion finds it
+    /// without).
+    fn note_deleted(&mut self, id: WorkloadId) {
+        self.deleted.push_back(id);
+        let mut budget = self.deleted.len().saturating_sub(DELETED_KEPT);
+        while budget > 0 {
+            budget -= 1;
+            let Some(old) = self.deleted.pop_front() else {
+                break;
+            };
+            let Some(slot) = self.items.get_mut(old.index()) else {
+                continue;
+            };
+            if slot.as_ref().is_some_and(|o| !o.pods.is_empty()) {
+                self.deleted.push_back(old);
+                continue;
+            }
+            if let Some(obj) = slot.take()
+                && self.forgotten.is_none()
+            {
+                self.forgotten = Some(obj);
+            }
+        }
     }
 }
 
@@ -297,10 +349,13 @@ impl ApiServer {
         T::table(self).id(namespace, name)
     }
 
-    /// The object with this id (deleted ones too). Panics on an id the API server never gave.
+    /// The object with this id (deleted ones too; a long-deleted object that was forgotten
+    /// reads as some deleted object). Panics on an id the API server never gave.
     pub fn object<T: Workload>(&self, id: WorkloadId) -> &Object<T> {
-        T::table(self)
+        let table = T::table(self);
+        table
             .get(id)
+            .or(table.forgotten.as_deref())
             .expect("workload ids come from the API server")
     }
 
@@ -358,7 +413,7 @@ impl ApiServer {
         let table = T::table_mut(self);
         table.by_name.insert(key, id);
         table.live.insert(id);
-        table.items.push(Object {
+        table.items.push(Some(Box::new(Object {
             id,
             spec,
             status: T::Status::default(),
@@ -370,7 +425,7 @@ impl ApiServer {
             deleted: false,
             pods: BTreeSet::new(),
             dependents: Vec::new(),
-        });
+        })));
         self.changed(ctx, T::KIND, id.0, Op::Added);
         Ok(id)
     }
@@ -477,6 +532,7 @@ impl ApiServer {
         {
             cj.dependents.retain(|j| *j != id);
         }
+        T::table_mut(self).note_deleted(id);
         self.changed(ctx, T::KIND, id.0, Op::Deleted);
     }
 

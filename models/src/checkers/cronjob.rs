@@ -32,7 +32,7 @@ impl CronJobChecks {
                 .filter(|c| c.exists())
         };
         // Jobs created since the last event: none may belong to a suspended CronJob.
-        for j in &jobs.all()[self.jobs_seen.min(jobs.len())..] {
+        for j in jobs.all_from(self.jobs_seen) {
             if let Some(cj) = owner_of(j)
                 && cj.spec.suspend
                 && violations.len() < 1000

@@ -947,14 +947,12 @@ impl Reconciler for JobController {
         ctx: &mut Context<'_, Event>,
     ) -> SyncOutcome {
         let now = ctx.now();
-        let Some(obj) = api.objects::<Job>().get(key) else {
-            return SyncOutcome::Done;
-        };
-        if obj.deleted {
+        // A Job deleted long ago may have been forgotten: gone all the same.
+        let Some(obj) = api.objects::<Job>().get(key).filter(|o| !o.deleted) else {
             self.expectations.delete_expectations(key.0);
             self.jobs.remove(&key);
             return SyncOutcome::Done;
-        }
+        };
         // Upstream: a finished Job is not synced again (its backoff record goes).
         if obj.status.finished().is_some() {
             if let Some(s) = self.jobs.get_mut(&key) {
