@@ -85,6 +85,10 @@ pub struct SloSpec {
     /// Also judge each window of this length (`window: 1h`); a window without requests is
     /// not judged.
     pub window: Option<SimDuration>,
+    /// Windows that start before this are not judged (`warmUp: 1h`): a simulation starts
+    /// cold (replicas at their manifests' counts, caches empty), which no real shop is at
+    /// the moment its clients arrive. The whole-run figures still count every request.
+    pub warm_up: SimDuration,
 }
 
 /// What the traffic model measured for one service over a span of time.
@@ -214,13 +218,18 @@ pub fn evaluate(spec: &SloSpec, services: &[ServiceFigures]) -> Vec<Verdict> {
             });
         }
         for s in applies {
-            out.push(verdict(objective.target, s, spec.window.is_some()));
+            out.push(verdict(
+                objective.target,
+                s,
+                spec.window.is_some(),
+                SimTime::ZERO + spec.warm_up,
+            ));
         }
     }
     out
 }
 
-fn verdict(target: Target, s: &ServiceFigures, windowed: bool) -> Verdict {
+fn verdict(target: Target, s: &ServiceFigures, windowed: bool, judged_from: SimTime) -> Verdict {
     let whole = judge(target, &s.total);
     let mut v = Verdict {
         service: s.service.clone(),
@@ -233,7 +242,7 @@ fn verdict(target: Target, s: &ServiceFigures, windowed: bool) -> Verdict {
         worst: None,
     };
     if windowed {
-        for (start, f) in &s.windows {
+        for (start, f) in s.windows.iter().filter(|(start, _)| *start >= judged_from) {
             let Some((x, ok)) = judge(target, f) else {
                 continue;
             };
@@ -301,9 +310,10 @@ mod tests {
                 },
             ],
             window: Some(SimDuration::from_secs(3600)),
+            warm_up: SimDuration::ZERO,
         };
         let services = [
-            service("frontend", true, total, windows),
+            service("frontend", true, total.clone(), windows.clone()),
             service("checkout", false, figures(5, 0, 10), vec![]),
         ];
         let v = evaluate(&spec, &services);
@@ -325,6 +335,15 @@ mod tests {
         assert_eq!(l.worst, Some((hour50, 0.9)));
         assert_eq!(l.objective(), "p99 latency ≤ 300ms");
         assert_eq!(a.objective(), "availability ≥ 99.9%");
+
+        // A warm-up ending after the bad hour: no window before it is judged.
+        let warm = SloSpec {
+            warm_up: SimDuration::from_secs(51 * 3600),
+            ..spec
+        };
+        let v = evaluate(&warm, &[service("frontend", true, total, windows)]);
+        assert!(v[0].met, "{:?}", v[0]);
+        assert_eq!((v[0].windows_judged, v[0].windows_missed), (168 - 51, 0));
     }
 
     #[test]
@@ -341,6 +360,7 @@ mod tests {
                 },
             ],
             window: None,
+            warm_up: SimDuration::ZERO,
         };
         let services = [service(
             "checkout",

@@ -265,6 +265,18 @@ pub fn summary_table(s: &Summary) -> String {
         "POOL", "NODES", "PODS", "RESOURCE", "REQUESTED", "ALLOCATABLE", "USED"
     );
     for pool in &s.pools {
+        if pool.resources.is_empty() {
+            // No node left at the end (an autoscaled pool scaled to zero): the pool still ran
+            // and cost something.
+            let _ = writeln!(
+                out,
+                "{:<24} {:>9} {:>6}  {:<18}",
+                pool.pool,
+                format!("{}/{}", pool.nodes_in_use, pool.nodes),
+                pool.pods,
+                "(no nodes at the end)"
+            );
+        }
         for (i, r) in pool.resources.iter().enumerate() {
             let (name, nodes, pods) = if i == 0 {
                 (
@@ -287,15 +299,17 @@ pub fn summary_table(s: &Summary) -> String {
                 r.utilization * 100.0
             );
         }
-        if let Some(cost) = pool.cost {
-            let _ = writeln!(
-                out,
-                "{:<24} {:.1} node-hours, cost {:.2}",
-                "", pool.node_hours, cost
-            );
-        }
-        if pool.cost.is_none() {
-            let _ = writeln!(out, "{:<24} {:.1} node-hours", "", pool.node_hours);
+        match pool.cost {
+            Some(cost) => {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:.1} node-hours, cost {:.2}",
+                    "", pool.node_hours, cost
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{:<24} {:.1} node-hours", "", pool.node_hours);
+            }
         }
     }
     if let Some(t) = &s.trace {
@@ -446,5 +460,33 @@ mod tests {
         assert_eq!(human_amount("cpu", 1250), "1.25");
         assert_eq!(human_amount("memory", 16 << 30), "16.0Gi");
         assert_eq!(human_amount("nvidia.com/gpu", 3), "3");
+    }
+
+    #[test]
+    fn a_pool_scaled_to_zero_keeps_its_row_and_cost() {
+        // Two spot nodes that nothing needs: the cluster autoscaler removes them, so the pool
+        // ends with no node, but it ran (and cost) for a while.
+        let text = "name: t\nseed: 1\nduration: 30m\ncluster:\n  nodePools:\n    \
+            - {name: general, count: 1, costPerHour: 0.2, resources: {cpu: '4', memory: 16Gi, pods: 110}}\n    \
+            - {name: spot, count: 2, costPerHour: 0.07, spot: true, resources: {cpu: '4', memory: 16Gi, pods: 110}, \
+            autoscaling: {min: 0, max: 3}}\n";
+        let scenario =
+            models::scenario::load_str("t.yaml", text, std::path::Path::new(".")).expect("valid");
+        let outcome = models::run::run(
+            &scenario,
+            &models::scheduler::Registry::default_plugins(),
+            &models::run::RunOptions::default(),
+            |_, _| {},
+        )
+        .expect("runs");
+        let spot = outcome.summary.pools.iter().find(|p| p.pool == "spot");
+        assert_eq!(spot.map(|p| p.nodes), Some(0), "the spot nodes were removed");
+        let table = summary_table(&outcome.summary);
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("spot "))
+            .unwrap_or_else(|| panic!("no spot row in\n{table}"));
+        assert!(row.contains("0/0"), "{row}");
+        assert!(table.contains("cost 0.0"), "{table}");
     }
 }

@@ -5,6 +5,7 @@
 //!   availability: 99.9%        # every service where traffic enters, as its clients see it
 //!   latencyP99: 300ms          # also latencyP50, latencyP90, latencyP95, latencyP999
 //!   window: 1h                 # optional: every 1h window must meet it too
+//!   warmUp: 1h                 # optional: windows starting before 1h are not judged
 //!   services:                  # objectives for one service, by Service name
 //!     checkout: {availability: 99.5%, latencyP95: 500ms}
 //! ```
@@ -20,6 +21,7 @@ use crate::slo::{Objective, Quantile, SloSpec, Target};
 
 const AVAILABILITY: &str = "availability";
 const WINDOW: &str = "window";
+const WARM_UP: &str = "warmUp";
 const SERVICES: &str = "services";
 
 fn objective_keys() -> impl Iterator<Item = &'static str> {
@@ -56,6 +58,14 @@ pub(crate) fn slo(
                     &at,
                     At::Value,
                     "slo.window: expected a positive duration such as 1h or 5m",
+                )),
+            },
+            WARM_UP => match duration(v) {
+                Some(d) => spec.warm_up = d,
+                None => errors.push(src.at(
+                    &at,
+                    At::Value,
+                    "slo.warmUp: expected a duration such as 30m (windows that start before it are not judged)",
                 )),
             },
             SERVICES => {
@@ -136,7 +146,7 @@ fn target(src: &SourceRef, key: &str, v: &Value, at: &[Seg]) -> Result<Target, D
     }
     let mut expected: Vec<&str> = objective_keys().collect();
     if at.len() == 2 {
-        expected.extend([WINDOW, SERVICES]);
+        expected.extend([WINDOW, WARM_UP, SERVICES]);
     }
     Err(src.at(
         at,
