@@ -394,7 +394,7 @@ fn rate(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<f64, Diagnostic> {
             src,
             at,
             format!(
-                "expected a request rate from 0 to 1000000000/s such as 200/s, 12000/m or 1000/h, got {}",
+                "expected a request rate such as 200/s, 12000/m or 1000/h, from 0 to 1000000000/s, got {}",
                 shown(v)
             ),
         )),
@@ -1095,7 +1095,7 @@ traffic:
             (
                 "behaviour:\n  checkout: {concurrency: 0}\n",
                 "s.yaml:25:",
-                "an integer ≥ 1",
+                "an integer from 1 to 4294967295",
             ),
             (
                 "behaviour:\n  checkout: {cpuPerRequest: {gamma: 3ms}}\n",
