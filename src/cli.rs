@@ -39,17 +39,18 @@ enum Command {
     Run {
         /// The scenario file (YAML).
         scenario: PathBuf,
-        /// Master seed (overrides the scenario's `seed`).
+        /// Master seed, 0 to 18446744073709551615 (overrides the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// Simulated time to run for, e.g. 90s, 2h, 7d (overrides the scenario's `duration`).
+        /// Simulated time to run for, 0s to about 213503d, e.g. 90s, 2h, 7d (overrides the
+        /// scenario's `duration`).
         #[arg(long, value_parser = parse_duration)]
         until: Option<SimDuration>,
         /// Output folder (default: out/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Stop after this many events.
-        #[arg(long)]
+        /// Stop after this many events, 1 to 18446744073709551615.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_events: Option<u64>,
         /// Run the scenario twice and name the first event where the runs diverge.
         #[arg(long)]
@@ -85,9 +86,9 @@ enum Command {
         /// out/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Parallel runs (default: the number of CPUs). Results do not depend on it.
-        #[arg(long)]
-        jobs: Option<usize>,
+        /// Parallel runs, 1 to 1024 (default: the number of CPUs). Results do not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        jobs: Option<u16>,
         /// How to print the comparison: a table (text), json or yaml.
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -114,7 +115,8 @@ enum Command {
         /// POOL for nodes), json or yaml (the rows of pods.jsonl / nodes.jsonl shown).
         #[arg(short = 'o', long = "output", value_enum)]
         output: Option<GetFormat>,
-        /// Show the placement at this simulated time (e.g. 90s, 2h30m, 3d); default: the end.
+        /// Show the placement at this simulated time, 0s to about 213503d (e.g. 90s, 2h30m,
+        /// 3d); default: the end.
         #[arg(long, value_parser = parse_duration)]
         at: Option<SimDuration>,
         /// Pods of this namespace only (default: `default`, as kubectl).
@@ -140,10 +142,10 @@ enum Command {
         /// Output format: the table (text), or the Events as json or yaml.
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
         output: Format,
-        /// Master seed, when SOURCE is a scenario.
+        /// Master seed, 0 to 18446744073709551615, when SOURCE is a scenario.
         #[arg(long)]
         seed: Option<u64>,
-        /// Simulated time to run for, when SOURCE is a scenario.
+        /// Simulated time to run for, 0s to about 213503d, when SOURCE is a scenario.
         #[arg(long, value_parser = parse_duration)]
         until: Option<SimDuration>,
     },
@@ -174,10 +176,11 @@ enum Command {
         /// How to print the answer: text, json or yaml (`--format` is the older name).
         #[arg(short = 'o', long = "output", alias = "format", value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Master seed (overrides the scenario's `seed`).
+        /// Master seed, 0 to 18446744073709551615 (overrides the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// Simulated time to run for (overrides the scenario's `duration`).
+        /// Simulated time to run for, 0s to about 213503d (overrides the scenario's
+        /// `duration`).
         #[arg(long, value_parser = parse_duration)]
         until: Option<SimDuration>,
     },
@@ -918,7 +921,7 @@ fn cmd_compare(
     path: &Path,
     seeds: Option<u64>,
     out: Option<PathBuf>,
-    jobs: Option<usize>,
+    jobs: Option<u16>,
     output: Format,
 ) -> i32 {
     let scenario = match load(path) {
@@ -931,8 +934,10 @@ fn cmd_compare(
             .map(|i| scenario.seed.wrapping_add(i))
             .collect()
     });
-    let workers =
-        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
     let bar = progress_bar(false);
     if let Some(bar) = &bar {
         bar.set_message("runs".to_string());

@@ -600,6 +600,15 @@ pub(crate) fn pod(
         },
         ..Pod::default()
     };
+    // Upstream ValidatePodSpec: activeDeadlineSeconds is 1 to MaxInt32.
+    if let Some(d) = spec.active_deadline_seconds
+        && !(1..=i64::from(i32::MAX)).contains(&d)
+    {
+        return Err(ctx.err(
+            &join(path, &[k("activeDeadlineSeconds")]),
+            format!("Invalid value: {d}: must be between 1 and 2147483647, inclusive"),
+        ));
+    }
     pod.scheduling_gates = scheduling_gates(ctx, spec, path)?;
     pod.restart_policy = restart_policy(ctx, spec.restart_policy.as_deref(), path)?;
     pod.host_network = spec.host_network.unwrap_or(false);
@@ -746,6 +755,21 @@ fn probe(ctx: &Ctx<'_>, p: &core::Probe, path: &[Seg], field: &str) -> Result<Pr
             } else {
                 "Forbidden: may not specify more than 1 handler type"
             },
+        ));
+    }
+    // Upstream validateHTTPGetAction / validateTCPSocketAction / the gRPC check: a numbered
+    // port is 1 to 65535 (a named one is looked up in the container's ports).
+    let port = [
+        p.http_get.as_ref().map(|h| ("httpGet", h.port.clone())),
+        p.tcp_socket.as_ref().map(|t| ("tcpSocket", t.port.clone())),
+        p.grpc.as_ref().map(|g| ("grpc", IntOrString::Int(g.port))),
+    ];
+    if let Some((handler, IntOrString::Int(n))) = port.into_iter().flatten().next()
+        && !(1..=65535).contains(&n)
+    {
+        return Err(ctx.err(
+            &join(path, &[k(handler), k("port")]),
+            format!("Invalid value: {n}: must be between 1 and 65535, inclusive"),
         ));
     }
     let defaults = Probe::default();

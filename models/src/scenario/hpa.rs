@@ -207,11 +207,34 @@ fn target(
             None => Err(missing("averageUtilization")),
         },
         "AverageValue" => match &t.average_value {
-            Some(q) => Ok(MetricTarget::AverageValue(milli(q, src, &p)?)),
+            // Upstream validateMetricTarget: a target value must be positive.
+            Some(q) => match milli(q, src, &p)? {
+                v if v > 0 => Ok(MetricTarget::AverageValue(v)),
+                _ => Err(err(
+                    src,
+                    &p,
+                    format!(
+                        "{}.averageValue: Invalid value: \"{}\": must be positive",
+                        p.join("."),
+                        q.0
+                    ),
+                )),
+            },
             None => Err(missing("averageValue")),
         },
         "Value" if !resource => match &t.value {
-            Some(q) => Ok(MetricTarget::Value(milli(q, src, &p)?)),
+            Some(q) => match milli(q, src, &p)? {
+                v if v > 0 => Ok(MetricTarget::Value(v)),
+                _ => Err(err(
+                    src,
+                    &p,
+                    format!(
+                        "{}.value: Invalid value: \"{}\": must be positive",
+                        p.join("."),
+                        q.0
+                    ),
+                )),
+            },
             None => Err(missing("value")),
         },
         other => {

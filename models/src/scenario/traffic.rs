@@ -200,7 +200,7 @@ pub(crate) fn behaviour_key(
                         src,
                         at,
                         format!(
-                            "expected the number of requests a pod serves at once, an integer ≥ 1, got {}",
+                            "expected the number of requests a pod serves at once, an integer from 1 to 4294967295, got {}",
                             shown(v)
                         ),
                     )
@@ -214,7 +214,7 @@ pub(crate) fn behaviour_key(
                         src,
                         at,
                         format!(
-                            "expected how many requests may wait per pod, an integer ≥ 0, got {}",
+                            "expected how many requests may wait per pod, an integer from 0 to 4294967295, got {}",
                             shown(v)
                         ),
                     )
@@ -299,23 +299,14 @@ fn cpu_cost(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<CpuCost, Diagnosti
 
 fn retries(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<Retries, Diagnostic> {
     let mut r = Retries::default();
-    if let Some(n) = v.as_u64() {
-        r.attempts = u32::try_from(n).unwrap_or(u32::MAX);
+    if v.is_number() {
+        r.attempts = retry_attempts(src, v, at)?;
         return Ok(r);
     }
     let m = mapping(src, v, at, "{attempts: 2, budget: 20%}")?;
     check_keys(src, m, at, &["attempts", "budget", "minConcurrency"])?;
     if let Some(a) = get(m, "attempts") {
-        r.attempts = a
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| {
-                bad(
-                    src,
-                    &sub(at, "attempts"),
-                    "expected a count of retries such as 2",
-                )
-            })?;
+        r.attempts = retry_attempts(src, a, &sub(at, "attempts"))?;
     }
     if let Some(b) = get(m, "budget") {
         r.budget = fraction(b)
@@ -339,11 +330,41 @@ fn retries(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<Retries, Diagnostic
                 bad(
                     src,
                     &sub(at, "minConcurrency"),
-                    "expected an integer such as 3",
+                    format!(
+                        "expected an integer from 0 to 4294967295 such as 3, got {}",
+                        shown(c)
+                    ),
                 )
             })?;
     }
     Ok(r)
+}
+
+/// Retries of one request: each is a loop step of the fluid model and an event of the request
+/// model, so a count beyond any real retry policy's is refused.
+pub(crate) const MAX_RETRY_ATTEMPTS: u64 = 100;
+/// One arrival per nanosecond, the clock's resolution: a faster rate could not be simulated.
+pub(crate) const MAX_RATE_PER_SEC: f64 = 1e9;
+/// Surge and weekly multipliers and calls per request: bounded so that their product with a
+/// rate stays a number.
+pub(crate) const MAX_FACTOR: f64 = 1000.0;
+/// A trend's growth per period, in percent.
+pub(crate) const MAX_TREND_PERCENT: f64 = 1000.0;
+
+fn retry_attempts(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<u32, Diagnostic> {
+    v.as_u64()
+        .filter(|n| *n <= MAX_RETRY_ATTEMPTS)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| {
+            bad(
+                src,
+                at,
+                format!(
+                    "expected a count of retries from 0 to {MAX_RETRY_ATTEMPTS} such as 2, got {}",
+                    shown(v)
+                ),
+            )
+        })
 }
 
 fn rate(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<f64, Diagnostic> {
@@ -368,12 +389,12 @@ fn rate(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<f64, Diagnostic> {
         _ => None,
     };
     match parsed {
-        Some(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        Some(r) if (0.0..=MAX_RATE_PER_SEC).contains(&r) => Ok(r),
         _ => Err(bad(
             src,
             at,
             format!(
-                "expected a request rate such as 200/s, 12000/m or 1000/h (≥ 0), got {}",
+                "expected a request rate such as 200/s, 12000/m or 1000/h, from 0 to 1000000000/s, got {}",
                 shown(v)
             ),
         )),
@@ -573,11 +594,11 @@ pub(crate) fn traffic(
                 let to = known(&name_of("to"), &sub(&cat, "to"), "the callee", errors);
                 let per = match get(m, "perRequest") {
                     None => Some(1.0),
-                    Some(v) => number(v).filter(|p| *p >= 0.0).or_else(|| {
+                    Some(v) => number(v).filter(|p| (0.0..=MAX_FACTOR).contains(p)).or_else(|| {
                         errors.push(bad(
                             src,
                             &sub(&cat, "perRequest"),
-                            format!("expected the mean number of calls per request, a number ≥ 0 such as 0.3 or 2.5, got {}", shown(v)),
+                            format!("expected the mean number of calls per request, a number from 0 to 1000 such as 0.3 or 2.5, got {}", shown(v)),
                         ));
                         None
                     }),
@@ -721,7 +742,7 @@ fn entry(
                 src,
                 &sub(at, "trend"),
                 format!(
-                    "expected a growth such as 5%/week or 1%/day, got {}",
+                    "expected a growth above -100% and at most 1000% per period, such as 5%/week or 1%/day, got {}",
                     shown(v)
                 ),
             )),
@@ -818,13 +839,18 @@ fn daily(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<Daily, Diagnostic> {
 
 fn weekly(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<Weekly, Diagnostic> {
     let nonneg = |x: &Value, at: &[Seg]| {
-        number(x).filter(|f| *f >= 0.0).ok_or_else(|| {
-            bad(
-                src,
-                at,
-                format!("expected a factor ≥ 0 such as 0.7, got {}", shown(x)),
-            )
-        })
+        number(x)
+            .filter(|f| (0.0..=MAX_FACTOR).contains(f))
+            .ok_or_else(|| {
+                bad(
+                    src,
+                    at,
+                    format!(
+                        "expected a factor from 0 to 1000 such as 0.7, got {}",
+                        shown(x)
+                    ),
+                )
+            })
     };
     match v {
         Value::Mapping(m) => {
@@ -860,7 +886,7 @@ fn trend(v: &Value) -> Option<f64> {
         "h" | "hour" => SimDuration::from_hours(1),
         _ => return None,
     };
-    (fraction.is_finite() && fraction > -1.0)
+    (fraction > -1.0 && fraction <= MAX_TREND_PERCENT / 100.0)
         .then(|| crate::traffic::rate::trend_log_rate(fraction, period))
 }
 
@@ -884,16 +910,18 @@ fn surge(src: &SourceRef, v: &Value, at: &[Seg]) -> Result<Surge, Diagnostic> {
     };
     let start = duration(src, at_v, &sub(at, "at"))?;
     let factor = match get(m, "factor") {
-        Some(f) => number(f).filter(|f| *f >= 0.0).ok_or_else(|| {
-            bad(
-                src,
-                &sub(at, "factor"),
-                format!(
-                    "expected the rate's multiplier, a number ≥ 0 such as 5, got {}",
-                    shown(f)
-                ),
-            )
-        })?,
+        Some(f) => number(f)
+            .filter(|f| (0.0..=MAX_FACTOR).contains(f))
+            .ok_or_else(|| {
+                bad(
+                    src,
+                    &sub(at, "factor"),
+                    format!(
+                        "expected the rate's multiplier, a number from 0 to 1000 such as 5, got {}",
+                        shown(f)
+                    ),
+                )
+            })?,
         None => {
             return Err(bad(
                 src,
@@ -1067,7 +1095,7 @@ traffic:
             (
                 "behaviour:\n  checkout: {concurrency: 0}\n",
                 "s.yaml:25:",
-                "an integer ≥ 1",
+                "an integer from 1 to 4294967295",
             ),
             (
                 "behaviour:\n  checkout: {cpuPerRequest: {gamma: 3ms}}\n",

@@ -455,6 +455,62 @@ fn job_spec(
         }
         None => None,
     };
+    // Upstream validateJobSpec's caps on Indexed Jobs (they bound the status's index lists).
+    if completion_mode == CompletionMode::Indexed {
+        const MAX_PARALLELISM_FOR_INDEXED_JOB: i32 = 100_000;
+        const MAX_FAILED_INDEXES_FOR_INDEXED_JOB: i32 = 100_000;
+        const COMPLETIONS_SOFT_LIMIT: i32 = 100_000;
+        const PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS: i32 = 10_000;
+        const MAX_FAILED_INDEXES_LIMIT_FOR_HIGH_COMPLETIONS: i32 = 10_000;
+        let at = |f: &str| join(base, &[k(f)]);
+        if parallelism > MAX_PARALLELISM_FOR_INDEXED_JOB {
+            return Err(ctx.err(
+                &at("parallelism"),
+                format!("Invalid value: {parallelism}: must be less than or equal to {MAX_PARALLELISM_FOR_INDEXED_JOB} when completion mode is Indexed"),
+            ));
+        }
+        let completions = completions.unwrap_or(0);
+        if let Some(m) = max_failed_indexes {
+            if m > completions {
+                return Err(ctx.err(
+                    &at("maxFailedIndexes"),
+                    format!("Invalid value: {m}: must be less than or equal to completions"),
+                ));
+            }
+            if m > MAX_FAILED_INDEXES_FOR_INDEXED_JOB {
+                return Err(ctx.err(
+                    &at("maxFailedIndexes"),
+                    format!("Invalid value: {m}: must be less than or equal to {MAX_FAILED_INDEXES_FOR_INDEXED_JOB}"),
+                ));
+            }
+        }
+        if completions > COMPLETIONS_SOFT_LIMIT && backoff_limit_per_index.is_some() {
+            let high = format!(
+                "when completions are above {COMPLETIONS_SOFT_LIMIT} and used with backoff limit per index"
+            );
+            match max_failed_indexes {
+                None => {
+                    return Err(ctx.err(
+                        &at("maxFailedIndexes"),
+                        format!("Required value: must be specified when completions is above {COMPLETIONS_SOFT_LIMIT}"),
+                    ));
+                }
+                Some(m) if m > MAX_FAILED_INDEXES_LIMIT_FOR_HIGH_COMPLETIONS => {
+                    return Err(ctx.err(
+                        &at("maxFailedIndexes"),
+                        format!("Invalid value: {m}: must be less than or equal to {MAX_FAILED_INDEXES_LIMIT_FOR_HIGH_COMPLETIONS} {high}"),
+                    ));
+                }
+                Some(_) => {}
+            }
+            if parallelism > PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS {
+                return Err(ctx.err(
+                    &at("parallelism"),
+                    format!("Invalid value: {parallelism}: must be less than or equal to {PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS} {high}"),
+                ));
+            }
+        }
+    }
     let active_deadline_seconds = match spec.active_deadline_seconds {
         Some(n) if n < 0 => {
             return Err(ctx.err(
