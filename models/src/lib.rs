@@ -18,6 +18,7 @@ pub mod kubelet;
 pub mod metrics;
 pub mod metrics_server;
 pub mod network;
+pub mod pod_index;
 pub mod policies;
 pub mod run;
 pub mod scenario;

@@ -193,6 +193,8 @@ pub struct Store {
     /// namespace, label key and label value, so counting the pods a selector matches need not
     /// scan every bound pod.
     counted_by_label: LabelPostings,
+    /// Pods not deleted, by namespace and label (see [`crate::pod_index`]).
+    active_by_label: crate::pod_index::PodLabelIndex,
     changes: ChangeLog,
     /// PodDisruptionBudgets, for preemption (see `scheduler::preemption`).
     pub pdbs: Vec<crate::api::PodDisruptionBudget>,
@@ -238,6 +240,7 @@ impl Store {
         self.live_pods += 1;
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
+        self.active_by_label.insert(id, &pod);
         self.pods.push(Box::new(PodRecord {
             id,
             pod,
@@ -392,6 +395,7 @@ impl Store {
             return;
         }
         record.deleted_at = Some(now);
+        self.active_by_label.remove(pod, &record.pod);
         self.live_pods = self.live_pods.saturating_sub(1);
         self.pod_by_key
             .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
@@ -405,6 +409,21 @@ impl Store {
 
     pub fn active_pods(&self) -> impl Iterator<Item = &PodRecord> {
         self.pods.iter().map(|p| &**p).filter(|p| p.is_active())
+    }
+
+    /// Pods not deleted in `namespace` that `selector` matches, in id order (a lister's
+    /// `Pods(namespace).List(selector)`), found through the label index.
+    pub fn active_pods_selected<'s>(
+        &'s self,
+        namespace: &'s str,
+        selector: &'s LabelSelector,
+    ) -> impl Iterator<Item = &'s PodRecord> + 's {
+        self.active_by_label
+            .candidates(namespace, selector)
+            .map(|id| &*self.pods[id.index()])
+            .filter(move |r| {
+                r.is_active() && r.pod.namespace == namespace && selector.matches(&r.pod.labels)
+            })
     }
 }
 

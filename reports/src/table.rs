@@ -480,7 +480,11 @@ mod tests {
         )
         .expect("runs");
         let spot = outcome.summary.pools.iter().find(|p| p.pool == "spot");
-        assert_eq!(spot.map(|p| p.nodes), Some(0), "the spot nodes were removed");
+        assert_eq!(
+            spot.map(|p| p.nodes),
+            Some(0),
+            "the spot nodes were removed"
+        );
         let table = summary_table(&outcome.summary);
         let row = table
             .lines()

@@ -153,7 +153,11 @@ impl Autoscaler {
         let Some(mut checker) = self.checker.take() else {
             return;
         };
-        let mut snap = api.store.clone();
+        // The cluster as the simulation leaves it: copied the first time a node's pods need
+        // moving (most scans have none to move), and changed in place after that, a failed
+        // move undone, rather than a copy of the whole store per node (upstream forks and
+        // reverts its delta snapshot the same way).
+        let mut snap: Option<crate::store::Store> = None;
         let mut pdb_left: Vec<i32> = api
             .pdb_status
             .iter()
@@ -252,9 +256,15 @@ impl Autoscaler {
             if blocked {
                 continue;
             }
+            if to_move.is_empty() {
+                pdb_left = budget;
+                let since = self.unneeded_since.get(&node).copied().unwrap_or(now);
+                unneeded.insert(node, since);
+                continue;
+            }
             // Simulate the pods elsewhere: other nodes, not ones going away.
-            let mut fork = snap.clone();
-            let destinations: Vec<NodeId> = fork
+            let snap = snap.get_or_insert_with(|| api.store.clone());
+            let destinations: Vec<NodeId> = snap
                 .live_nodes()
                 .filter(|n| {
                     n.id != node
@@ -264,23 +274,38 @@ impl Autoscaler {
                 })
                 .map(|n| n.id)
                 .collect();
+            // (copy placed elsewhere, if it was, and the pod's spec) of each pod moved so far.
+            let mut moved: Vec<(Option<PodId>, Pod)> = Vec::new();
             let mut fits = true;
             for &p in &to_move {
-                let pod = fork.pod(p).pod.clone();
-                fork.delete_pod(p, now);
-                let copy = fork.add_pod(pod.clone(), now);
-                match checker.first_fit(&pod, &fork, destinations.iter().copied()) {
-                    Some(dest) => fork.bind(copy, dest, now),
+                let pod = snap.pod(p).pod.clone();
+                snap.delete_pod(p, now);
+                let copy = snap.add_pod(pod.clone(), now);
+                match checker.first_fit(&pod, snap, destinations.iter().copied()) {
+                    Some(dest) => {
+                        snap.bind(copy, dest, now);
+                        moved.push((Some(copy), pod));
+                    }
                     None => {
+                        snap.delete_pod(copy, now);
+                        moved.push((None, pod));
                         fits = false;
                         break;
                     }
                 }
             }
             if !fits {
+                // Undo: each pod back on this node, as a new record with the same spec (the
+                // snapshot is this scan's alone; ids in it are not the API server's).
+                for (copy, pod) in moved.into_iter().rev() {
+                    if let Some(copy) = copy {
+                        snap.delete_pod(copy, now);
+                    }
+                    let back = snap.add_pod(pod, now);
+                    snap.bind(back, node, now);
+                }
                 continue;
             }
-            snap = fork;
             pdb_left = budget;
             let since = self.unneeded_since.get(&node).copied().unwrap_or(now);
             unneeded.insert(node, since);

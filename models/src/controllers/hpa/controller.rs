@@ -123,11 +123,7 @@ fn list_pods(
     cpu: bool,
 ) -> Vec<(crate::api::PodId, PodInfo)> {
     api.store
-        .pods
-        .iter()
-        .filter(|r| {
-            r.is_active() && r.pod.namespace == namespace && selector.matches(&r.pod.labels)
-        })
+        .active_pods_selected(namespace, selector)
         .map(|r| {
             let request = if cpu {
                 r.pod.requests.cpu_milli
