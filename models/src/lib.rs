@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod metrics_server;
 pub mod network;
 pub mod policies;
+pub mod retired_pods;
 pub mod run;
 pub mod scenario;
 pub mod scheduler;
