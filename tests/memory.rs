@@ -60,7 +60,8 @@ fn pods_jsonl(outcome: &RunOutcome, dir: &Path) -> Vec<u8> {
 
 fn same_outputs(steady: bool) {
     let text = churn(steady);
-    let s = scenario::load_str("churn.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
+    let s =
+        scenario::load_str("churn.yaml", &text, Path::new(".")).unwrap_or_else(|d| panic!("{d}"));
     let registry = Registry::default_plugins();
     let options = RunOptions::default();
     let kept = run(&s, &registry, &options, |_, _| {}).unwrap_or_else(|d| panic!("{d}"));
@@ -71,8 +72,8 @@ fn same_outputs(steady: bool) {
         retire_pods: Some(to),
         ..RunControl::default()
     };
-    let mut retired = run_with(&s, &registry, &options, control, |_, _| {})
-        .unwrap_or_else(|d| panic!("{d}"));
+    let mut retired =
+        run_with(&s, &registry, &options, control, |_, _| {}).unwrap_or_else(|d| panic!("{d}"));
     let store = &mut retired.simulation.world_mut().api.store;
     let retirement = store.retirement().expect("retiring");
     retirement.finish().expect("flushed");

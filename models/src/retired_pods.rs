@@ -357,7 +357,11 @@ impl Store {
         self.retiring.retired.fold(&record);
         self.set_retired(pod, row_at);
         let mut first = self.retiring.first_kept;
-        while self.pod_slots().get(first).is_some_and(|s| s.kept().is_none()) {
+        while self
+            .pod_slots()
+            .get(first)
+            .is_some_and(|s| s.kept().is_none())
+        {
             first += 1;
         }
         self.retiring.first_kept = first;

@@ -509,7 +509,9 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         .map(|(&bits, &count)| ((bits, false), count))
         .collect();
     let mut wait = |seconds: f64, censored: bool| {
-        *pending_times.entry((seconds.to_bits(), censored)).or_default() += 1;
+        *pending_times
+            .entry((seconds.to_bits(), censored))
+            .or_default() += 1;
     };
     let mut pending_pods = Vec::new();
     for p in store.kept_pods() {
@@ -737,7 +739,8 @@ fn run_utilization(cluster: &Cluster, end: sim_core::SimTime) -> Vec<RunUtilizat
     // The retired pods' instants before the first kept pod are swept already; the others come
     // with the kept pods' changes (see `crate::retired_pods`).
     let mut sweep = store.retired().utilization.clone();
-    let mut changes: Vec<(u64, [i64; 3])> = std::mem::take(&mut sweep.pending).into_iter().collect();
+    let mut changes: Vec<(u64, [i64; 3])> =
+        std::mem::take(&mut sweep.pending).into_iter().collect();
     for p in store.kept_pods() {
         let Some((from, to, amounts)) = crate::retired_pods::utilization_changes(p) else {
             continue;
