@@ -667,6 +667,15 @@ fn cmd_run(
         Ok(s) => s,
         Err(e) => return cannot_write(&e),
     };
+    // Deleted pods' rows go to the output set as the run goes, so memory follows live pods.
+    let retire_pods = match models::retired_pods::Retirement::create(
+        set.staging(),
+        reports::placement::write_pod_row,
+        models::retired_pods::KEEP_RECENT_DELETIONS,
+    ) {
+        Ok(r) => r,
+        Err(e) => return cannot_write(&e),
+    };
     let control = RunControl {
         events: EventSink::Stream {
             stream,
@@ -674,6 +683,7 @@ fn cmd_run(
             keep: options.check_invariants,
         },
         interrupt: Some(&interrupt),
+        retire_pods: Some(retire_pods),
     };
     let bar = progress_bar(quiet);
     let outcome = run_with(&scenario, &registry, options, control, |now, end| {
@@ -710,13 +720,38 @@ fn cmd_run(
         },
         None => 0,
     };
+    let now = outcome.simulation.now();
+    // The retired pods' times, read back as the chart is drawn (not held in memory).
+    let retired_times = match outcome.simulation.world_mut().api.store.retirement() {
+        Some(retired) => match retired
+            .finish()
+            .and_then(|()| models::retired_pods::read_times(retired.times_path()))
+        {
+            Ok(times) => Some(times),
+            Err(e) => return cannot_write(&e),
+        },
+        None => None,
+    };
+    let mut times_error = None;
+    let retired_times = retired_times.into_iter().flatten().map_while(|t| match t {
+        Ok(t) => Some(t),
+        Err(e) => {
+            times_error = Some(e);
+            None
+        }
+    });
+    let world = outcome.simulation.world();
+    let pods_over_time = models::summary::pods_over_time_with(world, now, 200, retired_times);
+    if let Some(e) = times_error {
+        return cannot_write(&e);
+    }
     let world = outcome.simulation.world();
     if let Err(e) = reports::write_run_outputs(
         set.staging(),
         &outcome.summary,
         total_events,
         &world.samples,
-        &models::summary::pods_over_time(world, outcome.simulation.now(), 200),
+        &pods_over_time,
         &reports::plot::run_markers(world),
         world.metrics.as_ref(),
     ) {
@@ -844,7 +879,7 @@ fn cmd_explain(path: &Path, options: &RunOptions, subject: &Subject, format: For
     let rendered = match subject {
         Subject::Pod(want) => {
             let Some(id) = reports::life::find_pod(store, want) else {
-                let names = store.pods.iter().map(|p| p.pod.name.as_str());
+                let names = store.kept_pods().map(|p| p.pod.name.as_str());
                 no_such(path, "pod", want, names, store.pods.len());
                 return EXIT_BAD_INPUT;
             };
@@ -1186,6 +1221,7 @@ fn cmd_events(
                 keep: false,
             },
             interrupt: None,
+            retire_pods: None,
         };
         let registry = models::policies::registry();
         let mut outcome = match run_with(&scenario, &registry, options, control, |_, _| {}) {
@@ -1201,8 +1237,7 @@ fn cmd_events(
         let store = &outcome.simulation.world().api.store;
         let namespaces = log::Namespaces::of_pods(
             store
-                .pods
-                .iter()
+                .kept_pods()
                 .map(|p| (p.pod.namespace.as_str(), p.pod.name.as_str())),
         );
         let bytes = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();

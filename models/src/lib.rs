@@ -20,6 +20,7 @@ pub mod metrics_server;
 pub mod network;
 pub mod pod_index;
 pub mod policies;
+pub mod retired_pods;
 pub mod run;
 pub mod scenario;
 pub mod scheduler;

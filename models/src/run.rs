@@ -235,6 +235,8 @@ pub enum EventSink {
 pub struct RunControl<'a> {
     pub events: EventSink,
     pub interrupt: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Where deleted pods are retired to (see `crate::retired_pods`); none keeps every pod.
+    pub retire_pods: Option<crate::retired_pods::Retirement>,
 }
 
 /// Events handled between two looks at the interrupt flag: small enough that an interrupt
@@ -265,6 +267,9 @@ pub fn run_with(
     let mut sim = build(scenario, registry, options)?;
     if let EventSink::Stream { stream, keep } = control.events {
         sim.world_mut().api.events.start_streaming(stream, keep);
+    }
+    if let Some(to) = control.retire_pods {
+        sim.world_mut().api.store.retire_pods(to);
     }
     let interrupted = || {
         control

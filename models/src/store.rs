@@ -164,9 +164,13 @@ pub struct Store {
     pub nodes: Vec<NodeInfo>,
     /// [`NodeSummary`] of each node, by node index.
     summaries: Vec<NodeSummary>,
-    /// Boxed, so that the vector's spare capacity while it grows costs a pointer per slot
-    /// rather than a whole record.
-    pub pods: Vec<Box<PodRecord>>,
+    /// Every pod of the run by id, in creation order. Records are boxed, so that the vector's
+    /// spare capacity while it grows costs little; a retired pod's slot keeps only where its
+    /// row went (see `crate::retired_pods`).
+    pub pods: Vec<PodSlot>,
+    pub(crate) retiring: crate::retired_pods::Retiring,
+    /// What `pod_mut` hands out for a retired pod: written to, never read.
+    scratch: Scratch,
     /// Pods not deleted, for the API server's cap on pods at once.
     live_pods: u64,
     node_by_name: BTreeMap<String, NodeId>,
@@ -241,7 +245,7 @@ impl Store {
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
         self.active_by_label.insert(id, &pod);
-        self.pods.push(Box::new(PodRecord {
+        self.pods.push(PodSlot::Kept(Box::new(PodRecord {
             id,
             pod,
             phase: PodPhase::Pending,
@@ -263,7 +267,7 @@ impl Store {
             reason: None,
             message: None,
             last_termination_reason: None,
-        }));
+        })));
         id
     }
 
@@ -298,8 +302,48 @@ impl Store {
         &self.pods[id.index()]
     }
 
+    /// A retired pod's record is gone; changes to it go nowhere.
     pub fn pod_mut(&mut self, id: PodId) -> &mut PodRecord {
-        &mut self.pods[id.index()]
+        match &mut self.pods[id.index()] {
+            PodSlot::Kept(r) => r,
+            PodSlot::Retired { .. } => {
+                *self.scratch.0 = retired_record();
+                &mut self.scratch.0
+            }
+        }
+    }
+
+    /// Every slot, retired ones included, by id.
+    pub fn pod_slots(&self) -> &[PodSlot] {
+        &self.pods
+    }
+
+    /// The pods whose records are kept (all of them unless the run retires pods), by id.
+    pub fn kept_pods(&self) -> impl Iterator<Item = &PodRecord> + Clone {
+        self.pods.iter().filter_map(PodSlot::kept)
+    }
+
+    pub(crate) fn take_kept(&mut self, id: PodId) -> Option<Box<PodRecord>> {
+        let slot = self.pods.get_mut(id.index())?;
+        match std::mem::replace(slot, PodSlot::Retired { row_at: 0 }) {
+            PodSlot::Kept(r) => Some(r),
+            retired => {
+                *slot = retired;
+                None
+            }
+        }
+    }
+
+    pub(crate) fn put_back(&mut self, id: PodId, record: Box<PodRecord>) {
+        if let Some(slot) = self.pods.get_mut(id.index()) {
+            *slot = PodSlot::Kept(record);
+        }
+    }
+
+    pub(crate) fn set_retired(&mut self, id: PodId, row_at: u64) {
+        if let Some(slot) = self.pods.get_mut(id.index()) {
+            *slot = PodSlot::Retired { row_at };
+        }
     }
 
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
@@ -318,7 +362,9 @@ impl Store {
     pub fn bind(&mut self, pod: PodId, node: NodeId, now: SimTime) {
         self.note_placement(pod, node, PlacementKind::Bound);
         self.clear_nomination(pod);
-        let record = &mut self.pods[pod.index()];
+        let Some(record) = self.pods[pod.index()].kept_mut() else {
+            return;
+        };
         debug_assert!(record.node.is_none(), "pod bound twice");
         record.node = Some(node);
         record.scheduled_at = Some(now);
@@ -345,7 +391,9 @@ impl Store {
     /// node (upstream's scheduler cache removes terminated pods), but stays in the API until
     /// deleted.
     pub fn finish_pod(&mut self, pod: PodId, phase: PodPhase, exit_code: i32, now: SimTime) {
-        let record = &mut self.pods[pod.index()];
+        let Some(record) = self.pods[pod.index()].kept_mut() else {
+            return;
+        };
         if record.deleted_at.is_some() || record.released {
             return;
         }
@@ -367,7 +415,9 @@ impl Store {
         }
         let was_terminating = self.termination_logged.remove(&pod);
         self.note_placement(pod, node, PlacementKind::Removed { was_terminating });
-        let record = &mut self.pods[pod.index()];
+        let Some(record) = self.pods[pod.index()].kept_mut() else {
+            return;
+        };
         record.released = true;
         let info = &mut self.nodes[node.index()];
         info.requested.sub(&record.pod.requests);
@@ -390,7 +440,9 @@ impl Store {
             self.release_node_resources(pod);
         }
         self.clear_nomination(pod);
-        let record = &mut self.pods[pod.index()];
+        let Some(record) = self.pods[pod.index()].kept_mut() else {
+            return;
+        };
         if record.deleted_at.is_some() {
             return;
         }
@@ -400,6 +452,7 @@ impl Store {
         self.pod_by_key
             .remove(&(record.pod.namespace.clone(), record.pod.name.clone()));
         compact_deleted(&mut record.pod);
+        self.note_deletion(pod, now);
     }
 
     /// Nodes that exist, in id order (the scheduler's node list order).
@@ -408,7 +461,7 @@ impl Store {
     }
 
     pub fn active_pods(&self) -> impl Iterator<Item = &PodRecord> {
-        self.pods.iter().map(|p| &**p).filter(|p| p.is_active())
+        self.kept_pods().filter(|p| p.is_active())
     }
 
     /// Pods not deleted in `namespace` that `selector` matches, in id order (a lister's
@@ -424,6 +477,79 @@ impl Store {
             .filter(move |r| {
                 r.is_active() && r.pod.namespace == namespace && selector.matches(&r.pod.labels)
             })
+    }
+}
+
+/// A pod's place in the store: its record, or, once retired, where its `pods.jsonl` row went.
+/// Reads as the record; a retired pod reads as a deleted pod with nothing else known.
+#[derive(Clone, Debug)]
+pub enum PodSlot {
+    Kept(Box<PodRecord>),
+    Retired { row_at: u64 },
+}
+
+impl PodSlot {
+    pub fn kept(&self) -> Option<&PodRecord> {
+        match self {
+            PodSlot::Kept(r) => Some(r),
+            PodSlot::Retired { .. } => None,
+        }
+    }
+
+    pub fn kept_mut(&mut self) -> Option<&mut PodRecord> {
+        match self {
+            PodSlot::Kept(r) => Some(r),
+            PodSlot::Retired { .. } => None,
+        }
+    }
+}
+
+/// What a retired pod reads as.
+static RETIRED: std::sync::LazyLock<PodRecord> = std::sync::LazyLock::new(retired_record);
+
+fn retired_record() -> PodRecord {
+    PodRecord {
+        id: PodId(u32::MAX),
+        pod: Pod::default(),
+        phase: PodPhase::Succeeded,
+        node: None,
+        created_at: SimTime::ZERO,
+        scheduled_at: None,
+        running_at: None,
+        deleted_at: Some(SimTime::ZERO),
+        gpu_devices: Vec::new(),
+        deletion_timestamp: None,
+        preempted_by_scheduler: false,
+        ready: false,
+        ready_since: None,
+        start_time_offset_ns: None,
+        restarts: 0,
+        released: true,
+        finished_at: None,
+        exit_code: None,
+        reason: None,
+        message: None,
+        last_termination_reason: None,
+    }
+}
+
+impl std::ops::Deref for PodSlot {
+    type Target = PodRecord;
+
+    fn deref(&self) -> &PodRecord {
+        match self {
+            PodSlot::Kept(r) => r,
+            PodSlot::Retired { .. } => &RETIRED,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Scratch(Box<PodRecord>);
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch(Box::new(retired_record()))
     }
 }
 
@@ -592,7 +718,9 @@ impl Store {
     /// while it is still on its node. Setting the field directly instead leaves the pod counted
     /// until it is deleted.
     pub fn mark_terminating(&mut self, pod: PodId, now: SimTime) {
-        let record = &mut self.pods[pod.index()];
+        let Some(record) = self.pods[pod.index()].kept_mut() else {
+            return;
+        };
         if record.deletion_timestamp.is_some() || record.deleted_at.is_some() {
             return;
         }

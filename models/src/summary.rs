@@ -301,6 +301,61 @@ impl Percentiles {
         }
     }
 
+    /// [`Percentiles::of_censored`] of values given as `(value's bits, is a lower bound)` →
+    /// how many; the values are non-negative, so their bits order as they do.
+    pub fn of_counted(values: &BTreeMap<(u64, bool), u64>) -> Percentiles {
+        let n: u64 = values.values().sum();
+        if n == 0 {
+            return Percentiles::default();
+        }
+        let mut first_censored = n;
+        let mut seen = 0u64;
+        for (&(_, censored), &count) in values {
+            if censored {
+                first_censored = seen;
+                break;
+            }
+            seen += count;
+        }
+        let value_at = |idx: u64| -> f64 {
+            let mut seen = 0u64;
+            for (&(bits, _), &count) in values {
+                seen += count;
+                if idx < seen {
+                    return f64::from_bits(bits);
+                }
+            }
+            0.0
+        };
+        let mut at_least = Vec::new();
+        let mut rank = |p: f64, name: &'static str| {
+            let idx = (((p / 100.0) * n as f64).ceil() as u64).clamp(1, n) - 1;
+            if idx >= first_censored {
+                at_least.push(name);
+            }
+            value_at(idx)
+        };
+        let (p50, p90, p99, max) = (
+            rank(50.0, "p50"),
+            rank(90.0, "p90"),
+            rank(99.0, "p99"),
+            rank(100.0, "max"),
+        );
+        Percentiles {
+            count: n,
+            p50,
+            p90,
+            p99,
+            max,
+            censored: values
+                .iter()
+                .filter(|((_, censored), _)| *censored)
+                .map(|(_, count)| count)
+                .sum(),
+            at_least,
+        }
+    }
+
     /// Whether the percentile named `which` (`p50`, `p90`, `p99`, `max`) is a lower bound.
     pub fn is_lower_bound(&self, which: &str) -> bool {
         self.at_least.contains(&which)
@@ -440,12 +495,29 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     let end = sim_core::SimTime::ZERO.saturating_add(input.elapsed);
     let mut pods = PodCounts::default();
     let mut run = RunFigures::default();
-    let mut pending_times = Vec::new();
+    // Retired pods (see `crate::retired_pods`) come as aggregates; they are all deleted.
+    let retired = store.retired();
+    pods.total = retired.total;
+    pods.deleted = retired.total;
+    pods.succeeded = retired.succeeded;
+    pods.failed = retired.failed;
+    run.pods_ever_scheduled = retired.ever_scheduled;
+    // Waits as (bits of the seconds, still pending) → how many.
+    let mut pending_times: BTreeMap<(u64, bool), u64> = retired
+        .schedule_waits
+        .iter()
+        .map(|(&bits, &count)| ((bits, false), count))
+        .collect();
+    let mut wait = |seconds: f64, censored: bool| {
+        *pending_times
+            .entry((seconds.to_bits(), censored))
+            .or_default() += 1;
+    };
     let mut pending_pods = Vec::new();
-    for p in store.pods.iter().map(|p| &**p) {
+    for p in store.kept_pods() {
         pods.total += 1;
         if let Some(at) = p.scheduled_at {
-            pending_times.push((at.since(p.created_at).as_secs_f64(), false));
+            wait(at.since(p.created_at).as_secs_f64(), false);
             run.pods_ever_scheduled += 1;
         }
         if p.finished_at.is_some() {
@@ -463,7 +535,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
             (None, _) => {
                 pods.pending += 1;
                 let waited = end.since(p.created_at).as_secs_f64();
-                pending_times.push((waited, true));
+                wait(waited, true);
                 pending_pods.push(p);
             }
             (Some(_), PodPhase::Running) => {
@@ -605,7 +677,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         events_processed: input.events_processed,
         run,
         pods,
-        pending_seconds: Percentiles::of_censored(pending_times),
+        pending_seconds: Percentiles::of_counted(&pending_times),
         pending_at_end,
         pools,
         scheduler: SchedulerStats {
@@ -664,49 +736,43 @@ fn run_utilization(cluster: &Cluster, end: sim_core::SimTime) -> Vec<RunUtilizat
         allocatable[2] += a.extended_amount(gpu::GPU_RESOURCE) * milli;
     }
     // (time, change of cpu, memory, milli-GPUs requested)
-    let mut changes: Vec<(u64, [i64; 3])> = Vec::new();
-    for p in &store.pods {
-        let Some(from) = p.scheduled_at else { continue };
-        let released = if p.released { p.finished_at } else { None };
-        let to = [p.deleted_at, released].into_iter().flatten().min();
-        let r = &p.pod.requests;
-        let gpus = r.extended_amount(gpu::GPU_RESOURCE) * milli
-            + p.pod
-                .gpu
-                .as_ref()
-                .map_or(0, |g| i64::try_from(g.total_milli()).unwrap_or(i64::MAX));
-        let amounts = [r.cpu_milli, r.memory, gpus];
-        changes.push((from.as_nanos(), amounts));
+    // The retired pods' instants before the first kept pod are swept already; the others come
+    // with the kept pods' changes (see `crate::retired_pods`).
+    let mut sweep = store.retired().utilization.clone();
+    let mut changes: Vec<(u64, [i64; 3])> =
+        std::mem::take(&mut sweep.pending).into_iter().collect();
+    for p in store.kept_pods() {
+        let Some((from, to, amounts)) = crate::retired_pods::utilization_changes(p) else {
+            continue;
+        };
+        changes.push((from, amounts));
         if let Some(to) = to {
-            changes.push((to.as_nanos(), amounts.map(|a| -a)));
+            changes.push((to, amounts.map(|a| -a)));
         }
     }
     changes.sort_by_key(|c| c.0);
     let end_ns = end.as_nanos();
-    let mut held = [0i64; 3];
-    let mut peak = [0f64; 3];
-    let mut area = [0f64; 3];
-    let mut last = 0u64;
     let mut i = 0;
     while i < changes.len() {
         let t = changes[i].0.min(end_ns);
-        let span = (t - last.min(t)) as f64;
-        for (a, h) in area.iter_mut().zip(held) {
-            *a += h as f64 * span;
-        }
-        last = last.max(t);
         // Every change at one instant first, so a pod replacing another at the same time
         // does not count twice.
+        let mut change = [0i64; 3];
         while i < changes.len() && changes[i].0.min(end_ns) == t {
-            for (h, d) in held.iter_mut().zip(changes[i].1) {
+            for (h, d) in change.iter_mut().zip(changes[i].1) {
                 *h += d;
             }
             i += 1;
         }
-        for (p, h) in peak.iter_mut().zip(held) {
-            *p = p.max(h as f64);
-        }
+        sweep.step(t, change);
     }
+    let crate::retired_pods::UtilizationSweep {
+        held,
+        last,
+        mut area,
+        peak,
+        ..
+    } = sweep;
     let span = end_ns.saturating_sub(last) as f64;
     for (a, h) in area.iter_mut().zip(held) {
         *a += h as f64 * span;
@@ -966,6 +1032,17 @@ pub fn pods_over_time(
     end: sim_core::SimTime,
     points: usize,
 ) -> Vec<(f64, u64, u64)> {
+    pods_over_time_with(cluster, end, points, std::iter::empty())
+}
+
+/// [`pods_over_time`] of the kept pods and of retired ones given by their times
+/// ([`crate::retired_pods::pod_times`]: created, left pending, running, deleted).
+pub fn pods_over_time_with(
+    cluster: &Cluster,
+    end: sim_core::SimTime,
+    points: usize,
+    retired: impl Iterator<Item = [Option<sim_core::SimTime>; 4]>,
+) -> Vec<(f64, u64, u64)> {
     let points = points.max(2);
     let step = end.as_nanos() / (points as u64 - 1).max(1);
     // The first sample at or after `t` (`points` when none is).
@@ -992,14 +1069,16 @@ pub fn pods_over_time(
             diff[b] -= 1;
         }
     };
-    for p in &cluster.api.store.pods {
-        let left_pending = [p.scheduled_at, p.running_at, p.deleted_at]
-            .into_iter()
-            .flatten()
-            .min();
-        add(&mut pending, p.created_at, left_pending);
-        if let Some(r) = p.running_at {
-            add(&mut running, r.max(p.created_at), p.deleted_at);
+    let kept = cluster
+        .api
+        .store
+        .kept_pods()
+        .map(crate::retired_pods::pod_times);
+    for [created, left_pending, running_at, deleted] in retired.chain(kept) {
+        let Some(created) = created else { continue };
+        add(&mut pending, created, left_pending);
+        if let Some(r) = running_at {
+            add(&mut running, r.max(created), deleted);
         }
     }
     let (mut now_pending, mut now_running) = (0i64, 0i64);

@@ -790,7 +790,7 @@ pub fn node_life(store: &Store, events: &[EventRecord], id: NodeId, end: SimTime
     // The pods that were bound here, by name, with the time each one's events start: event
     // objects carry names only.
     let mut by_name: BTreeMap<&str, Vec<&PodRecord>> = BTreeMap::new();
-    for r in &store.pods {
+    for r in store.kept_pods() {
         by_name.entry(r.pod.name.as_str()).or_default().push(r);
     }
     let on_this_node = |pod_name: &str, t: u64| -> bool {

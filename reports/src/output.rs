@@ -359,20 +359,74 @@ pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) 
         ))
     };
     let mut pods = create("pods.jsonl")?;
-    crate::placement::write_jsonl(&mut pods, crate::placement::pod_rows(store))?;
+    write_pod_rows(&mut pods, store)?;
     pods.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    if let Some(retired) = store.retirement_ref() {
+        fs::remove_file(retired.rows_path())?;
+        fs::remove_file(retired.times_path())?;
+    }
     let mut nodes = create("nodes.jsonl")?;
     crate::placement::write_jsonl(&mut nodes, crate::placement::node_rows(store))?;
     nodes.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    // Retired pods first: they were created before the kept ones of the same name.
     let namespaces = crate::event_log::Namespaces::of_pods(
         store
-            .pods
+            .retired()
+            .namespaces
             .iter()
-            .map(|p| (p.pod.namespace.as_str(), p.pod.name.as_str())),
+            .map(|(name, (_, ns))| (ns.as_str(), name.as_str()))
+            .chain(
+                store
+                    .kept_pods()
+                    .map(|p| (p.pod.namespace.as_str(), p.pod.name.as_str())),
+            ),
     );
     let mut text = create("events.txt")?;
     crate::event_log::write_text(&dir.join("events.jsonl"), &mut text, end, &namespaces)?;
     text.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+/// Every pod's row in creation order: a kept pod's from its record, a retired one's copied from
+/// the file it was retired to (flushed by `Retirement::finish`).
+fn write_pod_rows(out: &mut impl Write, store: &models::store::Store) -> io::Result<()> {
+    use io::{BufRead, Seek};
+    let mut retired = match store.retirement_ref() {
+        Some(r) => Some(io::BufReader::with_capacity(
+            1 << 16,
+            fs::File::open(r.rows_path())?,
+        )),
+        None => None,
+    };
+    let mut at = 0u64;
+    let mut line = Vec::new();
+    for slot in store.pod_slots() {
+        match slot {
+            models::store::PodSlot::Kept(r) => {
+                line.clear();
+                crate::placement::write_pod_row(store, r, &mut line);
+                out.write_all(&line)?;
+            }
+            models::store::PodSlot::Retired { row_at } => {
+                let Some(input) = retired.as_mut() else {
+                    return Err(io::Error::other("a retired pod without its rows file"));
+                };
+                if *row_at != at {
+                    input.seek(io::SeekFrom::Start(*row_at))?;
+                }
+                line.clear();
+                let n = input.read_until(b'\n', &mut line)?;
+                if n == 0 || line.last() != Some(&b'\n') {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "retired pods' rows end early",
+                    ));
+                }
+                at = row_at + n as u64;
+                out.write_all(&line)?;
+            }
+        }
+    }
+    out.flush()
 }
 
 fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {

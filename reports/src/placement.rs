@@ -98,9 +98,24 @@ fn secs(t: SimTime) -> f64 {
     t.as_secs_f64()
 }
 
-/// The rows of every pod the run had, in creation order.
+/// The rows of every pod whose record is kept, in creation order (every pod the run had,
+/// unless it retired deleted pods: see `models::retired_pods`).
 pub fn pod_rows(store: &Store) -> impl Iterator<Item = PodRow> + '_ {
-    store.pods.iter().map(move |r| {
+    store.kept_pods().map(move |r| pod_row(store, r))
+}
+
+/// A pod's `pods.jsonl` line, newline included, as [`write_jsonl`] writes it (the
+/// `models::retired_pods::RowWriter` of a run's outputs).
+pub fn write_pod_row(store: &Store, r: &models::store::PodRecord, out: &mut Vec<u8>) {
+    // Serializing this struct into memory cannot fail (no maps with non-string keys).
+    if serde_json::to_writer(&mut *out, &pod_row(store, r)).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// The row of one pod.
+pub fn pod_row(store: &Store, r: &models::store::PodRecord) -> PodRow {
+    {
         let node = r.node.map(|id| &store.node(id).node);
         let containers = r
             .pod
@@ -131,7 +146,7 @@ pub fn pod_rows(store: &Store) -> impl Iterator<Item = PodRow> + '_ {
             terminating_seconds: r.deletion_timestamp.map(secs),
             deleted_seconds: r.deleted_at.map(secs),
         }
-    })
+    }
 }
 
 /// The rows of every node the run had, in registration order.

@@ -244,7 +244,12 @@ impl ApiServer {
     /// Why the main container last terminated (`lastState.terminated.reason`), part of the
     /// status update just made for its exit (the restart or the final phase).
     pub fn set_last_termination_reason(&mut self, pod: PodId, reason: &'static str) {
-        if let Some(r) = self.store.pods.get_mut(pod.index()) {
+        if let Some(r) = self
+            .store
+            .pods
+            .get_mut(pod.index())
+            .and_then(crate::store::PodSlot::kept_mut)
+        {
             r.last_termination_reason = Some(reason);
         }
     }

@@ -93,7 +93,7 @@ impl Store {
 
     /// Forgets a pod's nomination (it was bound, deleted, or nominated elsewhere).
     pub(crate) fn clear_nomination(&mut self, pod: PodId) {
-        let Some(name) = self.pods[pod.index()].pod.nominated_node_name.take() else {
+        let Some(name) = self.pod_mut(pod).pod.nominated_node_name.take() else {
             return;
         };
         if let Some(node) = self.node_id(&name)
