@@ -167,7 +167,6 @@ impl MetricsServer {
         now: SimTime,
         running: impl Iterator<Item = (PodId, RunningUsage)>,
     ) -> SimTime {
-        let mut seen = BTreeMap::new();
         for (pod, u) in running {
             let c = self.counters.entry(pod).or_insert((0, u.started));
             let from = c.1.max(u.started);
@@ -188,10 +187,11 @@ impl MetricsServer {
             };
             let slot = self.samples.entry(pod).or_default();
             *slot = [slot[1], Some(s)];
-            seen.insert(pod, ());
         }
-        self.samples.retain(|p, _| seen.contains_key(p));
-        self.counters.retain(|p, _| seen.contains_key(p));
+        // Pods not running any more were not scraped now: their entries go.
+        self.samples
+            .retain(|_, slot| slot[1].is_some_and(|s| s.at == now));
+        self.counters.retain(|_, c| c.1 == now);
         self.last_scrape = Some(now);
         now.saturating_add(self.metric_resolution)
     }
