@@ -273,11 +273,13 @@ pub fn comparison_report(seeds: &[u64], variants: &[(String, Vec<Summary>)]) -> 
                             .filter_map(|(x, b)| Some(paired_difference((*x)?, (*b)?)))
                             .collect();
                         let (mean, ci95) = mean_ci(&diffs);
+                        let base_mean =
+                            mean_ci(&base.iter().flatten().copied().collect::<Vec<_>>()).0;
                         Difference {
                             variant: name.clone(),
                             mean,
                             ci95,
-                            verdict: verdict(mean, ci95, better),
+                            verdict: verdict(mean, ci95, better, base_mean),
                         }
                     })
                     .collect(),
@@ -304,11 +306,14 @@ fn paired_difference(x: f64, b: f64) -> f64 {
     }
 }
 
-fn verdict(mean: f64, ci95: Option<f64>, better: Better) -> Verdict {
+/// Better or worse when the interval excludes zero and the difference is at least 0.1% of the
+/// baseline's mean: a consistent difference of a microsecond on a 90 ms figure is real on
+/// these seeds but not a difference anyone should act on (and prints as `+0.000`).
+fn verdict(mean: f64, ci95: Option<f64>, better: Better, baseline: f64) -> Verdict {
     let Some(ci) = ci95 else {
         return Verdict::NotApplicable;
     };
-    if mean.abs() <= ci || mean == 0.0 {
+    if mean.abs() <= ci || mean == 0.0 || mean.abs() < 1e-3 * baseline.abs() {
         return Verdict::NoDifference;
     }
     match (mean > 0.0, better) {
@@ -458,18 +463,32 @@ mod tests {
 
     #[test]
     fn verdicts_follow_the_better_direction_and_need_an_interval() {
-        assert_eq!(verdict(2.0, Some(1.0), Better::Higher), Verdict::Better);
-        assert_eq!(verdict(2.0, Some(1.0), Better::Lower), Verdict::Worse);
-        assert_eq!(verdict(-2.0, Some(1.0), Better::Lower), Verdict::Better);
         assert_eq!(
-            verdict(0.5, Some(1.0), Better::Lower),
+            verdict(2.0, Some(1.0), Better::Higher, 10.0),
+            Verdict::Better
+        );
+        assert_eq!(verdict(2.0, Some(1.0), Better::Lower, 10.0), Verdict::Worse);
+        assert_eq!(
+            verdict(-2.0, Some(1.0), Better::Lower, 10.0),
+            Verdict::Better
+        );
+        assert_eq!(
+            verdict(0.5, Some(1.0), Better::Lower, 10.0),
             Verdict::NoDifference
         );
         assert_eq!(
-            verdict(0.0, Some(0.0), Better::Lower),
+            verdict(0.0, Some(0.0), Better::Lower, 10.0),
             Verdict::NoDifference
         );
-        assert_eq!(verdict(3.0, None, Better::Lower), Verdict::NotApplicable);
+        assert_eq!(
+            verdict(3.0, None, Better::Lower, 10.0),
+            Verdict::NotApplicable
+        );
+        // Consistent but under 0.1% of the baseline: not a difference to act on.
+        assert_eq!(
+            verdict(1e-6, Some(1e-7), Better::Lower, 0.09),
+            Verdict::NoDifference
+        );
     }
 
     #[test]
