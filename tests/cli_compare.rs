@@ -56,6 +56,17 @@ fn small(root: &Path) -> String {
     path.display().to_string()
 }
 
+/// `kubesim compare SCENARIO EXTRA… --out OUT_DIR`, which must succeed.
+fn compare_into(scenario: &str, out_dir: &Path, extra: &[&str]) -> Output {
+    let out_arg = out_dir.display().to_string();
+    let mut args = vec!["compare", scenario];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out_arg.as_str()]);
+    let out = kubesim(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -69,15 +80,7 @@ fn json(path: &Path) -> serde_json::Value {
 fn one_seed_shows_no_interval() {
     let root = scratch("one-seed");
     let out_dir = root.join("out");
-    let out = kubesim(&[
-        "compare",
-        &small(&root),
-        "--seeds",
-        "1",
-        "--out",
-        &out_dir.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = compare_into(&small(&root), &out_dir, &["--seeds", "1"]);
     let stdout = text(&out.stdout);
     assert!(!stdout.contains('±'), "{stdout}");
     assert!(stdout.contains("n/a"), "{stdout}");
@@ -107,13 +110,7 @@ fn zero_seeds_are_refused_with_the_range() {
 fn every_file_written_is_named_and_metrics_are_listed_once() {
     let root = scratch("files");
     let out_dir = root.join("out");
-    let out = kubesim(&[
-        "compare",
-        &small(&root),
-        "--out",
-        &out_dir.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = compare_into(&small(&root), &out_dir, &[]);
     let stdout = text(&out.stdout);
     for name in ["compare.csv", "compare.json", "compare.html"] {
         let path = out_dir.join(name);
@@ -159,17 +156,7 @@ fn every_file_written_is_named_and_metrics_are_listed_once() {
 fn json_output_is_the_report() {
     let root = scratch("json");
     let out_dir = root.join("out");
-    let out = kubesim(&[
-        "compare",
-        &small(&root),
-        "--seeds",
-        "2",
-        "-o",
-        "json",
-        "--out",
-        &out_dir.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = compare_into(&small(&root), &out_dir, &["--seeds", "2", "-o", "json"]);
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(printed["seeds"], serde_json::json!([5, 6]));
     assert_eq!(printed["variants"], serde_json::json!(["a", "b"]));
@@ -182,13 +169,7 @@ fn json_output_is_the_report() {
 fn the_html_report_charts_each_varying_metric_offline() {
     let root = scratch("html");
     let out_dir = root.join("out");
-    let out = kubesim(&[
-        "compare",
-        &small(&root),
-        "--out",
-        &out_dir.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    compare_into(&small(&root), &out_dir, &[]);
     let report = json(&out_dir.join("compare.json"));
     let metrics = report["metrics"].as_array().expect("metrics");
     let varying = metrics.iter().filter(|m| m["constant"] == false).count();
@@ -215,17 +196,11 @@ fn the_html_report_charts_each_varying_metric_offline() {
 fn variants_that_set_the_node_count_differ_in_node_hours_and_cost() {
     let root = scratch("set-nodes");
     let out_dir = root.join("out");
-    let out = kubesim(&[
-        "compare",
+    compare_into(
         "scenarios/capacity-nodes.yaml",
-        "--seeds",
-        "2",
-        "-o",
-        "json",
-        "--out",
-        &out_dir.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        &out_dir,
+        &["--seeds", "2", "-o", "json"],
+    );
     let report = json(&out_dir.join("compare.json"));
     let means = |metric: &str| -> Vec<f64> {
         let m = report["metrics"]

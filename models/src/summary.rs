@@ -275,30 +275,10 @@ impl Percentiles {
         let n = values.len();
         // The first censored position: every rank from there on is only a lower bound.
         let first_censored = values.iter().position(|v| v.1).unwrap_or(n);
-        let mut at_least = Vec::new();
-        let mut rank = |p: f64, name: &'static str| {
-            // Nearest rank: the smallest value with at least p% of the values at or below it.
-            let idx = (((p / 100.0) * n as f64).ceil() as usize).clamp(1, n) - 1;
-            if idx >= first_censored {
-                at_least.push(name);
-            }
-            values[idx].0
-        };
-        let (p50, p90, p99, max) = (
-            rank(50.0, "p50"),
-            rank(90.0, "p90"),
-            rank(99.0, "p99"),
-            rank(100.0, "max"),
-        );
-        Percentiles {
-            count: n as u64,
-            p50,
-            p90,
-            p99,
-            max,
-            censored: values.iter().filter(|v| v.1).count() as u64,
-            at_least,
-        }
+        let censored = values.iter().filter(|v| v.1).count() as u64;
+        Percentiles::nearest_ranks(n as u64, first_censored as u64, censored, |idx| {
+            values[idx as usize].0
+        })
     }
 
     /// [`Percentiles::of_censored`] of values given as `(value's bits, is a lower bound)` →
@@ -327,8 +307,25 @@ impl Percentiles {
             }
             0.0
         };
+        let censored = values
+            .iter()
+            .filter(|((_, censored), _)| *censored)
+            .map(|(_, count)| count)
+            .sum();
+        Percentiles::nearest_ranks(n, first_censored, censored, value_at)
+    }
+
+    /// Nearest-rank percentiles of `n` sorted values read by `value_at(index)`, those from
+    /// `first_censored` on being lower bounds.
+    fn nearest_ranks(
+        n: u64,
+        first_censored: u64,
+        censored: u64,
+        value_at: impl Fn(u64) -> f64,
+    ) -> Percentiles {
         let mut at_least = Vec::new();
         let mut rank = |p: f64, name: &'static str| {
+            // Nearest rank: the smallest value with at least p% of the values at or below it.
             let idx = (((p / 100.0) * n as f64).ceil() as u64).clamp(1, n) - 1;
             if idx >= first_censored {
                 at_least.push(name);
@@ -347,11 +344,7 @@ impl Percentiles {
             p90,
             p99,
             max,
-            censored: values
-                .iter()
-                .filter(|((_, censored), _)| *censored)
-                .map(|(_, count)| count)
-                .sum(),
+            censored,
             at_least,
         }
     }
