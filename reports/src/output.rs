@@ -197,13 +197,16 @@ pub fn write_run_outputs(
     metrics: Option<&models::metrics::Recorder>,
 ) -> io::Result<()> {
     if let Some(rec) = metrics {
-        let mut csv = Vec::new();
-        models::metrics::write_csv(rec, &mut csv).map_err(io::Error::other)?;
-        write_file(&dir.join("metrics.csv"), &csv)?;
-        let mut json = Vec::new();
+        // Straight to the files: a long run's metrics are tens of megabytes, which a buffer
+        // would add to the run's peak memory.
+        let csv = fs::File::create(dir.join("metrics.csv"))?;
+        models::metrics::write_csv(rec, &csv).map_err(io::Error::other)?;
+        csv.sync_all()?;
+        let mut json =
+            BufWriter::with_capacity(1 << 16, fs::File::create(dir.join("metrics.json"))?);
         models::metrics::write_json(rec, &mut json)?;
-        json.push(b'\n');
-        write_file(&dir.join("metrics.json"), &json)?;
+        json.write_all(b"\n")?;
+        json.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
     if !samples.is_empty() {
         let mut csv = Vec::new();

@@ -365,5 +365,28 @@ mod tests {
             [(0.0, 3.0), (45.0, 4.0)]
         );
         assert_eq!(r.values_held(), 3 + 4);
+
+        // metrics.json is written from the recorder as it is read; the same bytes as the
+        // copied form, a name that needs quoting and a fraction included.
+        let odd = r.series("cpu_cores", "pod/a,\"b\"");
+        r.set(odd, 0.25);
+        r.recorded += 1;
+        let mut streamed = Vec::new();
+        write_json(&r, &mut streamed).expect("writes");
+        assert_eq!(
+            streamed,
+            serde_json::to_vec(&MetricsJson::of(&r)).expect("serializes")
+        );
+        let mut csv = Vec::new();
+        write_csv(&r, &mut csv).expect("writes");
+        let csv = String::from_utf8(csv).expect("utf-8");
+        assert!(
+            csv.starts_with("time_s,metric,object,value\n0,nodes,cluster,3\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains(",cpu_cores,\"pod/a,\"\"b\"\"\",0.25\n"),
+            "{csv}"
+        );
     }
 }

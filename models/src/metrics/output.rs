@@ -101,7 +101,44 @@ impl MetricsJson {
 /// Writes `metrics.json` (compact: a long run's points would make a pretty-printed file
 /// several times larger).
 pub fn write_json<W: io::Write>(rec: &Recorder, out: W) -> serde_json::Result<()> {
-    serde_json::to_writer(out, &MetricsJson::of(rec))
+    serde_json::to_writer(out, &Streamed(rec))
+}
+
+/// [`MetricsJson::of`] serialized from the recorder as it is read, rather than copied first
+/// (the same bytes: the same fields in the same order).
+struct Streamed<'a>(&'a Recorder);
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Series<'a>(super::SeriesView<'a>);
+        impl Serialize for Series<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut st = s.serialize_struct("SeriesJson", 4)?;
+                st.serialize_field("metric", self.0.metric)?;
+                st.serialize_field("object", self.0.object)?;
+                st.serialize_field("unit", self.0.unit)?;
+                st.serialize_field("points", &Points(&self.0))?;
+                st.end()
+            }
+        }
+        struct Points<'a, 'b>(&'b super::SeriesView<'a>);
+        impl Serialize for Points<'_, '_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.points().map(|(t, v)| (Num(t), Num(v))))
+            }
+        }
+        struct AllSeries<'a>(&'a Recorder);
+        impl Serialize for AllSeries<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(Series))
+            }
+        }
+        let mut st = s.serialize_struct("MetricsJson", 2)?;
+        st.serialize_field("resolutionSeconds", &Num(self.0.resolution().as_secs_f64()))?;
+        st.serialize_field("series", &AllSeries(self.0))?;
+        st.end()
+    }
 }
 
 /// Reads `metrics.json` back into a recorder, so a report can be redrawn from a run's outputs
