@@ -35,7 +35,7 @@ pub fn write_csv<W: io::Write>(rec: &Recorder, out: W) -> csv::Result<()> {
                 row.push(b',');
                 row.extend_from_slice(prefix);
                 row.push(b',');
-                write!(row, "{v}\n")?;
+                writeln!(row, "{v}")?;
                 out.write_all(&row)?;
             }
         }
