@@ -32,8 +32,10 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+
+#[path = "common/timed_run.rs"]
+mod timed_run;
+use timed_run::timed_run;
 
 const PODS_PER_NODE: usize = 30;
 const SERVICES: usize = 50;
@@ -164,41 +166,13 @@ fn run_one(binary: &Path, work: &Path, nodes: usize, hours: u32) -> Measured {
     let file = work.join(format!("traffic-scale-{nodes}-{hours}h.yaml"));
     std::fs::write(&file, scenario(nodes, hours)).expect("cannot write the scenario");
     let out = work.join(format!("out-{nodes}-{hours}h"));
-    let started = Instant::now();
-    let output = Command::new(binary)
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("cannot start kubesim");
-    let wall_s = started.elapsed().as_secs_f64();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "kubesim run failed for {nodes} nodes, {hours} h:\n{stderr}"
-    );
-    let events = stdout
-        .lines()
-        .chain(stderr.lines())
-        .find_map(|l| {
-            let rest = l.split_once("simulated")?.1;
-            let inside = rest.split_once('(')?.1;
-            inside.split_whitespace().next()?.parse().ok()
-        })
-        .unwrap_or(0);
-    let peak_bytes = stderr.lines().find_map(|l| {
-        let rest = l.split_once("peak memory ")?.1;
-        let mib: f64 = rest.split_whitespace().next()?.parse().ok()?;
-        Some((mib * 1024.0 * 1024.0) as u64)
-    });
+    let run = timed_run(binary, &file, &out, &format!("{nodes} nodes, {hours} h"));
     Measured {
         nodes,
         hours,
-        wall_s,
-        events,
-        peak_bytes,
+        wall_s: run.wall_s,
+        events: run.events,
+        peak_bytes: run.peak_bytes,
     }
 }
 

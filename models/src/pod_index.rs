@@ -24,7 +24,14 @@ struct Postings {
 
 impl PodLabelIndex {
     pub fn insert(&mut self, id: PodId, pod: &Pod) {
-        let p = self.by_namespace.entry(pod.namespace.clone()).or_default();
+        // Looked up before inserting, so that a pod in a known namespace costs no String.
+        if !self.by_namespace.contains_key(pod.namespace.as_str()) {
+            self.by_namespace
+                .insert(pod.namespace.clone(), Postings::default());
+        }
+        let Some(p) = self.by_namespace.get_mut(pod.namespace.as_str()) else {
+            return;
+        };
         p.all.insert(id);
         for kv in pod.labels.iter_interned() {
             p.by_label.entry(kv).or_default().insert(id);
