@@ -6,14 +6,8 @@
 use std::fmt::Write;
 
 use crate::compare::{ComparisonReport, Verdict, difference_text, mean_text};
+use crate::html::esc;
 use crate::plot::interval_chart_svg;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}\
 h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;margin:1em 0}\

@@ -11,7 +11,8 @@ use models::trace::Sample;
 use crate::plot::Marker;
 use crate::table::human_amount;
 
-fn esc(s: &str) -> String {
+/// `s` as HTML text or attribute value.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

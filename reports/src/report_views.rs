@@ -8,14 +8,8 @@ use std::fmt::Write;
 
 use models::events::EventRecord;
 
+use crate::html::esc;
 use crate::placement::{NodeRow, PodRow};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// JSON inside a `<script>`: `</` cannot end the element early.
 fn script_json(v: &serde_json::Value) -> String {
