@@ -2,11 +2,10 @@
 //! in every table, no placeholder values, time to schedule that counts pods still pending, the
 //! pods pending at the end; and the headline figures of every scenario in `scenarios/`,
 //! checked against `tests/golden/headlines.txt` (re-record with
-//! `KUBESIM_BLESS=1 cargo test --test headline_figures` after an intended change, and say why
+//! `KUBESIM_BLESS=1 cargo test --test integration -- headline_figures::` after an intended change, and say why
 //! in the commit).
 
-#[path = "common/golden.rs"]
-mod golden;
+use crate::golden;
 
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,9 @@
 //! Golden scenarios: every scenario in `scenarios/` runs with its fixed seed, the lesson it
 //! teaches is checked on the result, and its digest must match the recorded one in
-//! `tests/golden/digests.txt` (re-record with `KUBESIM_BLESS=1 cargo test --test scenarios`
+//! `tests/golden/digests.txt` (re-record with `KUBESIM_BLESS=1 cargo test --test integration -- scenarios::`
 //! after an intended behaviour change, and say why in the commit).
 
-#[path = "common/golden.rs"]
-mod golden;
+use crate::golden;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

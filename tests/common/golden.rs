@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Checks (or, with `KUBESIM_BLESS`, records) `tests/golden/<golden>`: `line_of(file)` is the
-/// line of `scenarios/<file>`; `test` names the test binary for the hint.
+/// line of `scenarios/<file>`; `test` names the test module for the hint.
 pub fn check_every_scenario(golden: &str, test: &str, line_of: impl Fn(&str) -> String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let golden_path = root.join("tests/golden").join(golden);
@@ -56,7 +56,7 @@ pub fn check_every_scenario(golden: &str, test: &str, line_of: impl Fn(&str) -> 
     }
     for (file, line) in &actual {
         let want = recorded.get(file).unwrap_or_else(|| {
-            panic!("no recorded line for scenarios/{file}: run KUBESIM_BLESS=1 cargo test --test {test}")
+            panic!("no recorded line for scenarios/{file}: run KUBESIM_BLESS=1 cargo test --test integration -- {test}::")
         });
         assert_eq!(
             line, want,
