@@ -56,6 +56,13 @@ impl PodLabelIndex {
         }
     }
 
+    /// Every indexed pod, namespace by namespace, in id order within each.
+    pub fn all(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.by_namespace
+            .values()
+            .flat_map(|p| p.all.iter().copied())
+    }
+
     /// Pods of `namespace` that may match `selector`, in id order: those carrying the label of
     /// its most selective `key = value` requirement (every pod of the namespace when it has
     /// none). A superset: callers still match the whole selector.

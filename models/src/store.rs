@@ -460,17 +460,23 @@ impl Store {
         self.nodes.iter().filter(|n| n.exists)
     }
 
+    /// Pods not deleted, through the label index: costs the live pods, not every pod the run
+    /// ever had. Namespace by namespace, in id order within each.
+    pub fn active_pods_indexed(&self) -> impl Iterator<Item = &PodRecord> {
+        self.active_by_label.all().map(|id| &*self.pods[id.index()])
+    }
+
     pub fn active_pods(&self) -> impl Iterator<Item = &PodRecord> {
         self.kept_pods().filter(|p| p.is_active())
     }
 
     /// Pods not deleted in `namespace` that `selector` matches, in id order (a lister's
     /// `Pods(namespace).List(selector)`), found through the label index.
-    pub fn active_pods_selected<'s>(
+    pub fn active_pods_selected<'s, 'q>(
         &'s self,
-        namespace: &'s str,
-        selector: &'s LabelSelector,
-    ) -> impl Iterator<Item = &'s PodRecord> + 's {
+        namespace: &'q str,
+        selector: &'q LabelSelector,
+    ) -> impl Iterator<Item = &'s PodRecord> + use<'s, 'q> {
         self.active_by_label
             .candidates(namespace, selector)
             .map(|id| &*self.pods[id.index()])

@@ -465,17 +465,17 @@ impl Reconciler for EndpointSliceController {
                 }
             }
         }
-        let slices: Vec<(NetworkId, EndpointSlice)> = existing_ids
+        // Read in place: the plan owns what it writes, so nothing is copied for slices that
+        // stay as they are (most of them, when one pod of a large Service changes).
+        let existing: Vec<(NetworkId, &EndpointSlice)> = existing_ids
             .iter()
             .filter_map(|&id| {
                 api.network
                     .endpoint_slices
                     .live_get(id)
-                    .map(|s| (id, s.spec.clone()))
+                    .map(|s| (id, &s.spec))
             })
             .collect();
-        let existing: Vec<(NetworkId, &EndpointSlice)> =
-            slices.iter().map(|(id, s)| (*id, s)).collect();
         let plan = reconcile(
             &svc,
             &endpoint_ports(&svc),

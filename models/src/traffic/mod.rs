@@ -142,6 +142,10 @@ struct Pod {
     fluid_snapshot: f64,
     /// `(service, endpoint index)` of the [`Svc::least_loaded`] indexes listing this pod.
     least_loaded_at: Vec<(u32, u32)>,
+    /// How many services' endpoints list it.
+    listed_by: u32,
+    /// Out of [`TrafficModel::busy_ix`].
+    idle_for_good: bool,
 }
 
 impl Pod {
@@ -163,6 +167,8 @@ impl Pod {
             fluid_group: u32::MAX,
             fluid_snapshot: 0.0,
             least_loaded_at: Vec::new(),
+            listed_by: 0,
+            idle_for_good: false,
         }
     }
 
@@ -267,6 +273,10 @@ pub struct TrafficModel {
     topo: Vec<usize>,
     pods: Vec<Pod>,
     pod_ix: BTreeMap<u32, u32>,
+    /// The pods of `pod_ix` that may still burn CPU: a pod that is gone, listed by no
+    /// service and idle leaves it, so that handing the CPU over costs the live pods rather
+    /// than every pod the run ever had.
+    busy_ix: BTreeMap<u32, u32>,
     calls: Vec<CallRec>,
     free_calls: Vec<u32>,
     /// Reused buffer of requests that finished together on a pod.
@@ -363,6 +373,7 @@ impl TrafficModel {
             topo,
             pods: Vec::new(),
             pod_ix: BTreeMap::new(),
+            busy_ix: BTreeMap::new(),
             calls: Vec::new(),
             free_calls: Vec::new(),
             done: Vec::new(),
@@ -453,6 +464,10 @@ impl TrafficModel {
         self.unindex_least_loaded(service);
         let any_ready = endpoints.iter().any(|e| e.serving && !e.terminating);
         let mut eps = std::mem::take(&mut self.svcs[service].eps);
+        for &(p, _) in &eps {
+            let pod = &mut self.pods[p as usize];
+            pod.listed_by = pod.listed_by.saturating_sub(1);
+        }
         eps.clear();
         for e in endpoints {
             let usable = if any_ready {
@@ -464,6 +479,7 @@ impl TrafficModel {
                 continue;
             }
             let pod = self.pod_of(e.key, service as u32);
+            self.pods[pod as usize].listed_by += 1;
             eps.push((pod, e.weight));
         }
         let svc = &mut self.svcs[service];
@@ -529,7 +545,8 @@ impl TrafficModel {
     pub fn take_cpu_busy(&mut self, mut f: impl FnMut(u32, u64)) {
         let now = self.now;
         let mode = self.mode;
-        for &p in self.pod_ix.values() {
+        let mut idle = Vec::new();
+        for (&key, &p) in &self.busy_ix {
             let pod = &mut self.pods[p as usize];
             if mode == Mode::Fluid {
                 if let Some(svc) = self.svcs.get(pod.fluid_svc as usize)
@@ -546,6 +563,20 @@ impl TrafficModel {
                 pod.busy_core_ns -= ns;
                 f(pod.key, ns as u64);
             }
+            // Nothing can add to a pod that is gone, listed nowhere and holds no request: what
+            // is left is under half a nanosecond, which no later call would hand over either.
+            if pod.gone
+                && pod.listed_by == 0
+                && pod.fluid_svc == u32::MAX
+                && pod.in_service.is_empty()
+                && pod.queue.is_empty()
+            {
+                pod.idle_for_good = true;
+                idle.push(key);
+            }
+        }
+        for key in idle {
+            self.busy_ix.remove(&key);
         }
     }
 
@@ -599,6 +630,11 @@ impl TrafficModel {
             if pod.service == u32::MAX {
                 pod.service = service;
             }
+            if pod.idle_for_good {
+                // Listed again by a stale view of the endpoints.
+                pod.idle_for_good = false;
+                self.busy_ix.insert(key, p);
+            }
             return p;
         }
         let p = self.pods.len() as u32;
@@ -606,6 +642,7 @@ impl TrafficModel {
         pod.last = self.now;
         self.pods.push(pod);
         self.pod_ix.insert(key, p);
+        self.busy_ix.insert(key, p);
         p
     }
 

@@ -116,12 +116,12 @@ fn write_scale(
 
 /// The pods the selector lists in the namespace, as the replica calculator reads them, with
 /// their names by id.
-fn list_pods(
-    api: &ApiServer,
+fn list_pods<'a>(
+    api: &'a ApiServer,
     namespace: &str,
     selector: &LabelSelector,
     cpu: bool,
-) -> Vec<(crate::api::PodId, PodInfo)> {
+) -> Vec<PodInfo<'a>> {
     api.store
         .active_pods_selected(namespace, selector)
         .map(|r| {
@@ -140,17 +140,15 @@ fn list_pods(
                     started
                 },
             });
-            (
-                r.id,
-                PodInfo {
-                    name: r.pod.name.clone(),
-                    phase: r.phase,
-                    deleting: r.deletion_timestamp.is_some(),
-                    ready,
-                    start_time: r.running_at,
-                    request_milli: (request > 0).then_some(request),
-                },
-            )
+            PodInfo {
+                id: r.id,
+                name: &r.pod.name,
+                phase: r.phase,
+                deleting: r.deletion_timestamp.is_some(),
+                ready,
+                start_time: r.running_at,
+                request_milli: (request > 0).then_some(request),
+            }
         })
         .collect()
 }
@@ -158,18 +156,18 @@ fn list_pods(
 /// Upstream `GetResourceMetric`: the metrics API's PodMetrics of the listed pods.
 fn resource_metrics(
     api: &ApiServer,
-    pods: &[(crate::api::PodId, PodInfo)],
+    pods: &[PodInfo],
     resource: MetricResource,
 ) -> Result<PodMetricsInfo, String> {
     let mut out = BTreeMap::new();
-    for (id, p) in pods {
-        if let Some(m) = api.metrics.pod_metrics(*id) {
+    for p in pods {
+        if let Some(m) = api.metrics.pod_metrics(p.id) {
             let value = match resource {
                 MetricResource::Cpu => m.cpu_milli,
                 MetricResource::Memory => m.memory.saturating_mul(1000),
             };
             out.insert(
-                p.name.clone(),
+                p.id,
                 PodMetric {
                     value,
                     timestamp: m.timestamp,
@@ -246,7 +244,7 @@ impl HorizontalPodAutoscalerController {
                         return Err(fail(e, what));
                     }
                 };
-                let pods: Vec<PodInfo> = listed.into_iter().map(|(_, p)| p).collect();
+                let pods = listed;
                 match *target {
                     MetricTarget::Utilization(u) => {
                         let r = calc::resource_replicas(
@@ -321,10 +319,10 @@ impl HorizontalPodAutoscalerController {
                 let listed = list_pods(api, ns, &scale.selector, false);
                 let values: PodMetricsInfo = listed
                     .iter()
-                    .filter_map(|(id, p)| {
-                        let v = api.metrics.pod_metric(metric, *id)?;
+                    .filter_map(|p| {
+                        let v = api.metrics.pod_metric(metric, p.id)?;
                         Some((
-                            p.name.clone(),
+                            p.id,
                             PodMetric {
                                 value: v,
                                 timestamp: api.metrics.last_scrape().unwrap_or(now),
@@ -348,7 +346,7 @@ impl HorizontalPodAutoscalerController {
                     MetricTarget::AverageValue(v) | MetricTarget::Value(v) => v,
                     MetricTarget::Utilization(_) => 0,
                 };
-                let pods: Vec<PodInfo> = listed.into_iter().map(|(_, p)| p).collect();
+                let pods = listed;
                 let (replicas, usage) = calc::plain_metric_replicas(
                     scale.spec_replicas,
                     target,
@@ -409,10 +407,7 @@ impl HorizontalPodAutoscalerController {
                             MetricTarget::Utilization(u) => i64::from(u),
                             MetricTarget::Value(v) | MetricTarget::AverageValue(v) => v,
                         };
-                        let pods: Vec<PodInfo> = list_pods(api, ns, &scale.selector, false)
-                            .into_iter()
-                            .map(|(_, p)| p)
-                            .collect();
+                        let pods = list_pods(api, ns, &scale.selector, false);
                         let (replicas, usage) =
                             calc::object_metric_replicas(scale.spec_replicas, v, usage, t, &pods)
                                 .map_err(fail)?;
@@ -461,10 +456,7 @@ impl HorizontalPodAutoscalerController {
                             MetricTarget::Utilization(u) => i64::from(u),
                             MetricTarget::Value(v) | MetricTarget::AverageValue(v) => v,
                         };
-                        let pods: Vec<PodInfo> = list_pods(api, ns, &scale.selector, false)
-                            .into_iter()
-                            .map(|(_, p)| p)
-                            .collect();
+                        let pods = list_pods(api, ns, &scale.selector, false);
                         let (replicas, usage) = calc::external_metric_replicas(
                             scale.spec_replicas,
                             v,

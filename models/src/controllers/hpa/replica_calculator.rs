@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::{SimDuration, SimTime};
 
-use crate::api::PodPhase;
+use crate::api::{PodId, PodPhase};
 
 /// Upstream `Tolerances`: how far from 1.0 the usage ratio may be before the HPA acts.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,10 +40,14 @@ pub struct ReadyCondition {
     pub last_transition: SimTime,
 }
 
-/// A pod as the replica calculator reads it from the pod lister.
+/// A pod as the replica calculator reads it from the pod lister. Upstream keys its maps by
+/// pod name; the store's id names a pod as uniquely within a run and costs nothing to copy
+/// or compare, which matters when every HPA lists thousands of pods every 15 s.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PodInfo {
-    pub name: String,
+pub struct PodInfo<'a> {
+    pub id: PodId,
+    /// For messages only.
+    pub name: &'a str,
     pub phase: PodPhase,
     /// `metadata.deletionTimestamp` is set.
     pub deleting: bool,
@@ -62,7 +66,7 @@ pub struct PodMetric {
     pub window: SimDuration,
 }
 
-pub type PodMetricsInfo = BTreeMap<String, PodMetric>;
+pub type PodMetricsInfo = BTreeMap<PodId, PodMetric>;
 
 /// The controller's flags the grouping of pods reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,9 +89,9 @@ impl Default for Periods {
 /// Upstream `groupPods`: how many pods count as ready, and the unready, missing and ignored ones.
 pub struct Groups {
     pub ready_pod_count: usize,
-    pub unready: BTreeSet<String>,
-    pub missing: BTreeSet<String>,
-    pub ignored: BTreeSet<String>,
+    pub unready: BTreeSet<PodId>,
+    pub missing: BTreeSet<PodId>,
+    pub ignored: BTreeSet<PodId>,
 }
 
 pub fn group_pods(
@@ -105,15 +109,15 @@ pub fn group_pods(
     };
     for pod in pods {
         if pod.deleting || pod.phase == PodPhase::Failed {
-            g.ignored.insert(pod.name.clone());
+            g.ignored.insert(pod.id);
             continue;
         }
         if pod.phase == PodPhase::Pending {
-            g.unready.insert(pod.name.clone());
+            g.unready.insert(pod.id);
             continue;
         }
-        let Some(metric) = metrics.get(&pod.name) else {
-            g.missing.insert(pod.name.clone());
+        let Some(metric) = metrics.get(&pod.id) else {
+            g.missing.insert(pod.id);
             continue;
         };
         if cpu {
@@ -134,7 +138,7 @@ pub fn group_pods(
                 _ => true,
             };
             if unready {
-                g.unready.insert(pod.name.clone());
+                g.unready.insert(pod.id);
                 continue;
             }
         }
@@ -147,12 +151,12 @@ pub fn group_pods(
 /// (truncated), and the raw average value.
 pub fn resource_utilization_ratio(
     metrics: &PodMetricsInfo,
-    requests: &BTreeMap<String, i64>,
+    requests: &BTreeMap<PodId, i64>,
     target_utilization: i32,
 ) -> Result<(f64, i32, i64), String> {
     let (mut metrics_total, mut requests_total, mut entries) = (0i64, 0i64, 0i64);
-    for (name, m) in metrics {
-        let Some(r) = requests.get(name) else {
+    for (id, m) in metrics {
+        let Some(r) = requests.get(id) else {
             continue;
         };
         metrics_total = metrics_total.wrapping_add(m.value);
@@ -236,17 +240,17 @@ pub fn resource_replicas(
             let fallback = i64::from(100.max(target_utilization));
             for n in &g.missing {
                 let r = requests.get(n).copied().unwrap_or(0);
-                metrics.insert(n.clone(), zero_metric(r * fallback / 100));
+                metrics.insert(*n, zero_metric(r * fallback / 100));
             }
         } else if usage_ratio > 1.0 {
             for n in &g.missing {
-                metrics.insert(n.clone(), zero_metric(0));
+                metrics.insert(*n, zero_metric(0));
             }
         }
     }
     if scale_up_with_unready {
         for n in &g.unready {
-            metrics.insert(n.clone(), zero_metric(0));
+            metrics.insert(*n, zero_metric(0));
         }
     }
     let (new_ratio, _, _) = resource_utilization_ratio(&metrics, &requests, target_utilization)?;
@@ -274,11 +278,11 @@ fn zero_metric(value: i64) -> PodMetric {
 }
 
 /// Upstream `calculateRequests` (no container named: the sum over the pod's containers).
-fn requests(pods: &[PodInfo], cpu: bool) -> Result<BTreeMap<String, i64>, String> {
+fn requests(pods: &[PodInfo], cpu: bool) -> Result<BTreeMap<PodId, i64>, String> {
     let resource = if cpu { "cpu" } else { "memory" };
     pods.iter()
         .map(|p| match p.request_milli {
-            Some(r) => Ok((p.name.clone(), r)),
+            Some(r) => Ok((p.id, r)),
             None => Err(format!(
                 "missing request for {resource} in container of Pod {}",
                 p.name
@@ -321,17 +325,17 @@ pub fn plain_metric_replicas(
     if !g.missing.is_empty() {
         if usage_ratio < 1.0 {
             for n in &g.missing {
-                metrics.insert(n.clone(), zero_metric(target_usage));
+                metrics.insert(*n, zero_metric(target_usage));
             }
         } else if usage_ratio > 1.0 {
             for n in &g.missing {
-                metrics.insert(n.clone(), zero_metric(0));
+                metrics.insert(*n, zero_metric(0));
             }
         }
     }
     if scale_up_with_unready {
         for n in &g.unready {
-            metrics.insert(n.clone(), zero_metric(0));
+            metrics.insert(*n, zero_metric(0));
         }
     }
     let (new_ratio, _) = metric_usage_ratio(&metrics, target_usage);
@@ -504,7 +508,8 @@ mod tests {
                 .map(|i| {
                     let start = self.start[i];
                     PodInfo {
-                        name: format!("test-pod-{i}"),
+                        id: PodId(i as u32),
+                        name: "test-pod",
                         phase: self.phase[i],
                         deleting: self.deleting[i],
                         ready: Some(ReadyCondition {
@@ -524,7 +529,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, l)| {
                     (
-                        format!("test-pod-{i}"),
+                        PodId(i as u32),
                         PodMetric {
                             value: l * CONTAINERS,
                             timestamp: now(),
@@ -625,7 +630,8 @@ mod tests {
     fn disjoint_metrics_are_an_error() {
         // upstream replica_calculator_test.go TestReplicaCalcDisjointResourcesMetrics
         let pods = [PodInfo {
-            name: "test-pod-0".into(),
+            id: PodId(0),
+            name: "test-pod-0",
             phase: PodPhase::Running,
             deleting: false,
             ready: Some(ReadyCondition {
@@ -636,7 +642,7 @@ mod tests {
             request_milli: Some(1000),
         }];
         let metrics = [(
-            "an-older-pod-name".to_string(),
+            PodId(99), // "an-older-pod-name"
             PodMetric {
                 value: 100,
                 timestamp: now(),
@@ -663,12 +669,17 @@ mod tests {
         );
     }
 
-    fn plain(levels: &[i64], ready: &[bool], start: &[SimTime]) -> (Vec<PodInfo>, PodMetricsInfo) {
+    fn plain(
+        levels: &[i64],
+        ready: &[bool],
+        start: &[SimTime],
+    ) -> (Vec<PodInfo<'static>>, PodMetricsInfo) {
         let pods = ready
             .iter()
             .enumerate()
             .map(|(i, r)| PodInfo {
-                name: format!("test-pod-{i}"),
+                id: PodId(i as u32),
+                name: "test-pod",
                 phase: PodPhase::Running,
                 deleting: false,
                 ready: Some(ReadyCondition {
@@ -684,7 +695,7 @@ mod tests {
             .enumerate()
             .map(|(i, l)| {
                 (
-                    format!("test-pod-{i}"),
+                    PodId(i as u32),
                     PodMetric {
                         value: *l,
                         timestamp: now(),
