@@ -503,7 +503,7 @@ mod tests {
             }
         }
 
-        fn pods(&self) -> Vec<PodInfo> {
+        fn pods(&self) -> Vec<PodInfo<'static>> {
             (0..self.request_milli.len())
                 .map(|i| {
                     let start = self.start[i];
