@@ -197,3 +197,94 @@ fn bad_fields_are_located_errors() {
         .is_err()
     );
 }
+
+/// The HPA without `behavior:`, so that the controller manager's downscale-stabilization flag
+/// is the window that applies.
+fn hpa_without_behavior() -> String {
+    HPA_V2.replace(
+        "\n        behavior: {scaleDown: {stabilizationWindowSeconds: 300}}",
+        "",
+    )
+}
+
+fn with_flags(flags: &str, cpu: &str) -> String {
+    scenario(&hpa_without_behavior(), cpu).replace(
+        "controlPlane: {watchLatency: 0s, apiLatency: 0s}",
+        &format!(
+            "controlPlane:\n  watchLatency: 0s\n  apiLatency: 0s\n  controllerManager:\n    horizontalPodAutoscaler: {flags}"
+        ),
+    )
+}
+
+#[test]
+fn the_controller_managers_hpa_flags_apply() {
+    let busy_then_calm = "{ramp: {from: 400m, to: 10m, over: 4m}}";
+    // --horizontal-pod-autoscaler-sync-period: rescales come a sync period apart at least.
+    let every_minute = rescales(&run_text(&with_flags("{syncPeriod: 1m}", busy_then_calm)));
+    let default = rescales(&run_text(&with_flags("{}", busy_then_calm)));
+    assert!(every_minute.len() >= 2, "{every_minute:?}");
+    assert!(
+        every_minute.windows(2).all(|w| w[1].0 - w[0].0 >= 60),
+        "one sync a minute: {every_minute:?}"
+    );
+    assert!(
+        default.windows(2).any(|w| w[1].0 - w[0].0 < 60),
+        "the default syncs every 15s: {default:?}"
+    );
+    // --horizontal-pod-autoscaler-downscale-stabilization: with 0s the HPA scales down as soon
+    // as usage falls, well before upstream's default 5 minutes after the last scale-up.
+    let first_down_after_last_up = |r: &[(i64, i32, String)]| {
+        let mut size = 1;
+        let mut last_up = 0;
+        for (t, new, _) in r {
+            if *new > size {
+                last_up = *t;
+            } else {
+                return *t - last_up;
+            }
+            size = *new;
+        }
+        panic!("no scale-down: {r:?}")
+    };
+    let no_window = rescales(&run_text(&with_flags(
+        "{downscaleStabilization: 0s}",
+        busy_then_calm,
+    )));
+    assert!(first_down_after_last_up(&default) >= 300, "{default:?}");
+    assert!(first_down_after_last_up(&no_window) < 300, "{no_window:?}");
+    // --horizontal-pod-autoscaler-tolerance: 60m of a 100m request against a 50% target is a
+    // ratio of 1.2: outside the default 0.1, inside 0.25.
+    let steady = "{constant: 60m}";
+    assert!(!rescales(&run_text(&with_flags("{}", steady))).is_empty());
+    assert!(rescales(&run_text(&with_flags("{tolerance: 0.25}", steady))).is_empty());
+}
+
+#[test]
+fn bad_hpa_flags_are_located_errors_with_their_range() {
+    let load = |flags: &str| {
+        load_str(
+            "hpa.yaml",
+            &with_flags(flags, "{constant: 60m}"),
+            Path::new("."),
+        )
+        .expect_err(flags)
+        .to_string()
+    };
+    let e = load("{tolerance: 1.5}");
+    assert!(e.starts_with("hpa.yaml:8:42: "), "{e}");
+    assert!(e.contains("expected a fraction from 0 to 1"), "{e}");
+    let e = load("{syncPeriod: 0s}");
+    assert!(
+        e.contains("syncPeriod: expected a duration from 1s to 1d"),
+        "{e}"
+    );
+    let e = load("{syncPeriod: 15s, downscaleStabilisation: 5m}");
+    assert!(
+        e.contains("unknown field \"downscaleStabilisation\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("(did you mean \"downscaleStabilization\"?)"),
+        "{e}"
+    );
+}

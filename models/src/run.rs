@@ -101,6 +101,7 @@ pub fn build(
     let mut cluster = Cluster::new(api, scheduler, Kubelets::new(behaviour));
     cluster.controllers.cron_job.reconciler.epoch_unix_secs = scenario.start_unix_secs;
     cluster.control_plane = crate::controlplane::ControlPlane::new(scenario.control_plane_replicas);
+    cluster.controllers.hpa.reconciler.settings = scenario.hpa_settings;
     cluster
         .scheduler
         .explain_pod

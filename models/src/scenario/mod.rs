@@ -496,6 +496,8 @@ pub struct Scenario {
     pub control_plane: crate::apiserver::ControlPlaneTiming,
     /// Replicas of the leader-elected components (`controlPlane: {scheduler: {replicas: 3}}`).
     pub control_plane_replicas: crate::controlplane::ControlPlaneSettings,
+    /// `controlPlane.controllerManager.horizontalPodAutoscaler`: the HPA controller's flags.
+    pub hpa_settings: crate::controllers::hpa::controller::HpaSettings,
     /// Convergence checks (`expect:`).
     pub expectations: Vec<crate::controlplane::Expectation>,
     pub ignored: Vec<IgnoredObject>,
@@ -1228,8 +1230,11 @@ impl Loader {
             &mut out.warnings,
             &mut errors,
         );
-        let (control_plane_replicas, timing) =
-            control_plane::control_plane(&src, file.control_plane.as_ref(), &mut errors);
+        let control_plane::ControlPlaneSection {
+            replicas: control_plane_replicas,
+            hpa: hpa_settings,
+            rest: timing,
+        } = control_plane::control_plane(&src, file.control_plane.as_ref(), &mut errors);
         let control_plane = behaviour::control_plane(&src, timing.as_ref()).unwrap_or_else(|d| {
             errors.push(d);
             crate::apiserver::ControlPlaneTiming::default()
@@ -1353,6 +1358,7 @@ impl Loader {
             behaviour,
             control_plane,
             control_plane_replicas,
+            hpa_settings,
             expectations,
             timeline,
             stochastic_faults,
