@@ -48,16 +48,30 @@ pub struct RunningUsage {
     pub memory: Option<UsageModel>,
 }
 
+/// A pod the last scrape saw.
+#[derive(Clone, Copy, Debug)]
+struct Scraped {
+    pod: PodId,
+    /// The cumulative CPU counter (core-nanoseconds).
+    counter: u64,
+    /// Up to when the usage curve was integrated into `counter`.
+    integrated_to: SimTime,
+    /// The last two scrapes, the older first.
+    samples: [Option<Sample>; 2],
+}
+
 #[derive(Debug)]
 pub struct MetricsServer {
     pub metric_resolution: SimDuration,
     started: bool,
-    /// The cumulative counter of each pod, and up to when the usage curve was integrated.
-    counters: BTreeMap<PodId, (u64, SimTime)>,
+    /// The pods the last scrape saw, by id: a scrape is a merge of two sorted lists and a
+    /// lookup a binary search, which at 150,000 pods scraped every 15 s costs a fraction of
+    /// what maps keyed by pod did.
+    scraped: Vec<Scraped>,
+    /// CPU time added to pods the last scrape did not see (started since).
+    extra_cpu: BTreeMap<PodId, u64>,
     /// Working set set from outside the usage curves (the traffic model).
     memory_override: BTreeMap<PodId, i64>,
-    /// The last two scrapes of each pod, the older first.
-    samples: BTreeMap<PodId, [Option<Sample>; 2]>,
     pod_metrics: BTreeMap<(String, PodId), i64>,
     object_metrics: BTreeMap<(String, (String, String, String)), i64>,
     external_metrics: BTreeMap<String, i64>,
@@ -69,9 +83,9 @@ impl Default for MetricsServer {
         MetricsServer {
             metric_resolution: DEFAULT_METRIC_RESOLUTION,
             started: false,
-            counters: BTreeMap::new(),
+            scraped: Vec::new(),
+            extra_cpu: BTreeMap::new(),
             memory_override: BTreeMap::new(),
-            samples: BTreeMap::new(),
             pod_metrics: BTreeMap::new(),
             object_metrics: BTreeMap::new(),
             external_metrics: BTreeMap::new(),
@@ -129,8 +143,16 @@ impl MetricsServer {
 
     /// CPU time a pod used beyond its behaviour's curve (the traffic model's requests).
     pub fn add_cpu_usage(&mut self, pod: PodId, core_nanos: u64) {
-        let c = self.counters.entry(pod).or_insert((0, SimTime::ZERO));
-        c.0 = c.0.saturating_add(core_nanos);
+        match self.scraped.binary_search_by_key(&pod, |e| e.pod) {
+            Ok(i) => {
+                let c = &mut self.scraped[i].counter;
+                *c = c.saturating_add(core_nanos);
+            }
+            Err(_) => {
+                let c = self.extra_cpu.entry(pod).or_insert(0);
+                *c = c.saturating_add(core_nanos);
+            }
+        }
     }
 
     /// The pod's working set, overriding its behaviour's curve.
@@ -167,38 +189,55 @@ impl MetricsServer {
         now: SimTime,
         running: impl Iterator<Item = (PodId, RunningUsage)>,
     ) -> SimTime {
+        let mut running: Vec<(PodId, RunningUsage)> = running.collect();
+        if !running.is_sorted_by_key(|r| r.0) {
+            running.sort_by_key(|r| r.0);
+        }
+        let old = std::mem::take(&mut self.scraped);
+        let mut old = old.into_iter().peekable();
+        let mut scraped = Vec::with_capacity(running.len());
         for (pod, u) in running {
-            let c = self.counters.entry(pod).or_insert((0, u.started));
-            let from = c.1.max(u.started);
+            // Pods not running any more were not scraped now: their entries go.
+            while old.next_if(|e| e.pod < pod).is_some() {}
+            let mut e = match old.next_if(|e| e.pod == pod) {
+                Some(e) => e,
+                None => Scraped {
+                    pod,
+                    counter: self.extra_cpu.get(&pod).copied().unwrap_or(0),
+                    integrated_to: u.started,
+                    samples: [None, None],
+                },
+            };
+            let from = e.integrated_to.max(u.started);
             if let Some(m) = &u.cpu_milli {
                 let milli_ns = integral(m, from.since(u.started), now.since(u.started));
                 let core_ns = u64::try_from((milli_ns / 1000).max(0)).unwrap_or(u64::MAX);
-                c.0 = c.0.saturating_add(core_ns);
+                e.counter = e.counter.saturating_add(core_ns);
             }
-            c.1 = now;
+            e.integrated_to = now;
             let memory = match self.memory_override.get(&pod) {
                 Some(m) => *m,
                 None => u.memory.map_or(0, |m| m.usage_at(now.since(u.started))),
             };
             let s = Sample {
                 at: now,
-                cpu_core_nanos: c.0,
+                cpu_core_nanos: e.counter,
                 memory,
             };
-            let slot = self.samples.entry(pod).or_default();
-            *slot = [slot[1], Some(s)];
+            e.samples = [e.samples[1], Some(s)];
+            scraped.push(e);
         }
-        // Pods not running any more were not scraped now: their entries go.
-        self.samples
-            .retain(|_, slot| slot[1].is_some_and(|s| s.at == now));
-        self.counters.retain(|_, c| c.1 == now);
+        self.scraped = scraped;
+        // Their counters restart with their next container.
+        self.extra_cpu.clear();
         self.last_scrape = Some(now);
         now.saturating_add(self.metric_resolution)
     }
 
     /// The pod's metrics, if it was scraped at least twice.
     pub fn pod_metrics(&self, pod: PodId) -> Option<PodMetrics> {
-        let [Some(a), Some(b)] = self.samples.get(&pod)? else {
+        let i = self.scraped.binary_search_by_key(&pod, |e| e.pod).ok()?;
+        let [Some(a), Some(b)] = self.scraped[i].samples else {
             return None;
         };
         let window = b.at.since(a.at);
