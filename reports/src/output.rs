@@ -299,8 +299,9 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
             message: e.message,
         });
     }
-    // The view embeds the first pods only; the rest are counted, not kept.
-    let mut pods: Vec<crate::placement::PodRow> = Vec::new();
+    let nodes: Vec<crate::placement::NodeRow> = crate::placement::read_jsonl(open("nodes.jsonl")?)?;
+    // The view embeds the first pods only, each as its JSON row; the rest are counted.
+    let mut view = crate::report_views::PlacementView::new(&nodes);
     let mut total_pods = 0usize;
     for line in io::BufRead::lines(open("pods.jsonl")?) {
         let line = line?;
@@ -308,13 +309,13 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
             continue;
         }
         total_pods += 1;
-        if pods.len() < crate::report_views::VIEW_PODS {
-            pods.push(serde_json::from_str(&line).map_err(|err| {
+        if view.shown() < crate::report_views::VIEW_PODS {
+            let pod: crate::placement::PodRow = serde_json::from_str(&line).map_err(|err| {
                 io::Error::new(io::ErrorKind::InvalidData, format!("pods.jsonl: {err}"))
-            })?);
+            })?;
+            view.push(&pod);
         }
     }
-    let nodes: Vec<crate::placement::NodeRow> = crate::placement::read_jsonl(open("nodes.jsonl")?)?;
     let markers: Vec<crate::plot::Marker> = data
         .markers
         .iter()
@@ -340,12 +341,7 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
         &markers,
         metrics.as_ref(),
     );
-    let placement = crate::report_views::placement_section(
-        &pods,
-        total_pods,
-        &nodes,
-        summary.simulated_seconds,
-    );
+    let placement = view.section(total_pods, &nodes, summary.simulated_seconds);
     Ok(match html.find("<h2 id=\"events\">") {
         Some(at) => format!("{}{placement}{}", &html[..at], &html[at..]),
         None => html,
