@@ -104,6 +104,7 @@ fn same_outputs(steady: bool) {
     assert!(kept_rows == retired_rows, "pods.jsonl differs");
     assert!(!dir.join(models::retired_pods::ROWS_FILE).exists());
     assert!(!dir.join(models::retired_pods::TIMES_FILE).exists());
+    assert!(!dir.join(models::retired_pods::WAITS_FILE).exists());
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&kept_dir);
 }

@@ -363,6 +363,7 @@ pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) 
     if let Some(retired) = store.retirement_ref() {
         fs::remove_file(retired.rows_path())?;
         fs::remove_file(retired.times_path())?;
+        fs::remove_file(retired.waits_path())?;
     }
     let mut nodes = create("nodes.jsonl")?;
     crate::placement::write_jsonl(&mut nodes, crate::placement::node_rows(store))?;
