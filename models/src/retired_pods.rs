@@ -39,15 +39,21 @@ pub const TIMES_FILE: &str = ".pods.times.retired";
 /// Name of the file of retired pods' times to schedule (the little-endian bits of the seconds
 /// from creation to scheduling, a u64 a scheduled pod), for the summary's percentiles.
 pub const WAITS_FILE: &str = ".pods.waits.retired";
+/// Name of the file of where forgotten pods' rows start in the rows file (a little-endian u64
+/// a pod, in id order; see [`crate::store::PodSlots`]).
+pub const INDEX_FILE: &str = ".pods.index.retired";
 
 /// Where retired pods go.
 pub struct Retirement {
     rows_path: PathBuf,
     times_path: PathBuf,
     waits_path: PathBuf,
+    index_path: PathBuf,
     rows: BufWriter<File>,
     times: BufWriter<File>,
     waits: BufWriter<File>,
+    index: BufWriter<File>,
+    index_scratch: Vec<u8>,
     rows_at: u64,
     row: RowWriter,
     keep_recent: usize,
@@ -75,7 +81,11 @@ impl Retirement {
         let rows_path = dir.join(ROWS_FILE);
         let times_path = dir.join(TIMES_FILE);
         let waits_path = dir.join(WAITS_FILE);
+        let index_path = dir.join(INDEX_FILE);
         Ok(Retirement {
+            index: BufWriter::with_capacity(1 << 16, File::create(&index_path)?),
+            index_path,
+            index_scratch: Vec::new(),
             rows: BufWriter::with_capacity(1 << 16, File::create(&rows_path)?),
             times: BufWriter::with_capacity(1 << 16, File::create(&times_path)?),
             waits: BufWriter::with_capacity(1 << 16, File::create(&waits_path)?),
@@ -102,6 +112,16 @@ impl Retirement {
         &self.waits_path
     }
 
+    pub fn index_path(&self) -> &Path {
+        &self.index_path
+    }
+
+    fn write_index(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.index.write_all(bytes) {
+            self.error_mut().get_or_insert(e);
+        }
+    }
+
     fn error_mut(&mut self) -> &mut Option<io::Error> {
         // A poisoned lock only means a panic while noting an error; the slot is still valid.
         self.error.get_mut().unwrap_or_else(|e| e.into_inner())
@@ -119,7 +139,8 @@ impl Retirement {
             .rows
             .flush()
             .and_then(|()| self.times.flush())
-            .and_then(|()| self.waits.flush());
+            .and_then(|()| self.waits.flush())
+            .and_then(|()| self.index.flush());
         if let Err(e) = flushed {
             self.error_mut().get_or_insert(e);
         }
@@ -132,7 +153,8 @@ impl Retirement {
         }
         self.rows.flush()?;
         self.times.flush()?;
-        self.waits.flush()
+        self.waits.flush()?;
+        self.index.flush()
     }
 
     /// Writes `record`'s row and times; where its row starts.
@@ -167,8 +189,17 @@ pub fn schedule_wait(p: &PodRecord) -> Option<u64> {
         .map(|at| at.since(p.created_at).as_secs_f64().to_bits())
 }
 
+/// Reads where the forgotten pods' rows start, in id order.
+pub fn read_index(path: &Path) -> io::Result<impl Iterator<Item = io::Result<u64>> + use<>> {
+    read_u64s(path)
+}
+
 /// Reads the times to schedule written for retired pods (as [`schedule_wait`] gives them).
 pub fn read_waits(path: &Path) -> io::Result<impl Iterator<Item = io::Result<u64>> + use<>> {
+    read_u64s(path)
+}
+
+fn read_u64s(path: &Path) -> io::Result<impl Iterator<Item = io::Result<u64>> + use<>> {
     let mut input = io::BufReader::with_capacity(1 << 16, File::open(path)?);
     Ok(std::iter::from_fn(move || {
         let mut bytes = [0u8; 8];
@@ -436,8 +467,9 @@ impl Store {
         if retired_any {
             let frontier = self
                 .pod_slots()
-                .get(self.retiring.first_kept..)
-                .and_then(|rest| rest.iter().find_map(|s| s.kept()))
+                .since(self.retiring.first_kept)
+                .iter()
+                .find_map(|s| s.kept())
                 .map_or(now.as_nanos(), |r| r.created_at.as_nanos());
             self.retiring.retired.utilization.advance(frontier);
         }
@@ -468,6 +500,23 @@ impl Store {
             first += 1;
         }
         self.retiring.first_kept = first;
+        // Forget the retired slots before the first kept pod once they are as many as the
+        // slots still held after them (so that moving those costs O(1) a pod) and more than
+        // the recent deletions.
+        let slots = &self.pods;
+        let retired_prefix = first.saturating_sub(slots.forgotten());
+        if retired_prefix > self.retiring.recent.len()
+            && retired_prefix >= slots.held().len() - retired_prefix
+            && let Some(to) = self.retiring.to.as_mut()
+        {
+            let mut index = std::mem::take(&mut to.index_scratch);
+            index.clear();
+            self.pods.forget_until(first, |row_at| {
+                index.extend_from_slice(&row_at.to_le_bytes())
+            });
+            to.write_index(&index);
+            to.index_scratch = index;
+        }
         true
     }
 }

@@ -364,6 +364,7 @@ pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) 
         fs::remove_file(retired.rows_path())?;
         fs::remove_file(retired.times_path())?;
         fs::remove_file(retired.waits_path())?;
+        fs::remove_file(retired.index_path())?;
     }
     let mut nodes = create("nodes.jsonl")?;
     crate::placement::write_jsonl(&mut nodes, crate::placement::node_rows(store))?;
@@ -387,31 +388,51 @@ pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) 
 }
 
 /// Every pod's row in creation order: a kept pod's from its record, a retired one's copied from
-/// the file it was retired to (flushed by `Retirement::finish`).
+/// the file it was retired to (flushed by `Retirement::finish`), found through its slot or, for
+/// a forgotten slot, through the index file.
 fn write_pod_rows(out: &mut impl Write, store: &models::store::Store) -> io::Result<()> {
     use io::{BufRead, Seek};
-    let mut retired = match store.retirement_ref() {
-        Some(r) => Some(io::BufReader::with_capacity(
-            1 << 16,
-            fs::File::open(r.rows_path())?,
-        )),
-        None => None,
+    use models::store::PodSlot;
+    let slots = store.pod_slots();
+    let (mut retired, forgotten) = match store.retirement_ref() {
+        Some(r) => (
+            Some(io::BufReader::with_capacity(
+                1 << 16,
+                fs::File::open(r.rows_path())?,
+            )),
+            Some(models::retired_pods::read_index(r.index_path())?),
+        ),
+        None => (None, None),
     };
+    let forgotten = forgotten
+        .into_iter()
+        .flatten()
+        .take(slots.forgotten())
+        .map(|row_at| row_at.map(Err));
+    let mut count = 0usize;
     let mut at = 0u64;
     let mut line = Vec::new();
-    for slot in store.pod_slots() {
-        match slot {
-            models::store::PodSlot::Kept(r) => {
+    // A pod's record (Ok) or where its row starts (Err).
+    let held = slots.iter().map(|s| {
+        Ok(match s {
+            PodSlot::Kept(r) => Ok(&**r),
+            PodSlot::Retired { row_at } => Err(*row_at),
+        })
+    });
+    for slot in forgotten.chain(held) {
+        count += 1;
+        match slot? {
+            Ok(r) => {
                 line.clear();
                 crate::placement::write_pod_row(store, r, &mut line);
                 out.write_all(&line)?;
             }
-            models::store::PodSlot::Retired { row_at } => {
+            Err(row_at) => {
                 let Some(input) = retired.as_mut() else {
                     return Err(io::Error::other("a retired pod without its rows file"));
                 };
-                if *row_at != at {
-                    input.seek(io::SeekFrom::Start(*row_at))?;
+                if row_at != at {
+                    input.seek(io::SeekFrom::Start(row_at))?;
                 }
                 line.clear();
                 let n = input.read_until(b'\n', &mut line)?;
@@ -425,6 +446,12 @@ fn write_pod_rows(out: &mut impl Write, store: &models::store::Store) -> io::Res
                 out.write_all(&line)?;
             }
         }
+    }
+    if count != slots.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "forgotten pods' index ends early",
+        ));
     }
     out.flush()
 }
