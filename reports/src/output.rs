@@ -341,9 +341,15 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
         &markers,
         metrics.as_ref(),
     );
-    let placement = view.section(total_pods, &nodes, summary.simulated_seconds);
     Ok(match html.find("<h2 id=\"events\">") {
-        Some(at) => format!("{}{placement}{}", &html[..at], &html[at..]),
+        Some(at) => {
+            // The view goes straight into the page: its rows are copied once.
+            let mut page = String::with_capacity(html.len() + view.rows_len() + (1 << 16));
+            page.push_str(&html[..at]);
+            view.write_section(total_pods, &nodes, summary.simulated_seconds, &mut page);
+            page.push_str(&html[at..]);
+            page
+        }
         None => html,
     })
 }

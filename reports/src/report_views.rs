@@ -122,6 +122,19 @@ impl<'n> PlacementView<'n> {
 
     /// The section, `total_pods` being every pod of the run (shown or not).
     pub fn section(self, total_pods: usize, nodes: &[NodeRow], end: f64) -> String {
+        let mut h = String::new();
+        self.write_section(total_pods, nodes, end, &mut h);
+        h
+    }
+
+    /// Bytes the shown pods' rows take (most of the section, for a long run).
+    pub fn rows_len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// [`Self::section`] appended to `h`, the rows moved there once (a long run's view is
+    /// megabytes).
+    pub fn write_section(self, total_pods: usize, nodes: &[NodeRow], end: f64, h: &mut String) {
         let t = json_seconds;
         let nodes_json: Vec<serde_json::Value> = nodes
             .iter()
@@ -139,50 +152,43 @@ impl<'n> PlacementView<'n> {
             || nodes
                 .iter()
                 .any(|n| n.added_seconds > 0.0 || n.removed_seconds.is_some());
+        let shown = self.shown;
+        h.push_str(STYLE);
+        let _ = write!(
+            h,
+            "<h2 id=\"placement\">Placement</h2><p>Nodes by pool and zone with their pods, as \
+         <code>kubesim get pods OUTDIR -o wide</code> lists them{}.{}</p>",
+            if changes {
+                "; move the slider to see placement at another time"
+            } else {
+                ""
+            },
+            if total_pods > shown {
+                format!(" The first {shown} of {total_pods} pods are shown.")
+            } else {
+                String::new()
+            }
+        );
+        if changes {
+            h.push_str(
+                "<p><input type=\"range\" id=\"pl-time\" min=\"0\" max=\"1000\" value=\"1000\" \
+             style=\"width:70%\"> at <b id=\"pl-at\"></b></p>",
+            );
+        }
+        h.push_str(
+            "<noscript>The placement view needs JavaScript; pods.jsonl holds the same data.\
+             </noscript><div id=\"pl-view\"></div>",
+        );
         // `{"end":…,"nodes":[…],"pods":[…]}`, as the object's keys are ordered.
-        let data = format!(
-            "{{\"end\":{},\"nodes\":{},\"pods\":[{}]}}",
+        let _ = write!(
+            h,
+            "<script type=\"application/json\" id=\"pl-data\">{{\"end\":{},\"nodes\":{},\"pods\":[",
             script_json(&serde_json::json!(end)),
             script_json(&serde_json::Value::Array(nodes_json)),
-            self.rows
         );
-        placement_html(&data, changes, self.shown, total_pods)
+        h.push_str(&self.rows);
+        h.push_str("]}</script>");
     }
-}
-
-fn placement_html(data: &str, changes: bool, shown: usize, total_pods: usize) -> String {
-    let mut h = String::new();
-    h.push_str(STYLE);
-    let _ = write!(
-        h,
-        "<h2 id=\"placement\">Placement</h2><p>Nodes by pool and zone with their pods, as \
-         <code>kubesim get pods OUTDIR -o wide</code> lists them{}.{}</p>",
-        if changes {
-            "; move the slider to see placement at another time"
-        } else {
-            ""
-        },
-        if total_pods > shown {
-            format!(" The first {shown} of {total_pods} pods are shown.")
-        } else {
-            String::new()
-        }
-    );
-    if changes {
-        h.push_str(
-            "<p><input type=\"range\" id=\"pl-time\" min=\"0\" max=\"1000\" value=\"1000\" \
-             style=\"width:70%\"> at <b id=\"pl-at\"></b></p>",
-        );
-    }
-    h.push_str(
-        "<noscript>The placement view needs JavaScript; pods.jsonl holds the same data.</noscript>\
-         <div id=\"pl-view\"></div>",
-    );
-    let _ = write!(
-        h,
-        "<script type=\"application/json\" id=\"pl-data\">{data}</script>"
-    );
-    h
 }
 
 /// The event log: the shown Events in a table with filters by type, reason and object.
