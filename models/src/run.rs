@@ -318,6 +318,10 @@ pub fn run_with(
         t.finish(stopped_at);
     }
     sim.world_mut().finish_metrics(stopped_at);
+    // The summary reads the retired pods' times to schedule back.
+    if let Some(to) = sim.world_mut().api.store.retirement() {
+        to.flush();
+    }
     let summary = summary_of(scenario, &sim, &stop, options);
     Ok(RunOutcome {
         simulation: sim,

@@ -166,8 +166,8 @@ pub struct Store {
     summaries: Vec<NodeSummary>,
     /// Every pod of the run by id, in creation order. Records are boxed, so that the vector's
     /// spare capacity while it grows costs little; a retired pod's slot keeps only where its
-    /// row went (see `crate::retired_pods`).
-    pub pods: Vec<PodSlot>,
+    /// row went, and the slots of the oldest retired pods are forgotten (see [`PodSlots`]).
+    pub pods: PodSlots,
     pub(crate) retiring: crate::retired_pods::Retiring,
     /// What `pod_mut` hands out for a retired pod: written to, never read.
     scratch: Scratch,
@@ -304,9 +304,9 @@ impl Store {
 
     /// A retired pod's record is gone; changes to it go nowhere.
     pub fn pod_mut(&mut self, id: PodId) -> &mut PodRecord {
-        match &mut self.pods[id.index()] {
-            PodSlot::Kept(r) => r,
-            PodSlot::Retired { .. } => {
+        match self.pods.get_mut(id.index()) {
+            Some(PodSlot::Kept(r)) => r,
+            Some(PodSlot::Retired { .. }) | None => {
                 *self.scratch.0 = retired_record();
                 &mut self.scratch.0
             }
@@ -314,7 +314,7 @@ impl Store {
     }
 
     /// Every slot, retired ones included, by id.
-    pub fn pod_slots(&self) -> &[PodSlot] {
+    pub fn pod_slots(&self) -> &PodSlots {
         &self.pods
     }
 
@@ -362,7 +362,7 @@ impl Store {
     pub fn bind(&mut self, pod: PodId, node: NodeId, now: SimTime) {
         self.note_placement(pod, node, PlacementKind::Bound);
         self.clear_nomination(pod);
-        let Some(record) = self.pods[pod.index()].kept_mut() else {
+        let Some(record) = self.pods.get_mut(pod.index()).and_then(PodSlot::kept_mut) else {
             return;
         };
         debug_assert!(record.node.is_none(), "pod bound twice");
@@ -391,7 +391,7 @@ impl Store {
     /// node (upstream's scheduler cache removes terminated pods), but stays in the API until
     /// deleted.
     pub fn finish_pod(&mut self, pod: PodId, phase: PodPhase, exit_code: i32, now: SimTime) {
-        let Some(record) = self.pods[pod.index()].kept_mut() else {
+        let Some(record) = self.pods.get_mut(pod.index()).and_then(PodSlot::kept_mut) else {
             return;
         };
         if record.deleted_at.is_some() || record.released {
@@ -415,7 +415,7 @@ impl Store {
         }
         let was_terminating = self.termination_logged.remove(&pod);
         self.note_placement(pod, node, PlacementKind::Removed { was_terminating });
-        let Some(record) = self.pods[pod.index()].kept_mut() else {
+        let Some(record) = self.pods.get_mut(pod.index()).and_then(PodSlot::kept_mut) else {
             return;
         };
         record.released = true;
@@ -440,7 +440,7 @@ impl Store {
             self.release_node_resources(pod);
         }
         self.clear_nomination(pod);
-        let Some(record) = self.pods[pod.index()].kept_mut() else {
+        let Some(record) = self.pods.get_mut(pod.index()).and_then(PodSlot::kept_mut) else {
             return;
         };
         if record.deleted_at.is_some() {
@@ -507,6 +507,111 @@ impl PodSlot {
             PodSlot::Kept(r) => Some(r),
             PodSlot::Retired { .. } => None,
         }
+    }
+}
+
+/// Every pod's slot by id. The slots of the oldest pods, once every one of them is retired,
+/// are *forgotten*: where their rows went is written to a file in the output set (see
+/// `crate::retired_pods`) and they leave memory, so that a long run's slots follow its live
+/// and recently deleted pods rather than every pod it ever had. A forgotten pod reads as a
+/// retired one. Indexing and `len` count every pod, forgotten ones included; iterating goes
+/// over the slots still held, which are every slot unless the run retires pods.
+#[derive(Clone, Debug, Default)]
+pub struct PodSlots {
+    forgotten: usize,
+    held: Vec<PodSlot>,
+}
+
+/// What a forgotten slot reads as.
+static FORGOTTEN: PodSlot = PodSlot::Retired { row_at: 0 };
+
+impl PodSlots {
+    /// Every pod the run created.
+    pub fn len(&self) -> usize {
+        self.forgotten + self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of the first pods' slots are forgotten.
+    pub fn forgotten(&self) -> usize {
+        self.forgotten
+    }
+
+    /// The slots still held, the first being pod [`Self::forgotten`]'s.
+    pub fn held(&self) -> &[PodSlot] {
+        &self.held
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, PodSlot> {
+        self.held.iter()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&PodSlot> {
+        match index.checked_sub(self.forgotten) {
+            Some(i) => self.held.get(i),
+            None => Some(&FORGOTTEN),
+        }
+    }
+
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut PodSlot> {
+        let i = index.checked_sub(self.forgotten)?;
+        self.held.get_mut(i)
+    }
+
+    /// The slots held from pod `from` on (all held ones if `from` is forgotten).
+    pub fn since(&self, from: usize) -> &[PodSlot] {
+        let start = from.saturating_sub(self.forgotten).min(self.held.len());
+        &self.held[start..]
+    }
+
+    pub fn reserve(&mut self, additional: usize) {
+        self.held.reserve(additional);
+    }
+
+    fn push(&mut self, slot: PodSlot) {
+        self.held.push(slot);
+    }
+
+    /// Forgets the slots before pod `until` (all retired), handing each one's row place to
+    /// `note` in id order.
+    pub(crate) fn forget_until(&mut self, until: usize, mut note: impl FnMut(u64)) {
+        let n = until.saturating_sub(self.forgotten).min(self.held.len());
+        for slot in self.held.drain(..n) {
+            if let PodSlot::Retired { row_at } = slot {
+                note(row_at);
+            }
+        }
+        self.forgotten += n;
+    }
+}
+
+impl std::ops::Index<usize> for PodSlots {
+    type Output = PodSlot;
+
+    fn index(&self, index: usize) -> &PodSlot {
+        self.get(index).expect("a pod id the store gave out")
+    }
+}
+
+impl std::ops::Index<std::ops::RangeFrom<usize>> for PodSlots {
+    type Output = [PodSlot];
+
+    /// The slots held from `range.start` on: a forgotten pod is a deleted one, so readers of
+    /// the pods created since some point lose nothing they would use.
+    fn index(&self, range: std::ops::RangeFrom<usize>) -> &[PodSlot] {
+        self.since(range.start)
+    }
+}
+
+impl<'a> IntoIterator for &'a PodSlots {
+    type Item = &'a PodSlot;
+    type IntoIter = std::slice::Iter<'a, PodSlot>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.held.iter()
     }
 }
 
@@ -724,7 +829,7 @@ impl Store {
     /// while it is still on its node. Setting the field directly instead leaves the pod counted
     /// until it is deleted.
     pub fn mark_terminating(&mut self, pod: PodId, now: SimTime) {
-        let Some(record) = self.pods[pod.index()].kept_mut() else {
+        let Some(record) = self.pods.get_mut(pod.index()).and_then(PodSlot::kept_mut) else {
             return;
         };
         if record.deletion_timestamp.is_some() || record.deleted_at.is_some() {

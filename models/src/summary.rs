@@ -315,6 +315,62 @@ impl Percentiles {
         Percentiles::nearest_ranks(n, first_censored, censored, value_at)
     }
 
+    /// [`Percentiles::of_counted`] of `values` together with `in_file` more values, none a
+    /// lower bound, held in the file at `file` (retired pods' times to schedule, read by
+    /// [`crate::retired_pods::read_waits`]): exact, and memory does not grow with the file.
+    pub fn of_counted_and_file(
+        values: &BTreeMap<(u64, bool), u64>,
+        file: &std::path::Path,
+        in_file: u64,
+    ) -> std::io::Result<Percentiles> {
+        use crate::retired_pods::{read_waits, select_ranks};
+        if in_file == 0 {
+            return Ok(Percentiles::of_counted(values));
+        }
+        let n = values.values().sum::<u64>() + in_file;
+        // Sorted by (value, is a lower bound), the first lower bound comes after every value
+        // at or below its own.
+        let first_censored = match values.keys().find(|(_, censored)| *censored) {
+            None => n,
+            Some(&(lowest, _)) => {
+                let mut before = values
+                    .iter()
+                    .filter(|&(&(bits, censored), _)| !censored && bits <= lowest)
+                    .map(|(_, count)| count)
+                    .sum::<u64>();
+                for bits in read_waits(file)? {
+                    before += u64::from(bits? <= lowest);
+                }
+                before
+            }
+        };
+        let censored = values
+            .iter()
+            .filter(|((_, censored), _)| *censored)
+            .map(|(_, count)| count)
+            .sum();
+        let ranks = RANKS.map(|(p, _)| nearest_rank(p, n));
+        let found = select_ranks(
+            || {
+                let kept = values.iter().map(|(&(bits, _), &count)| Ok((bits, count)));
+                Ok(read_waits(file)?.map(|b| b.map(|b| (b, 1))).chain(kept))
+            },
+            &ranks,
+        )?;
+        let value_at = |idx: u64| {
+            ranks
+                .iter()
+                .position(|&r| r == idx)
+                .map_or(0.0, |i| f64::from_bits(found[i]))
+        };
+        Ok(Percentiles::nearest_ranks(
+            n,
+            first_censored,
+            censored,
+            value_at,
+        ))
+    }
+
     /// Nearest-rank percentiles of `n` sorted values read by `value_at(index)`, those from
     /// `first_censored` on being lower bounds.
     fn nearest_ranks(
@@ -324,20 +380,13 @@ impl Percentiles {
         value_at: impl Fn(u64) -> f64,
     ) -> Percentiles {
         let mut at_least = Vec::new();
-        let mut rank = |p: f64, name: &'static str| {
-            // Nearest rank: the smallest value with at least p% of the values at or below it.
-            let idx = (((p / 100.0) * n as f64).ceil() as u64).clamp(1, n) - 1;
+        let [p50, p90, p99, max] = RANKS.map(|(p, name)| {
+            let idx = nearest_rank(p, n);
             if idx >= first_censored {
                 at_least.push(name);
             }
             value_at(idx)
-        };
-        let (p50, p90, p99, max) = (
-            rank(50.0, "p50"),
-            rank(90.0, "p90"),
-            rank(99.0, "p99"),
-            rank(100.0, "max"),
-        );
+        });
         Percentiles {
             count: n,
             p50,
@@ -353,6 +402,15 @@ impl Percentiles {
     pub fn is_lower_bound(&self, which: &str) -> bool {
         self.at_least.contains(&which)
     }
+}
+
+/// The percentiles a summary gives, in order.
+const RANKS: [(f64, &str); 4] = [(50.0, "p50"), (90.0, "p90"), (99.0, "p99"), (100.0, "max")];
+
+/// Nearest rank: the index of the smallest of `n` sorted values with at least `p`% of the
+/// values at or below it.
+fn nearest_rank(p: f64, n: u64) -> u64 {
+    (((p / 100.0) * n as f64).ceil() as u64).clamp(1, n) - 1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -483,6 +541,21 @@ pub struct SummaryInput<'a> {
 
 pub const MANIFEST_POOL: &str = "(nodes from manifests)";
 
+/// The percentiles of the kept pods' `waits` and the retired pods' (read back from where they
+/// were retired to; a read error is kept for the end of the run).
+fn pending_seconds(store: &crate::store::Store, waits: &BTreeMap<(u64, bool), u64>) -> Percentiles {
+    let Some(to) = store.retirement_ref() else {
+        return Percentiles::of_counted(waits);
+    };
+    match Percentiles::of_counted_and_file(waits, to.waits_path(), store.retired().ever_scheduled) {
+        Ok(p) => p,
+        Err(e) => {
+            to.note_error(e);
+            Percentiles::of_counted(waits)
+        }
+    }
+}
+
 pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     let store = &cluster.api.store;
     let end = sim_core::SimTime::ZERO.saturating_add(input.elapsed);
@@ -495,12 +568,9 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
     pods.succeeded = retired.succeeded;
     pods.failed = retired.failed;
     run.pods_ever_scheduled = retired.ever_scheduled;
-    // Waits as (bits of the seconds, still pending) → how many.
-    let mut pending_times: BTreeMap<(u64, bool), u64> = retired
-        .schedule_waits
-        .iter()
-        .map(|(&bits, &count)| ((bits, false), count))
-        .collect();
+    // Kept pods' waits as (bits of the seconds, still pending) → how many; retired pods' are
+    // in a file.
+    let mut pending_times: BTreeMap<(u64, bool), u64> = BTreeMap::new();
     let mut wait = |seconds: f64, censored: bool| {
         *pending_times
             .entry((seconds.to_bits(), censored))
@@ -670,7 +740,7 @@ pub fn summarize(cluster: &Cluster, input: SummaryInput<'_>) -> Summary {
         events_processed: input.events_processed,
         run,
         pods,
-        pending_seconds: Percentiles::of_counted(&pending_times),
+        pending_seconds: pending_seconds(store, &pending_times),
         pending_at_end,
         pools,
         scheduler: SchedulerStats {

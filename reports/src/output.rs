@@ -299,8 +299,9 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
             message: e.message,
         });
     }
-    // The view embeds the first pods only; the rest are counted, not kept.
-    let mut pods: Vec<crate::placement::PodRow> = Vec::new();
+    let nodes: Vec<crate::placement::NodeRow> = crate::placement::read_jsonl(open("nodes.jsonl")?)?;
+    // The view embeds the first pods only, each as its JSON row; the rest are counted.
+    let mut view = crate::report_views::PlacementView::new(&nodes);
     let mut total_pods = 0usize;
     for line in io::BufRead::lines(open("pods.jsonl")?) {
         let line = line?;
@@ -308,13 +309,13 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
             continue;
         }
         total_pods += 1;
-        if pods.len() < crate::report_views::VIEW_PODS {
-            pods.push(serde_json::from_str(&line).map_err(|err| {
+        if view.shown() < crate::report_views::VIEW_PODS {
+            let pod: crate::placement::PodRow = serde_json::from_str(&line).map_err(|err| {
                 io::Error::new(io::ErrorKind::InvalidData, format!("pods.jsonl: {err}"))
-            })?);
+            })?;
+            view.push(&pod);
         }
     }
-    let nodes: Vec<crate::placement::NodeRow> = crate::placement::read_jsonl(open("nodes.jsonl")?)?;
     let markers: Vec<crate::plot::Marker> = data
         .markers
         .iter()
@@ -340,14 +341,15 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
         &markers,
         metrics.as_ref(),
     );
-    let placement = crate::report_views::placement_section(
-        &pods,
-        total_pods,
-        &nodes,
-        summary.simulated_seconds,
-    );
     Ok(match html.find("<h2 id=\"events\">") {
-        Some(at) => format!("{}{placement}{}", &html[..at], &html[at..]),
+        Some(at) => {
+            // The view goes straight into the page: its rows are copied once.
+            let mut page = String::with_capacity(html.len() + view.rows_len() + (1 << 16));
+            page.push_str(&html[..at]);
+            view.write_section(total_pods, &nodes, summary.simulated_seconds, &mut page);
+            page.push_str(&html[at..]);
+            page
+        }
         None => html,
     })
 }
@@ -367,6 +369,8 @@ pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) 
     if let Some(retired) = store.retirement_ref() {
         fs::remove_file(retired.rows_path())?;
         fs::remove_file(retired.times_path())?;
+        fs::remove_file(retired.waits_path())?;
+        fs::remove_file(retired.index_path())?;
     }
     let mut nodes = create("nodes.jsonl")?;
     crate::placement::write_jsonl(&mut nodes, crate::placement::node_rows(store))?;
@@ -390,31 +394,51 @@ pub fn write_run_tables(dir: &Path, store: &models::store::Store, end: SimTime) 
 }
 
 /// Every pod's row in creation order: a kept pod's from its record, a retired one's copied from
-/// the file it was retired to (flushed by `Retirement::finish`).
+/// the file it was retired to (flushed by `Retirement::finish`), found through its slot or, for
+/// a forgotten slot, through the index file.
 fn write_pod_rows(out: &mut impl Write, store: &models::store::Store) -> io::Result<()> {
     use io::{BufRead, Seek};
-    let mut retired = match store.retirement_ref() {
-        Some(r) => Some(io::BufReader::with_capacity(
-            1 << 16,
-            fs::File::open(r.rows_path())?,
-        )),
-        None => None,
+    use models::store::PodSlot;
+    let slots = store.pod_slots();
+    let (mut retired, forgotten) = match store.retirement_ref() {
+        Some(r) => (
+            Some(io::BufReader::with_capacity(
+                1 << 16,
+                fs::File::open(r.rows_path())?,
+            )),
+            Some(models::retired_pods::read_index(r.index_path())?),
+        ),
+        None => (None, None),
     };
+    let forgotten = forgotten
+        .into_iter()
+        .flatten()
+        .take(slots.forgotten())
+        .map(|row_at| row_at.map(Err));
+    let mut count = 0usize;
     let mut at = 0u64;
     let mut line = Vec::new();
-    for slot in store.pod_slots() {
-        match slot {
-            models::store::PodSlot::Kept(r) => {
+    // A pod's record (Ok) or where its row starts (Err).
+    let held = slots.iter().map(|s| {
+        Ok(match s {
+            PodSlot::Kept(r) => Ok(&**r),
+            PodSlot::Retired { row_at } => Err(*row_at),
+        })
+    });
+    for slot in forgotten.chain(held) {
+        count += 1;
+        match slot? {
+            Ok(r) => {
                 line.clear();
                 crate::placement::write_pod_row(store, r, &mut line);
                 out.write_all(&line)?;
             }
-            models::store::PodSlot::Retired { row_at } => {
+            Err(row_at) => {
                 let Some(input) = retired.as_mut() else {
                     return Err(io::Error::other("a retired pod without its rows file"));
                 };
-                if *row_at != at {
-                    input.seek(io::SeekFrom::Start(*row_at))?;
+                if row_at != at {
+                    input.seek(io::SeekFrom::Start(row_at))?;
                 }
                 line.clear();
                 let n = input.read_until(b'\n', &mut line)?;
@@ -428,6 +452,12 @@ fn write_pod_rows(out: &mut impl Write, store: &models::store::Store) -> io::Res
                 out.write_all(&line)?;
             }
         }
+    }
+    if count != slots.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "forgotten pods' index ends early",
+        ));
     }
     out.flush()
 }

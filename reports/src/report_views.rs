@@ -35,97 +35,160 @@ pub fn placement_section(
     nodes: &[NodeRow],
     end: f64,
 ) -> String {
-    let node_index: std::collections::BTreeMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
-    let t = |x: Option<f64>| x.map_or(serde_json::Value::Null, |v| serde_json::json!(v));
-    let nodes_json: Vec<serde_json::Value> = nodes
-        .iter()
-        .map(|n| {
-            serde_json::json!([
-                n.name,
-                n.pool.as_deref().unwrap_or("(no pool)"),
-                n.zone.as_deref().unwrap_or("(no zone)"),
-                n.added_seconds,
-                t(n.removed_seconds)
-            ])
-        })
-        .collect();
-    let pods_json: Vec<serde_json::Value> = pods
-        .iter()
-        .take(VIEW_PODS)
-        .map(|p| {
-            let node = p
-                .node
-                .as_deref()
-                .and_then(|n| node_index.get(n))
-                .map_or(serde_json::Value::Null, |i| serde_json::json!(i));
-            let done = match (&p.reason, p.phase.as_str()) {
-                (Some(r), _) => r.as_str(),
-                (None, "Succeeded") => "Completed",
-                (None, "Failed") => "Error",
-                (None, p) => p,
-            };
-            serde_json::json!([
-                format!("{}/{}", p.namespace, p.name),
-                node,
-                p.created_seconds,
-                t(p.scheduled_seconds),
-                t(p.started_seconds),
-                t(p.finished_seconds),
-                t(p.terminating_seconds),
-                t(p.deleted_seconds),
-                done,
-                if p.ready {
-                    t(p.ready_seconds)
-                } else {
-                    serde_json::Value::Null
-                },
-                p.containers
-            ])
-        })
-        .collect();
-    let changes = pods.iter().any(|p| {
-        p.created_seconds > 0.0 || p.deleted_seconds.is_some() || p.scheduled_seconds.is_some()
-    }) || nodes
-        .iter()
-        .any(|n| n.added_seconds > 0.0 || n.removed_seconds.is_some());
-    let data = serde_json::json!({"end": end, "nodes": nodes_json, "pods": pods_json});
-    let mut h = String::new();
-    h.push_str(STYLE);
-    let _ = write!(
-        h,
-        "<h2 id=\"placement\">Placement</h2><p>Nodes by pool and zone with their pods, as \
-         <code>kubesim get pods OUTDIR -o wide</code> lists them{}.{}</p>",
-        if changes {
-            "; move the slider to see placement at another time"
-        } else {
-            ""
-        },
-        if total_pods > pods.len() {
-            format!(" The first {} of {total_pods} pods are shown.", pods.len())
-        } else {
-            String::new()
-        }
-    );
-    if changes {
-        h.push_str(
-            "<p><input type=\"range\" id=\"pl-time\" min=\"0\" max=\"1000\" value=\"1000\" \
-             style=\"width:70%\"> at <b id=\"pl-at\"></b></p>",
-        );
+    let mut view = PlacementView::new(nodes);
+    for p in pods {
+        view.push(p);
     }
-    h.push_str(
-        "<noscript>The placement view needs JavaScript; pods.jsonl holds the same data.</noscript>\
-         <div id=\"pl-view\"></div>",
-    );
-    let _ = write!(
-        h,
-        "<script type=\"application/json\" id=\"pl-data\">{}</script>",
-        script_json(&data)
-    );
-    h
+    view.section(total_pods, nodes, end)
+}
+
+/// The placement view's data built one pod at a time, so that a long run's view holds each
+/// shown pod as its compact JSON row only (not every row read back and its JSON tree).
+pub struct PlacementView<'n> {
+    node_index: std::collections::BTreeMap<&'n str, usize>,
+    /// The shown pods' rows, comma-separated, escaped for a `<script>`.
+    rows: String,
+    shown: usize,
+    changes: bool,
+}
+
+/// A time in seconds, or JSON null.
+fn json_seconds(x: Option<f64>) -> serde_json::Value {
+    x.map_or(serde_json::Value::Null, |v| serde_json::json!(v))
+}
+
+impl<'n> PlacementView<'n> {
+    pub fn new(nodes: &'n [NodeRow]) -> Self {
+        PlacementView {
+            node_index: nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.name.as_str(), i))
+                .collect(),
+            rows: String::new(),
+            shown: 0,
+            changes: false,
+        }
+    }
+
+    /// How many pods the view shows so far; it takes no more than [`VIEW_PODS`].
+    pub fn shown(&self) -> usize {
+        self.shown
+    }
+
+    /// Adds `p` to the view (ignored once it shows [`VIEW_PODS`] pods).
+    pub fn push(&mut self, p: &PodRow) {
+        if self.shown >= VIEW_PODS {
+            return;
+        }
+        self.shown += 1;
+        self.changes |=
+            p.created_seconds > 0.0 || p.deleted_seconds.is_some() || p.scheduled_seconds.is_some();
+        let t = json_seconds;
+        let node = p
+            .node
+            .as_deref()
+            .and_then(|n| self.node_index.get(n))
+            .map_or(serde_json::Value::Null, |i| serde_json::json!(i));
+        let done = match (&p.reason, p.phase.as_str()) {
+            (Some(r), _) => r.as_str(),
+            (None, "Succeeded") => "Completed",
+            (None, "Failed") => "Error",
+            (None, p) => p,
+        };
+        let row = serde_json::json!([
+            format!("{}/{}", p.namespace, p.name),
+            node,
+            p.created_seconds,
+            t(p.scheduled_seconds),
+            t(p.started_seconds),
+            t(p.finished_seconds),
+            t(p.terminating_seconds),
+            t(p.deleted_seconds),
+            done,
+            if p.ready {
+                t(p.ready_seconds)
+            } else {
+                serde_json::Value::Null
+            },
+            p.containers
+        ]);
+        if self.shown > 1 {
+            self.rows.push(',');
+        }
+        // A row starts with `[` and ends with `]`, so escaping row by row escapes the whole.
+        self.rows.push_str(&script_json(&row));
+    }
+
+    /// The section, `total_pods` being every pod of the run (shown or not).
+    pub fn section(self, total_pods: usize, nodes: &[NodeRow], end: f64) -> String {
+        let mut h = String::new();
+        self.write_section(total_pods, nodes, end, &mut h);
+        h
+    }
+
+    /// Bytes the shown pods' rows take (most of the section, for a long run).
+    pub fn rows_len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// [`Self::section`] appended to `h`, the rows moved there once (a long run's view is
+    /// megabytes).
+    pub fn write_section(self, total_pods: usize, nodes: &[NodeRow], end: f64, h: &mut String) {
+        let t = json_seconds;
+        let nodes_json: Vec<serde_json::Value> = nodes
+            .iter()
+            .map(|n| {
+                serde_json::json!([
+                    n.name,
+                    n.pool.as_deref().unwrap_or("(no pool)"),
+                    n.zone.as_deref().unwrap_or("(no zone)"),
+                    n.added_seconds,
+                    t(n.removed_seconds)
+                ])
+            })
+            .collect();
+        let changes = self.changes
+            || nodes
+                .iter()
+                .any(|n| n.added_seconds > 0.0 || n.removed_seconds.is_some());
+        let shown = self.shown;
+        h.push_str(STYLE);
+        let _ = write!(
+            h,
+            "<h2 id=\"placement\">Placement</h2><p>Nodes by pool and zone with their pods, as \
+         <code>kubesim get pods OUTDIR -o wide</code> lists them{}.{}</p>",
+            if changes {
+                "; move the slider to see placement at another time"
+            } else {
+                ""
+            },
+            if total_pods > shown {
+                format!(" The first {shown} of {total_pods} pods are shown.")
+            } else {
+                String::new()
+            }
+        );
+        if changes {
+            h.push_str(
+                "<p><input type=\"range\" id=\"pl-time\" min=\"0\" max=\"1000\" value=\"1000\" \
+             style=\"width:70%\"> at <b id=\"pl-at\"></b></p>",
+            );
+        }
+        h.push_str(
+            "<noscript>The placement view needs JavaScript; pods.jsonl holds the same data.\
+             </noscript><div id=\"pl-view\"></div>",
+        );
+        // `{"end":…,"nodes":[…],"pods":[…]}`, as the object's keys are ordered.
+        let _ = write!(
+            h,
+            "<script type=\"application/json\" id=\"pl-data\">{{\"end\":{},\"nodes\":{},\"pods\":[",
+            script_json(&serde_json::json!(end)),
+            script_json(&serde_json::Value::Array(nodes_json)),
+        );
+        h.push_str(&self.rows);
+        h.push_str("]}</script>");
+    }
 }
 
 /// The event log: the shown Events in a table with filters by type, reason and object.
@@ -225,3 +288,96 @@ if(table){
 body.setAttribute('data-ok','1');
 })();
 </script>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view's data as one JSON tree, the way it was built before rows were streamed.
+    fn data_as_one_tree(pods: &[PodRow], nodes: &[NodeRow], end: f64) -> String {
+        let index: std::collections::BTreeMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+        let t = json_seconds;
+        let nodes_json: Vec<serde_json::Value> = nodes
+            .iter()
+            .map(|n| {
+                serde_json::json!([
+                    n.name,
+                    n.pool.as_deref().unwrap_or("(no pool)"),
+                    n.zone.as_deref().unwrap_or("(no zone)"),
+                    n.added_seconds,
+                    t(n.removed_seconds)
+                ])
+            })
+            .collect();
+        let pods_json: Vec<serde_json::Value> = pods
+            .iter()
+            .map(|p| {
+                let node = p.node.as_deref().and_then(|n| index.get(n));
+                let done = match (&p.reason, p.phase.as_str()) {
+                    (Some(r), _) => r.as_str(),
+                    (None, "Succeeded") => "Completed",
+                    (None, "Failed") => "Error",
+                    (None, p) => p,
+                };
+                serde_json::json!([
+                    format!("{}/{}", p.namespace, p.name),
+                    node,
+                    p.created_seconds,
+                    t(p.scheduled_seconds),
+                    t(p.started_seconds),
+                    t(p.finished_seconds),
+                    t(p.terminating_seconds),
+                    t(p.deleted_seconds),
+                    done,
+                    if p.ready {
+                        t(p.ready_seconds)
+                    } else {
+                        serde_json::Value::Null
+                    },
+                    p.containers
+                ])
+            })
+            .collect();
+        script_json(&serde_json::json!({"end": end, "nodes": nodes_json, "pods": pods_json}))
+    }
+
+    #[test]
+    fn streamed_rows_give_the_same_section_as_one_tree() {
+        let pod = |s: &str| -> PodRow { serde_json::from_str(s).expect("a pod row") };
+        let pods = vec![
+            pod(
+                r#"{"namespace":"default","name":"a</script>","phase":"Running","containers":1,
+                "ready":true,"readySeconds":2.5,"restarts":0,"createdSeconds":0.0,
+                "node":"n1","scheduledSeconds":0.25,"startedSeconds":1.0}"#,
+            ),
+            pod(
+                r#"{"namespace":"ns","name":"b","phase":"Succeeded","containers":2,
+                "ready":false,"restarts":1,"createdSeconds":60.0,"scheduledSeconds":60.5,
+                "node":"gone","finishedSeconds":80.0,"deletedSeconds":81.0}"#,
+            ),
+            pod(
+                r#"{"namespace":"ns","name":"c","phase":"Failed","reason":"Evicted",
+                "containers":1,"ready":false,"restarts":0,"createdSeconds":0.0}"#,
+            ),
+        ];
+        let nodes: Vec<NodeRow> = vec![
+            serde_json::from_str(
+                r#"{"name":"n1","pool":"general","addedSeconds":0.0,"ready":true,
+                "unschedulable":false,"allocatable":{"cpuMillis":1000,"memoryBytes":1,
+                "ephemeralStorageBytes":1,"pods":110}}"#,
+            )
+            .expect("a node row"),
+        ];
+        let section = placement_section(&pods, 5, &nodes, 3600.0);
+        let tree = data_as_one_tree(&pods, &nodes, 3600.0);
+        assert!(section.contains(&format!(
+            "<script type=\"application/json\" id=\"pl-data\">{tree}</script>"
+        )));
+        assert!(section.contains("The first 3 of 5 pods are shown."));
+        assert!(!section.contains("a</script>"));
+    }
+}

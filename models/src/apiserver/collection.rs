@@ -53,9 +53,12 @@ const DELETED_KEPT: usize = 1024;
 /// The objects of one kind, by id, with a name index.
 #[derive(Debug)]
 pub struct Collection<T: Workload> {
-    /// By id; `None` once a deleted object is forgotten (ids are never reused). Boxed so that
-    /// a forgotten object's slot costs a pointer.
-    items: Vec<Option<Box<Object<T>>>>,
+    /// By id from `first`; `None` once a deleted object is forgotten (ids are never reused).
+    /// Boxed so that a forgotten object's slot costs a pointer; the leading forgotten slots
+    /// are dropped (`first` counts them), so that the slots follow the objects kept rather
+    /// than every object ever created.
+    items: std::collections::VecDeque<Option<Box<Object<T>>>>,
+    first: usize,
     /// Deleted objects still kept whole, oldest deletion first.
     deleted: std::collections::VecDeque<WorkloadId>,
     /// What a forgotten object reads as: the first object forgotten (deleted, compacted).
@@ -69,7 +72,8 @@ pub struct Collection<T: Workload> {
 impl<T: Workload> Default for Collection<T> {
     fn default() -> Self {
         Collection {
-            items: Vec::new(),
+            items: std::collections::VecDeque::new(),
+            first: 0,
             deleted: std::collections::VecDeque::new(),
             forgotten: None,
             by_name: BTreeMap::new(),
@@ -82,7 +86,8 @@ impl<T: Workload> Collection<T> {
     /// The object with this id, deleted ones too, as long as they are kept (see
     /// [`DELETED_KEPT`]).
     pub fn get(&self, id: WorkloadId) -> Option<&Object<T>> {
-        self.items.get(id.index()).and_then(|o| o.as_deref())
+        let i = id.index().checked_sub(self.first)?;
+        self.items.get(i).and_then(|o| o.as_deref())
     }
 
     pub fn id(&self, namespace: &str, name: &str) -> Option<WorkloadId> {
@@ -98,11 +103,8 @@ impl<T: Workload> Collection<T> {
 
     /// The objects kept whose id index is `from` or later, in id order.
     pub fn all_from(&self, from: usize) -> impl DoubleEndedIterator<Item = &Object<T>> {
-        self.items
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|o| o.as_deref())
+        let start = from.saturating_sub(self.first).min(self.items.len());
+        self.items.range(start..).filter_map(|o| o.as_deref())
     }
 
     /// The objects not deleted, in id (creation) order.
@@ -110,18 +112,18 @@ impl<T: Workload> Collection<T> {
         self.live.iter().filter_map(|id| self.get(*id))
     }
 
+    /// Every object ever created, forgotten ones included.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.first + self.items.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
     }
 
     pub(crate) fn get_mut(&mut self, id: WorkloadId) -> Option<&mut Object<T>> {
-        self.items
-            .get_mut(id.index())
-            .and_then(|o| o.as_deref_mut())
+        let i = id.index().checked_sub(self.first)?;
+        self.items.get_mut(i).and_then(|o| o.as_deref_mut())
     }
 
     /// Notes a deletion; forgets the oldest deleted objects beyond [`DELETED_KEPT`] that no
@@ -135,7 +137,11 @@ impl<T: Workload> Collection<T> {
             let Some(old) = self.deleted.pop_front() else {
                 break;
             };
-            let Some(slot) = self.items.get_mut(old.index()) else {
+            let Some(slot) = old
+                .index()
+                .checked_sub(self.first)
+                .and_then(|i| self.items.get_mut(i))
+            else {
                 continue;
             };
             if slot.as_ref().is_some_and(|o| !o.pods.is_empty()) {
@@ -147,6 +153,10 @@ impl<T: Workload> Collection<T> {
             {
                 self.forgotten = Some(obj);
             }
+        }
+        while self.items.front().is_some_and(Option::is_none) {
+            self.items.pop_front();
+            self.first += 1;
         }
     }
 }
@@ -379,7 +389,7 @@ impl ApiServer {
             )));
         }
         self.admit_object_count(T::OWNER_KIND, &key.0, &key.1, 1)?;
-        let id = WorkloadId(u32::try_from(T::table(self).items.len()).unwrap_or(u32::MAX));
+        let id = WorkloadId(u32::try_from(T::table(self).len()).unwrap_or(u32::MAX));
         let mut owner_id = None;
         if let Some(owner) = spec.owner_mut()
             && let Some(o) = owner
@@ -413,7 +423,7 @@ impl ApiServer {
         let table = T::table_mut(self);
         table.by_name.insert(key, id);
         table.live.insert(id);
-        table.items.push(Some(Box::new(Object {
+        table.items.push_back(Some(Box::new(Object {
             id,
             spec,
             status: T::Status::default(),
@@ -584,5 +594,72 @@ impl ApiServer {
             OwnerKind::Job => self.jobs.get(id).map(|o| o.spec.name.as_str()),
             OwnerKind::CronJob => self.cron_jobs.get(id).map(|o| o.spec.name.as_str()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Job;
+
+    fn push(c: &mut Collection<Job>, deleted: bool) -> WorkloadId {
+        let id = WorkloadId(u32::try_from(c.len()).expect("few objects"));
+        c.items.push_back(Some(Box::new(Object {
+            id,
+            spec: Job::new(
+                "j",
+                "default",
+                crate::api::PodTemplate {
+                    pod: crate::api::Pod::default(),
+                },
+            ),
+            status: JobStatus::default(),
+            created: SimTime::ZERO,
+            generation: 1,
+            deletion_timestamp: None,
+            foreground: false,
+            orphan: false,
+            deleted,
+            pods: BTreeSet::new(),
+            dependents: Vec::new(),
+        })));
+        id
+    }
+
+    #[test]
+    fn forgotten_objects_leave_no_slot_and_ids_stay_put() {
+        let mut c = Collection::<Job>::default();
+        let live = push(&mut c, false);
+        let total = DELETED_KEPT + 500;
+        for _ in 0..total {
+            let id = push(&mut c, true);
+            c.note_deleted(id);
+        }
+        let last = push(&mut c, false);
+        assert_eq!(c.len(), total + 2);
+        // The live first object holds the slots after it.
+        assert_eq!(c.items.len(), total + 2);
+        assert!(c.get(live).is_some());
+        assert!(
+            c.get(WorkloadId(1)).is_none(),
+            "the oldest deletion is forgotten"
+        );
+        assert_eq!(c.get(last).map(|o| o.id), Some(last));
+
+        // Once nothing before them is kept, forgotten slots leave memory.
+        let mut c = Collection::<Job>::default();
+        for _ in 0..total {
+            let id = push(&mut c, true);
+            c.note_deleted(id);
+        }
+        let last = push(&mut c, false);
+        assert_eq!(c.len(), total + 1);
+        assert_eq!(c.items.len(), DELETED_KEPT + 1);
+        assert!(c.get(WorkloadId(0)).is_none());
+        assert_eq!(c.get(last).map(|o| o.id), Some(last));
+        let ids: Vec<u32> = c.all_from(total - 2).map(|o| o.id.0).collect();
+        assert_eq!(ids, vec![total as u32 - 2, total as u32 - 1, total as u32]);
+        assert_eq!(c.all().count(), DELETED_KEPT + 1);
+        assert!(c.get_mut(WorkloadId(3)).is_none());
     }
 }

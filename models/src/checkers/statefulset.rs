@@ -35,7 +35,7 @@ impl Checkers {
     fn ordered_creation(&mut self, api: &ApiServer, now: SimTime) {
         let from = self.stateful_set_checks.pods_seen;
         self.stateful_set_checks.pods_seen = api.store.pods.len();
-        for r in api.store.pods.get(from..).unwrap_or(&[]) {
+        for r in api.store.pods.since(from) {
             let Some(owner) = r
                 .pod
                 .owner
