@@ -26,7 +26,7 @@ use sim_core::{SimDuration, SimTime};
 use crate::apiserver::ApiServer;
 use crate::cluster::Cluster;
 
-pub use output::{MetricsJson, Num, SeriesJson, read_json, write_csv, write_json};
+pub use output::{MetricsJson, Num, SeriesJson, read_json, read_json_from, write_csv, write_json};
 pub use state::{CLUSTER, pool_object, workload_object};
 
 /// The finest resolution by default, and the unit every automatic resolution is a multiple of.
@@ -439,6 +439,8 @@ mod tests {
 
         // Read back, every series has the same points (and a gap stays a gap).
         let back = read_json(&streamed).expect("reads");
+        let from_reader = read_json_from(&streamed[..]).expect("reads");
+        assert_eq!(from_reader.values_held(), back.values_held());
         assert_eq!(back.samples(), r.samples());
         let (a, b): (Vec<_>, Vec<_>) = (r.iter().collect(), back.iter().collect());
         assert_eq!(a.len(), b.len());

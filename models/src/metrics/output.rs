@@ -164,9 +164,20 @@ impl Serialize for Streamed<'_> {
 /// Reads `metrics.json` back into a recorder, so a report can be redrawn from a run's outputs
 /// alone (`kubesim report OUTDIR`). Each series' points go straight into its column of values
 /// as they are parsed (the file names `resolutionSeconds` first), so reading a long run's file
-/// holds the file and the values, not a copy of every point as well.
+/// holds the values, not a copy of every point as well.
 pub fn read_json(bytes: &[u8]) -> Result<Recorder, String> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    read_from(serde_json::Deserializer::from_slice(bytes))
+}
+
+/// [`read_json`] from a reader (give it a buffered one): a long run's file is parsed as it is
+/// read, not held whole.
+pub fn read_json_from<R: io::Read>(reader: R) -> Result<Recorder, String> {
+    read_from(serde_json::Deserializer::from_reader(reader))
+}
+
+fn read_from<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Recorder, String> {
     let file = serde::Deserializer::deserialize_map(&mut de, FileVisitor)
         .and_then(|f| de.end().map(|()| f))
         .map_err(|e| e.to_string())?;
