@@ -325,10 +325,13 @@ pub fn render_report(dir: &Path) -> io::Result<String> {
         })
         .collect();
     // The recorder's series, read back from the file the run wrote (absent with --no-metrics).
-    let metrics = match fs::read(dir.join("metrics.json")) {
-        Ok(bytes) => Some(models::metrics::read_json(&bytes).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("metrics.json: {e}"))
-        })?),
+    // Parsed as it is read: a long run's file is tens of megabytes.
+    let metrics = match fs::File::open(dir.join("metrics.json")) {
+        Ok(f) => Some(
+            models::metrics::read_json_from(io::BufReader::with_capacity(1 << 16, f)).map_err(
+                |e| io::Error::new(io::ErrorKind::InvalidData, format!("metrics.json: {e}")),
+            )?,
+        ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };

@@ -359,30 +359,31 @@ impl TrafficDriver {
 
     /// The last closed reporting interval of each service, as series of the metrics
     /// recorder (`service/<name>`): rate, latency percentiles, errors and availability.
+    /// Series ids are kept in the recorder per service, so a sample names nothing.
     pub fn sample_metrics(&self, rec: &mut crate::metrics::Recorder) {
+        use crate::metrics::ServiceSeries;
+        let mut services = std::mem::take(&mut rec.services);
         for (s, w) in self.latest.iter().enumerate() {
             let Some(w) = w else { continue };
-            let object = format!("service/{}", self.model.service_name(s));
+            while services.len() <= s {
+                let name = self.model.service_name(services.len());
+                services.push(ServiceSeries::new(format!("service/{name}")));
+            }
+            let ids = &mut services[s];
             let seconds = w.end.since(w.start).as_secs_f64().max(1e-9);
             let failed = w.counts.failed_total();
-            let mut put = |metric: &str, v: f64| {
-                let id = rec.series(metric, &object);
-                rec.set(id, v);
-            };
-            put("requests_per_second", w.rate);
-            put("errors_per_second", failed as f64 / seconds);
+            ids.set(rec, 0, w.rate);
+            ids.set(rec, 1, failed as f64 / seconds);
             if w.counts.requests > 0 {
-                put(
-                    "availability",
-                    w.counts.succeeded as f64 / w.counts.requests as f64,
-                );
+                ids.set(rec, 2, w.counts.succeeded as f64 / w.counts.requests as f64);
             }
             if w.counts.succeeded > 0 {
-                put("latency_p50_seconds", w.latency.p50.as_secs_f64());
-                put("latency_p95_seconds", w.latency.p95.as_secs_f64());
-                put("latency_p99_seconds", w.latency.p99.as_secs_f64());
+                ids.set(rec, 3, w.latency.p50.as_secs_f64());
+                ids.set(rec, 4, w.latency.p95.as_secs_f64());
+                ids.set(rec, 5, w.latency.p99.as_secs_f64());
             }
         }
+        rec.services = services;
     }
 
     /// The run ended at `end`: every request event before it is processed.

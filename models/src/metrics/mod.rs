@@ -26,7 +26,7 @@ use sim_core::{SimDuration, SimTime};
 use crate::apiserver::ApiServer;
 use crate::cluster::Cluster;
 
-pub use output::{MetricsJson, Num, SeriesJson, read_json, write_csv, write_json};
+pub use output::{MetricsJson, Num, SeriesJson, read_json, read_json_from, write_csv, write_json};
 pub use state::{CLUSTER, pool_object, workload_object};
 
 /// The finest resolution by default, and the unit every automatic resolution is a multiple of.
@@ -142,10 +142,50 @@ pub struct Recorder {
     end: SimTime,
     /// Samples recorded so far; the next one is at `recorded × resolution`.
     recorded: u32,
-    ids: BTreeMap<(String, String), SeriesId>,
+    /// Series by metric, then object: looked up by `&str` without building a key.
+    ids: BTreeMap<String, BTreeMap<String, SeriesId>>,
     series: Vec<SeriesData>,
     /// The cluster's own series and what they carry from sample to sample.
     pub(crate) cluster: state::ClusterState,
+    /// Each traffic service's object name and series, named on first use (in the order the
+    /// series first get a value, which is the order of their rows).
+    pub(crate) services: Vec<ServiceSeries>,
+}
+
+/// A traffic service's series ids: `service/<name>` and one slot per metric of
+/// [`SERVICE_METRICS`], filled when the metric first gets a value.
+#[derive(Clone, Debug)]
+pub(crate) struct ServiceSeries {
+    pub(crate) object: String,
+    pub(crate) ids: [Option<SeriesId>; SERVICE_METRICS.len()],
+}
+
+/// The series of a traffic service, in the order [`ServiceSeries::ids`] holds them.
+pub(crate) const SERVICE_METRICS: [&str; 6] = [
+    "requests_per_second",
+    "errors_per_second",
+    "availability",
+    "latency_p50_seconds",
+    "latency_p95_seconds",
+    "latency_p99_seconds",
+];
+
+impl ServiceSeries {
+    pub(crate) fn new(object: String) -> Self {
+        ServiceSeries {
+            object,
+            ids: [None; SERVICE_METRICS.len()],
+        }
+    }
+
+    /// Sets metric `SERVICE_METRICS[m]` of this service, naming its series on first use.
+    pub(crate) fn set(&mut self, rec: &mut Recorder, m: usize, value: f64) {
+        let Some(slot) = self.ids.get_mut(m) else {
+            return;
+        };
+        let id = *slot.get_or_insert_with(|| rec.series(SERVICE_METRICS[m], &self.object));
+        rec.set(id, value);
+    }
 }
 
 impl Recorder {
@@ -160,6 +200,7 @@ impl Recorder {
             ids: BTreeMap::new(),
             series: Vec::new(),
             cluster: state::ClusterState::new(cost_per_hour),
+            services: Vec::new(),
         }
     }
 
@@ -201,11 +242,14 @@ impl Recorder {
 
     /// [`Recorder::series`] with the unit given (for metrics the recorder does not know).
     pub fn series_with_unit(&mut self, metric: &str, object: &str, unit: &'static str) -> SeriesId {
-        if let Some(id) = self.ids.get(&(metric.to_owned(), object.to_owned())) {
+        if let Some(id) = self.ids.get(metric).and_then(|m| m.get(object)) {
             return *id;
         }
         let id = SeriesId(u32::try_from(self.series.len()).expect("fewer than 2^32 series"));
-        self.ids.insert((metric.to_owned(), object.to_owned()), id);
+        self.ids
+            .entry(metric.to_owned())
+            .or_default()
+            .insert(object.to_owned(), id);
         self.series.push(SeriesData {
             metric: metric.to_owned(),
             object: object.to_owned(),
@@ -236,21 +280,25 @@ impl Recorder {
 
     /// Every series, in id (first use) order.
     pub fn iter(&self) -> impl Iterator<Item = SeriesView<'_>> {
-        self.series.iter().enumerate().map(|(i, s)| SeriesView {
-            id: SeriesId(i as u32),
+        (0..self.series.len()).map(|i| self.view(SeriesId(i as u32), &self.series[i]))
+    }
+
+    fn view<'a>(&'a self, id: SeriesId, s: &'a SeriesData) -> SeriesView<'a> {
+        SeriesView {
+            id,
             metric: &s.metric,
             object: &s.object,
             unit: s.unit,
             first: s.first,
             values: &s.values,
             resolution: self.resolution,
-        })
+        }
     }
 
     /// The series `metric` of `object`, if it was recorded.
     pub fn get(&self, metric: &str, object: &str) -> Option<SeriesView<'_>> {
-        let id = *self.ids.get(&(metric.to_owned(), object.to_owned()))?;
-        self.iter().nth(id.index())
+        let id = *self.ids.get(metric)?.get(object)?;
+        Some(self.view(id, self.series.get(id.index())?))
     }
 
     /// Values held, over every series (what the recorder's memory grows with).
@@ -388,5 +436,64 @@ mod tests {
             csv.contains(",cpu_cores,\"pod/a,\"\"b\"\"\",0.25\n"),
             "{csv}"
         );
+
+        // Read back, every series has the same points (and a gap stays a gap).
+        let back = read_json(&streamed).expect("reads");
+        let from_reader = read_json_from(&streamed[..]).expect("reads");
+        assert_eq!(from_reader.values_held(), back.values_held());
+        assert_eq!(back.samples(), r.samples());
+        let (a, b): (Vec<_>, Vec<_>) = (r.iter().collect(), back.iter().collect());
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!((a.metric, a.object), (b.metric, b.object));
+            assert_eq!(
+                a.points().collect::<Vec<_>>(),
+                b.points().collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(
+            back.get("replicas_ready", "deployment/web").unwrap().at(2),
+            None
+        );
+        // Fields in another order (a file written by hand) read the same.
+        let text = String::from_utf8(streamed).expect("utf-8");
+        let (head, series) = text.split_once(",\"series\":").expect("series");
+        let reordered = format!(
+            "{{\"series\":{},{}}}",
+            series.trim_end().trim_end_matches('}'),
+            head.trim_start_matches('{')
+        );
+        let again = read_json(reordered.as_bytes()).expect("reads reordered");
+        assert_eq!(
+            again
+                .get("nodes", "cluster")
+                .unwrap()
+                .points()
+                .collect::<Vec<_>>(),
+            [(0.0, 3.0), (45.0, 4.0)]
+        );
+        assert!(read_json(b"{\"resolutionSeconds\": 0, \"series\": []}").is_err());
+        assert!(read_json(b"{\"series\": []}").is_err());
+    }
+
+    #[test]
+    fn csv_values_print_as_rust_prints_them() {
+        for v in [
+            0.0,
+            -0.0,
+            3.0,
+            -7.0,
+            0.25,
+            1e15,
+            9_007_199_254_740_992.0,
+            1e21,
+            1e-7,
+            f64::INFINITY,
+            123_456_789.5,
+        ] {
+            let mut row = Vec::new();
+            output::write_value_for_test(&mut row, v);
+            assert_eq!(String::from_utf8(row).unwrap(), format!("{v}\n"), "{v}");
+        }
     }
 }

@@ -35,7 +35,7 @@ pub fn write_csv<W: io::Write>(rec: &Recorder, out: W) -> csv::Result<()> {
                 row.push(b',');
                 row.extend_from_slice(prefix);
                 row.push(b',');
-                writeln!(row, "{v}")?;
+                write_value(&mut row, v);
                 out.write_all(&row)?;
             }
         }
@@ -46,6 +46,26 @@ pub fn write_csv<W: io::Write>(rec: &Recorder, out: W) -> csv::Result<()> {
 
 fn seconds_text(secs: f64) -> String {
     secs.to_string()
+}
+
+#[cfg(test)]
+pub(super) fn write_value_for_test(row: &mut Vec<u8>, value: f64) {
+    write_value(row, value)
+}
+
+/// `value` and a newline, as `{value}` prints it. Most values are counts, millicores or bytes:
+/// a whole number is printed as the integer it is (the same text, without formatting a float).
+fn write_value(row: &mut Vec<u8>, value: f64) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    // -0 prints as `-0`: it takes the float's path.
+    let whole =
+        value.fract() == 0.0 && value.abs() < EXACT && (value != 0.0 || value.is_sign_positive());
+    // Writing into a Vec cannot fail.
+    let _ = if whole {
+        writeln!(row, "{}", value as i64)
+    } else {
+        writeln!(row, "{value}")
+    };
 }
 
 /// `metrics.json`.
@@ -142,28 +162,26 @@ impl Serialize for Streamed<'_> {
 }
 
 /// Reads `metrics.json` back into a recorder, so a report can be redrawn from a run's outputs
-/// alone (`kubesim report OUTDIR`).
+/// alone (`kubesim report OUTDIR`). Each series' points go straight into its column of values
+/// as they are parsed (the file names `resolutionSeconds` first), so reading a long run's file
+/// holds the values, not a copy of every point as well.
 pub fn read_json(bytes: &[u8]) -> Result<Recorder, String> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct File {
-        resolution_seconds: f64,
-        series: Vec<Series>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Series {
-        metric: String,
-        object: String,
-        points: Vec<(f64, f64)>,
-    }
-    let file: File = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    if !(file.resolution_seconds.is_finite() && file.resolution_seconds > 0.0) {
-        return Err(format!(
-            "resolutionSeconds must be a positive number, got {}",
-            file.resolution_seconds
-        ));
-    }
-    let step = file.resolution_seconds;
+    read_from(serde_json::Deserializer::from_slice(bytes))
+}
+
+/// [`read_json`] from a reader (give it a buffered one): a long run's file is parsed as it is
+/// read, not held whole.
+pub fn read_json_from<R: io::Read>(reader: R) -> Result<Recorder, String> {
+    read_from(serde_json::Deserializer::from_reader(reader))
+}
+
+fn read_from<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Recorder, String> {
+    let file = serde::Deserializer::deserialize_map(&mut de, FileVisitor)
+        .and_then(|f| de.end().map(|()| f))
+        .map_err(|e| e.to_string())?;
+    let step = file.step.ok_or("missing field `resolutionSeconds`")?;
     let resolution = sim_core::SimDuration::from_nanos((step * 1e9).round() as u64);
     let config = super::MetricsConfig {
         enabled: true,
@@ -172,27 +190,224 @@ pub fn read_json(bytes: &[u8]) -> Result<Recorder, String> {
     };
     let mut rec = Recorder::new(config, sim_core::SimTime::ZERO, Default::default());
     rec.resolution = resolution;
-    for s in file.series {
-        let index = |t: f64| (t / step).round().clamp(0.0, f64::from(u32::MAX)) as u32;
-        let first = s.points.first().map_or(0, |p| index(p.0));
-        let mut values = Vec::new();
-        for (t, v) in s.points {
-            let i = index(t).saturating_sub(first) as usize;
-            if values.len() <= i {
-                values.resize(i, f64::NAN);
-                values.push(v);
-            }
-        }
-        rec.recorded = rec.recorded.max(first + values.len() as u32);
+    let series = match file.series {
+        ReadSeries::Converted(s) => s,
+        ReadSeries::Raw(raw) => raw
+            .into_iter()
+            .map(|s| Column::from_points(step, s.metric, s.object, s.points))
+            .collect(),
+        ReadSeries::Missing => return Err("missing field `series`".into()),
+    };
+    for c in series {
+        rec.recorded = rec.recorded.max(c.first + c.values.len() as u32);
         let id = super::SeriesId(rec.series.len() as u32);
-        rec.ids.insert((s.metric.clone(), s.object.clone()), id);
+        rec.ids
+            .entry(c.metric.clone())
+            .or_default()
+            .insert(c.object.clone(), id);
         rec.series.push(super::SeriesData {
-            unit: super::unit_of(&s.metric),
-            metric: s.metric,
-            object: s.object,
-            first,
-            values,
+            unit: super::unit_of(&c.metric),
+            metric: c.metric,
+            object: c.object,
+            first: c.first,
+            values: c.values,
         });
     }
     Ok(rec)
+}
+
+/// A series read back: its values by column from the sample index `first`.
+struct Column {
+    metric: String,
+    object: String,
+    first: u32,
+    values: Vec<f64>,
+}
+
+impl Column {
+    fn new(metric: String, object: String) -> Self {
+        Column {
+            metric,
+            object,
+            first: 0,
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds the point `(t, v)`: its sample index is `t / step`, rounded; a point at or before
+    /// one already held is dropped, missing samples between points are NaN.
+    fn push(&mut self, step: f64, (t, v): (f64, f64)) {
+        let index = (t / step).round().clamp(0.0, f64::from(u32::MAX)) as u32;
+        if self.values.is_empty() {
+            self.first = index;
+        }
+        let i = index.saturating_sub(self.first) as usize;
+        if self.values.len() <= i {
+            self.values.resize(i, f64::NAN);
+            self.values.push(v);
+        }
+    }
+
+    fn from_points(step: f64, metric: String, object: String, points: Vec<(f64, f64)>) -> Self {
+        let mut c = Column::new(metric, object);
+        for p in points {
+            c.push(step, p);
+        }
+        c
+    }
+}
+
+enum ReadSeries {
+    Missing,
+    /// Read after `resolutionSeconds`: converted as parsed.
+    Converted(Vec<Column>),
+    /// Read before it (a file written by hand): converted at the end.
+    Raw(Vec<RawSeries>),
+}
+
+struct ReadFile {
+    step: Option<f64>,
+    series: ReadSeries,
+}
+
+struct FileVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FileVisitor {
+    type Value = ReadFile;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with resolutionSeconds and series")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ReadFile, A::Error> {
+        use serde::de::Error;
+        let mut file = ReadFile {
+            step: None,
+            series: ReadSeries::Missing,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "resolutionSeconds" => {
+                    let step: f64 = map.next_value()?;
+                    if !(step.is_finite() && step > 0.0) {
+                        return Err(A::Error::custom(format!(
+                            "resolutionSeconds must be a positive number, got {step}"
+                        )));
+                    }
+                    file.step = Some(step);
+                }
+                "series" => {
+                    file.series = match file.step {
+                        Some(step) => ReadSeries::Converted(map.next_value_seed(AllSeries(step))?),
+                        None => ReadSeries::Raw(map.next_value()?),
+                    }
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(file)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawSeries {
+    metric: String,
+    object: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// The `series` array, each series converted to a [`Column`] as it is parsed.
+struct AllSeries(f64);
+
+impl<'de> serde::de::DeserializeSeed<'de> for AllSeries {
+    type Value = Vec<Column>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Column>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AllSeries {
+    type Value = Vec<Column>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of series")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Column>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(c) = seq.next_element_seed(OneSeries(self.0))? {
+            out.push(c);
+        }
+        Ok(out)
+    }
+}
+
+/// One series object: `metric`, `object` and its `points` (other fields are ignored).
+struct OneSeries(f64);
+
+impl<'de> serde::de::DeserializeSeed<'de> for OneSeries {
+    type Value = Column;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Column, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OneSeries {
+    type Value = Column;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a series with metric, object and points")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Column, A::Error> {
+        use serde::de::Error;
+        let (mut metric, mut object, mut points) = (None, None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "metric" => metric = Some(map.next_value::<String>()?),
+                "object" => object = Some(map.next_value::<String>()?),
+                "points" => points = Some(map.next_value_seed(PointsSeed(self.0))?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let metric = metric.ok_or_else(|| A::Error::missing_field("metric"))?;
+        let object = object.ok_or_else(|| A::Error::missing_field("object"))?;
+        let mut c: Column = points.ok_or_else(|| A::Error::missing_field("points"))?;
+        c.metric = metric;
+        c.object = object;
+        Ok(c)
+    }
+}
+
+/// A series' `[seconds, value]` pairs, pushed into a [`Column`] one by one.
+struct PointsSeed(f64);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PointsSeed {
+    type Value = Column;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Column, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PointsSeed {
+    type Value = Column;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of [seconds, value] pairs")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Column, A::Error> {
+        let mut c = Column::new(String::new(), String::new());
+        while let Some(p) = seq.next_element::<(f64, f64)>()? {
+            c.push(self.0, p);
+        }
+        Ok(c)
+    }
 }

@@ -253,7 +253,11 @@ struct Svc {
     slo: stats::OpenWindow,
     series: stats::OpenWindow,
     slo_closed: Vec<WindowStats>,
+    /// Reporting intervals closed and not yet handed over ([`TrafficModel::take_series`]):
+    /// the metrics recorder keeps what it samples, so these do not grow with the run.
     series_closed: Vec<WindowStats>,
+    /// Reporting intervals closed so far.
+    series_count: u64,
     /// Serving capacity (slots, or the CPU limit if lower) summed over the endpoints' pods.
     capacity: f64,
     fluid: fluid::FluidSvc,
@@ -282,7 +286,6 @@ pub struct TrafficModel {
     /// Reused buffer of requests that finished together on a pod.
     done: Vec<InService>,
     next_boundary: u64,
-    series_taken: Vec<usize>,
     capacity_last: u64,
 }
 
@@ -355,6 +358,7 @@ impl TrafficModel {
                 series: stats::OpenWindow::default(),
                 slo_closed: Vec::new(),
                 series_closed: Vec::new(),
+                series_count: 0,
                 capacity: 0.0,
                 fluid: fluid::FluidSvc::default(),
             })
@@ -378,7 +382,6 @@ impl TrafficModel {
             free_calls: Vec::new(),
             done: Vec::new(),
             next_boundary: 0,
-            series_taken: vec![0; n],
             capacity_last: 0,
         };
         m.next_boundary = m.slo_window.min(m.series_interval);
@@ -596,11 +599,10 @@ impl TrafficModel {
     /// Hands over the reporting intervals (`seriesInterval`) closed since the last call:
     /// `f(service, window)`, service by service, oldest first.
     pub fn take_series(&mut self, mut f: impl FnMut(ServiceIx, &WindowStats)) {
-        for (s, svc) in self.svcs.iter().enumerate() {
-            for w in &svc.series_closed[self.series_taken[s]..] {
-                f(s, w);
+        for (s, svc) in self.svcs.iter_mut().enumerate() {
+            for w in svc.series_closed.drain(..) {
+                f(s, &w);
             }
-            self.series_taken[s] = svc.series_closed.len();
         }
     }
 
@@ -737,7 +739,7 @@ impl TrafficModel {
                 svc.slo_closed.push(closed);
             }
             loop {
-                let start = svc.series_closed.len() as u64 * si;
+                let start = svc.series_count * si;
                 let end = start.saturating_add(si);
                 if end > t {
                     break;
@@ -746,6 +748,7 @@ impl TrafficModel {
                     .series
                     .close(SimTime::from_nanos(start), SimTime::from_nanos(end));
                 svc.series_closed.push(closed);
+                svc.series_count += 1;
             }
         }
         let next_slo = (t / w + 1).saturating_mul(w);
