@@ -19,7 +19,9 @@ pub struct PodLabelIndex {
 #[derive(Clone, Debug, Default)]
 struct Postings {
     all: BTreeSet<PodId>,
-    by_label: BTreeMap<(Interned, Interned), BTreeSet<PodId>>,
+    /// By label key, then value: nested rather than keyed by the pair so that a lookup borrows
+    /// the selector's interned strings instead of copying them into a key.
+    by_label: BTreeMap<Interned, BTreeMap<Interned, BTreeSet<PodId>>>,
 }
 
 impl PodLabelIndex {
@@ -33,8 +35,20 @@ impl PodLabelIndex {
             return;
         };
         p.all.insert(id);
-        for kv in pod.labels.iter_interned() {
-            p.by_label.entry(kv).or_default().insert(id);
+        for (k, v) in pod.labels.iter_interned() {
+            // Looked up before inserting, so that a label already indexed costs no new handle.
+            let values = match p.by_label.get_mut(k) {
+                Some(values) => values,
+                None => p.by_label.entry(k.clone()).or_default(),
+            };
+            match values.get_mut(v) {
+                Some(ids) => {
+                    ids.insert(id);
+                }
+                None => {
+                    values.insert(v.clone(), BTreeSet::from([id]));
+                }
+            }
         }
     }
 
@@ -43,12 +57,18 @@ impl PodLabelIndex {
             return;
         };
         p.all.remove(&id);
-        for kv in pod.labels.iter_interned() {
-            if let Some(ids) = p.by_label.get_mut(&kv) {
+        for (k, v) in pod.labels.iter_interned() {
+            let Some(values) = p.by_label.get_mut(k) else {
+                continue;
+            };
+            if let Some(ids) = values.get_mut(v) {
                 ids.remove(&id);
                 if ids.is_empty() {
-                    p.by_label.remove(&kv);
+                    values.remove(v);
                 }
+            }
+            if values.is_empty() {
+                p.by_label.remove(k);
             }
         }
         if p.all.is_empty() {
@@ -80,7 +100,11 @@ impl PodLabelIndex {
                     matches!(r.operator, Operator::Equals | Operator::In)
                         && r.value_ids().len() == 1
                 })
-                .map(|r| p.by_label.get(&(r.key_id(), r.value_ids()[0])))
+                .map(|r| {
+                    p.by_label
+                        .get(r.key_id())
+                        .and_then(|values| values.get(&r.value_ids()[0]))
+                })
                 .min_by_key(|ids| ids.map_or(0, BTreeSet::len))
         });
         // `Some(None)`: a required label no pod carries, so nothing matches.

@@ -1,57 +1,94 @@
 //! Labels and label selectors, equality- and set-based, as in apimachinery `pkg/labels`.
 //!
-//! Label keys and values are interned: every distinct string is stored once for the whole
-//! process (a leaked `&'static str` registered in a global set behind a `Mutex`) and a label or
-//! requirement holds the address of that one copy. Two interned strings are equal exactly when
-//! their addresses are, so selector matching compares integers, and a pod's labels cost two
-//! words per pair instead of two heap strings. Addresses differ between runs, so they are only
-//! ever compared for equality, never ordered or hashed: every observable order (labels by key,
-//! a requirement's values) is still the strings' order, and decisions do not depend on which
-//! thread or test interned a string first. The set only grows; it holds the distinct label
-//! strings of the run (keys, app names, template hashes), not one entry per pod.
+//! Label keys and values are interned: every distinct string in use is stored once for the
+//! whole process (a reference-counted copy registered in a global set behind a `Mutex`) and a
+//! label or requirement holds a counted reference to that one copy. Two interned strings are
+//! equal exactly when their addresses are, so selector matching compares integers, and a pod's
+//! labels cost two pointers per pair instead of two heap strings. Addresses differ between runs,
+//! so they are only ever compared for equality, never ordered or hashed: every observable order
+//! (labels by key, a requirement's values) is still the strings' order, and decisions do not
+//! depend on which thread or test interned a string first.
+//!
+//! A string leaves the set when its last handle outside the set is dropped, so the set holds
+//! the label strings of live objects only. A long run makes a fresh Job every minute whose
+//! labels and selector carry its uid and name: were the set only to grow, it would grow by
+//! those strings for as long as the run lasts.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The one copy of every interned string.
-static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+/// The one copy of every interned string still held somewhere. The set's own reference is one
+/// of each string's count.
+static INTERNED: Mutex<BTreeSet<Arc<str>>> = Mutex::new(BTreeSet::new());
+
+fn interned_set() -> MutexGuard<'static, BTreeSet<Arc<str>>> {
+    // A poisoned lock only means another thread panicked while holding it; every step under
+    // the lock leaves the set a valid set of strings.
+    INTERNED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How many distinct strings are interned now (live label keys and values).
+pub fn interned_count() -> usize {
+    interned_set().len()
+}
 
 /// An interned label key or value (see the module doc): equality is the address of the one
-/// shared copy, ordering is the string's.
-#[derive(Clone, Copy)]
-pub struct Interned(&'static str);
+/// shared copy, ordering is the string's. Cloning counts one more holder; dropping the last
+/// holder outside the set takes the string out of the set.
+#[derive(Clone)]
+pub struct Interned(Arc<str>);
 
 impl Interned {
     /// The interned copy of `s`, made on first use.
     pub fn new(s: &str) -> Self {
-        // A poisoned lock only means another thread panicked while inserting; the set itself
-        // is still a valid set of leaked strings.
-        let mut set = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&found) = set.get(s) {
-            return Interned(found);
+        let mut set = interned_set();
+        if let Some(found) = set.get(s) {
+            return Interned(Arc::clone(found));
         }
-        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-        set.insert(leaked);
-        Interned(leaked)
+        let copy: Arc<str> = Arc::from(s);
+        set.insert(Arc::clone(&copy));
+        Interned(copy)
     }
 
-    /// The interned copy of `s` if there is one: a string never interned is no label's key or
-    /// value, so a lookup by it can stop here.
+    /// The interned copy of `s` if there is one: a string not interned is no live label's key
+    /// or value, so a lookup by it can stop here.
     pub fn existing(s: &str) -> Option<Self> {
-        let set = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
-        set.get(s).map(|&found| Interned(found))
+        interned_set()
+            .get(s)
+            .map(|found| Interned(Arc::clone(found)))
     }
 
-    pub fn as_str(self) -> &'static str {
-        self.0
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Interned {
+    fn drop(&mut self) {
+        // Two counts are the set's and this handle's: no other holder is left. Under the lock
+        // the count cannot grow, since a new handle is made only by cloning a live one (there
+        // is none besides this) or by `new`/`existing`, which hold the lock; so the recheck
+        // there is exact. The count only falls once this returns and the field is dropped.
+        //
+        // Two handles dropped at once on different threads may each see three and both leave
+        // the entry, with the set's count alone. It is still a valid copy: the next handle made
+        // from it takes it out when dropped. A run is single-threaded, so this only concerns
+        // tests running side by side.
+        if Arc::strong_count(&self.0) != 2 {
+            return;
+        }
+        let mut set = interned_set();
+        if Arc::strong_count(&self.0) == 2 {
+            set.remove(&*self.0);
+        }
     }
 }
 
 impl PartialEq for Interned {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.0, other.0)
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
@@ -68,27 +105,27 @@ impl Ord for Interned {
         if self == other {
             Ordering::Equal
         } else {
-            self.0.cmp(other.0)
+            self.as_str().cmp(other.as_str())
         }
     }
 }
 
 impl fmt::Debug for Interned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for Interned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl std::ops::Deref for Interned {
     type Target = str;
     fn deref(&self) -> &str {
-        self.0
+        &self.0
     }
 }
 
@@ -112,14 +149,14 @@ impl Labels {
     }
 
     /// The value of an interned key, compared by address.
-    pub fn get_interned(&self, key: Interned) -> Option<Interned> {
+    pub fn get_interned(&self, key: &Interned) -> Option<&Interned> {
         if self.0.len() <= LINEAR_LOOKUP {
-            return self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            return self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         }
         self.0
-            .binary_search_by(|(k, _)| k.cmp(&key))
+            .binary_search_by(|(k, _)| k.cmp(key))
             .ok()
-            .map(|i| self.0[i].1)
+            .map(|i| &self.0[i].1)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -140,7 +177,7 @@ impl Labels {
     /// Removes a label, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.0.iter().position(|(k, _)| k.as_str() == key)?;
-        Some(self.0.remove(i).1.as_str().to_string())
+        Some(self.0.remove(i).1.as_str().to_owned())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -148,8 +185,8 @@ impl Labels {
     }
 
     /// The labels as interned pairs, in key order.
-    pub fn iter_interned(&self) -> impl Iterator<Item = (Interned, Interned)> + '_ {
-        self.0.iter().copied()
+    pub fn iter_interned(&self) -> impl Iterator<Item = (&Interned, &Interned)> {
+        self.0.iter().map(|(k, v)| (k, v))
     }
 
     pub fn len(&self) -> usize {
@@ -249,8 +286,8 @@ impl Requirement {
     }
 
     /// The interned key.
-    pub fn key_id(&self) -> Interned {
-        self.key_id
+    pub fn key_id(&self) -> &Interned {
+        &self.key_id
     }
 
     /// The interned values, in the order of `values`.
@@ -262,12 +299,12 @@ impl Requirement {
     /// `DoesNotExist` match when the key is absent; `Gt`/`Lt` compare the label as an integer
     /// and fail when it does not parse.
     pub fn matches(&self, labels: &Labels) -> bool {
-        self.matches_value(labels.get_interned(self.key_id))
+        self.matches_value(labels.get_interned(&self.key_id))
     }
 
     /// [`Requirement::matches`] given the label's value (`None` when the key is absent).
-    pub fn matches_value(&self, value: Option<Interned>) -> bool {
-        let listed = |v: Interned| self.value_ids.contains(&v);
+    pub fn matches_value(&self, value: Option<&Interned>) -> bool {
+        let listed = |v: &Interned| self.value_ids.contains(v);
         match self.operator {
             Operator::In | Operator::Equals => value.is_some_and(listed),
             Operator::NotIn | Operator::NotEquals => value.is_none_or(|v| !listed(v)),
@@ -356,10 +393,50 @@ mod tests {
         let b = Interned::new(&String::from("app"));
         assert_eq!(a, b);
         assert_ne!(a, Interned::new("apps"));
-        assert_eq!(Interned::existing("app"), Some(a));
+        assert_eq!(Interned::existing("app").as_ref(), Some(&a));
         assert!(Interned::new("b") > Interned::new("a"), "ordered by text");
         let l = labels(&[("app", "web")]);
-        assert_eq!(l.get_interned(a), Some(Interned::new("web")));
+        assert_eq!(l.get_interned(&a), Some(&Interned::new("web")));
+    }
+
+    fn is_interned(s: &str) -> bool {
+        interned_set().contains(s)
+    }
+
+    // Strings below are unique to their test: tests run side by side and share the set.
+
+    #[test]
+    fn a_string_no_one_holds_leaves_the_set() {
+        let uid = "controller-uid-3f1c2a9e-only-in-this-test";
+        let l = labels(&[("controller-uid", uid)]);
+        let r = Requirement::new("controller-uid", Operator::In, vec![uid.into()]);
+        assert!(r.matches(&l));
+        assert!(is_interned(uid));
+        drop(l);
+        assert!(is_interned(uid), "the requirement still holds it");
+        drop(r);
+        assert!(!is_interned(uid));
+        assert_eq!(Interned::existing(uid), None);
+    }
+
+    #[test]
+    fn any_live_handle_keeps_a_string() {
+        let s = "job-name-7d2b-only-in-this-test";
+        let a = Interned::new(s);
+        let b = a.clone();
+        let c = Interned::new(s);
+        assert!(a == c && b == c);
+        drop(a);
+        assert!(is_interned(s));
+        drop(c);
+        assert!(is_interned(s), "one live handle keeps it");
+        assert_eq!(Interned::existing(s).as_ref(), Some(&b));
+        drop(b);
+        assert!(!is_interned(s));
+        // Interned again, it is a fresh copy equal to any made from now on.
+        let again = Interned::new(s);
+        assert_eq!(Interned::new(s), again);
+        assert!(interned_count() >= 1);
     }
 
     #[test]
@@ -383,10 +460,10 @@ mod tests {
             .map(|i| (format!("k{i:02}"), format!("v{i}")))
             .collect();
         assert_eq!(
-            l.get_interned(Interned::new("k13")),
-            Some(Interned::new("v13"))
+            l.get_interned(&Interned::new("k13")),
+            Some(&Interned::new("v13"))
         );
-        assert_eq!(l.get_interned(Interned::new("k99")), None);
+        assert_eq!(l.get_interned(&Interned::new("k99")), None);
         assert_eq!(l.get("k07"), Some("v7"));
     }
 

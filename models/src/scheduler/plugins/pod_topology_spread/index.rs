@@ -30,7 +30,7 @@ const DOMAIN_MAPS: usize = 8;
 pub(crate) enum ReqRef<'a> {
     Full(&'a Requirement),
     /// `key = value`, from `matchLabelKeys` or from labels standing in for a selector.
-    Eq(Interned, Interned),
+    Eq(&'a Interned, &'a Interned),
 }
 
 impl ReqRef<'_> {
@@ -45,7 +45,9 @@ impl ReqRef<'_> {
         match self {
             ReqRef::Full(x) => x == r,
             ReqRef::Eq(k, v) => {
-                r.key_id() == k && r.operator == Operator::Equals && r.value_ids() == [v]
+                r.key_id() == k
+                    && r.operator == Operator::Equals
+                    && matches!(r.value_ids(), [only] if only == v)
             }
         }
     }

@@ -350,7 +350,7 @@ fn own_selector<'a>(c: &'a TopologySpreadConstraint, pod: &'a Pod) -> SelectorVi
 fn default_selector<'a>(pod: &'a Pod, snapshot: &'a Snapshot) -> SelectorView<'a> {
     // Services of the pod's namespace whose (non-nil) selector selects the pod; their selectors
     // cannot conflict, as they all match the pod. `labels.Set.AsSelector` sorts by key.
-    let mut service_pairs: Vec<(Interned, Interned)> = Vec::new();
+    let mut service_pairs: Vec<(&'a Interned, &'a Interned)> = Vec::new();
     let ns = pod.namespace.as_str();
     if !snapshot.service_selectors.is_empty() {
         for (_, sel) in snapshot
