@@ -57,6 +57,35 @@ fn json_seconds(x: Option<f64>) -> serde_json::Value {
     x.map_or(serde_json::Value::Null, |v| serde_json::json!(v))
 }
 
+/// One pod of the view: name, node index, its lifecycle times, how it ended, when it became
+/// Ready, its containers.
+fn pod_row(p: &PodRow, node: serde_json::Value) -> serde_json::Value {
+    let t = json_seconds;
+    let done = match (&p.reason, p.phase.as_str()) {
+        (Some(r), _) => r.as_str(),
+        (None, "Succeeded") => "Completed",
+        (None, "Failed") => "Error",
+        (None, p) => p,
+    };
+    serde_json::json!([
+        format!("{}/{}", p.namespace, p.name),
+        node,
+        p.created_seconds,
+        t(p.scheduled_seconds),
+        t(p.started_seconds),
+        t(p.finished_seconds),
+        t(p.terminating_seconds),
+        t(p.deleted_seconds),
+        done,
+        if p.ready {
+            t(p.ready_seconds)
+        } else {
+            serde_json::Value::Null
+        },
+        p.containers
+    ])
+}
+
 impl<'n> PlacementView<'n> {
     pub fn new(nodes: &'n [NodeRow]) -> Self {
         PlacementView {
@@ -84,35 +113,12 @@ impl<'n> PlacementView<'n> {
         self.shown += 1;
         self.changes |=
             p.created_seconds > 0.0 || p.deleted_seconds.is_some() || p.scheduled_seconds.is_some();
-        let t = json_seconds;
         let node = p
             .node
             .as_deref()
             .and_then(|n| self.node_index.get(n))
             .map_or(serde_json::Value::Null, |i| serde_json::json!(i));
-        let done = match (&p.reason, p.phase.as_str()) {
-            (Some(r), _) => r.as_str(),
-            (None, "Succeeded") => "Completed",
-            (None, "Failed") => "Error",
-            (None, p) => p,
-        };
-        let row = serde_json::json!([
-            format!("{}/{}", p.namespace, p.name),
-            node,
-            p.created_seconds,
-            t(p.scheduled_seconds),
-            t(p.started_seconds),
-            t(p.finished_seconds),
-            t(p.terminating_seconds),
-            t(p.deleted_seconds),
-            done,
-            if p.ready {
-                t(p.ready_seconds)
-            } else {
-                serde_json::Value::Null
-            },
-            p.containers
-        ]);
+        let row = pod_row(p, node);
         if self.shown > 1 {
             self.rows.push(',');
         }
@@ -317,29 +323,7 @@ mod tests {
             .iter()
             .map(|p| {
                 let node = p.node.as_deref().and_then(|n| index.get(n));
-                let done = match (&p.reason, p.phase.as_str()) {
-                    (Some(r), _) => r.as_str(),
-                    (None, "Succeeded") => "Completed",
-                    (None, "Failed") => "Error",
-                    (None, p) => p,
-                };
-                serde_json::json!([
-                    format!("{}/{}", p.namespace, p.name),
-                    node,
-                    p.created_seconds,
-                    t(p.scheduled_seconds),
-                    t(p.started_seconds),
-                    t(p.finished_seconds),
-                    t(p.terminating_seconds),
-                    t(p.deleted_seconds),
-                    done,
-                    if p.ready {
-                        t(p.ready_seconds)
-                    } else {
-                        serde_json::Value::Null
-                    },
-                    p.containers
-                ])
+                pod_row(p, serde_json::json!(node))
             })
             .collect();
         script_json(&serde_json::json!({"end": end, "nodes": nodes_json, "pods": pods_json}))
