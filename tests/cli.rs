@@ -1,15 +1,7 @@
 //! The command line, end to end: what a user types and what they get back.
 
+use crate::support::kubesim;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kubesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubesim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("kubesim runs")
-}
 
 fn temp_out(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kubesim-cli-{}-{name}", std::process::id()));

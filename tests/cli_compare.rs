@@ -1,23 +1,13 @@
 //! `kubesim compare` through the command line: the table, the seeds' range, the files it
 //! writes (CSV, JSON and the HTML report) and variants that override scenario values (`set:`).
 
+use crate::support::kubesim;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kubesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubesim"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("kubesim runs")
-}
+use std::process::Output;
 
 /// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("kubesim-compare-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).expect("temp folder");
-    root
+    crate::support::scratch("compare", name)
 }
 
 /// Two nodes, a Deployment that fits, and two variants that differ by name only: pod start-up

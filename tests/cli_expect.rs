@@ -1,16 +1,8 @@
 //! `kubesim run --fail-on-expect`: expectations in summary.json and the table, and exit code 3
 //! when one is missed.
 
+use crate::support::kubesim;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kubesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubesim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("kubesim runs")
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =

@@ -1,17 +1,10 @@
 //! `kubesim explain`, end to end: a pod's and a node's whole life in a run with faults, image
 //! pull failures and a pod bound by spec.nodeName, and the errors for names that do not exist.
 
-use std::process::{Command, Output};
+use crate::support::kubesim;
+use std::process::Output;
 
 const SCENARIO: &str = "tests/fixtures/explain/life.yaml";
-
-fn kubesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubesim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("kubesim runs")
-}
 
 fn stdout(out: &Output) -> String {
     assert!(

@@ -1,17 +1,10 @@
 //! `kubesim get`, `events`, `report` and `--output json` through the command line, on the
 //! outputs of one preemption run.
 
+use crate::support::kubesim;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
-
-fn kubesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubesim"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("kubesim runs")
-}
 
 fn stdout(o: &Output) -> String {
     assert!(

@@ -4,6 +4,8 @@
 
 #[path = "common/golden.rs"]
 mod golden;
+#[path = "common/support.rs"]
+mod support;
 
 mod cli;
 mod cli_compare;

@@ -39,10 +39,7 @@ fn churn(steady: bool) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kubesim-memory-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    crate::support::scratch("memory", name)
 }
 
 /// `pods.jsonl` as the run's outputs write it.
