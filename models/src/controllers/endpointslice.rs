@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sim_core::{Context, SimTime};
 
 use super::{Reconciler, SyncOutcome};
+use crate::api::labels::Interned;
 use crate::api::network::{
     AddressType, ENDPOINTSLICE_CONTROLLER_NAME, Endpoint, EndpointConditions, EndpointPort,
     EndpointSlice, LABEL_HEADLESS, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, Service, ServiceType,
@@ -342,7 +343,13 @@ impl EndpointSliceController {
         self.members.insert(id, pods);
     }
 
-    fn endpoint(api: &ApiServer, svc: &Service, r: &PodRecord) -> Option<Endpoint> {
+    /// `zone_key`: the zone label's key, interned once per sync (`None` when no label uses it).
+    fn endpoint(
+        api: &ApiServer,
+        svc: &Service,
+        r: &PodRecord,
+        zone_key: Option<&Interned>,
+    ) -> Option<Endpoint> {
         let state = PodState::of(r);
         if !should_pod_be_in_endpoints(state) {
             return None;
@@ -355,10 +362,9 @@ impl EndpointSliceController {
             return None;
         }
         let conditions = endpoint_conditions(state, svc.publish_not_ready_addresses);
-        let zone = info
-            .node
-            .labels
-            .get(LABEL_ZONE)
+        let zone = zone_key
+            .and_then(|k| info.node.labels.get_interned(k))
+            .map(Interned::as_str)
             .filter(|z| !z.is_empty())
             .map(str::to_string);
         let close = matches!(
@@ -457,10 +463,11 @@ impl Reconciler for EndpointSliceController {
         }
         // Pods gone for good leave the member list.
         let mut desired = BTreeMap::new();
+        let zone_key = Interned::existing(LABEL_ZONE);
         if let Some(members) = self.members.get_mut(&key) {
             members.retain(|p| api.store.pod(*p).is_active());
             for &p in members.iter() {
-                if let Some(ep) = Self::endpoint(api, &svc, api.store.pod(p)) {
+                if let Some(ep) = Self::endpoint(api, &svc, api.store.pod(p), zone_key.as_ref()) {
                     desired.insert(p, ep);
                 }
             }
