@@ -57,6 +57,17 @@ fn json_seconds(x: Option<f64>) -> serde_json::Value {
     x.map_or(serde_json::Value::Null, |v| serde_json::json!(v))
 }
 
+/// One node of the view: name, pool, zone, when it came and went.
+fn node_row(n: &NodeRow) -> serde_json::Value {
+    serde_json::json!([
+        n.name,
+        n.pool.as_deref().unwrap_or("(no pool)"),
+        n.zone.as_deref().unwrap_or("(no zone)"),
+        n.added_seconds,
+        json_seconds(n.removed_seconds)
+    ])
+}
+
 /// One pod of the view: name, node index, its lifecycle times, how it ended, when it became
 /// Ready, its containers.
 fn pod_row(p: &PodRow, node: serde_json::Value) -> serde_json::Value {
@@ -141,19 +152,7 @@ impl<'n> PlacementView<'n> {
     /// [`Self::section`] appended to `h`, the rows moved there once (a long run's view is
     /// megabytes).
     pub fn write_section(self, total_pods: usize, nodes: &[NodeRow], end: f64, h: &mut String) {
-        let t = json_seconds;
-        let nodes_json: Vec<serde_json::Value> = nodes
-            .iter()
-            .map(|n| {
-                serde_json::json!([
-                    n.name,
-                    n.pool.as_deref().unwrap_or("(no pool)"),
-                    n.zone.as_deref().unwrap_or("(no zone)"),
-                    n.added_seconds,
-                    t(n.removed_seconds)
-                ])
-            })
-            .collect();
+        let nodes_json: Vec<serde_json::Value> = nodes.iter().map(node_row).collect();
         let changes = self.changes
             || nodes
                 .iter()
@@ -306,19 +305,7 @@ mod tests {
             .enumerate()
             .map(|(i, n)| (n.name.as_str(), i))
             .collect();
-        let t = json_seconds;
-        let nodes_json: Vec<serde_json::Value> = nodes
-            .iter()
-            .map(|n| {
-                serde_json::json!([
-                    n.name,
-                    n.pool.as_deref().unwrap_or("(no pool)"),
-                    n.zone.as_deref().unwrap_or("(no zone)"),
-                    n.added_seconds,
-                    t(n.removed_seconds)
-                ])
-            })
-            .collect();
+        let nodes_json: Vec<serde_json::Value> = nodes.iter().map(node_row).collect();
         let pods_json: Vec<serde_json::Value> = pods
             .iter()
             .map(|p| {
