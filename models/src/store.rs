@@ -137,6 +137,33 @@ pub struct PodRecord {
 }
 
 impl PodRecord {
+    /// A pod just created at `now`: Pending, on no node, nothing happened to it yet.
+    fn created(id: PodId, pod: Pod, now: SimTime) -> PodRecord {
+        PodRecord {
+            id,
+            pod,
+            phase: PodPhase::Pending,
+            node: None,
+            created_at: now,
+            scheduled_at: None,
+            running_at: None,
+            deleted_at: None,
+            gpu_devices: Vec::new(),
+            deletion_timestamp: None,
+            preempted_by_scheduler: false,
+            ready: false,
+            ready_since: None,
+            start_time_offset_ns: None,
+            restarts: 0,
+            released: false,
+            finished_at: None,
+            exit_code: None,
+            reason: None,
+            message: None,
+            last_termination_reason: None,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.deleted_at.is_none()
     }
@@ -245,29 +272,8 @@ impl Store {
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
         self.active_by_label.insert(id, &pod);
-        self.pods.push(PodSlot::Kept(Box::new(PodRecord {
-            id,
-            pod,
-            phase: PodPhase::Pending,
-            node: None,
-            created_at: now,
-            scheduled_at: None,
-            running_at: None,
-            deleted_at: None,
-            gpu_devices: Vec::new(),
-            deletion_timestamp: None,
-            preempted_by_scheduler: false,
-            ready: false,
-            ready_since: None,
-            start_time_offset_ns: None,
-            restarts: 0,
-            released: false,
-            finished_at: None,
-            exit_code: None,
-            reason: None,
-            message: None,
-            last_termination_reason: None,
-        })));
+        self.pods
+            .push(PodSlot::Kept(Box::new(PodRecord::created(id, pod, now))));
         id
     }
 
@@ -620,27 +626,10 @@ static RETIRED: std::sync::LazyLock<PodRecord> = std::sync::LazyLock::new(retire
 
 fn retired_record() -> PodRecord {
     PodRecord {
-        id: PodId(u32::MAX),
-        pod: Pod::default(),
         phase: PodPhase::Succeeded,
-        node: None,
-        created_at: SimTime::ZERO,
-        scheduled_at: None,
-        running_at: None,
         deleted_at: Some(SimTime::ZERO),
-        gpu_devices: Vec::new(),
-        deletion_timestamp: None,
-        preempted_by_scheduler: false,
-        ready: false,
-        ready_since: None,
-        start_time_offset_ns: None,
-        restarts: 0,
         released: true,
-        finished_at: None,
-        exit_code: None,
-        reason: None,
-        message: None,
-        last_termination_reason: None,
+        ..PodRecord::created(PodId(u32::MAX), Pod::default(), SimTime::ZERO)
     }
 }
 

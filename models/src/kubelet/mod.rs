@@ -130,6 +130,9 @@ pub struct Kubelets {
     usage: node_pressure::Usage,
 }
 
+/// What a ReplicaSet's or Job's names give as behaviour, by owner kind and id.
+type OwnersBehaviour<'b> = BTreeMap<(OwnerKind, u32), Option<&'b WorkloadBehaviour>>;
+
 impl Kubelets {
     pub fn new(behaviour: Behaviour) -> Self {
         Kubelets {
@@ -143,12 +146,34 @@ impl Kubelets {
     /// the top: CronJob, Job; Deployment, ReplicaSet; StatefulSet; DaemonSet) with an entry,
     /// else the pod itself.
     fn workload_behaviour(&self, api: &ApiServer, pod: PodId) -> Option<&WorkloadBehaviour> {
+        self.behaviour_of(api, &api.store.pod(pod).pod, None)
+    }
+
+    /// [`Self::workload_behaviour`] of `p`; with `memo`, what a ReplicaSet's or Job's names
+    /// give is looked up once for all its pods (their owners are the same, the pod's own name
+    /// is the only fallback that differs).
+    fn behaviour_of<'s>(
+        &'s self,
+        api: &ApiServer,
+        p: &crate::api::Pod,
+        memo: Option<&mut OwnersBehaviour<'s>>,
+    ) -> Option<&'s WorkloadBehaviour> {
         if self.behaviour.workloads.is_empty() {
             return None;
         }
-        let p = &api.store.pod(pod).pod;
-        self.owners_behaviour(api, p)
-            .or_else(|| self.behaviour.workloads.get(p.name.as_str()))
+        let shared = |k: OwnerKind| {
+            matches!(
+                k,
+                OwnerKind::ReplicaSet | OwnerKind::ReplicationController | OwnerKind::Job
+            )
+        };
+        let owners = match (&p.owner, memo) {
+            (Some(o), Some(memo)) if shared(o.kind) => *memo
+                .entry((o.kind, o.id.0))
+                .or_insert_with(|| self.owners_behaviour(api, p)),
+            _ => self.owners_behaviour(api, p),
+        };
+        owners.or_else(|| self.behaviour.workloads.get(p.name.as_str()))
     }
 
     /// The behaviour named by the pod's owners (not by the pod itself): the same for every pod
@@ -183,36 +208,16 @@ impl Kubelets {
     /// Costs the live pods (not every pod the run ever had) and one behaviour lookup per
     /// owner: at 150,000 pods, scraped every minute, this was a fifth of a traffic run.
     pub fn scrape_metrics(&self, api: &mut ApiServer, now: sim_core::SimTime) -> sim_core::SimTime {
-        let mut by_owner: BTreeMap<(OwnerKind, u32), Option<&WorkloadBehaviour>> = BTreeMap::new();
+        let mut by_owner = OwnersBehaviour::new();
         let running: Vec<(PodId, crate::metrics_server::RunningUsage)> = api
             .store
             .active_pods_indexed()
             .filter(|r| r.phase == PodPhase::Running && r.node.is_some())
             .filter_map(|r| {
                 let started = r.running_at?;
-                let usage = if self.behaviour.workloads.is_empty() {
-                    None
-                } else {
-                    // Pods of one ReplicaSet or Job share what their owners name; other
-                    // owners are named on the pod itself.
-                    let owners = match &r.pod.owner {
-                        Some(o)
-                            if matches!(
-                                o.kind,
-                                OwnerKind::ReplicaSet
-                                    | OwnerKind::ReplicationController
-                                    | OwnerKind::Job
-                            ) =>
-                        {
-                            *by_owner
-                                .entry((o.kind, o.id.0))
-                                .or_insert_with(|| self.owners_behaviour(api, &r.pod))
-                        }
-                        _ => self.owners_behaviour(api, &r.pod),
-                    };
-                    owners.or_else(|| self.behaviour.workloads.get(r.pod.name.as_str()))
-                }
-                .map(|b| b.usage);
+                let usage = self
+                    .behaviour_of(api, &r.pod, Some(&mut by_owner))
+                    .map(|b| b.usage);
                 Some((
                     r.id,
                     crate::metrics_server::RunningUsage {
